@@ -1,0 +1,217 @@
+//! The session cookie: its name and attributes, the `Set-Cookie` line that issues or clears it,
+//! and finding it in a request's `Cookie` headers.
+//!
+//! `Set-Cookie` is written in one fixed order, `name=value; HttpOnly; Secure; SameSite=Lax;
+//! Path=/; [Domain=d; ]Max-Age=n`, which is the format DESIGN.md documents and tests pin.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use http::HeaderMap;
+use http::header::COOKIE;
+
+/// The `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// Sent on same-site requests and top-level navigations: the default.
+    Lax,
+    /// Sent on same-site requests only.
+    Strict,
+    /// Sent on cross-site requests too; requires `Secure`.
+    None,
+}
+
+impl SameSite {
+    fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Lax => "Lax",
+            SameSite::Strict => "Strict",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// How the session cookie is named and scoped.
+///
+/// The defaults are the safe ones: `auth-token; HttpOnly; Secure; SameSite=Lax; Path=/`, with
+/// `Max-Age` set to the token's remaining lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieOptions {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) max_age: Option<Duration>,
+}
+
+impl Default for CookieOptions {
+    fn default() -> Self {
+        CookieOptions {
+            name: "auth-token".to_owned(),
+            path: "/".to_owned(),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            max_age: None,
+        }
+    }
+}
+
+/// Why cookie options were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieError {
+    /// The name is empty or has characters a cookie name cannot have.
+    #[error("cookie name `{0}` must be a non-empty RFC 6265 token (letters, digits, `-`, `_`, ...)")]
+    InvalidName(String),
+    /// The path does not start with `/` or contains `;` or control characters.
+    #[error("cookie path `{0}` must start with `/` and contain no `;` or control characters")]
+    InvalidPath(String),
+    /// The domain contains characters a host name cannot have.
+    #[error("cookie domain `{0}` is not a host name")]
+    InvalidDomain(String),
+    /// `SameSite=None` without `Secure`: browsers drop such cookies.
+    #[error("`SameSite=None` requires `Secure`")]
+    SameSiteNoneWithoutSecure,
+    /// A `__Host-` or `__Secure-` name whose prefix rules are not met.
+    #[error("cookie name `{name}` needs {rule}")]
+    PrefixRules {
+        /// The cookie name.
+        name: String,
+        /// The rule the prefix imposes.
+        rule: &'static str,
+    },
+}
+
+impl CookieOptions {
+    /// The defaults (see the type's documentation).
+    pub fn new() -> Self {
+        CookieOptions::default()
+    }
+
+    /// Cookie name; `auth-token` by default. A `__Host-` name pins the cookie to this exact host.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// `Path`; `/` by default.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// `Domain`; unset by default, which keeps the cookie to the host that set it.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// `Secure`; on by default. Turn off only for plain-HTTP development on localhost.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// `HttpOnly`; on by default, keeping the token away from page scripts.
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    /// `SameSite`; `Lax` by default.
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// An upper bound for `Max-Age`. The cookie never outlives its token whatever this says.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// The cookie name.
+    pub fn cookie_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Checks the options against RFC 6265 and the browsers' prefix rules.
+    pub(crate) fn validate(&self) -> Result<(), CookieError> {
+        if self.name.is_empty() || !self.name.bytes().all(is_token_byte) {
+            return Err(CookieError::InvalidName(self.name.clone()));
+        }
+        if !self.path.starts_with('/') || self.path.bytes().any(|b| b == b';' || b.is_ascii_control() || b >= 0x7f) {
+            return Err(CookieError::InvalidPath(self.path.clone()));
+        }
+        if let Some(domain) = &self.domain {
+            let valid = !domain.is_empty() && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !valid {
+                return Err(CookieError::InvalidDomain(domain.clone()));
+            }
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(CookieError::SameSiteNoneWithoutSecure);
+        }
+        let prefix_error = |rule| {
+            Err(CookieError::PrefixRules {
+                name: self.name.clone(),
+                rule,
+            })
+        };
+        if self.name.starts_with("__Host-") && (!self.secure || self.path != "/" || self.domain.is_some()) {
+            return prefix_error("`Secure`, `Path=/` and no `Domain` (the `__Host-` prefix)");
+        }
+        if self.name.starts_with("__Secure-") && !self.secure {
+            return prefix_error("`Secure` (the `__Secure-` prefix)");
+        }
+        Ok(())
+    }
+
+    /// `Set-Cookie` for `value`, living `max_age` seconds at most (also capped by the options).
+    pub(crate) fn set_cookie(&self, value: &str, max_age: u64) -> String {
+        let cap = self.max_age.map_or(u64::MAX, |cap| cap.as_secs());
+        let mut line = format!("{}={}", self.name, value);
+        if self.http_only {
+            line.push_str("; HttpOnly");
+        }
+        if self.secure {
+            line.push_str("; Secure");
+        }
+        let _ = write!(line, "; SameSite={}; Path={}", self.same_site.as_str(), self.path);
+        if let Some(domain) = &self.domain {
+            let _ = write!(line, "; Domain={domain}");
+        }
+        let _ = write!(line, "; Max-Age={}", max_age.min(cap));
+        line
+    }
+
+    /// `Set-Cookie` that deletes the cookie: same name, path, domain and attributes, empty value,
+    /// `Max-Age=0`.
+    pub(crate) fn clear_cookie(&self) -> String {
+        self.set_cookie("", 0)
+    }
+
+    /// The values of every cookie with our name in the request, in order.
+    pub(crate) fn find(&self, headers: &HeaderMap) -> Vec<String> {
+        let mut found = Vec::new();
+        for header in headers.get_all(COOKIE) {
+            // Not `to_str`: one cookie with non-ASCII bytes must not hide ours, which is ASCII.
+            let text = String::from_utf8_lossy(header.as_bytes());
+            for cookie in cookie::Cookie::split_parse(text.as_ref()).flatten() {
+                if cookie.name() == self.name {
+                    found.push(cookie.value().to_owned());
+                }
+            }
+        }
+        found
+    }
+}
+
+/// RFC 6265 `token` characters (RFC 7230 `tchar`).
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}

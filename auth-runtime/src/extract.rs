@@ -1,0 +1,132 @@
+//! Reading the session of a request, framework-neutral: from `&http::HeaderMap`.
+//!
+//! `Authorization: Bearer <token>` comes first (scheme matched case-insensitively); an
+//! `Authorization` header of another scheme is not ours and is passed over. Then the session
+//! cookie. No token at all is a public request; a token that fails is [`Authentication::Invalid`],
+//! never a silent fall back to public. Two tokens of one source (two `Authorization` headers, two
+//! session cookies, as cookie tossing from a sibling subdomain produces) are refused as ambiguous
+//! rather than guessing which one the user meant.
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+use crate::token::{Verified, VerifyError};
+
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// The session cookie.
+    Cookie,
+}
+
+/// The outcome of reading a request.
+#[derive(Debug)]
+pub enum Authentication<S> {
+    /// No token: a public (anonymous) request.
+    Public,
+    /// A valid token and its typed session.
+    Session {
+        /// The session and its claims.
+        verified: Verified<S>,
+        /// Where the token came from (CSRF rules differ for cookies).
+        source: TokenSource,
+    },
+    /// A token was presented and refused.
+    Invalid(RequestError),
+}
+
+impl<S> Authentication<S> {
+    /// The typed session, if the request carried a valid one.
+    pub fn session(&self) -> Option<&S> {
+        match self {
+            Authentication::Session { verified, .. } => Some(&verified.session),
+            _ => None,
+        }
+    }
+
+    /// Takes the session out: `Ok(None)` for a public request, `Err` for an invalid token.
+    pub fn into_result(self) -> Result<Option<Verified<S>>, RequestError> {
+        match self {
+            Authentication::Public => Ok(None),
+            Authentication::Session { verified, .. } => Ok(Some(verified)),
+            Authentication::Invalid(error) => Err(error),
+        }
+    }
+}
+
+/// Why a request's credentials were refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// More than one `Authorization` header.
+    #[error("more than one Authorization header")]
+    MultipleAuthorizationHeaders,
+    /// `Authorization: Bearer` with no token or with bytes a token cannot contain.
+    #[error("malformed Bearer credentials")]
+    MalformedBearer,
+    /// More than one session cookie.
+    #[error("more than one `{0}` cookie")]
+    MultipleCookies(String),
+    /// The token itself failed verification.
+    #[error("{source:?} token rejected: {error}")]
+    Token {
+        /// Where the token came from.
+        source: TokenSource,
+        /// Why it was refused.
+        #[source]
+        error: VerifyError,
+    },
+}
+
+/// A token found in a request, before verification.
+pub(crate) enum Credential {
+    None,
+    Found(String, TokenSource),
+}
+
+/// Finds the one token a request carries.
+pub(crate) fn find_credential(headers: &HeaderMap, cookie_name: &str, cookie_values: impl FnOnce() -> Vec<String>) -> Result<Credential, RequestError> {
+    let mut authorization = headers.get_all(AUTHORIZATION).iter();
+    if let Some(value) = authorization.next() {
+        if authorization.next().is_some() {
+            return Err(RequestError::MultipleAuthorizationHeaders);
+        }
+        if let Some(token) = bearer_token(value.as_bytes())? {
+            return Ok(Credential::Found(token.to_owned(), TokenSource::Bearer));
+        }
+    }
+    let mut cookies = cookie_values();
+    match cookies.len() {
+        0 => Ok(Credential::None),
+        1 => {
+            let value = cookies.remove(0);
+            // An emptied cookie (a logout the browser has not applied yet) means no session.
+            if value.is_empty() {
+                Ok(Credential::None)
+            } else {
+                Ok(Credential::Found(value, TokenSource::Cookie))
+            }
+        }
+        _ => Err(RequestError::MultipleCookies(cookie_name.to_owned())),
+    }
+}
+
+/// The token of a `Bearer` Authorization value; `None` for another scheme.
+fn bearer_token(value: &[u8]) -> Result<Option<&str>, RequestError> {
+    const SCHEME: &[u8] = b"bearer";
+    let is_bearer = value.len() > SCHEME.len() && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) && value[SCHEME.len()] == b' ';
+    if !is_bearer {
+        let bare_scheme = value.eq_ignore_ascii_case(SCHEME);
+        return if bare_scheme { Err(RequestError::MalformedBearer) } else { Ok(None) };
+    }
+    let token = value[SCHEME.len()..].trim_ascii();
+    // RFC 6750 b64token: the characters a JWT is made of, plus a few more.
+    let valid = !token.is_empty() && token.iter().all(|&b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+    if !valid {
+        return Err(RequestError::MalformedBearer);
+    }
+    // All ASCII, checked above.
+    std::str::from_utf8(token).map(Some).map_err(|_| RequestError::MalformedBearer)
+}

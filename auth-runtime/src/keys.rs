@@ -1,0 +1,402 @@
+//! Signing and verification keys: loading them from PEM, generating one for development,
+//! picking them by `kid`, and publishing the public halves as JWKs.
+//!
+//! Each key is bound to exactly one algorithm when it is built; a token's `alg` header only ever
+//! has to agree with it, it never chooses it. Every key is checked when it is built (sizes, curve,
+//! a sign-and-verify round for signing keys), so a bad key fails at start-up, not on a request.
+
+use std::fmt;
+
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+
+use crate::backend::provider;
+
+/// The signature algorithms a session key can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// Ed25519 signatures (`EdDSA`): small, fast, the recommended default.
+    EdDSA,
+    /// ECDSA over P-256 with SHA-256.
+    ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256; keys of at least 2048 bits.
+    RS256,
+    /// HMAC with SHA-256; a shared secret of at least 32 bytes, verification needs the same secret.
+    HS256,
+}
+
+impl Algorithm {
+    /// The `alg` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::EdDSA => "EdDSA",
+            Algorithm::ES256 => "ES256",
+            Algorithm::RS256 => "RS256",
+            Algorithm::HS256 => "HS256",
+        }
+    }
+
+    pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+            Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a key could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The PEM text or key bytes could not be read as a key for this algorithm.
+    #[error("invalid {algorithm} key: {source}")]
+    Invalid {
+        /// The algorithm the key was meant for.
+        algorithm: Algorithm,
+        /// What the key parser said.
+        #[source]
+        source: jsonwebtoken::errors::Error,
+    },
+    /// An HMAC secret shorter than the hash output: guessable offline from any token.
+    #[error("HS256 secret is {len} bytes; use at least 32 random bytes")]
+    HmacSecretTooShort {
+        /// The secret's length in bytes.
+        len: usize,
+    },
+    /// An RSA modulus below 2048 bits.
+    #[error("RS256 key has a {bits}-bit modulus; use at least 2048 bits")]
+    RsaKeyTooSmall {
+        /// The modulus size in bits.
+        bits: usize,
+    },
+    /// The key is for another curve or size than the algorithm needs (a P-384 key for ES256, say).
+    #[error("key does not fit {algorithm}: {reason}")]
+    WrongKeyType {
+        /// The algorithm the key was meant for.
+        algorithm: Algorithm,
+        /// What did not fit.
+        reason: &'static str,
+    },
+    /// The key id is empty or too long for a header.
+    #[error("key id must be 1 to 128 printable ASCII characters")]
+    InvalidKid,
+    /// The operating system's random number generator failed.
+    #[error("could not draw random bytes for a new key: {0}")]
+    Random(getrandom::Error),
+    /// A freshly built signing key failed to verify its own signature.
+    #[error("{algorithm} key failed its sign-and-verify self-test")]
+    SelfTest {
+        /// The algorithm of the key.
+        algorithm: Algorithm,
+    },
+}
+
+const MIN_HMAC_SECRET: usize = 32;
+const MIN_RSA_BITS: usize = 2048;
+const MAX_KID_LEN: usize = 128;
+
+/// A public (or, for HS256, shared) key that checks signatures, selected by its `kid`.
+///
+/// Keep the verification keys of retired signing keys configured until every token they signed
+/// has expired: that is key rotation.
+#[derive(Clone)]
+pub struct VerificationKey {
+    pub(crate) kid: String,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key: DecodingKey,
+    /// The public JWK; `None` for HMAC secrets, which are never published.
+    pub(crate) jwk: Option<Jwk>,
+}
+
+impl fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerificationKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerificationKey {
+    /// An Ed25519 public key in PEM (`-----BEGIN PUBLIC KEY-----`).
+    pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_ed_pem(pem).map_err(invalid(Algorithm::EdDSA))?;
+        Self::public(Algorithm::EdDSA, key)
+    }
+
+    /// A P-256 public key in PEM, for ES256.
+    pub fn es256_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_ec_pem(pem).map_err(invalid(Algorithm::ES256))?;
+        Self::public(Algorithm::ES256, key)
+    }
+
+    /// An RSA public key in PEM (PKCS#1 or SPKI), for RS256.
+    pub fn rs256_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_rsa_pem(pem).map_err(invalid(Algorithm::RS256))?;
+        Self::public(Algorithm::RS256, key)
+    }
+
+    /// An HS256 shared secret of at least 32 bytes; give it a `kid` with [`with_kid`](Self::with_kid).
+    pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
+        check_hmac_secret(secret)?;
+        Ok(VerificationKey {
+            kid: DEFAULT_HMAC_KID.to_owned(),
+            algorithm: Algorithm::HS256,
+            key: DecodingKey::from_secret(secret),
+            jwk: None,
+        })
+    }
+
+    /// A public key from a JWK with an `alg` of `EdDSA`, `ES256` or `RS256`; its `kid`, if any, is kept.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        let algorithm = match jwk.common.key_algorithm {
+            Some(jsonwebtoken::jwk::KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
+            Some(jsonwebtoken::jwk::KeyAlgorithm::ES256) => Algorithm::ES256,
+            Some(jsonwebtoken::jwk::KeyAlgorithm::RS256) => Algorithm::RS256,
+            _ => {
+                return Err(KeyError::WrongKeyType {
+                    algorithm: Algorithm::EdDSA,
+                    reason: "the JWK needs an `alg` of EdDSA, ES256 or RS256",
+                });
+            }
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(invalid(algorithm))?;
+        let mut verification = Self::public(algorithm, key)?;
+        if let Some(kid) = &jwk.common.key_id {
+            verification = verification.with_kid(kid.clone())?;
+        }
+        Ok(verification)
+    }
+
+    /// Sets the key id that tokens name in their `kid` header.
+    ///
+    /// Public keys default to their RFC 7638 thumbprint, HS256 secrets to `"hs256"`.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, KeyError> {
+        self.kid = checked_kid(kid.into())?;
+        if let Some(jwk) = &mut self.jwk {
+            jwk.common.key_id = Some(self.kid.clone());
+        }
+        Ok(self)
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The public key as a JWK (`kid`, `alg`, `use: "sig"`); `None` for an HS256 secret.
+    pub fn jwk(&self) -> Option<&Jwk> {
+        self.jwk.as_ref()
+    }
+
+    /// Builds a public key, checking its size and curve, with its thumbprint as `kid`.
+    fn public(algorithm: Algorithm, key: DecodingKey) -> Result<Self, KeyError> {
+        provider();
+        let mut jwk = Jwk::from_decoding_key(&key, Some(algorithm.to_jsonwebtoken())).map_err(invalid(algorithm))?;
+        check_public_jwk(algorithm, &jwk)?;
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(invalid(algorithm))?;
+        jwk.common.key_id = Some(kid.clone());
+        // Rebuilding from the JWK gives every backend the key in the form it expects
+        // (RSA as modulus and exponent, EC and Ed25519 as raw points).
+        let key = DecodingKey::from_jwk(&jwk).map_err(invalid(algorithm))?;
+        Ok(VerificationKey {
+            kid,
+            algorithm,
+            key,
+            jwk: Some(jwk),
+        })
+    }
+}
+
+/// The key new tokens are signed with, and its verification half.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub(crate) key: EncodingKey,
+    pub(crate) verification: VerificationKey,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.verification.kid)
+            .field("algorithm", &self.verification.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+const DEFAULT_HMAC_KID: &str = "hs256";
+
+/// PKCS#8 v1 prefix of an Ed25519 private key; the 32-byte seed follows (RFC 8410, section 7).
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+impl SigningKey {
+    /// A new random Ed25519 key, for development: tokens it signs stop verifying when the process
+    /// restarts. Load a stored key with [`ed25519_pem`](Self::ed25519_pem) in production.
+    pub fn generate_ed25519() -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(KeyError::Random)?;
+        let mut der = Vec::with_capacity(48);
+        der.extend_from_slice(&ED25519_PKCS8_PREFIX);
+        der.extend_from_slice(&seed);
+        Self::asymmetric(Algorithm::EdDSA, EncodingKey::from_ed_der(&der))
+    }
+
+    /// An Ed25519 private key in PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, as `openssl genpkey
+    /// -algorithm ed25519` writes).
+    pub fn ed25519_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = EncodingKey::from_ed_pem(pem).map_err(invalid(Algorithm::EdDSA))?;
+        Self::asymmetric(Algorithm::EdDSA, key)
+    }
+
+    /// A P-256 private key in PKCS#8 PEM, for ES256.
+    pub fn es256_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = EncodingKey::from_ec_pem(pem).map_err(invalid(Algorithm::ES256))?;
+        Self::asymmetric(Algorithm::ES256, key)
+    }
+
+    /// An RSA private key of at least 2048 bits in PEM (PKCS#1 or PKCS#8), for RS256.
+    pub fn rs256_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = EncodingKey::from_rsa_pem(pem).map_err(invalid(Algorithm::RS256))?;
+        Self::asymmetric(Algorithm::RS256, key)
+    }
+
+    /// An HS256 secret of at least 32 bytes. Every verifier needs the same secret; prefer an
+    /// asymmetric key when other services verify tokens.
+    pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
+        let verification = VerificationKey::hs256(secret)?;
+        let signing = SigningKey {
+            key: EncodingKey::from_secret(secret),
+            verification,
+        };
+        signing.self_test()?;
+        Ok(signing)
+    }
+
+    /// Sets the key id written into each token's `kid` header.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Result<Self, KeyError> {
+        self.verification = self.verification.with_kid(kid)?;
+        Ok(self)
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.verification.kid
+    }
+
+    /// The algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.verification.algorithm
+    }
+
+    /// The half that verifies this key's signatures: keep it configured after rotating to a new key.
+    pub fn verification_key(&self) -> &VerificationKey {
+        &self.verification
+    }
+
+    fn asymmetric(algorithm: Algorithm, key: EncodingKey) -> Result<Self, KeyError> {
+        provider();
+        let jwk = Jwk::from_encoding_key(&key, algorithm.to_jsonwebtoken()).map_err(invalid(algorithm))?;
+        let public = DecodingKey::from_jwk(&jwk).map_err(invalid(algorithm))?;
+        let signing = SigningKey {
+            key,
+            verification: VerificationKey::public(algorithm, public)?,
+        };
+        signing.self_test()?;
+        Ok(signing)
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, jsonwebtoken::errors::Error> {
+        let signer = (provider().signer_factory)(&self.algorithm().to_jsonwebtoken(), &self.key)?;
+        Ok(signer.try_sign(message)?)
+    }
+
+    /// Signs and verifies a fixed message: catches a private key that does not match the public
+    /// half, or a backend that rejects the key, before the first request does.
+    fn self_test(&self) -> Result<(), KeyError> {
+        let algorithm = self.algorithm();
+        let message = b"auth-runtime key self-test";
+        let signature = self.sign(message).map_err(invalid(algorithm))?;
+        if self.verification.verify(message, &signature) {
+            Ok(())
+        } else {
+            Err(KeyError::SelfTest { algorithm })
+        }
+    }
+}
+
+impl VerificationKey {
+    /// Checks `signature` over `message` with this key's one algorithm; any backend error is a "no".
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(verifier) = (provider().verifier_factory)(&self.algorithm.to_jsonwebtoken(), &self.key) else {
+            return false;
+        };
+        verifier.verify(message, &signature.to_vec()).is_ok()
+    }
+}
+
+fn invalid(algorithm: Algorithm) -> impl Fn(jsonwebtoken::errors::Error) -> KeyError {
+    move |source| KeyError::Invalid { algorithm, source }
+}
+
+fn check_hmac_secret(secret: &[u8]) -> Result<(), KeyError> {
+    if secret.len() < MIN_HMAC_SECRET {
+        return Err(KeyError::HmacSecretTooShort { len: secret.len() });
+    }
+    Ok(())
+}
+
+fn checked_kid(kid: String) -> Result<String, KeyError> {
+    let printable = kid.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if kid.is_empty() || kid.len() > MAX_KID_LEN || !printable {
+        return Err(KeyError::InvalidKid);
+    }
+    Ok(kid)
+}
+
+/// Refuses public keys of the wrong curve or too small for the algorithm.
+fn check_public_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
+    use base64::Engine;
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    let wrong = |reason| Err(KeyError::WrongKeyType { algorithm, reason });
+    match (&jwk.algorithm, algorithm) {
+        (AlgorithmParameters::OctetKeyPair(params), Algorithm::EdDSA) => {
+            if params.curve != EllipticCurve::Ed25519 {
+                return wrong("EdDSA keys must be Ed25519");
+            }
+        }
+        (AlgorithmParameters::EllipticCurve(params), Algorithm::ES256) => {
+            if params.curve != EllipticCurve::P256 {
+                return wrong("ES256 keys must be on the P-256 curve");
+            }
+        }
+        (AlgorithmParameters::RSA(params), Algorithm::RS256) => {
+            let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&params.n)
+                .map_err(|_| KeyError::WrongKeyType { algorithm, reason: "unreadable RSA modulus" })?;
+            let significant = modulus.iter().skip_while(|&&byte| byte == 0).count();
+            let bits = significant * 8;
+            if bits < MIN_RSA_BITS {
+                return Err(KeyError::RsaKeyTooSmall { bits });
+            }
+        }
+        _ => return wrong("the key is of another family than the algorithm"),
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod backend;
+mod cookie;
+mod extract;
+mod keys;
+mod redirect;
+mod session;
+mod sessions;
+mod token;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use crate::backend::BACKEND;
+pub use crate::cookie::{CookieError, CookieOptions, SameSite};
+pub use crate::extract::{Authentication, RequestError, TokenSource};
+pub use crate::keys::{Algorithm, KeyError, SigningKey, VerificationKey};
+pub use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
+pub use crate::session::{SessionTypes, SessionVariant};
+pub use crate::sessions::{
+    ConfigError, DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, IssueError, IssueOptions,
+    IssuedToken, Sessions, SessionsBuilder,
+};
+pub use crate::token::{Claims, Malformed, SignError, Verified, VerifyError};
+
+/// JWK types of the key set [`Sessions::jwks`] returns, re-exported from `jsonwebtoken`.
+pub use jsonwebtoken::jwk;
+
+#[cfg(feature = "derive")]
+pub use auth_macros::SessionTypes;

@@ -1,0 +1,487 @@
+//! [`Sessions`]: the one configured value that issues, redirects and verifies a session type.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::header::{CACHE_CONTROL, HeaderValue, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use http::{HeaderMap, Response, StatusCode};
+use jsonwebtoken::jwk::JwkSet;
+
+use crate::SessionTypes;
+use crate::cookie::{CookieError, CookieOptions};
+use crate::extract::{Authentication, Credential, RequestError, find_credential};
+use crate::keys::{KeyError, SigningKey, VerificationKey};
+use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
+use crate::token::{self, NewClaims, Policy, SignError, Verified, VerifyError};
+
+/// Issues, redirects and verifies sessions of type `S`.
+///
+/// Build one at start-up with [`Sessions::builder`] and share it: it is a cheap [`Clone`] (an
+/// `Arc` inside) and `Send + Sync`.
+pub struct Sessions<S> {
+    inner: Arc<Config<S>>,
+}
+
+impl<S> Clone for Sessions<S> {
+    fn clone(&self) -> Self {
+        Sessions {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> fmt::Debug for Sessions<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("signing_key", &self.inner.signing)
+            .field("issuer", &self.inner.issuer)
+            .field("audience", &self.inner.audience)
+            .field("lifetime", &self.inner.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+struct Config<S> {
+    signing: SigningKey,
+    /// The signing key's verification half first, then the extra ones.
+    keys: Vec<VerificationKey>,
+    issuer: String,
+    audience: String,
+    token_type: String,
+    lifetime: Duration,
+    leeway: Duration,
+    max_token_len: usize,
+    cookie: CookieOptions,
+    redirects: RedirectPolicy,
+    clock: Clock,
+    subject: Option<fn(&S) -> Option<String>>,
+}
+
+/// The default token lifetime: 30 days, SST's default.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// The default clock leeway for `exp` and `nbf`: one minute.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The default `typ` header of session tokens: explicit, so no other JWT signed with the same
+/// key (an ID token, a magic link) is ever accepted as a session (RFC 8725, section 3.11).
+pub const DEFAULT_TOKEN_TYPE: &str = "session+jwt";
+/// The default maximum token length: 8 KiB, above any cookie a browser keeps.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// Why a [`Sessions`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No signing key was given.
+    #[error("no signing key; call `signing_key` (or `SigningKey::generate_ed25519()` for development)")]
+    MissingSigningKey,
+    /// No issuer was given.
+    #[error("no issuer; call `issuer(\"https://auth.example.com\")`")]
+    MissingIssuer,
+    /// No audience was given.
+    #[error("no audience; call `audience(\"my-app\")`")]
+    MissingAudience,
+    /// A key could not be built.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Two keys share a `kid`, so tokens could not say which one signed them.
+    #[error("two keys have kid `{0}`; give each key its own with `with_kid`")]
+    DuplicateKid(String),
+    /// The lifetime is zero or longer than the leeway allows to reason about.
+    #[error("token lifetime must be between 1 second and 10 years")]
+    InvalidLifetime,
+    /// The leeway is not smaller than the lifetime.
+    #[error("clock leeway ({leeway:?}) must be shorter than the token lifetime ({lifetime:?}) and at most 5 minutes")]
+    InvalidLeeway {
+        /// The configured leeway.
+        leeway: Duration,
+        /// The configured lifetime.
+        lifetime: Duration,
+    },
+    /// The token type is empty or not printable ASCII.
+    #[error("token type `{0}` must be non-empty printable ASCII")]
+    InvalidTokenType(String),
+    /// The maximum token length is too small to hold a token.
+    #[error("max token length {0} is below 256 bytes")]
+    InvalidMaxTokenLen(usize),
+    /// Cookie options break a browser rule.
+    #[error(transparent)]
+    Cookie(#[from] CookieError),
+    /// An allowed redirect origin is not an origin.
+    #[error(transparent)]
+    RedirectOrigin(#[from] InvalidOrigin),
+}
+
+/// Why a session could not be issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The redirect target was refused.
+    #[error(transparent)]
+    Redirect(#[from] RedirectError),
+    /// The token could not be signed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The operating system's random number generator failed (for `jti`).
+    #[error("could not draw random bytes for the token id: {0}")]
+    Random(getrandom::Error),
+    /// The system clock is before 1970.
+    #[error("system clock is before the Unix epoch")]
+    Clock,
+    /// A response header could not be built from the values.
+    #[error("response header could not be built: {0}")]
+    Header(#[from] http::header::InvalidHeaderValue),
+}
+
+/// Per-token overrides for [`Sessions::issue`].
+#[derive(Debug, Clone, Default)]
+pub struct IssueOptions {
+    /// `sub`, overriding the builder's `subject_from`.
+    pub subject: Option<String>,
+    /// Lifetime of this token, instead of the configured default; capped at the default.
+    pub lifetime: Option<Duration>,
+}
+
+/// A freshly signed token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// `iat`, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// `exp`, seconds since the Unix epoch.
+    pub expires_at: u64,
+    /// `jti`: 128 random bits, base64url.
+    pub token_id: String,
+}
+
+/// Builds a [`Sessions`]; see [`Sessions::builder`].
+pub struct SessionsBuilder<S> {
+    signing: Option<SigningKey>,
+    extra_keys: Vec<VerificationKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    token_type: String,
+    lifetime: Duration,
+    leeway: Duration,
+    max_token_len: usize,
+    cookie: CookieOptions,
+    redirects: RedirectPolicy,
+    origin_errors: Vec<InvalidOrigin>,
+    clock: Clock,
+    subject: Option<fn(&S) -> Option<String>>,
+}
+
+impl<S: SessionTypes> Sessions<S> {
+    /// Starts a configuration. A signing key, an issuer and an audience are required; the rest
+    /// has safe defaults (30-day tokens, 60 s leeway, the `auth-token` cookie, relative redirects only).
+    pub fn builder() -> SessionsBuilder<S> {
+        SessionsBuilder {
+            signing: None,
+            extra_keys: Vec::new(),
+            issuer: None,
+            audience: None,
+            token_type: DEFAULT_TOKEN_TYPE.to_owned(),
+            lifetime: DEFAULT_LIFETIME,
+            leeway: DEFAULT_LEEWAY,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            cookie: CookieOptions::default(),
+            redirects: RedirectPolicy::new(),
+            origin_errors: Vec::new(),
+            clock: Arc::new(SystemTime::now),
+            subject: None,
+        }
+    }
+}
+
+impl<S: SessionTypes> SessionsBuilder<S> {
+    /// The key new tokens are signed with. Its verification half is always accepted.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing = Some(key);
+        self
+    }
+
+    /// Another key whose tokens are accepted, selected by `kid`: a retired signing key during
+    /// rotation, or another issuer's key.
+    pub fn verification_key(mut self, key: VerificationKey) -> Self {
+        self.extra_keys.push(key);
+        self
+    }
+
+    /// `iss` written into tokens and required of them.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// `aud` written into tokens and required of them.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// How long new tokens live; 30 days by default.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Tolerance for clock skew on `exp` and `nbf`; 60 seconds by default, at most 5 minutes.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The `typ` header written and required; `session+jwt` by default.
+    pub fn token_type(mut self, token_type: impl Into<String>) -> Self {
+        self.token_type = token_type.into();
+        self
+    }
+
+    /// Longest token accepted; 8 KiB by default.
+    pub fn max_token_len(mut self, max: usize) -> Self {
+        self.max_token_len = max;
+        self
+    }
+
+    /// Cookie name and attributes.
+    pub fn cookie(mut self, cookie: CookieOptions) -> Self {
+        self.cookie = cookie;
+        self
+    }
+
+    /// Allows redirects to absolute URLs on `origin` (`https://app.example.com`). Relative paths
+    /// are always allowed. An invalid origin is reported by [`build`](Self::build).
+    pub fn allow_redirect_origin(mut self, origin: &str) -> Self {
+        if let Err(error) = self.redirects.allow_origin(origin) {
+            self.origin_errors.push(error);
+        }
+        self
+    }
+
+    /// Derives `sub` from the session (a user id, say) for every token issued.
+    pub fn subject_from(mut self, subject: fn(&S) -> Option<String>) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// Replaces the system clock, for tests that need tokens from the past or the future.
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the configuration and builds the [`Sessions`].
+    pub fn build(self) -> Result<Sessions<S>, ConfigError> {
+        if let Some(error) = self.origin_errors.into_iter().next() {
+            return Err(ConfigError::RedirectOrigin(error));
+        }
+        let signing = self.signing.ok_or(ConfigError::MissingSigningKey)?;
+        let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
+        let audience = self.audience.ok_or(ConfigError::MissingAudience)?;
+        if self.lifetime.is_zero() || self.lifetime > Duration::from_secs(10 * 365 * 24 * 60 * 60) {
+            return Err(ConfigError::InvalidLifetime);
+        }
+        if self.leeway >= self.lifetime || self.leeway > Duration::from_secs(300) {
+            return Err(ConfigError::InvalidLeeway {
+                leeway: self.leeway,
+                lifetime: self.lifetime,
+            });
+        }
+        if self.token_type.is_empty() || !self.token_type.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err(ConfigError::InvalidTokenType(self.token_type));
+        }
+        if self.max_token_len < 256 {
+            return Err(ConfigError::InvalidMaxTokenLen(self.max_token_len));
+        }
+        self.cookie.validate()?;
+
+        let mut keys = vec![signing.verification_key().clone()];
+        for key in self.extra_keys {
+            if keys.iter().any(|known| known.kid() == key.kid()) {
+                return Err(ConfigError::DuplicateKid(key.kid().to_owned()));
+            }
+            keys.push(key);
+        }
+        Ok(Sessions {
+            inner: Arc::new(Config {
+                signing,
+                keys,
+                issuer,
+                audience,
+                token_type: self.token_type,
+                lifetime: self.lifetime,
+                leeway: self.leeway,
+                max_token_len: self.max_token_len,
+                cookie: self.cookie,
+                redirects: self.redirects,
+                clock: self.clock,
+                subject: self.subject,
+            }),
+        })
+    }
+}
+
+impl<S: SessionTypes> Sessions<S> {
+    /// Signs `session` as a token, for clients that are not browsers (an API key, a CLI login).
+    pub fn create(&self, session: &S) -> Result<String, IssueError> {
+        Ok(self.issue(session, &IssueOptions::default())?.token)
+    }
+
+    /// Signs `session` with per-token options, and returns the token with its times and id.
+    pub fn issue(&self, session: &S, options: &IssueOptions) -> Result<IssuedToken, IssueError> {
+        let config = &*self.inner;
+        let issued_at = self.now()?;
+        let lifetime = options.lifetime.map_or(config.lifetime, |lifetime| lifetime.min(config.lifetime));
+        let expires_at = issued_at.saturating_add(lifetime.as_secs().max(1));
+        let token_id = random_token_id()?;
+        let derived_subject = match (&options.subject, config.subject) {
+            (Some(_), _) | (None, None) => None,
+            (None, Some(derive)) => derive(session),
+        };
+        let claims = NewClaims {
+            session,
+            issuer: &config.issuer,
+            audience: &config.audience,
+            subject: options.subject.as_deref().or(derived_subject.as_deref()),
+            issued_at,
+            expires_at,
+            token_id: &token_id,
+        };
+        let token = token::sign(&config.signing, &config.token_type, &claims)?;
+        Ok(IssuedToken {
+            token,
+            issued_at,
+            expires_at,
+            token_id,
+        })
+    }
+
+    /// SST's `Session.cookie`: signs `session` and answers `302 Found` to `redirect` with the
+    /// token in the session cookie (`Max-Age` = the token's remaining lifetime).
+    ///
+    /// `redirect` must be a relative path or on an allowed origin.
+    pub fn cookie<B: Default>(&self, session: &S, redirect: &str) -> Result<Response<B>, IssueError> {
+        self.cookie_with(session, redirect, &IssueOptions::default())
+    }
+
+    /// [`cookie`](Self::cookie) with per-token options.
+    pub fn cookie_with<B: Default>(&self, session: &S, redirect: &str, options: &IssueOptions) -> Result<Response<B>, IssueError> {
+        let target = self.inner.redirects.check(redirect)?;
+        let issued = self.issue(session, options)?;
+        let max_age = issued.expires_at.saturating_sub(self.now()?);
+        let set_cookie = self.inner.cookie.set_cookie(&issued.token, max_age);
+        found(target.as_str(), Some(&set_cookie))
+    }
+
+    /// SST's `Session.parameter`: signs `session` and answers `302 Found` to `redirect` with
+    /// `token=<jwt>` added to its query; other parameters and the fragment are kept.
+    ///
+    /// Point it at a landing route that moves the token into a cookie or storage and redirects
+    /// on: a token in a URL can leak through history and logs (`Referrer-Policy: no-referrer` is
+    /// set on this response for that reason).
+    pub fn parameter<B: Default>(&self, session: &S, redirect: &str) -> Result<Response<B>, IssueError> {
+        self.parameter_with(session, redirect, &IssueOptions::default())
+    }
+
+    /// [`parameter`](Self::parameter) with per-token options.
+    pub fn parameter_with<B: Default>(&self, session: &S, redirect: &str, options: &IssueOptions) -> Result<Response<B>, IssueError> {
+        let target = self.inner.redirects.check(redirect)?;
+        let issued = self.issue(session, options)?;
+        let location = target.with_query_parameter("token", &issued.token);
+        found(location.as_str(), None)
+    }
+
+    /// Signs out: `302 Found` to `redirect` with a `Set-Cookie` that deletes the session cookie
+    /// (same name, path, domain and attributes; `Max-Age=0`).
+    pub fn logout<B: Default>(&self, redirect: &str) -> Result<Response<B>, IssueError> {
+        let target = self.inner.redirects.check(redirect)?;
+        found(target.as_str(), Some(&self.inner.cookie.clear_cookie()))
+    }
+
+    /// Checks a redirect target against the allowlist without issuing anything.
+    pub fn check_redirect(&self, redirect: &str) -> Result<RedirectTarget, RedirectError> {
+        self.inner.redirects.check(redirect)
+    }
+
+    /// Verifies a token and decodes its session; see [`VerifyError`] for every way it can fail.
+    pub fn verify(&self, token: &str) -> Result<Verified<S>, VerifyError> {
+        let config = &*self.inner;
+        let policy = Policy {
+            keys: &config.keys,
+            default_kid: config.signing.kid(),
+            token_type: &config.token_type,
+            issuer: &config.issuer,
+            audience: &config.audience,
+            leeway: config.leeway.as_secs(),
+            max_len: config.max_token_len,
+            // A clock before 1970 makes every token look unexpired by at most its own time;
+            // reading it as the epoch instead keeps verification total and strict.
+            now: self.now().unwrap_or(0),
+        };
+        token::verify(token, &policy)
+    }
+
+    /// Reads the session of a request: the Bearer header, then the cookie.
+    pub fn read(&self, headers: &HeaderMap) -> Authentication<S> {
+        let cookie = &self.inner.cookie;
+        let credential = find_credential(headers, cookie.cookie_name(), || cookie.find(headers));
+        match credential {
+            Ok(Credential::None) => Authentication::Public,
+            Ok(Credential::Found(token, source)) => match self.verify(&token) {
+                Ok(verified) => Authentication::Session { verified, source },
+                Err(error) => Authentication::Invalid(RequestError::Token { source, error }),
+            },
+            Err(error) => Authentication::Invalid(error),
+        }
+    }
+
+    /// [`read`](Self::read) for request parts.
+    pub fn read_parts(&self, parts: &http::request::Parts) -> Authentication<S> {
+        self.read(&parts.headers)
+    }
+
+    /// The public verification keys (signing key first, then the extra ones) as a JWK Set for
+    /// `/.well-known/jwks.json`. HS256 secrets are never included.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.inner.keys.iter().filter_map(|key| key.jwk().cloned()).collect(),
+        }
+    }
+
+    /// The cookie options in force.
+    pub fn cookie_options(&self) -> &CookieOptions {
+        &self.inner.cookie
+    }
+
+    fn now(&self) -> Result<u64, IssueError> {
+        (self.inner.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .map_err(|_| IssueError::Clock)
+    }
+}
+
+/// `302 Found` to `location`, never cached, never leaking the URL as a referrer.
+fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Result<Response<B>, IssueError> {
+    let mut response = Response::new(B::default());
+    *response.status_mut() = StatusCode::FOUND;
+    let headers = response.headers_mut();
+    headers.insert(LOCATION, HeaderValue::from_str(location)?);
+    if let Some(set_cookie) = set_cookie {
+        headers.insert(SET_COOKIE, HeaderValue::from_str(set_cookie)?);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
+}
+
+fn random_token_id() -> Result<String, IssueError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(IssueError::Random)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}

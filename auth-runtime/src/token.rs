@@ -1,0 +1,469 @@
+//! The token format: a compact JWS whose payload is `{"type", "properties", ...registered claims}`.
+//!
+//! Issuing writes the header `{"alg","typ","kid"}` and the payload in a fixed key order. Verifying
+//! is strict and in this order: size, shape, header (`crit` refused; `jku`, `jwk`, `x5u`, `x5c`
+//! never read), key by `kid`, `alg` equal to that key's one algorithm, signature, `typ`, then the
+//! claims (integer `exp`/`nbf`/`iat` only, `exp` required, `iss` and `aud` exact strings) and last
+//! the typed decode of the session. Every failure has its own [`VerifyError`] variant.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::SessionTypes;
+use crate::keys::{Algorithm, SigningKey, VerificationKey};
+use crate::__private::{Properties, PropertiesSeed};
+
+/// The registered claims of a verified token, beside its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    /// `iss`: who issued the token.
+    pub issuer: String,
+    /// `aud`: who the token is for.
+    pub audience: String,
+    /// `sub`: the subject, when the issuer set one.
+    pub subject: Option<String>,
+    /// `iat`: when it was issued, in seconds since the Unix epoch.
+    pub issued_at: Option<u64>,
+    /// `nbf`: not valid before, in seconds since the Unix epoch.
+    pub not_before: Option<u64>,
+    /// `exp`: expiry, in seconds since the Unix epoch. Always present.
+    pub expires_at: u64,
+    /// `jti`: the token's unique id, when present.
+    pub token_id: Option<String>,
+}
+
+/// A token that passed every check, and the session it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified<S> {
+    /// The typed session.
+    pub session: S,
+    /// The registered claims.
+    pub claims: Claims,
+}
+
+/// Why a token was refused. Each check of the verification has its own variant, so callers can
+/// log and count them apart; none of them reveals a key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// Longer than the configured maximum; refused before any parsing.
+    #[error("token is {len} bytes, over the {max}-byte limit")]
+    TooLarge {
+        /// The token's length.
+        len: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// Not three base64url parts, bad base64, or a header or payload that is not the JSON expected.
+    #[error("malformed token: {0}")]
+    Malformed(Malformed),
+    /// The header has a `crit` parameter; no extension is understood, so every one is refused.
+    #[error("token header lists critical extensions (`crit`), which are not supported")]
+    CriticalHeader,
+    /// No configured key has the token's `kid`.
+    #[error("no verification key {}", match kid { Some(kid) => format!("with kid `{kid}`"), None => "matches a token without kid".to_owned() })]
+    UnknownKey {
+        /// The `kid` the token named.
+        kid: Option<String>,
+    },
+    /// The header's `alg` is not the one algorithm of the selected key.
+    #[error("token says alg `{found}`, but its key is for {expected}")]
+    AlgorithmMismatch {
+        /// The token's `alg` (possibly `none`).
+        found: String,
+        /// The key's algorithm.
+        expected: Algorithm,
+    },
+    /// The signature does not verify with the selected key.
+    #[error("bad signature")]
+    BadSignature,
+    /// The header's `typ` is missing or another kind of token's.
+    #[error("token type is {}, expected `{expected}`", match found { Some(found) => format!("`{found}`"), None => "missing".to_owned() })]
+    WrongTokenType {
+        /// The token's `typ`.
+        found: Option<String>,
+        /// The configured session token type.
+        expected: String,
+    },
+    /// A required claim is absent.
+    #[error("token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    /// A claim has the wrong JSON type or an impossible value (a string or float `exp`, say).
+    #[error("invalid `{claim}` claim: {reason}")]
+    InvalidClaim {
+        /// The claim's name.
+        claim: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// `exp` (plus the leeway) is in the past.
+    #[error("token expired at {expires_at} (now {now})")]
+    Expired {
+        /// The token's `exp`.
+        expires_at: u64,
+        /// The time of the check.
+        now: u64,
+    },
+    /// `nbf` (minus the leeway) is in the future.
+    #[error("token is not valid before {not_before} (now {now})")]
+    NotYetValid {
+        /// The token's `nbf`.
+        not_before: u64,
+        /// The time of the check.
+        now: u64,
+    },
+    /// `iss` is not the configured issuer.
+    #[error("token issuer `{found}` is not the expected issuer")]
+    WrongIssuer {
+        /// The token's `iss`.
+        found: String,
+    },
+    /// `aud` is not the configured audience.
+    #[error("token audience `{found}` is not the expected audience")]
+    WrongAudience {
+        /// The token's `aud`.
+        found: String,
+    },
+    /// The session `type` is not one of the enum's tags.
+    #[error("unknown session type `{found}`, expected one of {}", quoted_list(expected))]
+    UnknownSessionType {
+        /// The token's `type`.
+        found: String,
+        /// The tags the enum accepts.
+        expected: &'static [&'static str],
+    },
+    /// The `properties` do not decode as the session type says (a missing or mistyped property).
+    #[error("invalid session properties: {0}")]
+    InvalidProperties(#[source] serde_json::Error),
+}
+
+/// What was malformed about a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// Not `header.payload.signature`.
+    #[error("expected three dot-separated parts")]
+    Parts,
+    /// A part is not unpadded, canonical base64url.
+    #[error("{part} is not valid base64url")]
+    Base64 {
+        /// `header`, `payload` or `signature`.
+        part: &'static str,
+    },
+    /// The header is not a JSON object with a string `alg` (and string `typ`, `kid` if present).
+    #[error("header: {0}")]
+    Header(#[source] serde_json::Error),
+    /// The payload is not a JSON object, or repeats a claim.
+    #[error("payload: {0}")]
+    Payload(#[source] serde_json::Error),
+}
+
+/// `` `a`, `b` `` for error messages.
+pub(crate) fn quoted_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+    quoted.join(", ")
+}
+
+/// What the verification of one token checks against.
+pub(crate) struct Policy<'a> {
+    pub(crate) keys: &'a [VerificationKey],
+    pub(crate) default_kid: &'a str,
+    pub(crate) token_type: &'a str,
+    pub(crate) issuer: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) leeway: u64,
+    pub(crate) max_len: usize,
+    pub(crate) now: u64,
+}
+
+/// The claims written into a new token.
+pub(crate) struct NewClaims<'a, S> {
+    pub(crate) session: &'a S,
+    pub(crate) issuer: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) issued_at: u64,
+    pub(crate) expires_at: u64,
+    pub(crate) token_id: &'a str,
+}
+
+impl<S: SessionTypes> Serialize for NewClaims<'_, S> {
+    fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", self.session.session_type())?;
+        map.serialize_entry("properties", &Properties(self.session))?;
+        map.serialize_entry("iss", self.issuer)?;
+        map.serialize_entry("aud", self.audience)?;
+        if let Some(subject) = self.subject {
+            map.serialize_entry("sub", subject)?;
+        }
+        map.serialize_entry("iat", &self.issued_at)?;
+        map.serialize_entry("exp", &self.expires_at)?;
+        map.serialize_entry("jti", self.token_id)?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct NewHeader<'a> {
+    alg: &'static str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+/// Why a token could not be signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The session or claims did not serialize (a map with non-string keys, say).
+    #[error("session does not serialize: {0}")]
+    Serialize(#[source] serde_json::Error),
+    /// The crypto backend refused to sign.
+    #[error("signing failed: {0}")]
+    Crypto(#[source] jsonwebtoken::errors::Error),
+}
+
+/// Signs `claims` as a compact JWS.
+pub(crate) fn sign<S: SessionTypes>(key: &SigningKey, token_type: &str, claims: &NewClaims<'_, S>) -> Result<String, SignError> {
+    let header = NewHeader {
+        alg: key.algorithm().as_str(),
+        typ: token_type,
+        kid: key.kid(),
+    };
+    let header = serde_json::to_vec(&header).map_err(SignError::Serialize)?;
+    let payload = serde_json::to_vec(claims).map_err(SignError::Serialize)?;
+    let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
+    URL_SAFE_NO_PAD.encode_string(&header, &mut token);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let signature = key.sign(token.as_bytes()).map_err(SignError::Crypto)?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+    Ok(token)
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+/// Verifies `token` under `policy` and decodes its session.
+pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Result<Verified<S>, VerifyError> {
+    if token.len() > policy.max_len {
+        return Err(VerifyError::TooLarge {
+            len: token.len(),
+            max: policy.max_len,
+        });
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(VerifyError::Malformed(Malformed::Parts));
+    };
+    let header_json = decode_part(header_b64, "header")?;
+    let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
+    if header.crit.is_some() {
+        return Err(VerifyError::CriticalHeader);
+    }
+    let kid = header.kid.as_deref().unwrap_or(policy.default_kid);
+    let key = policy
+        .keys
+        .iter()
+        .find(|key| key.kid == kid)
+        .ok_or_else(|| VerifyError::UnknownKey {
+            kid: header.kid.as_deref().map(str::to_owned),
+        })?;
+    if header.alg != key.algorithm.as_str() {
+        return Err(VerifyError::AlgorithmMismatch {
+            found: header.alg.into_owned(),
+            expected: key.algorithm,
+        });
+    }
+    let signature = decode_part(signature_b64, "signature")?;
+    let signed_len = header_b64.len() + 1 + payload_b64.len();
+    if !key.verify(&token.as_bytes()[..signed_len], &signature) {
+        return Err(VerifyError::BadSignature);
+    }
+    match &header.typ {
+        Some(typ) if typ.eq_ignore_ascii_case(policy.token_type) => {}
+        other => {
+            return Err(VerifyError::WrongTokenType {
+                found: other.as_deref().map(str::to_owned),
+                expected: policy.token_type.to_owned(),
+            });
+        }
+    }
+    let payload = decode_part(payload_b64, "payload")?;
+    decode_payload(&payload, policy)
+}
+
+fn decode_part(part: &str, name: &'static str) -> Result<Vec<u8>, VerifyError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| VerifyError::Malformed(Malformed::Base64 { part: name }))
+}
+
+/// The payload's claims as read, before they are checked.
+#[derive(Default)]
+struct RawClaims<'a> {
+    session_type: Option<Cow<'a, str>>,
+    properties: Option<&'a RawValue>,
+    issuer: Option<Cow<'a, str>>,
+    audience: Option<Cow<'a, str>>,
+    subject: Option<Cow<'a, str>>,
+    issued_at: Option<u64>,
+    not_before: Option<u64>,
+    expires_at: Option<u64>,
+    token_id: Option<Cow<'a, str>>,
+}
+
+/// Latest time a token may name: the end of year 9999. Anything later is a forged or broken
+/// number, and bounding it keeps all time arithmetic far from overflow.
+const MAX_TIMESTAMP: u64 = 253_402_300_799;
+
+fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Result<Verified<S>, VerifyError> {
+    // The visitor reports claim errors here, typed; serde only carries a placeholder out.
+    let claim_error = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let parsed = de::Deserializer::deserialize_map(&mut deserializer, ClaimsVisitor { claim_error: &claim_error })
+        .and_then(|claims| deserializer.end().map(|()| claims));
+    let raw = match parsed {
+        Ok(raw) => raw,
+        Err(error) => {
+            return Err(claim_error
+                .into_inner()
+                .unwrap_or(VerifyError::Malformed(Malformed::Payload(error))));
+        }
+    };
+
+    let expires_at = raw.expires_at.ok_or(VerifyError::MissingClaim("exp"))?;
+    if policy.now > expires_at.saturating_add(policy.leeway) {
+        return Err(VerifyError::Expired { expires_at, now: policy.now });
+    }
+    if let Some(not_before) = raw.not_before {
+        if not_before > policy.now.saturating_add(policy.leeway) {
+            return Err(VerifyError::NotYetValid { not_before, now: policy.now });
+        }
+    }
+    let issuer = raw.issuer.ok_or(VerifyError::MissingClaim("iss"))?;
+    if issuer != policy.issuer {
+        return Err(VerifyError::WrongIssuer { found: issuer.into_owned() });
+    }
+    let audience = raw.audience.ok_or(VerifyError::MissingClaim("aud"))?;
+    if audience != policy.audience {
+        return Err(VerifyError::WrongAudience { found: audience.into_owned() });
+    }
+
+    let session_type = raw.session_type.ok_or(VerifyError::MissingClaim("type"))?;
+    if !S::TYPES.contains(&session_type.as_ref()) {
+        return Err(VerifyError::UnknownSessionType {
+            found: session_type.into_owned(),
+            expected: S::TYPES,
+        });
+    }
+    let properties = raw.properties.map_or("{}", RawValue::get);
+    let mut properties_deserializer = serde_json::Deserializer::from_str(properties);
+    let session = de::DeserializeSeed::deserialize(PropertiesSeed::<S>::new(&session_type), &mut properties_deserializer)
+        .map_err(VerifyError::InvalidProperties)?;
+
+    Ok(Verified {
+        session,
+        claims: Claims {
+            issuer: issuer.into_owned(),
+            audience: audience.into_owned(),
+            subject: raw.subject.map(Cow::into_owned),
+            issued_at: raw.issued_at,
+            not_before: raw.not_before,
+            expires_at,
+            token_id: raw.token_id.map(Cow::into_owned),
+        },
+    })
+}
+
+struct ClaimsVisitor<'e> {
+    claim_error: &'e RefCell<Option<VerifyError>>,
+}
+
+impl ClaimsVisitor<'_> {
+    /// Records the typed error and hands serde a placeholder to unwind with.
+    fn fail<E: de::Error>(&self, error: VerifyError) -> E {
+        let message = error.to_string();
+        *self.claim_error.borrow_mut() = Some(error);
+        E::custom(message)
+    }
+
+    fn read<'de, A, T>(&self, map: &mut A, slot: &mut Option<T>, claim: &'static str) -> Result<(), A::Error>
+    where
+        A: MapAccess<'de>,
+        T: Deserialize<'de>,
+    {
+        if slot.is_some() {
+            return Err(self.fail(VerifyError::InvalidClaim {
+                claim,
+                reason: "the claim appears twice".to_owned(),
+            }));
+        }
+        let value = map.next_value::<T>().map_err(|error| {
+            self.fail(VerifyError::InvalidClaim {
+                claim,
+                reason: error.to_string(),
+            })
+        })?;
+        *slot = Some(value);
+        Ok(())
+    }
+
+    fn read_time<'de, A: MapAccess<'de>>(&self, map: &mut A, slot: &mut Option<u64>, claim: &'static str) -> Result<(), A::Error> {
+        self.read(map, slot, claim)?;
+        if slot.is_some_and(|time| time > MAX_TIMESTAMP) {
+            return Err(self.fail(VerifyError::InvalidClaim {
+                claim,
+                reason: "the time is past the year 9999".to_owned(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
+    type Value = RawClaims<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims<'de>, A::Error> {
+        let mut raw = RawClaims::default();
+        while let Some(key) = map.next_key::<crate::__private::de::Key<'de>>()? {
+            match key.as_str() {
+                "type" => self.read(&mut map, &mut raw.session_type, "type")?,
+                "properties" => self.read(&mut map, &mut raw.properties, "properties")?,
+                "iss" => self.read(&mut map, &mut raw.issuer, "iss")?,
+                "aud" => self.read(&mut map, &mut raw.audience, "aud")?,
+                "sub" => self.read(&mut map, &mut raw.subject, "sub")?,
+                "jti" => self.read(&mut map, &mut raw.token_id, "jti")?,
+                "iat" => self.read_time(&mut map, &mut raw.issued_at, "iat")?,
+                "nbf" => self.read_time(&mut map, &mut raw.not_before, "nbf")?,
+                "exp" => self.read_time(&mut map, &mut raw.expires_at, "exp")?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(raw)
+    }
+}
