@@ -1,0 +1,84 @@
+//! Shared fixtures: the session enum the integration tests use, configured `Sessions`, and a
+//! token forger that signs arbitrary header and payload JSON outside our signing path.
+
+#![allow(dead_code, reason = "each test file uses a different part of the fixtures")]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use auth_runtime::{SessionTypes, Sessions, SessionsBuilder, SigningKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ApiClient {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// Every variant kind.
+#[derive(SessionTypes, Debug, Clone, PartialEq)]
+pub enum AppSession {
+    /// A signed-in person.
+    User {
+        #[session(rename = "userID")]
+        user_id: String,
+    },
+    Api(ApiClient),
+    Guest,
+}
+
+pub const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-secret";
+pub const ISSUER: &str = "https://auth.example.com";
+pub const AUDIENCE: &str = "app";
+/// 2026-01-01T00:00:00Z, the fixed "now" of tests that need one.
+pub const NOW: u64 = 1_767_225_600;
+
+pub fn at(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+pub fn builder(key: SigningKey) -> SessionsBuilder<AppSession> {
+    Sessions::builder().signing_key(key).issuer(ISSUER).audience(AUDIENCE)
+}
+
+pub fn hs256_key() -> SigningKey {
+    SigningKey::hs256(SECRET).expect("a 44-byte secret is valid")
+}
+
+/// HS256 sessions whose clock reads `now`.
+pub fn sessions_at(now: u64) -> Sessions<AppSession> {
+    builder(hs256_key()).clock(move || at(now)).build().expect("valid configuration")
+}
+
+pub fn user(id: &str) -> AppSession {
+    AppSession::User { user_id: id.to_owned() }
+}
+
+pub fn key_pem(name: &str) -> Vec<u8> {
+    let path = format!("{}/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+/// Signs `header` and `payload` (raw JSON text) with HS256 over [`SECRET`], through jsonwebtoken's
+/// primitive, so tests can present tokens our issuer would never write.
+pub fn forge(header: &str, payload: &str) -> String {
+    forge_bytes(header.as_bytes(), payload.as_bytes())
+}
+
+pub fn forge_bytes(header: &[u8], payload: &[u8]) -> String {
+    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256).expect("HS256 signs");
+    format!("{message}.{signature}")
+}
+
+pub const GOOD_HEADER: &str = r#"{"alg":"HS256","typ":"session+jwt","kid":"hs256"}"#;
+
+/// A payload our verifier accepts at [`NOW`], with `extra` spliced in before the closing brace.
+pub fn payload_with(extra: &str) -> String {
+    format!(
+        r#"{{"type":"user","properties":{{"userID":"u1"}},"iss":"{ISSUER}","aud":"{AUDIENCE}","iat":{NOW},"exp":{}{extra}}}"#,
+        NOW + 3600
+    )
+}
