@@ -113,6 +113,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
             #(#narrowing)*
 
             #[automatically_derived]
+            #[allow(dead_code, reason = "generated accessors; an application uses the ones it needs")]
             impl #ident {
                 #(#accessors)*
             }
