@@ -371,3 +371,25 @@ fn schema_impl(input: &Input<'_>) -> TokenStream {
 fn schema_impl(_input: &Input<'_>) -> TokenStream {
     TokenStream::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With `crate = "..."`, the generated code reaches the runtime only through that path, so a
+    /// renamed dependency works even where no `auth_runtime` is in scope.
+    #[test]
+    fn renamed_runtime_is_the_only_runtime_path() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[session(crate = "my_auth")]
+            enum Session {
+                User { id: String },
+                Api(Client),
+                Guest,
+            }
+        };
+        let output = derive(&input).expect("expands").to_string();
+        assert!(output.contains("my_auth"));
+        assert!(!output.contains("auth_runtime"), "{output}");
+    }
+}

@@ -1,0 +1,8 @@
+use auth_runtime::SessionTypes;
+
+#[derive(SessionTypes)]
+struct Session {
+    user_id: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use auth_runtime::SessionTypes;
+
+#[derive(SessionTypes)]
+enum Session {
+    User { id: String },
+    #[session(rename = "user")]
+    Admin { id: String },
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use auth_runtime::SessionTypes;
+
+#[derive(SessionTypes)]
+enum Session {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use auth_runtime::SessionTypes;
+
+#[derive(SessionTypes)]
+enum Session {
+    Guest(),
+}
+
+fn main() {}
