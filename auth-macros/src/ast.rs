@@ -50,14 +50,14 @@ impl<'a> Input<'a> {
             Data::Enum(data) => data,
             Data::Struct(data) => {
                 cx.error_spanned_by(
-                    data.struct_token,
+                    &data.struct_token,
                     "SessionTypes can only be derived for enums; wrap the struct in a variant, e.g. `enum Session { User(User) }`",
                 );
                 return None;
             }
             Data::Union(data) => {
                 cx.error_spanned_by(
-                    data.union_token,
+                    &data.union_token,
                     "SessionTypes can only be derived for enums; write `enum Session { ... }` with one variant per session type",
                 );
                 return None;
