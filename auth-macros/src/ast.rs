@@ -50,14 +50,14 @@ impl<'a> Input<'a> {
             Data::Enum(data) => data,
             Data::Struct(data) => {
                 cx.error_spanned_by(
-                    &data.struct_token,
+                    data.struct_token,
                     "SessionTypes can only be derived for enums; wrap the struct in a variant, e.g. `enum Session { User(User) }`",
                 );
                 return None;
             }
             Data::Union(data) => {
                 cx.error_spanned_by(
-                    &data.union_token,
+                    data.union_token,
                     "SessionTypes can only be derived for enums; write `enum Session { ... }` with one variant per session type",
                 );
                 return None;
@@ -194,7 +194,11 @@ fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
             continue;
         }
         if let syn::Meta::NameValue(syn::MetaNameValue {
-            value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }),
+            value:
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }),
             ..
         }) = &attr.meta
         {
@@ -204,7 +208,6 @@ fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
     let joined = lines.join("\n").trim().to_owned();
     (!joined.is_empty()).then_some(joined)
 }
-
 
 impl Variant<'_> {
     /// The variant name in snake_case, the stem of its generated accessors (`is_<stem>()`).

@@ -114,9 +114,7 @@ impl Field {
                 Ok(false)
             }
         });
-        Field {
-            rename: rename.value,
-        }
+        Field { rename: rename.value }
     }
 }
 
@@ -179,7 +177,10 @@ fn parse_string(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, example: &str) -> syn
     }
     let value: syn::Expr = meta.value()?.parse()?;
     match value {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(string), .. }) => Ok(Some(string)),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(string),
+            ..
+        }) => Ok(Some(string)),
         other => {
             cx.error_spanned_by(
                 other,

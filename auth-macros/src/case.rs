@@ -4,6 +4,7 @@
 use self::RenameRule::*;
 
 /// A `rename_all` rule.
+#[allow(clippy::enum_variant_names, reason = "the names mirror serde's rule names")]
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub(crate) enum RenameRule {
     LowerCase,

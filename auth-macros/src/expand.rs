@@ -124,7 +124,11 @@ fn expand(input: &Input<'_>) -> TokenStream {
 /// The catch-all arm a match needs when the enum has other variants (and must not have otherwise,
 /// or the generated code would trip `unreachable_patterns`).
 fn other_variants(input: &Input<'_>, arm: TokenStream) -> TokenStream {
-    if input.variants.len() > 1 { arm } else { TokenStream::new() }
+    if input.variants.len() > 1 {
+        arm
+    } else {
+        TokenStream::new()
+    }
 }
 
 fn pattern_ignoring_fields(ident: &syn::Ident, variant: &Variant<'_>) -> TokenStream {
@@ -277,7 +281,10 @@ fn accessors(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
     let is_method = format_ident!("is_{}", stem, span = span);
     let pattern = pattern_ignoring_fields(ident, variant);
     let variant_ident = variant.ident;
-    let is_doc = format!("Whether this is a `{}` session (variant [`{ident}::{variant_ident}`]).", variant.tag);
+    let is_doc = format!(
+        "Whether this is a `{}` session (variant [`{ident}::{variant_ident}`]).",
+        variant.tag
+    );
     let wildcard = other_variants(input, quote!(_ => false,));
     let is_fn = quote_spanned! {span=>
         #[doc = #is_doc]
@@ -295,7 +302,10 @@ fn accessors(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
     let krate = &input.attrs.crate_path;
     let as_method = format_ident!("as_{}", stem, span = span);
     let into_method = format_ident!("into_{}", stem, span = span);
-    let as_doc = format!("The properties of a `{}` session, or `None` for a session of another type.", variant.tag);
+    let as_doc = format!(
+        "The properties of a `{}` session, or `None` for a session of another type.",
+        variant.tag
+    );
     let into_doc = format!(
         "Takes the properties of a `{}` session, or gives the session back if it has another type.",
         variant.tag

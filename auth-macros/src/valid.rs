@@ -32,7 +32,9 @@ fn check_tags(cx: &mut Ctxt, input: &Input<'_>) {
 
 fn check_properties(cx: &mut Ctxt, input: &Input<'_>) {
     for variant in &input.variants {
-        let Style::Struct(fields) = &variant.style else { continue };
+        let Style::Struct(fields) = &variant.style else {
+            continue;
+        };
         let mut seen = HashMap::new();
         for field in fields {
             if let Some(first) = seen.insert(field.name.as_str(), field.ident) {

@@ -25,7 +25,11 @@ static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_P
 static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
 
 /// Name of the compiled backend, for logs and benchmark tables.
-pub const BACKEND: &str = if cfg!(feature = "aws-lc-rs") { "aws-lc-rs" } else { "rust-crypto" };
+pub const BACKEND: &str = if cfg!(feature = "aws-lc-rs") {
+    "aws-lc-rs"
+} else {
+    "rust-crypto"
+};
 
 /// The compiled backend, installed as jsonwebtoken's process default on first use unless the
 /// application installed one itself (then theirs stays: any installed provider is safe).

@@ -144,11 +144,19 @@ impl CookieOptions {
         if self.name.is_empty() || !self.name.bytes().all(is_token_byte) {
             return Err(CookieError::InvalidName(self.name.clone()));
         }
-        if !self.path.starts_with('/') || self.path.bytes().any(|b| b == b';' || b.is_ascii_control() || b >= 0x7f) {
+        if !self.path.starts_with('/')
+            || self
+                .path
+                .bytes()
+                .any(|b| b == b';' || b.is_ascii_control() || b >= 0x7f)
+        {
             return Err(CookieError::InvalidPath(self.path.clone()));
         }
         if let Some(domain) = &self.domain {
-            let valid = !domain.is_empty() && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            let valid = !domain.is_empty()
+                && domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
             if !valid {
                 return Err(CookieError::InvalidDomain(domain.clone()));
             }

@@ -87,7 +87,11 @@ pub(crate) enum Credential {
 }
 
 /// Finds the one token a request carries.
-pub(crate) fn find_credential(headers: &HeaderMap, cookie_name: &str, cookie_values: impl FnOnce() -> Vec<String>) -> Result<Credential, RequestError> {
+pub(crate) fn find_credential(
+    headers: &HeaderMap,
+    cookie_name: &str,
+    cookie_values: impl FnOnce() -> Vec<String>,
+) -> Result<Credential, RequestError> {
     let mut authorization = headers.get_all(AUTHORIZATION).iter();
     if let Some(value) = authorization.next() {
         if authorization.next().is_some() {
@@ -116,17 +120,27 @@ pub(crate) fn find_credential(headers: &HeaderMap, cookie_name: &str, cookie_val
 /// The token of a `Bearer` Authorization value; `None` for another scheme.
 fn bearer_token(value: &[u8]) -> Result<Option<&str>, RequestError> {
     const SCHEME: &[u8] = b"bearer";
-    let is_bearer = value.len() > SCHEME.len() && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) && value[SCHEME.len()] == b' ';
+    let is_bearer =
+        value.len() > SCHEME.len() && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) && value[SCHEME.len()] == b' ';
     if !is_bearer {
         let bare_scheme = value.eq_ignore_ascii_case(SCHEME);
-        return if bare_scheme { Err(RequestError::MalformedBearer) } else { Ok(None) };
+        return if bare_scheme {
+            Err(RequestError::MalformedBearer)
+        } else {
+            Ok(None)
+        };
     }
     let token = value[SCHEME.len()..].trim_ascii();
     // RFC 6750 b64token: the characters a JWT is made of, plus a few more.
-    let valid = !token.is_empty() && token.iter().all(|&b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+    let valid = !token.is_empty()
+        && token
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
     if !valid {
         return Err(RequestError::MalformedBearer);
     }
     // All ASCII, checked above.
-    std::str::from_utf8(token).map(Some).map_err(|_| RequestError::MalformedBearer)
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| RequestError::MalformedBearer)
 }

@@ -389,7 +389,10 @@ fn check_public_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
         (AlgorithmParameters::RSA(params), Algorithm::RS256) => {
             let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(&params.n)
-                .map_err(|_| KeyError::WrongKeyType { algorithm, reason: "unreadable RSA modulus" })?;
+                .map_err(|_| KeyError::WrongKeyType {
+                    algorithm,
+                    reason: "unreadable RSA modulus",
+                })?;
             let significant = modulus.iter().skip_while(|&&byte| byte == 0).count();
             let bits = significant * 8;
             if bits < MIN_RSA_BITS {

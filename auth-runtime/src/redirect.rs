@@ -104,7 +104,9 @@ impl RedirectPolicy {
             return Err(invalid("it must not contain credentials"));
         }
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(invalid("it must be scheme://host[:port] with no path, query or fragment"));
+            return Err(invalid(
+                "it must be scheme://host[:port] with no path, query or fragment",
+            ));
         }
         let origin = url.origin();
         if !self.origins.contains(&origin) {

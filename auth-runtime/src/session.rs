@@ -22,10 +22,8 @@ pub trait SessionTypes: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Reads the `properties` object of a session whose tag is `session_type`.
     ///
     /// An unknown tag is an error that lists [`TYPES`](Self::TYPES).
-    fn deserialize_properties<'de, D: Deserializer<'de>>(
-        session_type: &str,
-        deserializer: D,
-    ) -> Result<Self, D::Error>;
+    fn deserialize_properties<'de, D: Deserializer<'de>>(session_type: &str, deserializer: D)
+    -> Result<Self, D::Error>;
 }
 
 /// A session enum with a newtype variant holding `T`: lets code ask for "the `T` session" by type.

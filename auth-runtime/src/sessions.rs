@@ -336,7 +336,9 @@ impl<S: SessionTypes> Sessions<S> {
     pub fn issue(&self, session: &S, options: &IssueOptions) -> Result<IssuedToken, IssueError> {
         let config = &*self.inner;
         let issued_at = self.now()?;
-        let lifetime = options.lifetime.map_or(config.lifetime, |lifetime| lifetime.min(config.lifetime));
+        let lifetime = options
+            .lifetime
+            .map_or(config.lifetime, |lifetime| lifetime.min(config.lifetime));
         let expires_at = issued_at.saturating_add(lifetime.as_secs().max(1));
         let token_id = random_token_id()?;
         let derived_subject = match (&options.subject, config.subject) {
@@ -370,7 +372,12 @@ impl<S: SessionTypes> Sessions<S> {
     }
 
     /// [`cookie`](Self::cookie) with per-token options.
-    pub fn cookie_with<B: Default>(&self, session: &S, redirect: &str, options: &IssueOptions) -> Result<Response<B>, IssueError> {
+    pub fn cookie_with<B: Default>(
+        &self,
+        session: &S,
+        redirect: &str,
+        options: &IssueOptions,
+    ) -> Result<Response<B>, IssueError> {
         let target = self.inner.redirects.check(redirect)?;
         let issued = self.issue(session, options)?;
         let max_age = issued.expires_at.saturating_sub(self.now()?);
@@ -389,7 +396,12 @@ impl<S: SessionTypes> Sessions<S> {
     }
 
     /// [`parameter`](Self::parameter) with per-token options.
-    pub fn parameter_with<B: Default>(&self, session: &S, redirect: &str, options: &IssueOptions) -> Result<Response<B>, IssueError> {
+    pub fn parameter_with<B: Default>(
+        &self,
+        session: &S,
+        redirect: &str,
+        options: &IssueOptions,
+    ) -> Result<Response<B>, IssueError> {
         let target = self.inner.redirects.check(redirect)?;
         let issued = self.issue(session, options)?;
         let location = target.with_query_parameter("token", &issued.token);

@@ -17,9 +17,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::__private::{Properties, PropertiesSeed};
 use crate::SessionTypes;
 use crate::keys::{Algorithm, SigningKey, VerificationKey};
-use crate::__private::{Properties, PropertiesSeed};
 
 /// The registered claims of a verified token, beside its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +232,11 @@ pub enum SignError {
 }
 
 /// Signs `claims` as a compact JWS.
-pub(crate) fn sign<S: SessionTypes>(key: &SigningKey, token_type: &str, claims: &NewClaims<'_, S>) -> Result<String, SignError> {
+pub(crate) fn sign<S: SessionTypes>(
+    key: &SigningKey,
+    token_type: &str,
+    claims: &NewClaims<'_, S>,
+) -> Result<String, SignError> {
     let header = NewHeader {
         alg: key.algorithm().as_str(),
         typ: token_type,
@@ -271,11 +275,14 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
         });
     }
     let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(VerifyError::Malformed(Malformed::Parts));
     };
     let header_json = decode_part(header_b64, "header")?;
-    let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
+    let header: Header<'_> =
+        serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
     if header.crit.is_some() {
         return Err(VerifyError::CriticalHeader);
     }
@@ -339,8 +346,13 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
     // The visitor reports claim errors here, typed; serde only carries a placeholder out.
     let claim_error = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    let parsed = de::Deserializer::deserialize_map(&mut deserializer, ClaimsVisitor { claim_error: &claim_error })
-        .and_then(|claims| deserializer.end().map(|()| claims));
+    let parsed = de::Deserializer::deserialize_map(
+        &mut deserializer,
+        ClaimsVisitor {
+            claim_error: &claim_error,
+        },
+    )
+    .and_then(|claims| deserializer.end().map(|()| claims));
     let raw = match parsed {
         Ok(raw) => raw,
         Err(error) => {
@@ -352,20 +364,30 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
 
     let expires_at = raw.expires_at.ok_or(VerifyError::MissingClaim("exp"))?;
     if policy.now > expires_at.saturating_add(policy.leeway) {
-        return Err(VerifyError::Expired { expires_at, now: policy.now });
+        return Err(VerifyError::Expired {
+            expires_at,
+            now: policy.now,
+        });
     }
-    if let Some(not_before) = raw.not_before {
-        if not_before > policy.now.saturating_add(policy.leeway) {
-            return Err(VerifyError::NotYetValid { not_before, now: policy.now });
-        }
+    if let Some(not_before) = raw.not_before
+        && not_before > policy.now.saturating_add(policy.leeway)
+    {
+        return Err(VerifyError::NotYetValid {
+            not_before,
+            now: policy.now,
+        });
     }
     let issuer = raw.issuer.ok_or(VerifyError::MissingClaim("iss"))?;
     if issuer != policy.issuer {
-        return Err(VerifyError::WrongIssuer { found: issuer.into_owned() });
+        return Err(VerifyError::WrongIssuer {
+            found: issuer.into_owned(),
+        });
     }
     let audience = raw.audience.ok_or(VerifyError::MissingClaim("aud"))?;
     if audience != policy.audience {
-        return Err(VerifyError::WrongAudience { found: audience.into_owned() });
+        return Err(VerifyError::WrongAudience {
+            found: audience.into_owned(),
+        });
     }
 
     let session_type = raw.session_type.ok_or(VerifyError::MissingClaim("type"))?;
@@ -377,8 +399,9 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
     }
     let properties = raw.properties.map_or("{}", RawValue::get);
     let mut properties_deserializer = serde_json::Deserializer::from_str(properties);
-    let session = de::DeserializeSeed::deserialize(PropertiesSeed::<S>::new(&session_type), &mut properties_deserializer)
-        .map_err(VerifyError::InvalidProperties)?;
+    let session =
+        de::DeserializeSeed::deserialize(PropertiesSeed::<S>::new(&session_type), &mut properties_deserializer)
+            .map_err(VerifyError::InvalidProperties)?;
 
     Ok(Verified {
         session,
@@ -427,7 +450,12 @@ impl ClaimsVisitor<'_> {
         Ok(())
     }
 
-    fn read_time<'de, A: MapAccess<'de>>(&self, map: &mut A, slot: &mut Option<u64>, claim: &'static str) -> Result<(), A::Error> {
+    fn read_time<'de, A: MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        slot: &mut Option<u64>,
+        claim: &'static str,
+    ) -> Result<(), A::Error> {
         self.read(map, slot, claim)?;
         if slot.is_some_and(|time| time > MAX_TIMESTAMP) {
             return Err(self.fail(VerifyError::InvalidClaim {

@@ -121,7 +121,10 @@ async fn me(State(sessions): State<Sessions<AppSession>>, headers: HeaderMap) ->
             }),
         ),
         Authentication::Public => (StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "no session" })),
-        Authentication::Invalid(error) => (StatusCode::UNAUTHORIZED, serde_json::json!({ "error": error.to_string() })),
+        Authentication::Invalid(error) => (
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "error": error.to_string() }),
+        ),
     };
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
@@ -134,14 +137,22 @@ async fn logout(State(sessions): State<Sessions<AppSession>>) -> Response {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
-#[allow(dead_code, reason = "the quickstart test includes this file as a module and starts the app itself")]
+#[allow(
+    dead_code,
+    reason = "the quickstart test includes this file as a module and starts the app itself"
+)]
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     let addr = std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|error| format!("cannot listen on {addr}: {error}"))?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let port = listener.local_addr()?.port();
     println!("quickstart listening on http://localhost:{port}/  (Ctrl-C to stop)");
     axum::serve(listener, app(development_sessions()?)).await?;

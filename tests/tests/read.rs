@@ -11,7 +11,10 @@ use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 fn headers(pairs: &[(http::header::HeaderName, &[u8])]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
-        map.append(name.clone(), HeaderValue::from_bytes(value).expect("valid header bytes"));
+        map.append(
+            name.clone(),
+            HeaderValue::from_bytes(value).expect("valid header bytes"),
+        );
     }
     map
 }
@@ -30,9 +33,15 @@ fn no_token_is_public() {
     let other_cookies = headers(&[(COOKIE, b"theme=dark; lang=en")]);
     assert!(matches!(sessions.read(&other_cookies), Authentication::Public));
     let basic = headers(&[(AUTHORIZATION, b"Basic dXNlcjpwYXNz")]);
-    assert!(matches!(sessions.read(&basic), Authentication::Public), "another scheme is not ours");
+    assert!(
+        matches!(sessions.read(&basic), Authentication::Public),
+        "another scheme is not ours"
+    );
     let emptied = headers(&[(COOKIE, b"auth-token=")]);
-    assert!(matches!(sessions.read(&emptied), Authentication::Public), "a cleared cookie");
+    assert!(
+        matches!(sessions.read(&emptied), Authentication::Public),
+        "a cleared cookie"
+    );
 }
 
 #[test]
@@ -46,7 +55,10 @@ fn bearer_and_cookie_are_read() {
         assert_eq!(auth.session(), Some(&user("bearer")), "{scheme}");
         assert_eq!(source_of(&auth), Some(TokenSource::Bearer));
     }
-    let request = headers(&[(COOKIE, format!("theme=dark; auth-token={cookie_token}; lang=en").as_bytes())]);
+    let request = headers(&[(
+        COOKIE,
+        format!("theme=dark; auth-token={cookie_token}; lang=en").as_bytes(),
+    )]);
     let auth = sessions.read(&request);
     assert_eq!(auth.session(), Some(&user("cookie")));
     assert_eq!(source_of(&auth), Some(TokenSource::Cookie));
@@ -55,12 +67,24 @@ fn bearer_and_cookie_are_read() {
         (AUTHORIZATION, format!("Bearer {bearer_token}").as_bytes()),
         (COOKIE, format!("auth-token={cookie_token}").as_bytes()),
     ]);
-    assert_eq!(sessions.read(&both).session(), Some(&user("bearer")), "Bearer comes first");
+    assert_eq!(
+        sessions.read(&both).session(),
+        Some(&user("bearer")),
+        "Bearer comes first"
+    );
 
-    let split_headers = headers(&[(COOKIE, b"theme=dark"), (COOKIE, format!("auth-token={cookie_token}").as_bytes())]);
+    let split_headers = headers(&[
+        (COOKIE, b"theme=dark"),
+        (COOKIE, format!("auth-token={cookie_token}").as_bytes()),
+    ]);
     assert_eq!(sessions.read(&split_headers).session(), Some(&user("cookie")));
 
-    let non_utf8_neighbour = headers(&[(COOKIE, [b"x=\xff\xfe; auth-token=".as_slice(), cookie_token.as_bytes()].concat().as_slice())]);
+    let non_utf8_neighbour = headers(&[(
+        COOKIE,
+        [b"x=\xff\xfe; auth-token=".as_slice(), cookie_token.as_bytes()]
+            .concat()
+            .as_slice(),
+    )]);
     assert_eq!(sessions.read(&non_utf8_neighbour).session(), Some(&user("cookie")));
 }
 
@@ -73,23 +97,50 @@ fn bad_credentials_are_invalid_not_public() {
     let request = headers(&[(COOKIE, format!("auth-token={token}").as_bytes())]);
     assert!(matches!(
         expired.read(&request),
-        Authentication::Invalid(RequestError::Token { source: TokenSource::Cookie, error: VerifyError::Expired { .. } })
+        Authentication::Invalid(RequestError::Token {
+            source: TokenSource::Cookie,
+            error: VerifyError::Expired { .. }
+        })
     ));
     let garbage = headers(&[(AUTHORIZATION, b"Bearer not.a.token")]);
     assert!(matches!(
         sessions.read(&garbage),
-        Authentication::Invalid(RequestError::Token { source: TokenSource::Bearer, error: VerifyError::Malformed(_) })
+        Authentication::Invalid(RequestError::Token {
+            source: TokenSource::Bearer,
+            error: VerifyError::Malformed(_)
+        })
     ));
     for value in [b"Bearer".as_slice(), b"Bearer ", b"Bearer a b", b"Bearer \xff"] {
         let request = headers(&[(AUTHORIZATION, value)]);
-        assert!(matches!(sessions.read(&request), Authentication::Invalid(RequestError::MalformedBearer)), "{value:?}");
+        assert!(
+            matches!(
+                sessions.read(&request),
+                Authentication::Invalid(RequestError::MalformedBearer)
+            ),
+            "{value:?}"
+        );
     }
-    let twice = headers(&[(AUTHORIZATION, format!("Bearer {token}").as_bytes()), (AUTHORIZATION, b"Bearer x")]);
-    assert!(matches!(sessions.read(&twice), Authentication::Invalid(RequestError::MultipleAuthorizationHeaders)));
+    let twice = headers(&[
+        (AUTHORIZATION, format!("Bearer {token}").as_bytes()),
+        (AUTHORIZATION, b"Bearer x"),
+    ]);
+    assert!(matches!(
+        sessions.read(&twice),
+        Authentication::Invalid(RequestError::MultipleAuthorizationHeaders)
+    ));
     let tossed = headers(&[(COOKIE, format!("auth-token={token}; auth-token={token}").as_bytes())]);
-    assert!(matches!(sessions.read(&tossed), Authentication::Invalid(RequestError::MultipleCookies(_))));
-    let invalid_bearer_valid_cookie = headers(&[(AUTHORIZATION, b"Bearer x.y.z"), (COOKIE, format!("auth-token={token}").as_bytes())]);
-    assert!(matches!(sessions.read(&invalid_bearer_valid_cookie), Authentication::Invalid(_)), "no fallback past a bad Bearer");
+    assert!(matches!(
+        sessions.read(&tossed),
+        Authentication::Invalid(RequestError::MultipleCookies(_))
+    ));
+    let invalid_bearer_valid_cookie = headers(&[
+        (AUTHORIZATION, b"Bearer x.y.z"),
+        (COOKIE, format!("auth-token={token}").as_bytes()),
+    ]);
+    assert!(
+        matches!(sessions.read(&invalid_bearer_valid_cookie), Authentication::Invalid(_)),
+        "no fallback past a bad Bearer"
+    );
 }
 
 #[test]
@@ -98,7 +149,11 @@ fn into_result_separates_the_three_outcomes() {
     assert!(matches!(sessions.read(&HeaderMap::new()).into_result(), Ok(None)));
     let token = sessions.create(&AppSession::Guest).expect("issues");
     let request = headers(&[(AUTHORIZATION, format!("Bearer {token}").as_bytes())]);
-    let verified = sessions.read(&request).into_result().expect("valid").expect("a session");
+    let verified = sessions
+        .read(&request)
+        .into_result()
+        .expect("valid")
+        .expect("a session");
     assert_eq!(verified.session, AppSession::Guest);
     let (parts, ()) = http::Request::builder()
         .header(AUTHORIZATION, "Bearer x.y.z")

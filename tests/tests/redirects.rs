@@ -9,8 +9,12 @@ use common::*;
 use http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY, SET_COOKIE};
 use http::{Response, StatusCode};
 
-fn header<'r>(response: &'r Response<()>, name: http::header::HeaderName) -> &'r str {
-    response.headers().get(name).and_then(|value| value.to_str().ok()).expect("header present")
+fn header(response: &Response<()>, name: http::header::HeaderName) -> &str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .expect("header present")
 }
 
 #[test]
@@ -27,7 +31,10 @@ fn cookie_response_is_pinned() {
         .and_then(|rest| rest.split_once(';'))
         .expect("auth-token=<jwt>; ...");
     assert_eq!(attributes, " HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=2592000");
-    assert_eq!(sessions.verify(token).expect("the cookie holds a valid token").session, user("123"));
+    assert_eq!(
+        sessions.verify(token).expect("the cookie holds a valid token").session,
+        user("123")
+    );
 
     // Parsed back by an independent cookie parser.
     let parsed = cookie::Cookie::parse(set_cookie).expect("valid Set-Cookie");
@@ -41,7 +48,10 @@ fn cookie_response_is_pinned() {
 
 #[test]
 fn max_age_never_outlives_the_token() {
-    let short = IssueOptions { lifetime: Some(Duration::from_secs(600)), ..IssueOptions::default() };
+    let short = IssueOptions {
+        lifetime: Some(Duration::from_secs(600)),
+        ..IssueOptions::default()
+    };
     let response: Response<()> = sessions_at(NOW).cookie_with(&user("u"), "/", &short).expect("issues");
     assert!(header(&response, SET_COOKIE).ends_with("; Max-Age=600"));
 
@@ -51,25 +61,34 @@ fn max_age_never_outlives_the_token() {
         .build()
         .expect("valid");
     let response: Response<()> = capped.cookie(&user("u"), "/").expect("issues");
-    assert!(header(&response, SET_COOKIE).ends_with("; Max-Age=2592000"), "a longer cap does not extend the cookie");
+    assert!(
+        header(&response, SET_COOKIE).ends_with("; Max-Age=2592000"),
+        "a longer cap does not extend the cookie"
+    );
 
-    let shorter_cap = builder(hs256_key()).cookie(CookieOptions::new().max_age(Duration::from_secs(60))).build().expect("valid");
+    let shorter_cap = builder(hs256_key())
+        .cookie(CookieOptions::new().max_age(Duration::from_secs(60)))
+        .build()
+        .expect("valid");
     let response: Response<()> = shorter_cap.cookie(&user("u"), "/").expect("issues");
     assert!(header(&response, SET_COOKIE).ends_with("; Max-Age=60"));
 
-    let longer = IssueOptions { lifetime: Some(Duration::from_secs(3600 * 24 * 365)), ..IssueOptions::default() };
+    let longer = IssueOptions {
+        lifetime: Some(Duration::from_secs(3600 * 24 * 365)),
+        ..IssueOptions::default()
+    };
     let issued = sessions_at(NOW).issue(&user("u"), &longer).expect("issues");
-    assert_eq!(issued.expires_at, NOW + 30 * 24 * 3600, "a per-token lifetime cannot exceed the configured one");
+    assert_eq!(
+        issued.expires_at,
+        NOW + 30 * 24 * 3600,
+        "a per-token lifetime cannot exceed the configured one"
+    );
 }
 
 #[test]
 fn cookie_name_and_attributes_are_configurable() {
     let sessions = builder(hs256_key())
-        .cookie(
-            CookieOptions::new()
-                .name("__Host-session")
-                .same_site(SameSite::Strict),
-        )
+        .cookie(CookieOptions::new().name("__Host-session").same_site(SameSite::Strict))
         .build()
         .expect("valid");
     let response: Response<()> = sessions.cookie(&user("u"), "/").expect("issues");
@@ -96,19 +115,42 @@ fn unsafe_cookie_options_are_refused() {
         (CookieOptions::new().name("a b"), "space in name"),
         (CookieOptions::new().name("a;b"), "semicolon in name"),
         (CookieOptions::new().path("app"), "relative path"),
-        (CookieOptions::new().path("/a;Domain=evil"), "attribute injection in path"),
-        (CookieOptions::new().domain("evil.com; Secure"), "attribute injection in domain"),
-        (CookieOptions::new().same_site(SameSite::None).secure(false), "SameSite=None without Secure"),
-        (CookieOptions::new().name("__Host-x").path("/app"), "__Host- with a path"),
-        (CookieOptions::new().name("__Host-x").domain("example.com"), "__Host- with a domain"),
-        (CookieOptions::new().name("__Secure-x").secure(false), "__Secure- without Secure"),
+        (
+            CookieOptions::new().path("/a;Domain=evil"),
+            "attribute injection in path",
+        ),
+        (
+            CookieOptions::new().domain("evil.com; Secure"),
+            "attribute injection in domain",
+        ),
+        (
+            CookieOptions::new().same_site(SameSite::None).secure(false),
+            "SameSite=None without Secure",
+        ),
+        (
+            CookieOptions::new().name("__Host-x").path("/app"),
+            "__Host- with a path",
+        ),
+        (
+            CookieOptions::new().name("__Host-x").domain("example.com"),
+            "__Host- with a domain",
+        ),
+        (
+            CookieOptions::new().name("__Secure-x").secure(false),
+            "__Secure- without Secure",
+        ),
     ];
     for (options, what) in cases {
-        assert!(matches!(build(options), Err(auth_runtime::ConfigError::Cookie(_))), "{what}");
+        assert!(
+            matches!(build(options), Err(auth_runtime::ConfigError::Cookie(_))),
+            "{what}"
+        );
     }
     assert!(matches!(
         build(CookieOptions::new().same_site(SameSite::None).secure(false)),
-        Err(auth_runtime::ConfigError::Cookie(CookieError::SameSiteNoneWithoutSecure))
+        Err(auth_runtime::ConfigError::Cookie(
+            CookieError::SameSiteNoneWithoutSecure
+        ))
     ));
 }
 
@@ -117,26 +159,44 @@ fn logout_clears_the_same_cookie() {
     let response: Response<()> = sessions_at(NOW).logout("/signed-out").expect("logs out");
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(header(&response, LOCATION), "/signed-out");
-    assert_eq!(header(&response, SET_COOKIE), "auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
-    assert!(matches!(sessions_at(NOW).logout::<()>("//evil.com"), Err(auth_runtime::IssueError::Redirect(_))));
+    assert_eq!(
+        header(&response, SET_COOKIE),
+        "auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0"
+    );
+    assert!(matches!(
+        sessions_at(NOW).logout::<()>("//evil.com"),
+        Err(auth_runtime::IssueError::Redirect(_))
+    ));
 }
 
 fn token_of(location: &str) -> String {
-    let url = url::Url::parse("https://base.invalid").and_then(|base| base.join(location)).expect("parses");
-    let tokens: Vec<String> = url.query_pairs().filter(|(key, _)| key == "token").map(|(_, value)| value.into_owned()).collect();
+    let url = url::Url::parse("https://base.invalid")
+        .and_then(|base| base.join(location))
+        .expect("parses");
+    let tokens: Vec<String> = url
+        .query_pairs()
+        .filter(|(key, _)| key == "token")
+        .map(|(_, value)| value.into_owned())
+        .collect();
     assert_eq!(tokens.len(), 1, "exactly one token parameter in {location}");
     tokens.into_iter().next().unwrap_or_default()
 }
 
 #[test]
 fn parameter_adds_the_token_to_the_query() {
-    let sessions = builder(hs256_key()).allow_redirect_origin("https://app.example.com").build().expect("valid");
+    let sessions = builder(hs256_key())
+        .allow_redirect_origin("https://app.example.com")
+        .build()
+        .expect("valid");
     let cases = [
         ("/landing", "/landing?token="),
         ("/landing?next=%2Fhome&a=1", "/landing?next=%2Fhome&a=1&token="),
         ("/landing#section", "/landing?token="),
         ("/landing?a=b#frag", "/landing?a=b&token="),
-        ("https://app.example.com/cb?state=x#top", "https://app.example.com/cb?state=x&token="),
+        (
+            "https://app.example.com/cb?state=x#top",
+            "https://app.example.com/cb?state=x&token=",
+        ),
         ("/landing?token=attacker&keep=1", "/landing?keep=1&token="),
     ];
     for (redirect, prefix) in cases {
@@ -156,7 +216,10 @@ fn parameter_adds_the_token_to_the_query() {
 
 #[test]
 fn redirects_outside_the_allowlist_are_refused() {
-    let sessions = builder(hs256_key()).allow_redirect_origin("https://app.example.com").build().expect("valid");
+    let sessions = builder(hs256_key())
+        .allow_redirect_origin("https://app.example.com")
+        .build()
+        .expect("valid");
     let refused = [
         "",
         "//evil.com",
@@ -193,15 +256,35 @@ fn redirects_outside_the_allowlist_are_refused() {
     ];
     for redirect in refused {
         let response = sessions.cookie::<()>(&user("u"), redirect);
-        assert!(matches!(response, Err(auth_runtime::IssueError::Redirect(_))), "{redirect:?} must be refused");
-        assert!(sessions.parameter::<()>(&user("u"), redirect).is_err(), "{redirect:?} must be refused");
+        assert!(
+            matches!(response, Err(auth_runtime::IssueError::Redirect(_))),
+            "{redirect:?} must be refused"
+        );
+        assert!(
+            sessions.parameter::<()>(&user("u"), redirect).is_err(),
+            "{redirect:?} must be refused"
+        );
     }
     let long = format!("/{}", "a".repeat(2048));
-    assert!(matches!(sessions.check_redirect(&long), Err(RedirectError::TooLong { .. })));
-    assert!(matches!(sessions.check_redirect("https://app@evil.com"), Err(RedirectError::Credentials(_))));
-    assert!(matches!(sessions.check_redirect("https://evil.com"), Err(RedirectError::OriginNotAllowed(origin)) if origin == "https://evil.com"));
-    assert!(matches!(sessions.check_redirect("/%2F%2Fevil.com"), Err(RedirectError::SchemeRelative(_))));
-    assert!(matches!(sessions.check_redirect("/%5Cevil.com"), Err(RedirectError::Backslash(_))));
+    assert!(matches!(
+        sessions.check_redirect(&long),
+        Err(RedirectError::TooLong { .. })
+    ));
+    assert!(matches!(
+        sessions.check_redirect("https://app@evil.com"),
+        Err(RedirectError::Credentials(_))
+    ));
+    assert!(
+        matches!(sessions.check_redirect("https://evil.com"), Err(RedirectError::OriginNotAllowed(origin)) if origin == "https://evil.com")
+    );
+    assert!(matches!(
+        sessions.check_redirect("/%2F%2Fevil.com"),
+        Err(RedirectError::SchemeRelative(_))
+    ));
+    assert!(matches!(
+        sessions.check_redirect("/%5Cevil.com"),
+        Err(RedirectError::Backslash(_))
+    ));
 
     let allowed = [
         ("/", "/"),
@@ -220,8 +303,17 @@ fn redirects_outside_the_allowlist_are_refused() {
 
 #[test]
 fn allowed_origins_must_be_origins() {
-    for origin in ["app.example.com", "ftp://app.example.com", "https://app.example.com/path", "https://u@app.example.com", "https://app.example.com/?q"] {
+    for origin in [
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://app.example.com/path",
+        "https://u@app.example.com",
+        "https://app.example.com/?q",
+    ] {
         let result = builder(hs256_key()).allow_redirect_origin(origin).build();
-        assert!(matches!(result, Err(auth_runtime::ConfigError::RedirectOrigin(_))), "{origin}");
+        assert!(
+            matches!(result, Err(auth_runtime::ConfigError::RedirectOrigin(_))),
+            "{origin}"
+        );
     }
 }

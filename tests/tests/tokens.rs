@@ -21,7 +21,10 @@ fn decode_part(token: &str, index: usize) -> String {
 fn header_and_payload_are_pinned() {
     let sessions = sessions_at(NOW);
     let issued = sessions.issue(&user("123"), &IssueOptions::default()).expect("issues");
-    assert_eq!(decode_part(&issued.token, 0), r#"{"alg":"HS256","typ":"session+jwt","kid":"hs256"}"#);
+    assert_eq!(
+        decode_part(&issued.token, 0),
+        r#"{"alg":"HS256","typ":"session+jwt","kid":"hs256"}"#
+    );
     assert_eq!(
         decode_part(&issued.token, 1),
         format!(
@@ -42,12 +45,22 @@ fn subject_is_derived_or_given() {
         })
         .build()
         .expect("valid");
-    let verified = sessions.verify(&sessions.create(&user("42")).expect("issues")).expect("verifies");
+    let verified = sessions
+        .verify(&sessions.create(&user("42")).expect("issues"))
+        .expect("verifies");
     assert_eq!(verified.claims.subject.as_deref(), Some("42"));
-    let options = IssueOptions { subject: Some("override".into()), ..IssueOptions::default() };
+    let options = IssueOptions {
+        subject: Some("override".into()),
+        ..IssueOptions::default()
+    };
     let token = sessions.issue(&user("42"), &options).expect("issues").token;
-    assert_eq!(sessions.verify(&token).expect("verifies").claims.subject.as_deref(), Some("override"));
-    let guest = sessions.verify(&sessions.create(&AppSession::Guest).expect("issues")).expect("verifies");
+    assert_eq!(
+        sessions.verify(&token).expect("verifies").claims.subject.as_deref(),
+        Some("override")
+    );
+    let guest = sessions
+        .verify(&sessions.create(&AppSession::Guest).expect("issues"))
+        .expect("verifies");
     assert_eq!(guest.claims.subject, None);
 }
 
@@ -62,7 +75,10 @@ fn every_algorithm_round_trips_every_variant_kind() {
     ];
     let sessions_values = [
         user("u"),
-        AppSession::Api(ApiClient { client_id: "c".into(), scopes: vec!["read".into(), "write".into()] }),
+        AppSession::Api(ApiClient {
+            client_id: "c".into(),
+            scopes: vec!["read".into(), "write".into()],
+        }),
         AppSession::Guest,
     ];
     for key in keys {
@@ -70,7 +86,11 @@ fn every_algorithm_round_trips_every_variant_kind() {
         let sessions = builder(key).build().expect("valid");
         for session in &sessions_values {
             let token = sessions.create(session).expect("issues");
-            assert_eq!(&sessions.verify(&token).expect("verifies").session, session, "{algorithm}");
+            assert_eq!(
+                &sessions.verify(&token).expect("verifies").session,
+                session,
+                "{algorithm}"
+            );
         }
     }
 }
@@ -99,7 +119,11 @@ fn public_pem_keys_verify_tokens_of_their_private_halves() {
         .expect("public key")
         .with_kid("old")
         .expect("kid");
-        assert_eq!(verification.jwk(), signing.verification_key().jwk(), "{algorithm}: same public JWK");
+        assert_eq!(
+            verification.jwk(),
+            signing.verification_key().jwk(),
+            "{algorithm}: same public JWK"
+        );
         let old = builder(signing).build().expect("valid");
         let token = old.create(&user("rotated")).expect("issues");
         // Rotation: a new signing key, the old public key still accepted by kid.
@@ -107,9 +131,14 @@ fn public_pem_keys_verify_tokens_of_their_private_halves() {
             .verification_key(verification)
             .build()
             .expect("valid");
-        assert_eq!(rotated.verify(&token).expect("old token verifies").session, user("rotated"));
+        assert_eq!(
+            rotated.verify(&token).expect("old token verifies").session,
+            user("rotated")
+        );
         // Retired: without the old key, its tokens name an unknown kid.
-        let retired = builder(SigningKey::generate_ed25519().expect("generates")).build().expect("valid");
+        let retired = builder(SigningKey::generate_ed25519().expect("generates"))
+            .build()
+            .expect("valid");
         assert!(matches!(retired.verify(&token), Err(VerifyError::UnknownKey { kid: Some(kid) }) if kid == "old"));
     }
 }
@@ -118,7 +147,12 @@ fn public_pem_keys_verify_tokens_of_their_private_halves() {
 fn jwks_lists_public_keys_with_kid_alg_and_use() {
     let sessions = builder(SigningKey::ed25519_pem(&key_pem("ed25519.pem")).expect("key"))
         .verification_key(VerificationKey::es256_pem(&key_pem("es256.pub.pem")).expect("key"))
-        .verification_key(VerificationKey::hs256(b"another-secret-of-at-least-32-bytes!").expect("key").with_kid("h2").expect("kid"))
+        .verification_key(
+            VerificationKey::hs256(b"another-secret-of-at-least-32-bytes!")
+                .expect("key")
+                .with_kid("h2")
+                .expect("kid"),
+        )
         .build()
         .expect("valid");
     let jwks = serde_json::to_value(sessions.jwks()).expect("serializes");
@@ -129,18 +163,36 @@ fn jwks_lists_public_keys_with_kid_alg_and_use() {
     assert_eq!(keys[1]["alg"], "ES256");
     for key in keys {
         assert_eq!(key["use"], "sig");
-        assert!(key["kid"].as_str().is_some_and(|kid| kid.len() == 43), "RFC 7638 SHA-256 thumbprint: {key}");
+        assert!(
+            key["kid"].as_str().is_some_and(|kid| kid.len() == 43),
+            "RFC 7638 SHA-256 thumbprint: {key}"
+        );
         assert!(key.get("d").is_none(), "no private material: {key}");
     }
 }
 
 #[test]
 fn keys_are_checked_when_built() {
-    assert!(matches!(SigningKey::hs256(&[7; 31]), Err(KeyError::HmacSecretTooShort { len: 31 })));
-    assert!(matches!(VerificationKey::hs256(b"short"), Err(KeyError::HmacSecretTooShort { len: 5 })));
-    assert!(matches!(SigningKey::rs256_pem(&key_pem("rs1024.pem")), Err(KeyError::RsaKeyTooSmall { bits: 1024 })));
-    assert!(SigningKey::es256_pem(&key_pem("es384.pem")).is_err(), "a P-384 key is not an ES256 key");
-    assert!(SigningKey::ed25519_pem(&key_pem("es256.pem")).is_err(), "an EC key is not an Ed25519 key");
+    assert!(matches!(
+        SigningKey::hs256(&[7; 31]),
+        Err(KeyError::HmacSecretTooShort { len: 31 })
+    ));
+    assert!(matches!(
+        VerificationKey::hs256(b"short"),
+        Err(KeyError::HmacSecretTooShort { len: 5 })
+    ));
+    assert!(matches!(
+        SigningKey::rs256_pem(&key_pem("rs1024.pem")),
+        Err(KeyError::RsaKeyTooSmall { bits: 1024 })
+    ));
+    assert!(
+        SigningKey::es256_pem(&key_pem("es384.pem")).is_err(),
+        "a P-384 key is not an ES256 key"
+    );
+    assert!(
+        SigningKey::ed25519_pem(&key_pem("es256.pem")).is_err(),
+        "an EC key is not an Ed25519 key"
+    );
     assert!(SigningKey::ed25519_pem(b"not a pem").is_err());
     assert!(matches!(hs256_key().with_kid(""), Err(KeyError::InvalidKid)));
     assert!(matches!(hs256_key().with_kid("a\nb"), Err(KeyError::InvalidKid)));
@@ -149,32 +201,59 @@ fn keys_are_checked_when_built() {
 #[test]
 fn inconsistent_configurations_are_refused() {
     use auth_runtime::Sessions;
-    let no_key = Sessions::<AppSession>::builder().issuer(ISSUER).audience(AUDIENCE).build();
+    let no_key = Sessions::<AppSession>::builder()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build();
     assert!(matches!(no_key, Err(ConfigError::MissingSigningKey)));
-    let no_issuer = Sessions::<AppSession>::builder().signing_key(hs256_key()).audience(AUDIENCE).build();
+    let no_issuer = Sessions::<AppSession>::builder()
+        .signing_key(hs256_key())
+        .audience(AUDIENCE)
+        .build();
     assert!(matches!(no_issuer, Err(ConfigError::MissingIssuer)));
-    let no_audience = Sessions::<AppSession>::builder().signing_key(hs256_key()).issuer(ISSUER).build();
+    let no_audience = Sessions::<AppSession>::builder()
+        .signing_key(hs256_key())
+        .issuer(ISSUER)
+        .build();
     assert!(matches!(no_audience, Err(ConfigError::MissingAudience)));
     let twin = VerificationKey::hs256(b"another-secret-of-at-least-32-bytes!").expect("key");
-    assert!(matches!(builder(hs256_key()).verification_key(twin).build(), Err(ConfigError::DuplicateKid(kid)) if kid == "hs256"));
-    assert!(matches!(builder(hs256_key()).lifetime(Duration::ZERO).build(), Err(ConfigError::InvalidLifetime)));
-    let leeway = builder(hs256_key()).lifetime(Duration::from_secs(30)).leeway(Duration::from_secs(30)).build();
+    assert!(
+        matches!(builder(hs256_key()).verification_key(twin).build(), Err(ConfigError::DuplicateKid(kid)) if kid == "hs256")
+    );
+    assert!(matches!(
+        builder(hs256_key()).lifetime(Duration::ZERO).build(),
+        Err(ConfigError::InvalidLifetime)
+    ));
+    let leeway = builder(hs256_key())
+        .lifetime(Duration::from_secs(30))
+        .leeway(Duration::from_secs(30))
+        .build();
     assert!(matches!(leeway, Err(ConfigError::InvalidLeeway { .. })));
-    assert!(matches!(builder(hs256_key()).token_type("").build(), Err(ConfigError::InvalidTokenType(_))));
-    assert!(matches!(builder(hs256_key()).max_token_len(10).build(), Err(ConfigError::InvalidMaxTokenLen(10))));
+    assert!(matches!(
+        builder(hs256_key()).token_type("").build(),
+        Err(ConfigError::InvalidTokenType(_))
+    ));
+    assert!(matches!(
+        builder(hs256_key()).max_token_len(10).build(),
+        Err(ConfigError::InvalidMaxTokenLen(10))
+    ));
 }
 
 #[test]
 fn forged_reference_token_is_accepted() {
     // The forger itself must produce tokens the verifier accepts, or every rejection below
     // would pass for the wrong reason.
-    let verified = sessions_at(NOW).verify(&forge(GOOD_HEADER, &payload_with(""))).expect("accepted");
+    let verified = sessions_at(NOW)
+        .verify(&forge(GOOD_HEADER, &payload_with("")))
+        .expect("accepted");
     assert_eq!(verified.session, user("u1"));
     assert_eq!(verified.claims.expires_at, NOW + 3600);
 }
 
 fn rejection(header: &str, payload: &str) -> VerifyError {
-    sessions_at(NOW).verify(&forge(header, payload)).expect_err("must be rejected")
+    sessions_at(NOW)
+        .verify(&forge(header, payload))
+        .expect_err("must be rejected")
 }
 
 #[test]
@@ -187,63 +266,145 @@ fn time_claims_are_checked_with_leeway() {
     assert!(matches!(too_late.verify(&token), Err(VerifyError::Expired { .. })));
 
     let future = payload_with(&format!(r#","nbf":{}"#, NOW + 61));
-    assert!(matches!(rejection(GOOD_HEADER, &future), VerifyError::NotYetValid { .. }));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &future),
+        VerifyError::NotYetValid { .. }
+    ));
     let near = payload_with(&format!(r#","nbf":{}"#, NOW + 60));
-    assert!(sessions.verify(&forge(GOOD_HEADER, &near)).is_ok(), "nbf inside the leeway");
+    assert!(
+        sessions.verify(&forge(GOOD_HEADER, &near)).is_ok(),
+        "nbf inside the leeway"
+    );
 }
 
 #[test]
 fn numeric_claims_must_be_integers_in_range() {
     let base = format!(r#"{{"type":"guest","properties":{{}},"iss":"{ISSUER}","aud":"{AUDIENCE}""#);
-    for exp in [r#""9999999999""#, "1.5", "-1", "1e300", "18446744073709551615", "null", "true"] {
+    for exp in [
+        r#""9999999999""#,
+        "1.5",
+        "-1",
+        "1e300",
+        "18446744073709551615",
+        "null",
+        "true",
+    ] {
         let payload = format!(r#"{base},"exp":{exp}}}"#);
-        assert!(matches!(rejection(GOOD_HEADER, &payload), VerifyError::InvalidClaim { claim: "exp", .. }), "exp {exp}");
+        assert!(
+            matches!(
+                rejection(GOOD_HEADER, &payload),
+                VerifyError::InvalidClaim { claim: "exp", .. }
+            ),
+            "exp {exp}"
+        );
         let payload = format!(r#"{base},"exp":{},"nbf":{exp}}}"#, NOW + 10);
-        assert!(matches!(rejection(GOOD_HEADER, &payload), VerifyError::InvalidClaim { claim: "nbf", .. }), "nbf {exp}");
+        assert!(
+            matches!(
+                rejection(GOOD_HEADER, &payload),
+                VerifyError::InvalidClaim { claim: "nbf", .. }
+            ),
+            "nbf {exp}"
+        );
     }
-    assert!(matches!(rejection(GOOD_HEADER, &format!("{base}}}")), VerifyError::MissingClaim("exp")));
-    assert!(matches!(rejection(GOOD_HEADER, &format!(r#"{base},"exp":0}}"#)), VerifyError::Expired { .. }));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &format!("{base}}}")),
+        VerifyError::MissingClaim("exp")
+    ));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &format!(r#"{base},"exp":0}}"#)),
+        VerifyError::Expired { .. }
+    ));
 }
 
 #[test]
 fn issuer_and_audience_must_match_exactly() {
     let payload = |iss: &str, aud: &str| {
-        format!(r#"{{"type":"guest","properties":{{}},"iss":{iss},"aud":{aud},"exp":{}}}"#, NOW + 10)
+        format!(
+            r#"{{"type":"guest","properties":{{}},"iss":{iss},"aud":{aud},"exp":{}}}"#,
+            NOW + 10
+        )
     };
     let good_iss = format!("\"{ISSUER}\"");
     let good_aud = format!("\"{AUDIENCE}\"");
-    assert!(matches!(rejection(GOOD_HEADER, &payload("\"https://evil.example\"", &good_aud)), VerifyError::WrongIssuer { .. }));
-    assert!(matches!(rejection(GOOD_HEADER, &payload(&good_iss, "\"other\"")), VerifyError::WrongAudience { .. }));
-    assert!(matches!(rejection(GOOD_HEADER, &payload(&format!("[{good_iss}]"), &good_aud)), VerifyError::InvalidClaim { claim: "iss", .. }));
-    assert!(matches!(rejection(GOOD_HEADER, &payload(&good_iss, &format!("[{good_aud}]"))), VerifyError::InvalidClaim { claim: "aud", .. }));
-    let no_iss = format!(r#"{{"type":"guest","properties":{{}},"aud":{good_aud},"exp":{}}}"#, NOW + 10);
-    assert!(matches!(rejection(GOOD_HEADER, &no_iss), VerifyError::MissingClaim("iss")));
-    let no_aud = format!(r#"{{"type":"guest","properties":{{}},"iss":{good_iss},"exp":{}}}"#, NOW + 10);
-    assert!(matches!(rejection(GOOD_HEADER, &no_aud), VerifyError::MissingClaim("aud")));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &payload("\"https://evil.example\"", &good_aud)),
+        VerifyError::WrongIssuer { .. }
+    ));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &payload(&good_iss, "\"other\"")),
+        VerifyError::WrongAudience { .. }
+    ));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &payload(&format!("[{good_iss}]"), &good_aud)),
+        VerifyError::InvalidClaim { claim: "iss", .. }
+    ));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &payload(&good_iss, &format!("[{good_aud}]"))),
+        VerifyError::InvalidClaim { claim: "aud", .. }
+    ));
+    let no_iss = format!(
+        r#"{{"type":"guest","properties":{{}},"aud":{good_aud},"exp":{}}}"#,
+        NOW + 10
+    );
+    assert!(matches!(
+        rejection(GOOD_HEADER, &no_iss),
+        VerifyError::MissingClaim("iss")
+    ));
+    let no_aud = format!(
+        r#"{{"type":"guest","properties":{{}},"iss":{good_iss},"exp":{}}}"#,
+        NOW + 10
+    );
+    assert!(matches!(
+        rejection(GOOD_HEADER, &no_aud),
+        VerifyError::MissingClaim("aud")
+    ));
 }
 
 #[test]
 fn header_rules() {
     let payload = payload_with("");
     let none = r#"{"alg":"none","typ":"session+jwt","kid":"hs256"}"#;
-    assert!(matches!(rejection(none, &payload), VerifyError::AlgorithmMismatch { ref found, expected: Algorithm::HS256 } if found == "none"));
+    assert!(
+        matches!(rejection(none, &payload), VerifyError::AlgorithmMismatch { ref found, expected: Algorithm::HS256 } if found == "none")
+    );
     let unsigned = format!("{}.{}.", URL_SAFE_NO_PAD.encode(none), URL_SAFE_NO_PAD.encode(&payload));
-    assert!(matches!(sessions_at(NOW).verify(&unsigned), Err(VerifyError::AlgorithmMismatch { .. })));
+    assert!(matches!(
+        sessions_at(NOW).verify(&unsigned),
+        Err(VerifyError::AlgorithmMismatch { .. })
+    ));
     let other_alg = r#"{"alg":"HS512","typ":"session+jwt","kid":"hs256"}"#;
-    assert!(matches!(rejection(other_alg, &payload), VerifyError::AlgorithmMismatch { .. }));
+    assert!(matches!(
+        rejection(other_alg, &payload),
+        VerifyError::AlgorithmMismatch { .. }
+    ));
     let crit = r#"{"alg":"HS256","typ":"session+jwt","kid":"hs256","crit":["exp"],"exp":1}"#;
     assert!(matches!(rejection(crit, &payload), VerifyError::CriticalHeader));
     let unknown_kid = r#"{"alg":"HS256","typ":"session+jwt","kid":"../../dev/null"}"#;
-    assert!(matches!(rejection(unknown_kid, &payload), VerifyError::UnknownKey { .. }));
+    assert!(matches!(
+        rejection(unknown_kid, &payload),
+        VerifyError::UnknownKey { .. }
+    ));
     let wrong_typ = r#"{"alg":"HS256","typ":"JWT","kid":"hs256"}"#;
-    assert!(matches!(rejection(wrong_typ, &payload), VerifyError::WrongTokenType { found: Some(_), .. }));
+    assert!(matches!(
+        rejection(wrong_typ, &payload),
+        VerifyError::WrongTokenType { found: Some(_), .. }
+    ));
     let no_typ = r#"{"alg":"HS256","kid":"hs256"}"#;
-    assert!(matches!(rejection(no_typ, &payload), VerifyError::WrongTokenType { found: None, .. }));
+    assert!(matches!(
+        rejection(no_typ, &payload),
+        VerifyError::WrongTokenType { found: None, .. }
+    ));
     let duplicate = r#"{"alg":"HS256","alg":"HS256","typ":"session+jwt","kid":"hs256"}"#;
-    assert!(matches!(rejection(duplicate, &payload), VerifyError::Malformed(Malformed::Header(_))));
+    assert!(matches!(
+        rejection(duplicate, &payload),
+        VerifyError::Malformed(Malformed::Header(_))
+    ));
     // Key-carrying headers are never followed: the token still needs our key's signature.
     let jku = r#"{"alg":"HS256","typ":"session+jwt","kid":"hs256","jku":"https://evil.example/jwks.json","x5u":"https://evil.example/cert","jwk":{"kty":"oct","k":"AAAA"}}"#;
-    assert!(sessions_at(NOW).verify(&forge(jku, &payload)).is_ok(), "ignored, and our signature still checked");
+    assert!(
+        sessions_at(NOW).verify(&forge(jku, &payload)).is_ok(),
+        "ignored, and our signature still checked"
+    );
     // Without kid, the current signing key is used.
     let no_kid = r#"{"alg":"HS256","typ":"session+jwt"}"#;
     assert!(sessions_at(NOW).verify(&forge(no_kid, &payload)).is_ok());
@@ -265,23 +426,53 @@ fn signatures_and_shapes() {
         .build()
         .expect("valid");
     assert!(matches!(other_secret.verify(&token), Err(VerifyError::BadSignature)));
-    assert!(matches!(sessions.verify("a.b"), Err(VerifyError::Malformed(Malformed::Parts))));
-    assert!(matches!(sessions.verify(&format!("{token}.x")), Err(VerifyError::Malformed(Malformed::Parts))));
-    assert!(matches!(sessions.verify("***.b.c"), Err(VerifyError::Malformed(Malformed::Base64 { part: "header" }))));
-    assert!(matches!(sessions.verify(&"a".repeat(9000)), Err(VerifyError::TooLarge { len: 9000, max: 8192 })));
+    assert!(matches!(
+        sessions.verify("a.b"),
+        Err(VerifyError::Malformed(Malformed::Parts))
+    ));
+    assert!(matches!(
+        sessions.verify(&format!("{token}.x")),
+        Err(VerifyError::Malformed(Malformed::Parts))
+    ));
+    assert!(matches!(
+        sessions.verify("***.b.c"),
+        Err(VerifyError::Malformed(Malformed::Base64 { part: "header" }))
+    ));
+    assert!(matches!(
+        sessions.verify(&"a".repeat(9000)),
+        Err(VerifyError::TooLarge { len: 9000, max: 8192 })
+    ));
 }
 
 #[test]
 fn payload_rules() {
-    let duplicate_exp = format!(r#"{{"type":"guest","properties":{{}},"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{0},"exp":{0}}}"#, NOW + 10);
-    assert!(matches!(rejection(GOOD_HEADER, &duplicate_exp), VerifyError::InvalidClaim { claim: "exp", .. }));
+    let duplicate_exp = format!(
+        r#"{{"type":"guest","properties":{{}},"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{0},"exp":{0}}}"#,
+        NOW + 10
+    );
+    assert!(matches!(
+        rejection(GOOD_HEADER, &duplicate_exp),
+        VerifyError::InvalidClaim { claim: "exp", .. }
+    ));
     let duplicate_type = payload_with(r#","type":"guest""#);
-    assert!(matches!(rejection(GOOD_HEADER, &duplicate_type), VerifyError::InvalidClaim { claim: "type", .. }));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &duplicate_type),
+        VerifyError::InvalidClaim { claim: "type", .. }
+    ));
     let trailing = format!("{} x", payload_with(""));
-    assert!(matches!(rejection(GOOD_HEADER, &trailing), VerifyError::Malformed(Malformed::Payload(_))));
+    assert!(matches!(
+        rejection(GOOD_HEADER, &trailing),
+        VerifyError::Malformed(Malformed::Payload(_))
+    ));
     let not_utf8 = sessions_at(NOW).verify(&forge_bytes(GOOD_HEADER.as_bytes(), b"{\"type\":\"\xff\"}"));
-    assert!(matches!(not_utf8, Err(VerifyError::InvalidClaim { claim: "type", .. }) | Err(VerifyError::Malformed(_))));
-    let unknown = format!(r#"{{"type":"admin","properties":{{}},"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{}}}"#, NOW + 10);
+    assert!(matches!(
+        not_utf8,
+        Err(VerifyError::InvalidClaim { claim: "type", .. }) | Err(VerifyError::Malformed(_))
+    ));
+    let unknown = format!(
+        r#"{{"type":"admin","properties":{{}},"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{}}}"#,
+        NOW + 10
+    );
     match rejection(GOOD_HEADER, &unknown) {
         VerifyError::UnknownSessionType { found, expected } => {
             assert_eq!(found, "admin");
@@ -289,7 +480,10 @@ fn payload_rules() {
         }
         other => panic!("expected UnknownSessionType, got {other:?}"),
     }
-    let mistyped = format!(r#"{{"type":"user","properties":{{"userID":7}},"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{}}}"#, NOW + 10);
+    let mistyped = format!(
+        r#"{{"type":"user","properties":{{"userID":7}},"iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{}}}"#,
+        NOW + 10
+    );
     let error = rejection(GOOD_HEADER, &mistyped);
     assert!(matches!(error, VerifyError::InvalidProperties(_)));
     assert!(error.to_string().contains("`userID`"), "{error}");

@@ -48,7 +48,10 @@ pub fn hs256_key() -> SigningKey {
 
 /// HS256 sessions whose clock reads `now`.
 pub fn sessions_at(now: u64) -> Sessions<AppSession> {
-    builder(hs256_key()).clock(move || at(now)).build().expect("valid configuration")
+    builder(hs256_key())
+        .clock(move || at(now))
+        .build()
+        .expect("valid configuration")
 }
 
 pub fn user(id: &str) -> AppSession {
@@ -69,7 +72,8 @@ pub fn forge(header: &str, payload: &str) -> String {
 pub fn forge_bytes(header: &[u8], payload: &[u8]) -> String {
     let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
-    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256).expect("HS256 signs");
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256).expect("HS256 signs");
     format!("{message}.{signature}")
 }
 
