@@ -251,7 +251,7 @@ impl SigningKey {
     /// restarts. Load a stored key with [`ed25519_pem`](Self::ed25519_pem) in production.
     pub fn generate_ed25519() -> Result<Self, KeyError> {
         let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(KeyError::Random)?;
+        getrandom::getrandom(&mut seed).map_err(KeyError::Random)?;
         let mut der = Vec::with_capacity(48);
         der.extend_from_slice(&ED25519_PKCS8_PREFIX);
         der.extend_from_slice(&seed);

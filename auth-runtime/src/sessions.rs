@@ -494,6 +494,6 @@ fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Result<Respons
 
 fn random_token_id() -> Result<String, IssueError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(IssueError::Random)?;
+    getrandom::getrandom(&mut bytes).map_err(IssueError::Random)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
