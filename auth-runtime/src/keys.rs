@@ -206,13 +206,18 @@ impl VerificationKey {
     /// Builds a public key, checking its size and curve, with its thumbprint as `kid`.
     fn public(algorithm: Algorithm, key: DecodingKey) -> Result<Self, KeyError> {
         provider();
-        let mut jwk = Jwk::from_decoding_key(&key, Some(algorithm.to_jsonwebtoken())).map_err(invalid(algorithm))?;
+        let jwk = Jwk::from_decoding_key(&key, Some(algorithm.to_jsonwebtoken())).map_err(invalid(algorithm))?;
+        Self::from_public_jwk(algorithm, jwk)
+    }
+
+    /// The one place a public key is finished: checked, marked for signatures, named by its
+    /// RFC 7638 thumbprint, and rebuilt from the JWK so every backend gets the key in the form it
+    /// expects (RSA as modulus and exponent, EC and Ed25519 as raw points).
+    fn from_public_jwk(algorithm: Algorithm, mut jwk: Jwk) -> Result<Self, KeyError> {
         check_public_jwk(algorithm, &jwk)?;
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(invalid(algorithm))?;
         jwk.common.key_id = Some(kid.clone());
-        // Rebuilding from the JWK gives every backend the key in the form it expects
-        // (RSA as modulus and exponent, EC and Ed25519 as raw points).
         let key = DecodingKey::from_jwk(&jwk).map_err(invalid(algorithm))?;
         Ok(VerificationKey {
             kid,
@@ -313,10 +318,9 @@ impl SigningKey {
     fn asymmetric(algorithm: Algorithm, key: EncodingKey) -> Result<Self, KeyError> {
         provider();
         let jwk = Jwk::from_encoding_key(&key, algorithm.to_jsonwebtoken()).map_err(invalid(algorithm))?;
-        let public = DecodingKey::from_jwk(&jwk).map_err(invalid(algorithm))?;
         let signing = SigningKey {
             key,
-            verification: VerificationKey::public(algorithm, public)?,
+            verification: VerificationKey::from_public_jwk(algorithm, jwk)?,
         };
         signing.self_test()?;
         Ok(signing)

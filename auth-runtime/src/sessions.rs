@@ -341,15 +341,15 @@ impl<S: SessionTypes> Sessions<S> {
             .map_or(config.lifetime, |lifetime| lifetime.min(config.lifetime));
         let expires_at = issued_at.saturating_add(lifetime.as_secs().max(1));
         let token_id = random_token_id()?;
-        let derived_subject = match (&options.subject, config.subject) {
-            (Some(_), _) | (None, None) => None,
-            (None, Some(derive)) => derive(session),
-        };
+        let subject = options
+            .subject
+            .clone()
+            .or_else(|| config.subject.and_then(|derive| derive(session)));
         let claims = NewClaims {
             session,
             issuer: &config.issuer,
             audience: &config.audience,
-            subject: options.subject.as_deref().or(derived_subject.as_deref()),
+            subject: subject.as_deref(),
             issued_at,
             expires_at,
             token_id: &token_id,
@@ -380,7 +380,7 @@ impl<S: SessionTypes> Sessions<S> {
     ) -> Result<Response<B>, IssueError> {
         let target = self.inner.redirects.check(redirect)?;
         let issued = self.issue(session, options)?;
-        let max_age = issued.expires_at.saturating_sub(self.now()?);
+        let max_age = issued.expires_at.saturating_sub(issued.issued_at);
         let set_cookie = self.inner.cookie.set_cookie(&issued.token, max_age);
         found(target.as_str(), Some(&set_cookie))
     }
