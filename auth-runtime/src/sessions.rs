@@ -423,6 +423,8 @@ impl<S: SessionTypes> Sessions<S> {
     /// Verifies a token and decodes its session; see [`VerifyError`] for every way it can fail.
     pub fn verify(&self, token: &str) -> Result<Verified<S>, VerifyError> {
         let config = &*self.inner;
+        // A clock that cannot be read fails closed: no token is accepted without a time to check it against.
+        let now = self.now().map_err(|_| VerifyError::Clock)?;
         let policy = Policy {
             keys: &config.keys,
             default_kid: config.signing.kid(),
@@ -431,9 +433,7 @@ impl<S: SessionTypes> Sessions<S> {
             audience: &config.audience,
             leeway: config.leeway.as_secs(),
             max_len: config.max_token_len,
-            // A clock before 1970 makes every token look unexpired by at most its own time;
-            // reading it as the epoch instead keeps verification total and strict.
-            now: self.now().unwrap_or(0),
+            now,
         };
         token::verify(token, &policy)
     }

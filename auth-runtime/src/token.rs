@@ -140,6 +140,9 @@ pub enum VerifyError {
         /// The tags the enum accepts.
         expected: &'static [&'static str],
     },
+    /// The system clock reads before 1970, so `exp` cannot be checked; nothing is accepted.
+    #[error("system clock is before the Unix epoch; tokens cannot be checked")]
+    Clock,
     /// The `properties` do not decode as the session type says (a missing or mistyped property).
     #[error("invalid session properties: {0}")]
     InvalidProperties(#[source] serde_json::Error),

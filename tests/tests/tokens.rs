@@ -488,3 +488,23 @@ fn payload_rules() {
     assert!(matches!(error, VerifyError::InvalidProperties(_)));
     assert!(error.to_string().contains("`userID`"), "{error}");
 }
+
+#[test]
+fn a_clock_before_1970_fails_closed() {
+    let token = sessions_at(NOW).create(&user("u")).expect("issues");
+    let broken = builder(hs256_key())
+        .clock(|| std::time::UNIX_EPOCH - Duration::from_secs(1))
+        .build()
+        .expect("valid");
+    assert!(matches!(broken.verify(&token), Err(VerifyError::Clock)));
+    assert!(matches!(
+        broken.create(&user("u")),
+        Err(auth_runtime::IssueError::Clock)
+    ));
+}
+
+#[test]
+fn sessions_is_shareable() {
+    fn assert_shareable<T: Send + Sync + Clone + 'static>() {}
+    assert_shareable::<auth_runtime::Sessions<AppSession>>();
+}
