@@ -79,10 +79,10 @@ pub enum ConfigError {
     /// No signing key was given.
     #[error("no signing key; call `signing_key` (or `SigningKey::generate_ed25519()` for development)")]
     MissingSigningKey,
-    /// No issuer was given.
+    /// No issuer, or an empty one, was given.
     #[error("no issuer; call `issuer(\"https://auth.example.com\")`")]
     MissingIssuer,
-    /// No audience was given.
+    /// No audience, or an empty one, was given.
     #[error("no audience; call `audience(\"my-app\")`")]
     MissingAudience,
     /// A key could not be built.
@@ -206,7 +206,7 @@ impl<S: SessionTypes> SessionsBuilder<S> {
     }
 
     /// Another key whose tokens are accepted, selected by `kid`: a retired signing key during
-    /// rotation, or another issuer's key.
+    /// rotation, or the key of another instance that issues for the same issuer and audience.
     pub fn verification_key(mut self, key: VerificationKey) -> Self {
         self.extra_keys.push(key);
         self
@@ -281,8 +281,14 @@ impl<S: SessionTypes> SessionsBuilder<S> {
             return Err(ConfigError::RedirectOrigin(error));
         }
         let signing = self.signing.ok_or(ConfigError::MissingSigningKey)?;
-        let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
-        let audience = self.audience.ok_or(ConfigError::MissingAudience)?;
+        let issuer = self
+            .issuer
+            .filter(|issuer| !issuer.is_empty())
+            .ok_or(ConfigError::MissingIssuer)?;
+        let audience = self
+            .audience
+            .filter(|audience| !audience.is_empty())
+            .ok_or(ConfigError::MissingAudience)?;
         if self.lifetime.is_zero() || self.lifetime > Duration::from_secs(10 * 365 * 24 * 60 * 60) {
             return Err(ConfigError::InvalidLifetime);
         }
