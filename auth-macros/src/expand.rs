@@ -41,6 +41,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
     });
     let serialize_arms = input.variants.iter().map(|variant| serialize_arm(input, variant));
     let deserialize_arms = input.variants.iter().map(|variant| deserialize_arm(input, variant));
+    let variant_any = variant_any(input);
     let schema = schema_impl(input);
     let narrowing = input.variants.iter().map(|variant| narrowing_impl(input, variant));
     let accessors = input.variants.iter().map(|variant| accessors(input, variant));
@@ -86,6 +87,8 @@ fn expand(input: &Input<'_>) -> TokenStream {
                         )),
                     }
                 }
+
+                #variant_any
             }
 
             #[automatically_derived]
@@ -232,6 +235,33 @@ fn deserialize_arm(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
                 |()| #ident::#variant_ident,
             ),
         },
+    }
+}
+
+/// `variant_any` for enums with newtype variants; the trait's default (`None`) serves the rest.
+fn variant_any(input: &Input<'_>) -> TokenStream {
+    let ident = &input.original.ident;
+    let newtypes: Vec<_> = input
+        .variants
+        .iter()
+        .filter(|variant| matches!(variant.style, Style::Newtype(_)))
+        .map(|variant| variant.ident)
+        .collect();
+    if newtypes.is_empty() {
+        return TokenStream::new();
+    }
+    let rest = if newtypes.len() < input.variants.len() {
+        quote!(_ => ::core::option::Option::None,)
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        fn variant_any(&self) -> ::core::option::Option<&(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)> {
+            match self {
+                #(#ident::#newtypes(__value) => ::core::option::Option::Some(__value),)*
+                #rest
+            }
+        }
     }
 }
 

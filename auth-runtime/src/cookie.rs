@@ -181,7 +181,17 @@ impl CookieOptions {
 
     /// `Set-Cookie` for `value`, living `max_age` seconds at most (also capped by the options).
     pub(crate) fn set_cookie(&self, value: &str, max_age: u64) -> String {
-        let cap = self.max_age.map_or(u64::MAX, |cap| cap.as_secs());
+        self.set_cookie_for(value, Some(max_age))
+    }
+
+    /// `Set-Cookie` for a credential whose lifetime may be unknown: then only the options' cap
+    /// bounds it, or, without a cap, it is a browser-session cookie (no `Max-Age`).
+    pub(crate) fn set_cookie_for(&self, value: &str, max_age: Option<u64>) -> String {
+        let cap = self.max_age.map(|cap| cap.as_secs());
+        let max_age = match (max_age, cap) {
+            (Some(max_age), Some(cap)) => Some(max_age.min(cap)),
+            (max_age, cap) => max_age.or(cap),
+        };
         let mut line = format!("{}={}", self.name, value);
         if self.http_only {
             line.push_str("; HttpOnly");
@@ -193,7 +203,9 @@ impl CookieOptions {
         if let Some(domain) = &self.domain {
             let _ = write!(line, "; Domain={domain}");
         }
-        let _ = write!(line, "; Max-Age={}", max_age.min(cap));
+        if let Some(max_age) = max_age {
+            let _ = write!(line, "; Max-Age={max_age}");
+        }
         line
     }
 

@@ -8,6 +8,13 @@ mod redirect;
 mod session;
 mod sessions;
 mod token;
+mod verifier;
+#[cfg(feature = "middleware")]
+mod cache;
+#[cfg(feature = "middleware")]
+pub mod middleware;
+#[cfg(feature = "axum")]
+pub mod axum;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -24,6 +31,14 @@ pub use crate::sessions::{
     IssuedToken, Sessions, SessionsBuilder,
 };
 pub use crate::token::{Claims, Malformed, SignError, Verified, VerifyError};
+pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
+
+#[cfg(feature = "middleware")]
+pub use crate::cache::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
+#[cfg(feature = "middleware")]
+pub use crate::middleware::{
+    InvalidTokenPolicy, NoSession, SessionLayer, SessionLayerBuilder, require_session, use_authenticated, use_session,
+};
 
 /// JWK types of the key set [`Sessions::jwks`] returns, re-exported from `jsonwebtoken`.
 pub use jsonwebtoken::jwk;

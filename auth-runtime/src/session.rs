@@ -1,6 +1,8 @@
 //! The traits `#[derive(SessionTypes)]` implements: what the runtime needs to know about a
 //! user's session enum, and narrowing it to one variant by type.
 
+use std::any::Any;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserializer, Serialize, Serializer};
 
@@ -24,6 +26,13 @@ pub trait SessionTypes: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// An unknown tag is an error that lists [`TYPES`](Self::TYPES).
     fn deserialize_properties<'de, D: Deserializer<'de>>(session_type: &str, deserializer: D)
     -> Result<Self, D::Error>;
+
+    /// The value inside a newtype variant, type-erased, so code that knows the variant's type but
+    /// not the enum (an extractor like `Require<ApiClient>`) can narrow to it. `None` for struct
+    /// and unit variants.
+    fn variant_any(&self) -> Option<&(dyn Any + Send + Sync)> {
+        None
+    }
 }
 
 /// A session enum with a newtype variant holding `T`: lets code ask for "the `T` session" by type.

@@ -1,0 +1,248 @@
+//! The verified-session cache, in front of any [`SessionVerifier`].
+//!
+//! - Keyed by the SHA-256 of the token (and of the headers the verifier declares it reads, see
+//!   [`CacheKey`]); never by a truncation, so two tokens never share an entry.
+//! - Only successes are stored. Failures, backend errors included, go back to the caller and the
+//!   next request asks the verifier again (fail closed, no negative caching an attacker could fill).
+//! - An entry lives for the configured TTL or until the session's own expiry, whichever is first,
+//!   and the expiry is checked again on every hit against the cache's clock.
+//! - Bounded: at most `capacity` entries, least recently used evicted first (moka's TinyLFU).
+//! - Concurrent misses for one key are coalesced: one verifier call, every waiter gets its answer.
+//! - Invalidation by token, by subject (`sub`), by session id (`jti`), or all at once after a
+//!   key rotation.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use moka::Expiry;
+use sha2::{Digest, Sha256};
+
+use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
+
+/// The default time a verified session is kept: one minute, so a revocation in the backend takes
+/// effect within a minute even without an explicit invalidation.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
+/// The default number of cached sessions.
+pub const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+type Key = [u8; 32];
+
+struct Entry<S> {
+    authenticated: Arc<Authenticated<S>>,
+    /// SHA-256 of the token alone, for invalidation by token whatever else the key holds.
+    token_hash: Key,
+    /// Unix seconds after which the entry must not be served.
+    valid_until: u64,
+    /// How long moka keeps it, computed from `valid_until` when it was inserted.
+    time_to_live: Duration,
+}
+
+struct EntryExpiry;
+
+impl<S> Expiry<Key, Arc<Entry<S>>> for EntryExpiry {
+    fn expire_after_create(&self, _key: &Key, entry: &Arc<Entry<S>>, _created_at: Instant) -> Option<Duration> {
+        Some(entry.time_to_live)
+    }
+}
+
+/// A [`SessionVerifier`] with a cache in front; cheap to clone.
+pub struct SessionCache<V: SessionVerifier> {
+    verifier: Arc<V>,
+    entries: Option<moka::future::Cache<Key, Arc<Entry<V::Session>>>>,
+    ttl: Duration,
+    clock: Clock,
+}
+
+impl<V: SessionVerifier> Clone for SessionCache<V> {
+    fn clone(&self) -> Self {
+        SessionCache {
+            verifier: Arc::clone(&self.verifier),
+            entries: self.entries.clone(),
+            ttl: self.ttl,
+            clock: Arc::clone(&self.clock),
+        }
+    }
+}
+
+/// Configures a [`SessionCache`].
+pub struct SessionCacheBuilder<V> {
+    verifier: V,
+    ttl: Duration,
+    capacity: u64,
+    clock: Clock,
+}
+
+impl<V: SessionVerifier> SessionCacheBuilder<V> {
+    /// How long a verified session is kept at most; one minute by default. Zero disables caching.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How many sessions are kept at most; 10 000 by default.
+    pub fn capacity(mut self, capacity: u64) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Replaces the system clock used to check expiry on each hit (for tests).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the cache.
+    pub fn build(self) -> SessionCache<V> {
+        let cacheable = self.verifier.cache_key() != CacheKey::Uncached && !self.ttl.is_zero() && self.capacity > 0;
+        let entries = cacheable.then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(self.capacity)
+                .expire_after(EntryExpiry)
+                .support_invalidation_closures()
+                .build()
+        });
+        SessionCache {
+            verifier: Arc::new(self.verifier),
+            entries,
+            ttl: self.ttl,
+            clock: self.clock,
+        }
+    }
+}
+
+impl<V: SessionVerifier> SessionCache<V> {
+    /// A cache in front of `verifier`, with the defaults (one minute, 10 000 entries).
+    pub fn new(verifier: V) -> Self {
+        Self::builder(verifier).build()
+    }
+
+    /// Configures a cache in front of `verifier`.
+    pub fn builder(verifier: V) -> SessionCacheBuilder<V> {
+        SessionCacheBuilder {
+            verifier,
+            ttl: DEFAULT_CACHE_TTL,
+            capacity: DEFAULT_CACHE_CAPACITY,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// The verifier behind the cache.
+    pub fn verifier(&self) -> &V {
+        &self.verifier
+    }
+
+    /// Verifies `token`, from the cache when a live entry exists.
+    pub async fn verify(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
+        let Some(entries) = &self.entries else {
+            return self.verify_uncached(token, headers).await.map_err(Arc::new);
+        };
+        let key = self.key(token, headers);
+        let entry = entries
+            .try_get_with(key, async {
+                let authenticated = self.verify_uncached(token, headers).await?;
+                Ok::<_, VerifierError>(self.entry(token, authenticated))
+            })
+            .await?;
+        if self.now() < entry.valid_until {
+            return Ok(Arc::clone(&entry.authenticated));
+        }
+        // Past its expiry by our clock (moka's timer may lag it, or it was accepted inside the
+        // verifier's leeway): never served from the cache; the verifier decides afresh, uncached.
+        entries.invalidate(&key).await;
+        self.verify_uncached(token, headers).await.map_err(Arc::new)
+    }
+
+    /// Forgets the cached session of `token`, however the verifier keyed it.
+    pub fn invalidate_token(&self, token: &str) {
+        if let Some(entries) = &self.entries {
+            let token_hash: Key = Sha256::digest(token.as_bytes()).into();
+            // Err only when closures are not enabled, which `build` always does.
+            let _ = entries.invalidate_entries_if(move |_, entry| entry.token_hash == token_hash);
+        }
+    }
+
+    /// Forgets every cached session of one subject (`sub`): after a password change, say.
+    pub fn invalidate_subject(&self, subject: &str) {
+        self.invalidate_if(subject.to_owned(), |entry, subject| entry.subject.as_deref() == Some(subject));
+    }
+
+    /// Forgets the cached session with this id (`jti`, or the verifier's opaque id): after logout.
+    pub fn invalidate_session_id(&self, session_id: &str) {
+        self.invalidate_if(session_id.to_owned(), |entry, id| entry.session_id.as_deref() == Some(id));
+    }
+
+    /// Forgets everything: after a signing key is retired, say.
+    pub fn invalidate_all(&self) {
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
+    }
+
+    /// How many sessions are cached, after pending evictions are applied.
+    pub async fn entry_count(&self) -> u64 {
+        match &self.entries {
+            Some(entries) => {
+                entries.run_pending_tasks().await;
+                entries.entry_count()
+            }
+            None => 0,
+        }
+    }
+
+    fn invalidate_if(&self, needle: String, matches: fn(&Authenticated<V::Session>, &str) -> bool) {
+        if let Some(entries) = &self.entries {
+            let _ = entries.invalidate_entries_if(move |_, entry| matches(&entry.authenticated, &needle));
+        }
+    }
+
+    async fn verify_uncached(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<Arc<Authenticated<V::Session>>, VerifierError> {
+        let output = self.verifier.verify_session(token, headers).await?;
+        Ok(Arc::new(self.verifier.map_session(output)?))
+    }
+
+    fn entry(&self, token: &str, authenticated: Arc<Authenticated<V::Session>>) -> Arc<Entry<V::Session>> {
+        let now = self.now();
+        let by_ttl = now.saturating_add(self.ttl.as_secs().max(1));
+        let valid_until = authenticated.expires_at.map_or(by_ttl, |expires_at| expires_at.min(by_ttl));
+        Arc::new(Entry {
+            authenticated,
+            token_hash: Sha256::digest(token.as_bytes()).into(),
+            valid_until,
+            time_to_live: Duration::from_secs(valid_until.saturating_sub(now)),
+        })
+    }
+
+    fn key(&self, token: &str, headers: &HeaderMap) -> Key {
+        let mut hasher = Sha256::new();
+        hasher.update(token.as_bytes());
+        if let CacheKey::TokenAndHeaders(names) = self.verifier.cache_key() {
+            for name in names {
+                // Separators and lengths keep ("ab","c") and ("a","bc") apart.
+                for value in headers.get_all(&name) {
+                    hasher.update([0u8]);
+                    hasher.update((value.len() as u64).to_be_bytes());
+                    hasher.update(value.as_bytes());
+                }
+                hasher.update([1u8]);
+            }
+        }
+        hasher.finalize().into()
+    }
+
+    fn now(&self) -> u64 {
+        // A clock before 1970 reads as u64::MAX: every entry counts as expired (fail closed).
+        (self.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_or(u64::MAX, |elapsed| elapsed.as_secs())
+    }
+}

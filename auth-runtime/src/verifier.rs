@@ -1,0 +1,161 @@
+//! The verifier: how a token becomes a typed session, Connectum's `verifySession(token, headers)`
+//! followed by `mapSession`.
+//!
+//! [`Sessions`](crate::Sessions) is one implementation (stateless JWT checks). Implement
+//! [`SessionVerifier`] yourself to check tokens against your own backend (a database row, a
+//! revocation list, an opaque session id from another framework), or to wrap `Sessions` and add
+//! such a check after the signature:
+//!
+//! ```
+//! use auth_runtime::{Authenticated, SessionTypes, SessionVerifier, Sessions, Verified, VerifierError};
+//! use std::collections::HashSet;
+//!
+//! #[derive(SessionTypes, Debug, Clone, PartialEq)]
+//! enum AppSession {
+//!     User { user_id: String },
+//! }
+//!
+//! /// JWT first, then a revocation list.
+//! struct CheckRevoked {
+//!     jwt: Sessions<AppSession>,
+//!     revoked: HashSet<String>,
+//! }
+//!
+//! impl SessionVerifier for CheckRevoked {
+//!     type Session = AppSession;
+//!     type Output = Verified<AppSession>;
+//!
+//!     async fn verify_session(&self, token: &str, _headers: &http::HeaderMap) -> Result<Self::Output, VerifierError> {
+//!         let verified = self.jwt.verify(token).map_err(VerifierError::failed)?;
+//!         match &verified.claims.token_id {
+//!             Some(id) if self.revoked.contains(id) => Err(VerifierError::failed("token revoked")),
+//!             _ => Ok(verified),
+//!         }
+//!     }
+//!
+//!     fn map_session(&self, verified: Self::Output) -> Result<Authenticated<AppSession>, VerifierError> {
+//!         Ok(verified.into())
+//!     }
+//! }
+//! ```
+
+use std::error::Error as StdError;
+use std::future::{self, Future};
+
+use http::{HeaderMap, HeaderName};
+
+use crate::SessionTypes;
+use crate::sessions::Sessions;
+use crate::token::Verified;
+
+/// A verified session and what the cache and handlers need to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authenticated<S> {
+    /// The typed session.
+    pub session: S,
+    /// When the credential stops being valid, in seconds since the Unix epoch: a cached entry
+    /// never outlives it. `None` when the backend gives no expiry (the cache TTL alone bounds it).
+    pub expires_at: Option<u64>,
+    /// Who the session is for (`sub`), for invalidating every cached session of one user.
+    pub subject: Option<String>,
+    /// The credential's own id (`jti`, or an opaque session id), for invalidating one session.
+    pub session_id: Option<String>,
+}
+
+impl<S> From<Verified<S>> for Authenticated<S> {
+    fn from(verified: Verified<S>) -> Self {
+        Authenticated {
+            session: verified.session,
+            expires_at: Some(verified.claims.expires_at),
+            subject: verified.claims.subject,
+            session_id: verified.claims.token_id,
+        }
+    }
+}
+
+/// Why a verifier refused a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifierError {
+    /// The request carries nothing to verify (the verifier expected, say, a header that is absent).
+    #[error("missing credentials")]
+    MissingCredentials,
+    /// The credential is invalid: unknown, expired, revoked, badly signed. The cause is kept for logs.
+    #[error("verification failed: {0}")]
+    VerificationFailed(#[source] Box<dyn StdError + Send + Sync>),
+    /// The backend could not answer (database down, timeout). Fails closed and is never cached.
+    #[error("session backend unavailable: {0}")]
+    BackendUnavailable(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl VerifierError {
+    /// `VerificationFailed` from any error or message.
+    pub fn failed(cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        VerifierError::VerificationFailed(cause.into())
+    }
+
+    /// `BackendUnavailable` from any error or message.
+    pub fn unavailable(cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        VerifierError::BackendUnavailable(cause.into())
+    }
+}
+
+/// What a verifier's answer depends on, which decides how the cache may keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheKey {
+    /// The token alone: the answer is cached under the token's SHA-256. The default.
+    Token,
+    /// The token and these request headers (a device id, a client certificate header): the
+    /// cache key is the SHA-256 of the token and those headers' values, so a different value is
+    /// a different entry.
+    TokenAndHeaders(Vec<HeaderName>),
+    /// Something the cache cannot see (the time of day, a header it is not told about): never
+    /// cached, every request asks the verifier.
+    Uncached,
+}
+
+/// Checks a token (and, if it must, the request headers) and produces the typed session.
+///
+/// The rule for caching: a verifier whose answer depends on anything but the token says so in
+/// [`cache_key`](Self::cache_key), and is then keyed by what it reads or not cached at all.
+pub trait SessionVerifier: Send + Sync + 'static {
+    /// The session enum this verifier produces.
+    type Session: SessionTypes;
+    /// What `verify_session` returns: the backend's own type (a database row, say), turned into
+    /// the session by [`map_session`](Self::map_session).
+    type Output: Send;
+
+    /// Checks `token`, with the request's headers at hand (for cookie-based session frameworks).
+    fn verify_session(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Self::Output, VerifierError>> + Send;
+
+    /// Turns the backend's answer into the typed session.
+    fn map_session(&self, output: Self::Output) -> Result<Authenticated<Self::Session>, VerifierError>;
+
+    /// What the answer depends on; [`CacheKey::Token`] unless overridden.
+    fn cache_key(&self) -> CacheKey {
+        CacheKey::Token
+    }
+}
+
+/// The built-in JWT verification: stateless, so cached by token.
+impl<S: SessionTypes> SessionVerifier for Sessions<S> {
+    type Session = S;
+    type Output = Verified<S>;
+
+    fn verify_session(
+        &self,
+        token: &str,
+        _headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Verified<S>, VerifierError>> + Send {
+        future::ready(self.verify(token).map_err(VerifierError::failed))
+    }
+
+    fn map_session(&self, verified: Verified<S>) -> Result<Authenticated<S>, VerifierError> {
+        Ok(verified.into())
+    }
+}
