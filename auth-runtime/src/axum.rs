@@ -93,7 +93,10 @@ impl<T: Clone + Send + Sync + 'static, State: Send + Sync> FromRequestParts<Stat
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionRejection> {
-        let current = parts.extensions.get::<CurrentSession>().ok_or(SessionRejection::Missing)?;
+        let current = parts
+            .extensions
+            .get::<CurrentSession>()
+            .ok_or(SessionRejection::Missing)?;
         current
             .0
             .variant()

@@ -169,12 +169,16 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Forgets every cached session of one subject (`sub`): after a password change, say.
     pub fn invalidate_subject(&self, subject: &str) {
-        self.invalidate_if(subject.to_owned(), |entry, subject| entry.subject.as_deref() == Some(subject));
+        self.invalidate_if(subject.to_owned(), |entry, subject| {
+            entry.subject.as_deref() == Some(subject)
+        });
     }
 
     /// Forgets the cached session with this id (`jti`, or the verifier's opaque id): after logout.
     pub fn invalidate_session_id(&self, session_id: &str) {
-        self.invalidate_if(session_id.to_owned(), |entry, id| entry.session_id.as_deref() == Some(id));
+        self.invalidate_if(session_id.to_owned(), |entry, id| {
+            entry.session_id.as_deref() == Some(id)
+        });
     }
 
     /// Forgets everything: after a signing key is retired, say.
@@ -213,7 +217,9 @@ impl<V: SessionVerifier> SessionCache<V> {
     fn entry(&self, token: &str, authenticated: Arc<Authenticated<V::Session>>) -> Arc<Entry<V::Session>> {
         let now = self.now();
         let by_ttl = now.saturating_add(self.ttl.as_secs().max(1));
-        let valid_until = authenticated.expires_at.map_or(by_ttl, |expires_at| expires_at.min(by_ttl));
+        let valid_until = authenticated
+            .expires_at
+            .map_or(by_ttl, |expires_at| expires_at.min(by_ttl));
         Arc::new(Entry {
             authenticated,
             token_hash: Sha256::digest(token.as_bytes()).into(),

@@ -1,20 +1,20 @@
 #![doc = include_str!("../../README.md")]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod backend;
+#[cfg(feature = "middleware")]
+mod cache;
 mod cookie;
 mod extract;
 mod keys;
+#[cfg(feature = "middleware")]
+pub mod middleware;
 mod redirect;
 mod session;
 mod sessions;
 mod token;
 mod verifier;
-#[cfg(feature = "middleware")]
-mod cache;
-#[cfg(feature = "middleware")]
-pub mod middleware;
-#[cfg(feature = "axum")]
-pub mod axum;
 
 #[doc(hidden)]
 #[path = "private.rs"]

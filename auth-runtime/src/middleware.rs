@@ -182,7 +182,11 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// characters: `/health`, `/assets/*`, or a gRPC method `grpc.health.v1.Health/*`.
     pub fn skip(mut self, pattern: impl Into<String>) -> Self {
         let pattern = pattern.into();
-        let pattern = if pattern.starts_with('/') { pattern } else { format!("/{pattern}") };
+        let pattern = if pattern.starts_with('/') {
+            pattern
+        } else {
+            format!("/{pattern}")
+        };
         self.shared.skip.push(pattern);
         self
     }
@@ -204,7 +208,10 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// the request's own `Host`: the front end's, when it is served from another host.
     pub fn allow_origin(mut self, origin: &str) -> Self {
         let mut policy = crate::RedirectPolicy::new();
-        match policy.allow_origin(origin).and_then(|()| url::Url::parse(origin).map_err(|_| unreachable_origin(origin))) {
+        match policy
+            .allow_origin(origin)
+            .and_then(|()| url::Url::parse(origin).map_err(|_| unreachable_origin(origin)))
+        {
             Ok(url) => self.shared.origins.push(url.origin()),
             Err(error) => self.origin_errors.push(error),
         }
@@ -259,7 +266,9 @@ impl<Inner: Clone, V: SessionVerifier> Clone for SessionService<Inner, V> {
 
 impl<Inner: fmt::Debug, V: SessionVerifier> fmt::Debug for SessionService<Inner, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionService").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("SessionService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -358,8 +367,12 @@ impl<V: SessionVerifier> Shared<V> {
                 };
             }
         };
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-        let max_age = authenticated.expires_at.map(|expires_at| expires_at.saturating_sub(now));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let max_age = authenticated
+            .expires_at
+            .map(|expires_at| expires_at.saturating_sub(now));
         Some(redirect(&location, Some(&self.cookie.set_cookie_for(&token, max_age))))
     }
 }
@@ -376,7 +389,11 @@ fn split_landing_token(uri: &http::Uri) -> Option<(String, String)> {
         }
     }
     let kept = kept.finish();
-    let location = if kept.is_empty() { uri.path().to_owned() } else { format!("{}?{kept}", uri.path()) };
+    let location = if kept.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{kept}", uri.path())
+    };
     Some((token?, location))
 }
 
@@ -384,7 +401,9 @@ fn split_landing_token(uri: &http::Uri) -> Option<(String, String)> {
 pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
     let Some(first) = parts.next() else { return false };
-    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
     let pieces: Vec<&str> = parts.collect();
     let Some((last, middle)) = pieces.split_last() else {
         return rest.is_empty();
@@ -410,13 +429,18 @@ fn is_unsafe(method: &Method) -> bool {
 
 /// `Sec-Fetch-Site: same-origin`, or an `Origin` that is allowed or names the `Host` requested.
 fn same_origin(headers: &HeaderMap, allowed: &[url::Origin]) -> bool {
-    if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"same-origin") {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"same-origin")
+    {
         return true;
     }
     let Some(origin) = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok()) else {
         return false;
     };
-    let Ok(origin) = url::Url::parse(origin) else { return false };
+    let Ok(origin) = url::Url::parse(origin) else {
+        return false;
+    };
     if allowed.contains(&origin.origin()) {
         return true;
     }
@@ -466,7 +490,10 @@ fn refusal(kind: Refusal, reason: &str, grpc: bool) -> Response<Bytes> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
-        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
     }
     response
 }
@@ -477,7 +504,10 @@ fn redirect(location: &str, set_cookie: Option<&str>) -> Response<Bytes> {
     let headers = response.headers_mut();
     // The location is the request's own path and re-encoded query; a value that still fails
     // becomes `/` rather than a panic.
-    headers.insert(LOCATION, HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/")));
+    headers.insert(
+        LOCATION,
+        HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/")),
+    );
     if let Some(value) = set_cookie.and_then(|cookie| HeaderValue::from_str(cookie).ok()) {
         headers.insert(SET_COOKIE, value);
     }

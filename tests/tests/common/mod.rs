@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the fixtures")]
 
+pub mod http;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_runtime::{SessionTypes, Sessions, SessionsBuilder, SigningKey};

@@ -1,0 +1,278 @@
+//! The session layer in front of a real axum server on 127.0.0.1, driven over real HTTP: public,
+//! valid, expired, tampered, the extractors (narrowing included), `use_session`, skip patterns,
+//! the landing route, CSRF on and off, the lenient policy and the gRPC status mapping.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use auth_runtime::axum::{Require, Session};
+use auth_runtime::{InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, Sessions, use_session};
+use axum::Router;
+use axum::routing::{get, post};
+use common::http::{Reply, get as http_get, send, serve};
+use common::*;
+
+fn sessions() -> Sessions<AppSession> {
+    builder(hs256_key()).build().expect("valid")
+}
+
+/// Deep in the call stack, with nothing passed in: SST's `useSession()`.
+async fn who_is_calling() -> String {
+    match use_session::<AppSession>() {
+        Some(AppSession::User { user_id }) => format!("user {user_id}"),
+        Some(other) => format!("{} session", other.session_type()),
+        None => "public".to_owned(),
+    }
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/me", get(|Session(session): Session<AppSession>| async move { serde_json::to_string(&session).unwrap_or_default() }))
+        .route(
+            "/maybe",
+            get(|session: Option<Session<AppSession>>| async move {
+                session.map_or("none".to_owned(), |Session(session)| session.session_type().to_owned())
+            }),
+        )
+        .route("/hook", get(|| async { who_is_calling().await }))
+        .route("/api", get(|Require(client): Require<ApiClient>| async move { client.client_id }))
+        .route("/update", post(|Session(_): Session<AppSession>| async { "updated" }))
+        .route("/health", get(|| async { who_is_calling().await }))
+        .route("/landing", get(|| async { who_is_calling().await }))
+}
+
+fn strict_server() -> SocketAddr {
+    let layer = SessionLayer::builder(SessionCache::new(sessions()))
+        .skip("/health")
+        .landing_route("/landing")
+        .allow_origin("https://app.example.com")
+        .build()
+        .expect("valid layer");
+    serve(routes().layer(layer))
+}
+
+fn lenient_server() -> SocketAddr {
+    let layer = SessionLayer::builder(SessionCache::new(sessions()))
+        .invalid_token(InvalidTokenPolicy::TreatAsPublic)
+        .csrf_protection(false)
+        .build()
+        .expect("valid layer");
+    serve(routes().layer(layer))
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+fn cookie(token: &str) -> String {
+    format!("theme=dark; auth-token={token}")
+}
+
+fn assert_invalid_token(reply: &Reply, reason: &str) {
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert_eq!(reply.json()["error"], "invalid_token");
+    assert!(
+        reply.json()["reason"]
+            .as_str()
+            .is_some_and(|text| text.contains(reason)),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+}
+
+#[test]
+fn public_requests_go_on_without_a_session() {
+    let addr = strict_server();
+    assert_eq!(http_get(addr, "/maybe", &[]).body, "none");
+    assert_eq!(http_get(addr, "/hook", &[]).body, "public");
+    let me = http_get(addr, "/me", &[]);
+    assert_eq!(me.status, 401, "the extractor requires a session");
+    assert_eq!(me.json()["error"], "unauthenticated");
+}
+
+#[test]
+fn valid_tokens_reach_extractors_and_the_hook() {
+    let addr = strict_server();
+    let token = sessions().create(&user("ada")).expect("issues");
+    for header in [("Authorization", bearer(&token)), ("Cookie", cookie(&token))] {
+        let headers = [(header.0, header.1.as_str())];
+        let me = http_get(addr, "/me", &headers);
+        assert_eq!(me.status, 200);
+        assert_eq!(me.body, r#"{"type":"user","properties":{"userID":"ada"}}"#);
+        assert_eq!(http_get(addr, "/maybe", &headers).body, "user");
+        assert_eq!(http_get(addr, "/hook", &headers).body, "user ada");
+    }
+}
+
+#[test]
+fn expired_and_tampered_tokens_are_refused() {
+    let addr = strict_server();
+    let expired = sessions_at(NOW).create(&user("old")).expect("issues");
+    assert_invalid_token(
+        &http_get(addr, "/maybe", &[("Authorization", &bearer(&expired))]),
+        "expired",
+    );
+    assert_invalid_token(&http_get(addr, "/hook", &[("Cookie", &cookie(&expired))]), "expired");
+
+    let token = sessions().create(&user("ada")).expect("issues");
+    let (message, _) = token.rsplit_once('.').expect("three parts");
+    let forged = forge(GOOD_HEADER, &payload_with(""));
+    let tampered = format!("{message}.{}", forged.rsplit_once('.').expect("three parts").1);
+    assert_invalid_token(
+        &http_get(addr, "/maybe", &[("Authorization", &bearer(&tampered))]),
+        "bad signature",
+    );
+}
+
+#[test]
+fn narrowing_extractor_answers_401_then_403_then_the_value() {
+    let addr = strict_server();
+    assert_eq!(http_get(addr, "/api", &[]).status, 401);
+    let person = sessions().create(&user("ada")).expect("issues");
+    let wrong_type = http_get(addr, "/api", &[("Authorization", &bearer(&person))]);
+    assert_eq!(wrong_type.status, 403, "{}", wrong_type.body);
+    assert_eq!(wrong_type.json()["error"], "forbidden");
+    let client = AppSession::Api(ApiClient {
+        client_id: "ci".into(),
+        scopes: vec![],
+    });
+    let api = sessions().create(&client).expect("issues");
+    let reply = http_get(addr, "/api", &[("Authorization", &bearer(&api))]);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "ci"));
+}
+
+#[test]
+fn skipped_paths_are_not_authenticated() {
+    let addr = strict_server();
+    let reply = http_get(addr, "/health", &[("Authorization", "Bearer not.a.token")]);
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "public"),
+        "no 401 and no session on a skipped path"
+    );
+    let valid = sessions().create(&user("ada")).expect("issues");
+    assert_eq!(
+        http_get(addr, "/health", &[("Authorization", &bearer(&valid))]).body,
+        "public"
+    );
+}
+
+#[test]
+fn the_landing_route_moves_the_token_into_the_cookie() {
+    let addr = strict_server();
+    let token = sessions().create(&user("ada")).expect("issues");
+    let landing = http_get(addr, &format!("/landing?next=%2Fhome&token={token}&x=1"), &[]);
+    assert_eq!(landing.status, 302);
+    assert_eq!(landing.header("location"), Some("/landing?next=%2Fhome&x=1"));
+    assert_eq!(landing.header("referrer-policy"), Some("no-referrer"));
+    let set_cookie = landing.header("set-cookie").expect("the token becomes the cookie");
+    assert!(set_cookie.starts_with(&format!(
+        "auth-token={token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age="
+    )));
+
+    let bad = http_get(addr, "/landing?token=not.a.token", &[]);
+    assert_eq!(bad.status, 401);
+    assert!(bad.header("set-cookie").is_none());
+
+    // Anywhere else, `?token=` is not a credential.
+    assert_eq!(http_get(addr, &format!("/hook?token={token}"), &[]).body, "public");
+    assert_eq!(
+        http_get(addr, "/landing", &[]).body,
+        "public",
+        "no token: the route itself runs"
+    );
+}
+
+#[test]
+fn csrf_protection_for_cookie_authenticated_unsafe_requests() {
+    let addr = strict_server();
+    let token = sessions().create(&user("ada")).expect("issues");
+    let session_cookie = cookie(&token);
+    let with = |extra: &[(&'static str, String)]| {
+        let mut headers = vec![("Cookie", session_cookie.clone())];
+        headers.extend(extra.iter().cloned());
+        let borrowed: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        send(addr, "POST", "/update", &borrowed)
+    };
+    let refused = with(&[]);
+    assert_eq!(refused.status, 403, "no Origin: refused");
+    assert_eq!(refused.json()["error"], "forbidden");
+    assert_eq!(with(&[("Origin", "https://evil.example".to_owned())]).status, 403);
+    assert_eq!(with(&[("Origin", "null".to_owned())]).status, 403);
+    assert_eq!(with(&[("Sec-Fetch-Site", "cross-site".to_owned())]).status, 403);
+    assert_eq!(
+        with(&[("Origin", format!("http://{addr}"))]).status,
+        200,
+        "same origin as Host"
+    );
+    assert_eq!(
+        with(&[("Origin", "https://app.example.com".to_owned())]).status,
+        200,
+        "an allowed origin"
+    );
+    assert_eq!(with(&[("Sec-Fetch-Site", "same-origin".to_owned())]).status, 200);
+    let bearer_header = bearer(&token);
+    let by_bearer = send(
+        addr,
+        "POST",
+        "/update",
+        &[("Authorization", &bearer_header), ("Origin", "https://evil.example")],
+    );
+    assert_eq!(by_bearer.status, 200, "Bearer requests are exempt");
+    assert_eq!(
+        http_get(addr, "/me", &[("Cookie", &session_cookie)]).status,
+        200,
+        "safe methods are exempt"
+    );
+
+    let off = lenient_server();
+    assert_eq!(
+        send(off, "POST", "/update", &[("Cookie", &session_cookie)]).status,
+        200,
+        "CSRF protection off"
+    );
+}
+
+#[test]
+fn the_lenient_policy_treats_invalid_tokens_as_public() {
+    let addr = lenient_server();
+    let expired = sessions_at(NOW).create(&user("old")).expect("issues");
+    let reply = http_get(addr, "/maybe", &[("Authorization", &bearer(&expired))]);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "none"));
+    assert_eq!(
+        http_get(addr, "/hook", &[("Cookie", "auth-token=garbage")]).body,
+        "public"
+    );
+}
+
+#[test]
+fn grpc_requests_get_grpc_statuses() {
+    let addr = strict_server();
+    let reply = send(
+        addr,
+        "POST",
+        "/pkg.Service/Method",
+        &[("Content-Type", "application/grpc"), ("Authorization", "Bearer x.y.z")],
+    );
+    assert_eq!(reply.status, 200, "gRPC carries errors in grpc-status");
+    assert_eq!(reply.header("grpc-status"), Some("16"));
+    assert!(
+        reply
+            .header("grpc-message")
+            .is_some_and(|message| message.contains("malformed"))
+    );
+    let token = sessions().create(&user("ada")).expect("issues");
+    let csrf = send(
+        addr,
+        "POST",
+        "/pkg.Service/Method",
+        &[("Content-Type", "application/grpc+proto"), ("Cookie", &cookie(&token))],
+    );
+    assert_eq!(
+        csrf.header("grpc-status"),
+        Some("7"),
+        "PermissionDenied for a cross-site cookie request"
+    );
+}
