@@ -159,3 +159,26 @@ impl<S: SessionTypes> SessionVerifier for Sessions<S> {
         Ok(verified.into())
     }
 }
+
+/// A shared verifier verifies like the one it shares, so an application can keep a handle (for
+/// its own bookkeeping) to the verifier it gave the cache.
+impl<V: SessionVerifier> SessionVerifier for std::sync::Arc<V> {
+    type Session = V::Session;
+    type Output = V::Output;
+
+    fn verify_session(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Self::Output, VerifierError>> + Send {
+        V::verify_session(self, token, headers)
+    }
+
+    fn map_session(&self, output: Self::Output) -> Result<Authenticated<Self::Session>, VerifierError> {
+        V::map_session(self, output)
+    }
+
+    fn cache_key(&self) -> CacheKey {
+        V::cache_key(self)
+    }
+}

@@ -10,7 +10,7 @@ use auth_runtime::axum::{Require, Session};
 use auth_runtime::{InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, Sessions, use_session};
 use axum::Router;
 use axum::routing::{get, post};
-use common::http::{Reply, get as http_get, send, serve};
+use common::client::{Reply, get as http_get, send, serve};
 use common::*;
 
 fn sessions() -> Sessions<AppSession> {

@@ -7,7 +7,7 @@ mod quickstart;
 
 mod common;
 
-use common::http::{get, serve};
+use common::client::{get, serve};
 
 #[test]
 fn quickstart_signs_in_reads_back_and_logs_out() {

@@ -3,7 +3,7 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the fixtures")]
 
-pub mod http;
+pub mod client;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,0 +1,269 @@
+//! The verified-session cache: coalescing, expiry against an injected clock, successes only,
+//! invalidation, and the header rule for verifiers that read more than the token.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use auth_runtime::{Authenticated, CacheKey, SessionCache, SessionVerifier, VerifierError};
+use common::*;
+use http::HeaderMap;
+use tokio::sync::Semaphore;
+
+/// An opaque-token backend: `id:<user>:<exp>` tokens, with a call counter, a clock, an optional
+/// gate that holds every call until released, and scripted outages.
+struct Backend {
+    calls: AtomicUsize,
+    now: Arc<AtomicU64>,
+    gate: Option<Arc<Semaphore>>,
+    outages: AtomicUsize,
+    key: CacheKey,
+}
+
+impl Backend {
+    fn new(now: Arc<AtomicU64>) -> Self {
+        Backend {
+            calls: AtomicUsize::new(0),
+            now,
+            gate: None,
+            outages: AtomicUsize::new(0),
+            key: CacheKey::Token,
+        }
+    }
+}
+
+impl SessionVerifier for Backend {
+    type Session = AppSession;
+    type Output = (String, u64);
+
+    async fn verify_session(&self, token: &str, _headers: &HeaderMap) -> Result<(String, u64), VerifierError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.gate {
+            let _permit = gate.acquire().await.map_err(VerifierError::unavailable)?;
+        }
+        if self.outages.load(Ordering::SeqCst) > 0 {
+            self.outages.fetch_sub(1, Ordering::SeqCst);
+            return Err(VerifierError::unavailable("database down"));
+        }
+        let mut parts = token.split(':');
+        let (Some("id"), Some(user), Some(exp), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(VerifierError::failed("unknown session id"));
+        };
+        let exp: u64 = exp.parse().map_err(VerifierError::failed)?;
+        if self.now.load(Ordering::SeqCst) >= exp {
+            return Err(VerifierError::failed("session expired"));
+        }
+        Ok((user.to_owned(), exp))
+    }
+
+    fn map_session(&self, (user, exp): (String, u64)) -> Result<Authenticated<AppSession>, VerifierError> {
+        Ok(Authenticated {
+            session: user_of(&user),
+            expires_at: Some(exp),
+            subject: Some(user.clone()),
+            session_id: Some(format!("sid-{user}")),
+        })
+    }
+
+    fn cache_key(&self) -> CacheKey {
+        self.key.clone()
+    }
+}
+
+fn user_of(id: &str) -> AppSession {
+    user(id)
+}
+
+fn cache_over(backend: &Arc<Backend>) -> SessionCache<Arc<Backend>> {
+    let now = Arc::clone(&backend.now);
+    SessionCache::builder(Arc::clone(backend))
+        .clock(move || at(now.load(Ordering::SeqCst)))
+        .build()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn calls(backend: &Backend) -> usize {
+    backend.calls.load(Ordering::SeqCst)
+}
+
+#[test]
+fn concurrent_misses_for_one_token_make_one_backend_call() {
+    runtime().block_on(async {
+        let gate = Arc::new(Semaphore::new(0));
+        let backend = Arc::new(Backend {
+            gate: Some(Arc::clone(&gate)),
+            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        });
+        let cache = cache_over(&backend);
+        let token = format!("id:ada:{}", NOW + 3600);
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let cache = cache.clone();
+                let token = token.clone();
+                tokio::spawn(async move { cache.verify(&token, &HeaderMap::new()).await.map(|a| a.session.clone()) })
+            })
+            .collect();
+        // Let all 100 reach the cache while the backend call is held at the gate.
+        while calls(&backend) == 0 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(1_000);
+        for task in tasks {
+            assert_eq!(task.await.expect("task").expect("verified"), user("ada"));
+        }
+        assert_eq!(calls(&backend), 1, "100 concurrent requests, one backend call");
+    });
+}
+
+#[test]
+fn an_entry_is_never_served_after_its_expiry() {
+    runtime().block_on(async {
+        let now = Arc::new(AtomicU64::new(NOW));
+        let backend = Arc::new(Backend::new(Arc::clone(&now)));
+        let cache = cache_over(&backend);
+        let token = format!("id:ada:{}", NOW + 10);
+        let headers = HeaderMap::new();
+        assert!(cache.verify(&token, &headers).await.is_ok());
+        now.store(NOW + 9, Ordering::SeqCst);
+        assert!(cache.verify(&token, &headers).await.is_ok());
+        assert_eq!(calls(&backend), 1, "served from the cache before expiry");
+        now.store(NOW + 10, Ordering::SeqCst);
+        let expired = cache.verify(&token, &headers).await;
+        assert!(
+            expired.is_err(),
+            "at its expiry the entry is not served, the backend refuses"
+        );
+        assert_eq!(calls(&backend), 2);
+    });
+}
+
+#[test]
+fn the_ttl_bounds_entries_without_a_near_expiry() {
+    runtime().block_on(async {
+        let now = Arc::new(AtomicU64::new(NOW));
+        let backend = Arc::new(Backend::new(Arc::clone(&now)));
+        let moving = Arc::clone(&now);
+        let cache = SessionCache::builder(Arc::clone(&backend))
+            .ttl(std::time::Duration::from_secs(30))
+            .clock(move || at(moving.load(Ordering::SeqCst)))
+            .build();
+        let token = format!("id:ada:{}", NOW + 3600);
+        assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
+        now.store(NOW + 30, Ordering::SeqCst);
+        assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
+        assert_eq!(calls(&backend), 2, "re-verified once the 30 s TTL ran out");
+    });
+}
+
+#[test]
+fn garbage_tokens_are_never_cached() {
+    runtime().block_on(async {
+        let cache = SessionCache::new(builder(hs256_key()).build().expect("valid"));
+        let valid = cache.verifier().create(&user("ada")).expect("issues");
+        assert!(cache.verify(&valid, &HeaderMap::new()).await.is_ok());
+        let before = cache.entry_count().await;
+        assert_eq!(before, 1);
+        for index in 0..100_000u32 {
+            let garbage = format!("garbage.{index}.token");
+            assert!(cache.verify(&garbage, &HeaderMap::new()).await.is_err());
+        }
+        assert_eq!(
+            cache.entry_count().await,
+            before,
+            "10^5 failures leave the cache as it was"
+        );
+    });
+}
+
+#[test]
+fn backend_errors_are_not_cached() {
+    runtime().block_on(async {
+        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        backend.outages.store(1, Ordering::SeqCst);
+        let cache = cache_over(&backend);
+        let token = format!("id:ada:{}", NOW + 3600);
+        let outage = cache.verify(&token, &HeaderMap::new()).await.expect_err("fails closed");
+        assert!(matches!(*outage, VerifierError::BackendUnavailable(_)), "{outage}");
+        assert!(
+            cache.verify(&token, &HeaderMap::new()).await.is_ok(),
+            "the next request retries"
+        );
+        assert_eq!(calls(&backend), 2);
+        assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
+        assert_eq!(calls(&backend), 2, "now cached");
+    });
+}
+
+#[test]
+fn invalidation_by_token_subject_id_and_all() {
+    runtime().block_on(async {
+        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let cache = cache_over(&backend);
+        let headers = HeaderMap::new();
+        let ada = format!("id:ada:{}", NOW + 3600);
+        let bob = format!("id:bob:{}", NOW + 3600);
+        let warm = |expected: usize| {
+            let (cache, ada, bob, backend, headers) = (&cache, &ada, &bob, &backend, &headers);
+            async move {
+                assert!(cache.verify(ada, headers).await.is_ok());
+                assert!(cache.verify(bob, headers).await.is_ok());
+                assert_eq!(calls(backend), expected);
+            }
+        };
+        warm(2).await;
+        warm(2).await;
+        cache.invalidate_token(&ada);
+        warm(3).await;
+        cache.invalidate_subject("bob");
+        warm(4).await;
+        cache.invalidate_session_id("sid-ada");
+        warm(5).await;
+        cache.invalidate_all();
+        warm(7).await;
+    });
+}
+
+#[test]
+fn verifiers_that_read_headers_are_keyed_by_them_or_not_cached() {
+    runtime().block_on(async {
+        let device = http::HeaderName::from_static("x-device");
+        let backend = Arc::new(Backend {
+            key: CacheKey::TokenAndHeaders(vec![device.clone()]),
+            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        });
+        let cache = cache_over(&backend);
+        let token = format!("id:ada:{}", NOW + 3600);
+        let mut phone = HeaderMap::new();
+        phone.insert(device.clone(), "phone".parse().expect("value"));
+        let mut laptop = HeaderMap::new();
+        laptop.insert(device, "laptop".parse().expect("value"));
+        for _ in 0..2 {
+            assert!(cache.verify(&token, &phone).await.is_ok());
+            assert!(cache.verify(&token, &laptop).await.is_ok());
+        }
+        assert_eq!(calls(&backend), 2, "one entry per device header value");
+        cache.invalidate_token(&token);
+        assert!(cache.verify(&token, &phone).await.is_ok());
+        assert_eq!(calls(&backend), 3, "invalidation by token reaches header-keyed entries");
+
+        let uncached = Arc::new(Backend {
+            key: CacheKey::Uncached,
+            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        });
+        let cache = cache_over(&uncached);
+        for _ in 0..3 {
+            assert!(cache.verify(&token, &phone).await.is_ok());
+        }
+        assert_eq!(calls(&uncached), 3, "an uncached verifier is asked every time");
+    });
+}
