@@ -3,20 +3,24 @@
 //! Run with: cargo run --example quickstart
 //!
 //! Then open the printed URL. `/login?name=alice` issues the `auth-token` cookie for a typed
-//! `AppSession::User` and redirects to `/me`, which reads the session back from the request (401
-//! with the reason when there is none or it is invalid). `/token?name=alice` returns a bare token
-//! for `curl -H "Authorization: Bearer <token>" .../me`, and `/logout` clears the cookie.
+//! `AppSession::User` and redirects to `/me`; `/login?name=alice&via=parameter` sends the token
+//! in `?token=` instead, to `/me`, the landing route, where the session layer moves it into the
+//! cookie. Every request passes the session layer, and `/me` reads the session with the
+//! `use_session()` hook (401 with the reason when there is none or it is invalid).
+//! `/token?name=alice` returns a bare token for `curl -H "Authorization: Bearer <token>" .../me`,
+//! and `/logout` clears the cookie.
 //!
 //! Everything is embedded: a development Ed25519 key is generated at start, so sessions do not
 //! survive a restart. Set `QUICKSTART_ADDR` to listen elsewhere than 127.0.0.1:3000.
 
 use std::error::Error;
 
-use auth_runtime::{Authentication, SessionTypes, Sessions, SigningKey};
+use auth_runtime::axum::Session;
+use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey, use_authenticated};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -56,15 +60,20 @@ pub fn development_sessions() -> Result<Sessions<AppSession>, Box<dyn Error>> {
         .build()?)
 }
 
-/// The app's routes.
-pub fn app(sessions: Sessions<AppSession>) -> Router {
-    Router::new()
+/// The app's routes, behind the session layer.
+pub fn app(sessions: Sessions<AppSession>) -> Result<Router, Box<dyn Error>> {
+    let layer = SessionLayer::builder(SessionCache::new(sessions.clone()))
+        .cookie(sessions.cookie_options().clone())
+        .landing_route("/me")
+        .build()?;
+    Ok(Router::new()
         .route("/", get(home))
         .route("/login", get(login))
         .route("/token", get(token))
         .route("/me", get(me))
         .route("/logout", get(logout))
-        .with_state(sessions)
+        .layer(layer)
+        .with_state(sessions))
 }
 
 #[derive(Deserialize)]
@@ -72,20 +81,22 @@ struct Login {
     name: String,
     #[serde(default = "default_redirect")]
     redirect: String,
+    /// `parameter` for the `?token=` flow; the cookie otherwise.
+    #[serde(default)]
+    via: String,
 }
 
 fn default_redirect() -> String {
     "/me".to_owned()
 }
 
-async fn home(State(sessions): State<Sessions<AppSession>>, headers: HeaderMap) -> Html<String> {
-    let status = match sessions.read(&headers) {
-        Authentication::Session { verified, .. } => format!(
+async fn home(session: Option<Session<AppSession>>) -> Html<String> {
+    let status = match session {
+        Some(Session(session)) => format!(
             "<p>Signed in as <code>{}</code>. <a href=\"/me\">/me</a> · <a href=\"/logout\">log out</a></p>",
-            escape(&serde_json::to_string(&verified.session).unwrap_or_default())
+            escape(&serde_json::to_string(&session).unwrap_or_default())
         ),
-        Authentication::Public => "<p>Not signed in.</p>".to_owned(),
-        Authentication::Invalid(error) => format!("<p>Invalid session: {}</p>", escape(&error.to_string())),
+        None => "<p>Not signed in.</p>".to_owned(),
     };
     Html(format!(
         "<!doctype html><title>auth-runtime quickstart</title><h1>auth-runtime quickstart</h1>{status}\
@@ -95,7 +106,12 @@ async fn home(State(sessions): State<Sessions<AppSession>>, headers: HeaderMap) 
 
 async fn login(State(sessions): State<Sessions<AppSession>>, Query(login): Query<Login>) -> Response {
     let session = AppSession::User { user_id: login.name };
-    match sessions.cookie::<Body>(&session, &login.redirect) {
+    let response = if login.via == "parameter" {
+        sessions.parameter::<Body>(&session, &login.redirect)
+    } else {
+        sessions.cookie::<Body>(&session, &login.redirect)
+    };
+    match response {
         Ok(response) => response,
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
@@ -108,25 +124,24 @@ async fn token(State(sessions): State<Sessions<AppSession>>, Query(login): Query
     }
 }
 
-async fn me(State(sessions): State<Sessions<AppSession>>, headers: HeaderMap) -> Response {
-    let (status, body) = match sessions.read(&headers) {
-        Authentication::Session { verified, source } => (
-            StatusCode::OK,
-            serde_json::json!({
-                "session": verified.session,
-                "is_user": verified.session.is_user(),
-                "source": format!("{source:?}"),
-                "subject": verified.claims.subject,
-                "expires_at": verified.claims.expires_at,
-            }),
-        ),
-        Authentication::Public => (StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "no session" })),
-        Authentication::Invalid(error) => (
+/// The session comes from the hook, not from an argument: any code the handler calls can do the same.
+async fn me() -> Response {
+    let Some(authenticated) = use_authenticated::<AppSession>() else {
+        let body = serde_json::json!({ "error": "no session" }).to_string();
+        return (
             StatusCode::UNAUTHORIZED,
-            serde_json::json!({ "error": error.to_string() }),
-        ),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
     };
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    let body = serde_json::json!({
+        "session": authenticated.session,
+        "is_user": authenticated.session.is_user(),
+        "subject": authenticated.subject,
+        "expires_at": authenticated.expires_at,
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 async fn logout(State(sessions): State<Sessions<AppSession>>) -> Response {
@@ -155,6 +170,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let port = listener.local_addr()?.port();
     println!("quickstart listening on http://localhost:{port}/  (Ctrl-C to stop)");
-    axum::serve(listener, app(development_sessions()?)).await?;
+    axum::serve(listener, app(development_sessions()?)?).await?;
     Ok(())
 }

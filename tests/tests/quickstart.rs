@@ -11,7 +11,7 @@ use common::client::{get, serve};
 
 #[test]
 fn quickstart_signs_in_reads_back_and_logs_out() {
-    let addr = serve(quickstart::app(quickstart::development_sessions().expect("sessions")));
+    let addr = serve(quickstart::app(quickstart::development_sessions().expect("sessions")).expect("app"));
 
     let anonymous = get(addr, "/me", &[]);
     assert_eq!(anonymous.status, 401);
@@ -34,7 +34,6 @@ fn quickstart_signs_in_reads_back_and_logs_out() {
         body["session"],
         serde_json::json!({"type": "user", "properties": {"userID": "alice"}})
     );
-    assert_eq!(body["source"], "Cookie");
     assert_eq!(body["subject"], "alice");
 
     let token = get(addr, "/token?name=bob", &[]).body;
@@ -44,8 +43,25 @@ fn quickstart_signs_in_reads_back_and_logs_out() {
 
     let tampered = format!("Bearer {}x", token);
     let rejected = get(addr, "/me", &[("Authorization", &tampered)]);
-    assert_eq!(rejected.status, 401);
-    assert!(rejected.body.contains("rejected"), "{}", rejected.body);
+    assert_eq!(
+        rejected.status, 401,
+        "the session layer refuses it before the handler runs"
+    );
+    assert_eq!(rejected.json()["error"], "invalid_token");
+
+    let parameter = get(addr, "/login?name=carol&via=parameter", &[]);
+    assert_eq!(parameter.status, 302);
+    let location = parameter.header("location").expect("a redirect").to_owned();
+    assert!(location.starts_with("/me?token="), "{location}");
+    let landing = get(addr, &location, &[]);
+    assert_eq!(landing.status, 302, "the landing route moves the token into the cookie");
+    assert_eq!(landing.header("location"), Some("/me"));
+    let landed_cookie = landing
+        .header("set-cookie")
+        .and_then(|value| value.split(';').next())
+        .expect("cookie");
+    let me = get(addr, "/me", &[("Cookie", landed_cookie)]);
+    assert!(me.body.contains("\"carol\""), "{}", me.body);
 
     let open_redirect = get(addr, "/login?name=eve&redirect=//evil.example", &[]);
     assert_eq!(open_redirect.status, 400);
