@@ -73,6 +73,9 @@ pub enum CookieError {
     /// The domain contains characters a host name cannot have.
     #[error("cookie domain `{0}` is not a host name")]
     InvalidDomain(String),
+    /// A cookie value with characters a cookie cannot carry (space, `;`, `,`, `"`, `\`, controls).
+    #[error("cookie value must consist of RFC 6265 cookie-octets (no space, `;`, `,`, `\"` or `\\`)")]
+    InvalidValue,
     /// `SameSite=None` without `Secure`: browsers drop such cookies.
     #[error("`SameSite=None` requires `Secure`")]
     SameSiteNoneWithoutSecure,
@@ -182,6 +185,30 @@ impl CookieOptions {
     /// `Set-Cookie` for `value`, living `max_age` seconds at most (also capped by the options).
     pub(crate) fn set_cookie(&self, value: &str, max_age: u64) -> String {
         self.set_cookie_for(value, Some(max_age))
+    }
+
+    /// The `Set-Cookie` value that stores `value` (an opaque session id, say) in this cookie,
+    /// for applications that issue their own credentials; `Sessions::cookie` does this for tokens.
+    ///
+    /// `max_age` is in seconds, capped by [`max_age`](Self::max_age); with neither, the cookie
+    /// lasts the browser session. `value` must be cookie-safe (RFC 6265 `cookie-octet`s).
+    pub fn set_cookie_header(&self, value: &str, max_age: Option<u64>) -> Result<String, CookieError> {
+        let cookie_octet = |b: u8| {
+            b == 0x21
+                || (0x23..=0x2b).contains(&b)
+                || (0x2d..=0x3a).contains(&b)
+                || (0x3c..=0x5b).contains(&b)
+                || (0x5d..=0x7e).contains(&b)
+        };
+        if !value.bytes().all(cookie_octet) {
+            return Err(CookieError::InvalidValue);
+        }
+        Ok(self.set_cookie_for(value, max_age))
+    }
+
+    /// The `Set-Cookie` value that deletes this cookie (what `Sessions::logout` sends).
+    pub fn clear_cookie_header(&self) -> String {
+        self.clear_cookie()
     }
 
     /// `Set-Cookie` for a credential whose lifetime may be unknown: then only the options' cap
