@@ -81,6 +81,10 @@ pub struct NoSession;
 /// session enum, and `Require<T>` can narrow without naming the enum.
 pub(crate) trait ErasedSession: Send + Sync {
     fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "only the axum `Require<T>` extractor narrows")
+    )]
     fn variant(&self) -> Option<&(dyn Any + Send + Sync)>;
 }
 
