@@ -86,33 +86,44 @@ pub(crate) enum Credential {
     Found(String, TokenSource),
 }
 
-/// Finds the one token a request carries.
+/// The sources `Sessions::read` uses, in its order.
+pub(crate) const DEFAULT_SOURCES: &[TokenSource] = &[TokenSource::Bearer, TokenSource::Cookie];
+
+/// Finds the one token a request carries, trying `sources` in order.
 pub(crate) fn find_credential(
     headers: &HeaderMap,
+    sources: &[TokenSource],
     cookie_name: &str,
-    cookie_values: impl FnOnce() -> Vec<String>,
+    cookie_values: impl Fn() -> Vec<String>,
 ) -> Result<Credential, RequestError> {
-    let mut authorization = headers.get_all(AUTHORIZATION).iter();
-    if let Some(value) = authorization.next() {
-        if authorization.next().is_some() {
-            return Err(RequestError::MultipleAuthorizationHeaders);
-        }
-        if let Some(token) = bearer_token(value.as_bytes())? {
-            return Ok(Credential::Found(token.to_owned(), TokenSource::Bearer));
+    for source in sources {
+        let found = match source {
+            TokenSource::Bearer => bearer_credential(headers)?,
+            TokenSource::Cookie => cookie_credential(cookie_name, cookie_values())?,
+        };
+        if let Some(token) = found {
+            return Ok(Credential::Found(token, *source));
         }
     }
-    let mut cookies = cookie_values();
+    Ok(Credential::None)
+}
+
+fn bearer_credential(headers: &HeaderMap) -> Result<Option<String>, RequestError> {
+    let mut authorization = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = authorization.next() else {
+        return Ok(None);
+    };
+    if authorization.next().is_some() {
+        return Err(RequestError::MultipleAuthorizationHeaders);
+    }
+    Ok(bearer_token(value.as_bytes())?.map(str::to_owned))
+}
+
+fn cookie_credential(cookie_name: &str, mut cookies: Vec<String>) -> Result<Option<String>, RequestError> {
     match cookies.len() {
-        0 => Ok(Credential::None),
-        1 => {
-            let value = cookies.remove(0);
-            // An emptied cookie (a logout the browser has not applied yet) means no session.
-            if value.is_empty() {
-                Ok(Credential::None)
-            } else {
-                Ok(Credential::Found(value, TokenSource::Cookie))
-            }
-        }
+        0 => Ok(None),
+        // An emptied cookie (a logout the browser has not applied yet) means no session.
+        1 => Ok(Some(cookies.remove(0)).filter(|value| !value.is_empty())),
         _ => Err(RequestError::MultipleCookies(cookie_name.to_owned())),
     }
 }

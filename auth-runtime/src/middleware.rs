@@ -6,7 +6,8 @@
 //! 1. A path matching a skip pattern passes through untouched (no session is read).
 //! 2. On the landing route, a `?token=` is verified, moved into the session cookie, and the
 //!    browser redirected to the same URL without it. `?token=` is read nowhere else.
-//! 3. The token is read: `Authorization: Bearer`, then the session cookie. None: a public request.
+//! 3. The token is read: `Authorization: Bearer`, then the session cookie (configurable with
+//!    `token_sources`). None: a public request.
 //! 4. A cookie-authenticated request with an unsafe method (POST, PUT, PATCH, DELETE) must be
 //!    same-origin (`Sec-Fetch-Site: same-origin`, or an `Origin` that is allowed or matches
 //!    `Host`), else 403. Bearer requests are exempt: browsers never attach them on their own.
@@ -36,7 +37,7 @@ use tower_service::Service;
 use crate::SessionTypes;
 use crate::cache::SessionCache;
 use crate::cookie::CookieOptions;
-use crate::extract::{Credential, TokenSource, find_credential};
+use crate::extract::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
 use crate::verifier::{Authenticated, SessionVerifier};
 
 tokio::task_local! {
@@ -131,6 +132,7 @@ impl<V: SessionVerifier> Clone for SessionLayer<V> {
 struct Shared<V: SessionVerifier> {
     cache: SessionCache<V>,
     cookie: CookieOptions,
+    sources: Vec<TokenSource>,
     invalid: InvalidTokenPolicy,
     skip: Vec<String>,
     landing: Option<String>,
@@ -152,6 +154,7 @@ impl<V: SessionVerifier> SessionLayer<V> {
             shared: Shared {
                 cache,
                 cookie: CookieOptions::default(),
+                sources: DEFAULT_SOURCES.to_vec(),
                 invalid: InvalidTokenPolicy::Reject,
                 skip: Vec::new(),
                 landing: None,
@@ -173,6 +176,14 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// Pass `sessions.cookie_options().clone()` to match what `Sessions::cookie` issues.
     pub fn cookie(mut self, cookie: CookieOptions) -> Self {
         self.shared.cookie = cookie;
+        self
+    }
+
+    /// Where tokens are read from, in order; `[Bearer, Cookie]` by default. `[Cookie]` alone
+    /// ignores `Authorization` headers (a browser-only app), `[Bearer]` alone ignores cookies (an
+    /// API that must not be reachable with ambient credentials).
+    pub fn token_sources(mut self, sources: &[TokenSource]) -> Self {
+        self.shared.sources = sources.to_vec();
         self
     }
 
@@ -331,7 +342,9 @@ impl<V: SessionVerifier> Shared<V> {
         {
             return Decision::Respond(response);
         }
-        let credential = find_credential(headers, self.cookie.cookie_name(), || self.cookie.find(headers));
+        let credential = find_credential(headers, &self.sources, self.cookie.cookie_name(), || {
+            self.cookie.find(headers)
+        });
         let (token, source) = match credential {
             Ok(Credential::None) => return Decision::Continue(None),
             Ok(Credential::Found(token, source)) => (token, source),

@@ -12,7 +12,7 @@ use jsonwebtoken::jwk::JwkSet;
 
 use crate::SessionTypes;
 use crate::cookie::{CookieError, CookieOptions};
-use crate::extract::{Authentication, Credential, RequestError, find_credential};
+use crate::extract::{Authentication, Credential, DEFAULT_SOURCES, RequestError, find_credential};
 use crate::keys::{KeyError, SigningKey, VerificationKey};
 use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
 use crate::token::{self, NewClaims, Policy, SignError, Verified, VerifyError};
@@ -447,7 +447,7 @@ impl<S: SessionTypes> Sessions<S> {
     /// Reads the session of a request: the Bearer header, then the cookie.
     pub fn read(&self, headers: &HeaderMap) -> Authentication<S> {
         let cookie = &self.inner.cookie;
-        let credential = find_credential(headers, cookie.cookie_name(), || cookie.find(headers));
+        let credential = find_credential(headers, DEFAULT_SOURCES, cookie.cookie_name(), || cookie.find(headers));
         match credential {
             Ok(Credential::None) => Authentication::Public,
             Ok(Credential::Found(token, source)) => match self.verify(&token) {

@@ -11,7 +11,7 @@ use common::*;
 use http::HeaderMap;
 use tokio::sync::Semaphore;
 
-/// An opaque-token backend: `id:<user>:<exp>` tokens, with a call counter, a clock, an optional
+/// An opaque-token backend: `id.<user>.<exp>` tokens, with a call counter, a clock, an optional
 /// gate that holds every call until released, and scripted outages.
 struct Backend {
     calls: AtomicUsize,
@@ -46,7 +46,7 @@ impl SessionVerifier for Backend {
             self.outages.fetch_sub(1, Ordering::SeqCst);
             return Err(VerifierError::unavailable("database down"));
         }
-        let mut parts = token.split(':');
+        let mut parts = token.split('.');
         let (Some("id"), Some(user), Some(exp), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(VerifierError::failed("unknown session id"));
         };
@@ -93,6 +93,18 @@ fn calls(backend: &Backend) -> usize {
     backend.calls.load(Ordering::SeqCst)
 }
 
+/// Yields until the backend has been called once; a bounded wait, so a broken test fails
+/// instead of spinning.
+async fn wait_for_first_call(backend: &Backend) {
+    for _ in 0..100_000 {
+        if calls(backend) > 0 {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the backend was never called");
+}
+
 #[test]
 fn concurrent_misses_for_one_token_make_one_backend_call() {
     runtime().block_on(async {
@@ -102,7 +114,7 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
             ..Backend::new(Arc::new(AtomicU64::new(NOW)))
         });
         let cache = cache_over(&backend);
-        let token = format!("id:ada:{}", NOW + 3600);
+        let token = format!("id.ada.{}", NOW + 3600);
         let tasks: Vec<_> = (0..100)
             .map(|_| {
                 let cache = cache.clone();
@@ -111,9 +123,7 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
             })
             .collect();
         // Let all 100 reach the cache while the backend call is held at the gate.
-        while calls(&backend) == 0 {
-            tokio::task::yield_now().await;
-        }
+        wait_for_first_call(&backend).await;
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
@@ -125,13 +135,73 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
     });
 }
 
+/// An inner service that answers with whoever `use_session` says is calling.
+#[derive(Clone)]
+struct Echo;
+
+impl tower_service::Service<http::Request<()>> for Echo {
+    type Response = http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: http::Request<()>) -> Self::Future {
+        let who = match auth_runtime::use_session::<AppSession>() {
+            Some(AppSession::User { user_id }) => user_id,
+            _ => "public".to_owned(),
+        };
+        std::future::ready(Ok(http::Response::new(who)))
+    }
+}
+
+#[test]
+fn a_hundred_concurrent_requests_through_the_layer_make_one_backend_call() {
+    use tower_layer::Layer;
+    use tower_service::Service;
+    runtime().block_on(async {
+        let gate = Arc::new(Semaphore::new(0));
+        let backend = Arc::new(Backend {
+            gate: Some(Arc::clone(&gate)),
+            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        });
+        let layer = auth_runtime::SessionLayer::builder(cache_over(&backend))
+            .build()
+            .expect("valid layer");
+        let service = layer.layer(Echo);
+        let bearer = format!("Bearer id.ada.{}", NOW + 3600);
+        let requests: Vec<_> = (0..100)
+            .map(|_| {
+                let mut service = service.clone();
+                let request = http::Request::builder()
+                    .header(http::header::AUTHORIZATION, bearer.as_str())
+                    .body(())
+                    .expect("request");
+                tokio::spawn(async move { service.call(request).await })
+            })
+            .collect();
+        wait_for_first_call(&backend).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(1_000);
+        for request in requests {
+            let response = request.await.expect("task").expect("infallible");
+            assert_eq!(response.status(), 200);
+        }
+        assert_eq!(calls(&backend), 1, "100 concurrent requests, one backend call");
+    });
+}
+
 #[test]
 fn an_entry_is_never_served_after_its_expiry() {
     runtime().block_on(async {
         let now = Arc::new(AtomicU64::new(NOW));
         let backend = Arc::new(Backend::new(Arc::clone(&now)));
         let cache = cache_over(&backend);
-        let token = format!("id:ada:{}", NOW + 10);
+        let token = format!("id.ada.{}", NOW + 10);
         let headers = HeaderMap::new();
         assert!(cache.verify(&token, &headers).await.is_ok());
         now.store(NOW + 9, Ordering::SeqCst);
@@ -157,7 +227,7 @@ fn the_ttl_bounds_entries_without_a_near_expiry() {
             .ttl(std::time::Duration::from_secs(30))
             .clock(move || at(moving.load(Ordering::SeqCst)))
             .build();
-        let token = format!("id:ada:{}", NOW + 3600);
+        let token = format!("id.ada.{}", NOW + 3600);
         assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
         now.store(NOW + 30, Ordering::SeqCst);
         assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
@@ -191,7 +261,7 @@ fn backend_errors_are_not_cached() {
         let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
         backend.outages.store(1, Ordering::SeqCst);
         let cache = cache_over(&backend);
-        let token = format!("id:ada:{}", NOW + 3600);
+        let token = format!("id.ada.{}", NOW + 3600);
         let outage = cache.verify(&token, &HeaderMap::new()).await.expect_err("fails closed");
         assert!(matches!(*outage, VerifierError::BackendUnavailable(_)), "{outage}");
         assert!(
@@ -210,8 +280,8 @@ fn invalidation_by_token_subject_id_and_all() {
         let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
         let cache = cache_over(&backend);
         let headers = HeaderMap::new();
-        let ada = format!("id:ada:{}", NOW + 3600);
-        let bob = format!("id:bob:{}", NOW + 3600);
+        let ada = format!("id.ada.{}", NOW + 3600);
+        let bob = format!("id.bob.{}", NOW + 3600);
         let warm = |expected: usize| {
             let (cache, ada, bob, backend, headers) = (&cache, &ada, &bob, &backend, &headers);
             async move {
@@ -242,7 +312,7 @@ fn verifiers_that_read_headers_are_keyed_by_them_or_not_cached() {
             ..Backend::new(Arc::new(AtomicU64::new(NOW)))
         });
         let cache = cache_over(&backend);
-        let token = format!("id:ada:{}", NOW + 3600);
+        let token = format!("id.ada.{}", NOW + 3600);
         let mut phone = HeaderMap::new();
         phone.insert(device.clone(), "phone".parse().expect("value"));
         let mut laptop = HeaderMap::new();

@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 
 use auth_runtime::axum::{Require, Session};
-use auth_runtime::{InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, Sessions, use_session};
+use auth_runtime::{InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, Sessions, TokenSource, use_session};
 use axum::Router;
 use axum::routing::{get, post};
 use common::client::{Reply, get as http_get, send, serve};
@@ -274,5 +274,44 @@ fn grpc_requests_get_grpc_statuses() {
         csrf.header("grpc-status"),
         Some("7"),
         "PermissionDenied for a cross-site cookie request"
+    );
+}
+
+#[test]
+fn token_sources_are_configurable() {
+    let only = |sources: &[TokenSource]| {
+        let layer = SessionLayer::builder(SessionCache::new(sessions()))
+            .token_sources(sources)
+            .build()
+            .expect("valid layer");
+        serve(routes().layer(layer))
+    };
+    let token = sessions().create(&user("ada")).expect("issues");
+    let cookie_only = only(&[TokenSource::Cookie]);
+    assert_eq!(
+        http_get(cookie_only, "/hook", &[("Authorization", &bearer(&token))]).body,
+        "public"
+    );
+    assert_eq!(
+        http_get(cookie_only, "/hook", &[("Cookie", &cookie(&token))]).body,
+        "user ada"
+    );
+    let bearer_only = only(&[TokenSource::Bearer]);
+    assert_eq!(
+        http_get(bearer_only, "/hook", &[("Cookie", &cookie(&token))]).body,
+        "public"
+    );
+    assert_eq!(
+        http_get(bearer_only, "/hook", &[("Authorization", &bearer(&token))]).body,
+        "user ada"
+    );
+    let cookie_first = only(&[TokenSource::Cookie, TokenSource::Bearer]);
+    let other = sessions().create(&user("bob")).expect("issues");
+    let both = [("Cookie", cookie(&token)), ("Authorization", bearer(&other))];
+    let both: Vec<(&str, &str)> = both.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    assert_eq!(
+        http_get(cookie_first, "/hook", &both).body,
+        "user ada",
+        "the cookie is tried first"
     );
 }
