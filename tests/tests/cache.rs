@@ -93,16 +93,20 @@ fn calls(backend: &Backend) -> usize {
     backend.calls.load(Ordering::SeqCst)
 }
 
-/// Yields until the backend has been called once; a bounded wait, so a broken test fails
+/// Holds the first backend call at the gate until every other spawned task has had its turns
+/// to reach the cache, then lets it through. The wait is bounded, so a broken test fails
 /// instead of spinning.
-async fn wait_for_first_call(backend: &Backend) {
-    for _ in 0..100_000 {
-        if calls(backend) > 0 {
-            return;
-        }
+async fn open_gate_once_all_are_waiting(backend: &Backend, gate: &Semaphore) {
+    let mut yields = 0;
+    while calls(backend) == 0 {
+        assert!(yields < 100_000, "the backend was never called");
+        yields += 1;
         tokio::task::yield_now().await;
     }
-    panic!("the backend was never called");
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    gate.add_permits(1_000);
 }
 
 #[test]
@@ -122,12 +126,7 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
                 tokio::spawn(async move { cache.verify(&token, &HeaderMap::new()).await.map(|a| a.session.clone()) })
             })
             .collect();
-        // Let all 100 reach the cache while the backend call is held at the gate.
-        wait_for_first_call(&backend).await;
-        for _ in 0..100 {
-            tokio::task::yield_now().await;
-        }
-        gate.add_permits(1_000);
+        open_gate_once_all_are_waiting(&backend, &gate).await;
         for task in tasks {
             assert_eq!(task.await.expect("task").expect("verified"), user("ada"));
         }
@@ -182,14 +181,14 @@ fn a_hundred_concurrent_requests_through_the_layer_make_one_backend_call() {
                 tokio::spawn(async move { service.call(request).await })
             })
             .collect();
-        wait_for_first_call(&backend).await;
-        for _ in 0..100 {
-            tokio::task::yield_now().await;
-        }
-        gate.add_permits(1_000);
+        open_gate_once_all_are_waiting(&backend, &gate).await;
         for request in requests {
             let response = request.await.expect("task").expect("infallible");
-            assert_eq!(response.status(), 200);
+            assert_eq!(
+                response.body(),
+                "ada",
+                "every request reaches the handler with the session"
+            );
         }
         assert_eq!(calls(&backend), 1, "100 concurrent requests, one backend call");
     });
