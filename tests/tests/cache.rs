@@ -152,7 +152,11 @@ impl tower_service::Service<http::Request<()>> for Echo {
             Some(AppSession::User { user_id }) => user_id,
             _ => "public".to_owned(),
         };
-        std::future::ready(Ok(http::Response::new(who)))
+        let mut response = http::Response::new(String::new());
+        if let Ok(value) = http::HeaderValue::from_str(&who) {
+            response.headers_mut().insert("x-user", value);
+        }
+        std::future::ready(Ok(response))
     }
 }
 
