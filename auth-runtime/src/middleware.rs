@@ -324,7 +324,9 @@ where
             if let Some(session) = &session {
                 request.extensions_mut().insert(CurrentSession(Arc::clone(session)));
             }
-            let response = CURRENT.scope(session, inner.call(request)).await?;
+            // `call` itself runs inside the scope too: a service may read the session
+            // synchronously in `call`, before its future is first polled.
+            let response = CURRENT.scope(session, async move { inner.call(request).await }).await?;
             Ok(response.map(SessionBody::inner))
         })
     }
