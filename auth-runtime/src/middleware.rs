@@ -469,8 +469,12 @@ fn same_origin(headers: &HeaderMap, allowed: &[url::Origin]) -> bool {
     let Some(host) = headers.get(HOST).and_then(|host| host.to_str().ok()) else {
         return false;
     };
+    // `Host` is `name[:port]`, where an IPv6 name is bracketed and has colons of its own.
     let (host_name, host_port) = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(']') || host.starts_with('[') => (name, port.parse::<u16>().ok()),
+        Some((name, port)) if !host.ends_with(']') => match port.parse::<u16>() {
+            Ok(port) => (name, Some(port)),
+            Err(_) => return false,
+        },
         _ => (host, None),
     };
     host_name.eq_ignore_ascii_case(origin_host) && host_port.unwrap_or(origin_port) == origin_port
@@ -591,5 +595,61 @@ impl<B: Body<Data = Bytes>> Body for SessionBody<B> {
             BodyKind::Inner { body } => body.size_hint(),
             BodyKind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |data| data.len() as u64)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).expect("valid value"));
+        }
+        map
+    }
+
+    #[test]
+    fn origins_match_the_host_with_default_ports_and_ipv6() {
+        let same = [
+            ("http://127.0.0.1:3000", "127.0.0.1:3000"),
+            ("https://app.example.com", "app.example.com"),
+            ("https://app.example.com", "APP.example.com:443"),
+            ("http://[::1]:8080", "[::1]:8080"),
+            ("http://[::1]", "[::1]"),
+        ];
+        for (origin, host) in same {
+            assert!(
+                same_origin(&headers(&[("origin", origin), ("host", host)]), &[]),
+                "{origin} vs {host}"
+            );
+        }
+        let cross = [
+            ("http://127.0.0.1:3001", "127.0.0.1:3000"),
+            ("https://app.example.com", "app.example.com:80"),
+            ("http://app.example.com", "app.example.com:443"),
+            ("https://evil.example", "app.example.com"),
+            ("https://app.example.com", "app.example.com:x"),
+            ("null", "app.example.com"),
+        ];
+        for (origin, host) in cross {
+            assert!(
+                !same_origin(&headers(&[("origin", origin), ("host", host)]), &[]),
+                "{origin} vs {host}"
+            );
+        }
+    }
+
+    #[test]
+    fn wildcards_match_whole_paths() {
+        assert!(wildcard_match("/health", "/health"));
+        assert!(!wildcard_match("/health", "/healthz"));
+        assert!(wildcard_match("/assets/*", "/assets/app.js"));
+        assert!(wildcard_match("/pkg.Service/*", "/pkg.Service/Method"));
+        assert!(!wildcard_match("/pkg.Service/*", "/pkg.Other/Method"));
+        assert!(wildcard_match("/*/public/*", "/v1/public/x"));
+        assert!(wildcard_match("/a*b*c", "/aXbYc"));
+        assert!(!wildcard_match("/a*b*c", "/aXcYb"));
     }
 }
