@@ -222,12 +222,8 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// An origin (`https://app.example.com`) whose `Origin` header counts as same-origin besides
     /// the request's own `Host`: the front end's, when it is served from another host.
     pub fn allow_origin(mut self, origin: &str) -> Self {
-        let mut policy = crate::RedirectPolicy::new();
-        match policy
-            .allow_origin(origin)
-            .and_then(|()| url::Url::parse(origin).map_err(|_| unreachable_origin(origin)))
-        {
-            Ok(url) => self.shared.origins.push(url.origin()),
+        match crate::redirect::parse_origin(origin) {
+            Ok(origin) => self.shared.origins.push(origin),
             Err(error) => self.origin_errors.push(error),
         }
         self
@@ -242,14 +238,6 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
         Ok(SessionLayer {
             shared: Arc::new(self.shared),
         })
-    }
-}
-
-/// `allow_origin` parsed the text already; this only keeps the error type whole.
-fn unreachable_origin(origin: &str) -> crate::redirect::InvalidOrigin {
-    crate::redirect::InvalidOrigin {
-        origin: origin.to_owned(),
-        reason: "it does not parse as a URL",
     }
 }
 

@@ -92,23 +92,7 @@ impl RedirectPolicy {
 
     /// Also allows absolute URLs on `origin` (`https://app.example.com`, with a port if not the default).
     pub fn allow_origin(&mut self, origin: &str) -> Result<(), InvalidOrigin> {
-        let invalid = |reason| InvalidOrigin {
-            origin: origin.to_owned(),
-            reason,
-        };
-        let url = Url::parse(origin).map_err(|_| invalid("it does not parse as a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid("the scheme must be http or https"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid("it must not contain credentials"));
-        }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(invalid(
-                "it must be scheme://host[:port] with no path, query or fragment",
-            ));
-        }
-        let origin = url.origin();
+        let origin = parse_origin(origin)?;
         if !self.origins.contains(&origin) {
             self.origins.push(origin);
         }
@@ -149,6 +133,27 @@ impl RedirectPolicy {
         }
         Ok(RedirectTarget { url, relative: false })
     }
+}
+
+/// Parses `scheme://host[:port]` (http or https, no credentials, path, query or fragment).
+pub(crate) fn parse_origin(origin: &str) -> Result<Origin, InvalidOrigin> {
+    let invalid = |reason| InvalidOrigin {
+        origin: origin.to_owned(),
+        reason,
+    };
+    let url = Url::parse(origin).map_err(|_| invalid("it does not parse as a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not contain credentials"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "it must be scheme://host[:port] with no path, query or fragment",
+        ));
+    }
+    Ok(url.origin())
 }
 
 /// Control characters, whitespace and backslashes, in the text and in its decoded forms.
