@@ -245,7 +245,8 @@ impl<V: SessionVerifier> SessionCache<V> {
         hasher.finalize().into()
     }
 
-    fn now(&self) -> u64 {
+    /// Now, by the cache's clock, in Unix seconds.
+    pub(crate) fn now(&self) -> u64 {
         // A clock before 1970 reads as u64::MAX: every entry counts as expired (fail closed).
         (self.clock)()
             .duration_since(UNIX_EPOCH)

@@ -23,12 +23,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderValue, LOCATION, ORIGIN, REFERRER_POLICY, SET_COOKIE, WWW_AUTHENTICATE,
-};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderValue, ORIGIN, WWW_AUTHENTICATE};
 use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tower_layer::Layer;
@@ -38,6 +35,7 @@ use crate::SessionTypes;
 use crate::cache::SessionCache;
 use crate::cookie::CookieOptions;
 use crate::extract::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
+use crate::sessions::found;
 use crate::verifier::{Authenticated, SessionVerifier};
 
 tokio::task_local! {
@@ -364,23 +362,28 @@ impl<V: SessionVerifier> Shared<V> {
     /// `None` when the query has no token (the request then goes on as usual).
     async fn landing(&self, uri: &http::Uri, headers: &HeaderMap, grpc: bool) -> Option<Response<Bytes>> {
         let (token, location) = split_landing_token(uri)?;
-        let authenticated = match self.cache.verify(&token, headers).await {
-            Ok(authenticated) => authenticated,
-            Err(error) => {
-                return match self.invalid(&error.to_string(), grpc) {
-                    Decision::Respond(response) => Some(response),
-                    // Lenient: drop the bad token from the URL, set nothing.
-                    Decision::Continue(_) => Some(redirect(&location, None)),
-                };
+        let set_cookie = match self.cache.verify(&token, headers).await {
+            Ok(authenticated) => {
+                let now = self.cache.now();
+                let max_age = authenticated
+                    .expires_at
+                    .map(|expires_at| expires_at.saturating_sub(now));
+                // A verifier may accept tokens a cookie cannot carry: refused, not silently dropped.
+                match self.cookie.set_cookie_header(&token, max_age) {
+                    Ok(set_cookie) => Some(set_cookie),
+                    Err(error) => return Some(refusal(Refusal::Unauthenticated, &error.to_string(), grpc)),
+                }
             }
+            Err(error) => match self.invalid(&error.to_string(), grpc) {
+                Decision::Respond(response) => return Some(response),
+                // Lenient: drop the bad token from the URL, set nothing.
+                Decision::Continue(_) => None,
+            },
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs());
-        let max_age = authenticated
-            .expires_at
-            .map(|expires_at| expires_at.saturating_sub(now));
-        Some(redirect(&location, Some(&self.cookie.set_cookie_for(&token, max_age))))
+        Some(
+            found::<Bytes>(&location, set_cookie.as_deref())
+                .unwrap_or_else(|error| refusal(Refusal::Unauthenticated, &error.to_string(), grpc)),
+        )
     }
 }
 
@@ -506,24 +509,6 @@ fn refusal(kind: Refusal, reason: &str, grpc: bool) -> Response<Bytes> {
             HeaderValue::from_static("Bearer error=\"invalid_token\""),
         );
     }
-    response
-}
-
-fn redirect(location: &str, set_cookie: Option<&str>) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = StatusCode::FOUND;
-    let headers = response.headers_mut();
-    // The location is the request's own path and re-encoded query; a value that still fails
-    // becomes `/` rather than a panic.
-    headers.insert(
-        LOCATION,
-        HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/")),
-    );
-    if let Some(value) = set_cookie.and_then(|cookie| HeaderValue::from_str(cookie).ok()) {
-        headers.insert(SET_COOKIE, value);
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }
 

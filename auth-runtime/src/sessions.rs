@@ -485,7 +485,7 @@ impl<S: SessionTypes> Sessions<S> {
 }
 
 /// `302 Found` to `location`, never cached, never leaking the URL as a referrer.
-fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Result<Response<B>, IssueError> {
+pub(crate) fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Result<Response<B>, IssueError> {
     let mut response = Response::new(B::default());
     *response.status_mut() = StatusCode::FOUND;
     let headers = response.headers_mut();
