@@ -51,6 +51,8 @@ impl<S> Expiry<Key, Arc<Entry<S>>> for EntryExpiry {
 pub struct SessionCache<V: SessionVerifier> {
     verifier: Arc<V>,
     entries: Option<moka::future::Cache<Key, Arc<Entry<V::Session>>>>,
+    /// Headers that join the key: the verifier's `CacheKey::TokenAndHeaders`, read once at build.
+    key_headers: Arc<[http::HeaderName]>,
     ttl: Duration,
     clock: Clock,
 }
@@ -60,6 +62,7 @@ impl<V: SessionVerifier> Clone for SessionCache<V> {
         SessionCache {
             verifier: Arc::clone(&self.verifier),
             entries: self.entries.clone(),
+            key_headers: Arc::clone(&self.key_headers),
             ttl: self.ttl,
             clock: Arc::clone(&self.clock),
         }
@@ -95,7 +98,12 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
 
     /// Builds the cache.
     pub fn build(self) -> SessionCache<V> {
-        let cacheable = self.verifier.cache_key() != CacheKey::Uncached && !self.ttl.is_zero() && self.capacity > 0;
+        let rule = self.verifier.cache_key();
+        let cacheable = rule != CacheKey::Uncached && !self.ttl.is_zero() && self.capacity > 0;
+        let key_headers: Arc<[http::HeaderName]> = match rule {
+            CacheKey::TokenAndHeaders(names) => names.into(),
+            _ => Arc::new([]),
+        };
         let entries = cacheable.then(|| {
             moka::future::Cache::builder()
                 .max_capacity(self.capacity)
@@ -106,6 +114,7 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
         SessionCache {
             verifier: Arc::new(self.verifier),
             entries,
+            key_headers,
             ttl: self.ttl,
             clock: self.clock,
         }
@@ -231,16 +240,14 @@ impl<V: SessionVerifier> SessionCache<V> {
     fn key(&self, token: &str, headers: &HeaderMap) -> Key {
         let mut hasher = Sha256::new();
         hasher.update(token.as_bytes());
-        if let CacheKey::TokenAndHeaders(names) = self.verifier.cache_key() {
-            for name in names {
-                // Separators and lengths keep ("ab","c") and ("a","bc") apart.
-                for value in headers.get_all(&name) {
-                    hasher.update([0u8]);
-                    hasher.update((value.len() as u64).to_be_bytes());
-                    hasher.update(value.as_bytes());
-                }
-                hasher.update([1u8]);
+        for name in self.key_headers.iter() {
+            // Separators and lengths keep ("ab","c") and ("a","bc") apart.
+            for value in headers.get_all(name) {
+                hasher.update([0u8]);
+                hasher.update((value.len() as u64).to_be_bytes());
+                hasher.update(value.as_bytes());
             }
+            hasher.update([1u8]);
         }
         hasher.finalize().into()
     }
