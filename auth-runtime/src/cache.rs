@@ -18,6 +18,7 @@ use http::HeaderMap;
 use moka::Expiry;
 use sha2::{Digest, Sha256};
 
+use crate::sessions::Clock;
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// The default time a verified session is kept: one minute, so a revocation in the backend takes
@@ -26,7 +27,6 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// The default number of cached sessions.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
 
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 type Key = [u8; 32];
 
 struct Entry<S> {

@@ -44,7 +44,7 @@ impl<S> fmt::Debug for Sessions<S> {
     }
 }
 
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 struct Config<S> {
     signing: SigningKey,
