@@ -10,9 +10,12 @@ mod extract;
 mod keys;
 #[cfg(feature = "middleware")]
 pub mod middleware;
+#[cfg(feature = "providers")]
+pub mod providers;
 mod redirect;
 mod session;
 mod sessions;
+pub mod store;
 mod token;
 mod verifier;
 

@@ -476,6 +476,36 @@ impl<S: SessionTypes> Sessions<S> {
         &self.inner.cookie
     }
 
+    /// Sessions of another type signed and checked with these keys, issuer, clock and leeway, but
+    /// with their own `typ` and audience: a sign-in flow's tokens can never pass for a session,
+    /// nor a session for them.
+    #[cfg(feature = "providers")]
+    pub(crate) fn sibling<T>(&self, token_type: &str, audience: String, lifetime: Duration) -> Sessions<T> {
+        let config = &*self.inner;
+        Sessions {
+            inner: Arc::new(Config {
+                signing: config.signing.clone(),
+                keys: config.keys.clone(),
+                issuer: config.issuer.clone(),
+                audience,
+                token_type: token_type.to_owned(),
+                lifetime,
+                leeway: config.leeway.min(lifetime / 2),
+                max_token_len: config.max_token_len,
+                cookie: config.cookie.clone(),
+                redirects: config.redirects.clone(),
+                clock: Arc::clone(&config.clock),
+                subject: None,
+            }),
+        }
+    }
+
+    /// Seconds since the Unix epoch by the configured clock.
+    #[cfg(feature = "providers")]
+    pub(crate) fn unix_now(&self) -> Result<u64, IssueError> {
+        self.now()
+    }
+
     fn now(&self) -> Result<u64, IssueError> {
         (self.inner.clock)()
             .duration_since(UNIX_EPOCH)

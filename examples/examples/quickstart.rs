@@ -1,21 +1,30 @@
-//! The quickstart: a small web app that signs people in with a typed session cookie.
+//! The quickstart: a small web app that signs people in with a magic link or a one-time code and
+//! keeps them signed in with a typed session cookie.
 //!
 //! Run with: cargo run --example quickstart
 //!
-//! Then open the printed URL. `/login?name=alice` issues the `auth-token` cookie for a typed
-//! `AppSession::User` and redirects to `/me`; `/login?name=alice&via=parameter` sends the token
-//! in `?token=` instead, to `/me`, the landing route, where the session layer moves it into the
-//! cookie. Every request passes the session layer, and `/me` reads the session with the
-//! `use_session()` hook (401 with the reason when there is none or it is invalid).
-//! `/token?name=alice` returns a bare token for `curl -H "Authorization: Bearer <token>" .../me`,
-//! and `/logout` clears the cookie.
+//! Then open the printed URL and sign in with any email address. The app does not send email:
+//! the sign-in link and the code are printed in the terminal. Following the link (or entering the
+//! code) sets the `auth-token` cookie for a typed `AppSession::User` and redirects to `/me`, which
+//! reads the session with the `use_session()` hook (401 with the reason when there is none or it
+//! is invalid); `/logout` clears the cookie. The sign-in flows are the `AuthHandler` router at
+//! `/auth` (`GET /auth` lists them), and `GET /.well-known/jwks.json` publishes the public key.
+//!
+//! Two developer shortcuts show the constructors directly, with no proof of identity (remove them
+//! in a real app): `/login?name=alice` (the cookie; `&via=parameter` sends the token in `?token=`
+//! to `/me`, the landing route, where the session layer moves it into the cookie) and
+//! `/token?name=alice` (a bare token for `curl -H "Authorization: Bearer <token>" .../me`).
 //!
 //! Everything is embedded: a development Ed25519 key is generated at start, so sessions do not
 //! survive a restart. Set `QUICKSTART_ADDR` to listen elsewhere than 127.0.0.1:3000.
 
 use std::error::Error;
+use std::sync::Arc;
 
 use auth_runtime::axum::Session;
+use auth_runtime::providers::{
+    AuthHandler, CodeInvalid, CodeProvider, CodeRequest, FlowError, Link, LinkProvider, UserClaims,
+};
 use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey, use_authenticated};
 use axum::Router;
 use axum::body::Body;
@@ -60,20 +69,142 @@ pub fn development_sessions() -> Result<Sessions<AppSession>, Box<dyn Error>> {
         .build()?)
 }
 
-/// The app's routes, behind the session layer.
-pub fn app(sessions: Sessions<AppSession>) -> Result<Router, Box<dyn Error>> {
+/// A sign-in message the app would email: the quickstart prints it, the tests read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A magic link for `to`.
+    Link {
+        /// The address it is for.
+        to: String,
+        /// The link.
+        url: String,
+    },
+    /// A one-time code for `to`.
+    Code {
+        /// The address it is for.
+        to: String,
+        /// The code.
+        code: String,
+    },
+}
+
+/// Where the app "sends" its sign-in messages.
+pub type Outbox = Arc<dyn Fn(Message) + Send + Sync>;
+
+/// The app: its routes behind the session layer, and the sign-in flows at `/auth` beside them.
+///
+/// `base_url` is the address people open (links and redirects are built from it, never from the
+/// request's `Host` header).
+pub fn app(sessions: Sessions<AppSession>, base_url: &str, outbox: Outbox) -> Result<Router, Box<dyn Error>> {
     let layer = SessionLayer::builder(SessionCache::new(sessions.clone()))
         .cookie(sessions.cookie_options().clone())
         .landing_route("/me")
         .build()?;
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/", get(home))
         .route("/login", get(login))
         .route("/token", get(token))
         .route("/me", get(me))
         .route("/logout", get(logout))
         .layer(layer)
-        .with_state(sessions))
+        .with_state(sessions.clone());
+    Ok(routes.merge(auth_handler(&sessions, base_url, outbox)?.router()))
+}
+
+/// The sign-in flows: a magic link and a one-time code, both ending in the session cookie.
+fn auth_handler(
+    sessions: &Sessions<AppSession>,
+    base_url: &str,
+    outbox: Outbox,
+) -> Result<AuthHandler, Box<dyn Error>> {
+    let link_outbox = Arc::clone(&outbox);
+    let links = LinkProvider::new(move |link: Link| {
+        let outbox = Arc::clone(&link_outbox);
+        async move {
+            let to = email(&link.claims)?;
+            outbox(Message::Link {
+                to: to.clone(),
+                url: link.url.to_string(),
+            });
+            Ok(page(
+                StatusCode::OK,
+                &format!(
+                    "<p>We sent a sign-in link to <b>{}</b>. (The quickstart prints it in the terminal.)</p>",
+                    escape(&to)
+                ),
+            ))
+        }
+    });
+    let codes = CodeProvider::new(
+        move |request: CodeRequest| {
+            let outbox = Arc::clone(&outbox);
+            async move {
+                let to = email(&request.claims)?;
+                outbox(Message::Code {
+                    to: to.clone(),
+                    code: request.code,
+                });
+                Ok(code_form(
+                    StatusCode::OK,
+                    &format!(
+                        "We sent a code to <b>{}</b>. (The quickstart prints it in the terminal.)",
+                        escape(&to)
+                    ),
+                ))
+            }
+        },
+        |invalid: CodeInvalid| async move {
+            let left = invalid.attempts_left;
+            Ok(code_form(
+                StatusCode::UNAUTHORIZED,
+                &format!("Wrong code; {left} attempt(s) left."),
+            ))
+        },
+    );
+    let signed_in = |sessions: &Sessions<AppSession>| {
+        let sessions = sessions.clone();
+        move |claims: UserClaims| {
+            let sessions = sessions.clone();
+            async move {
+                let user_id = email(&claims)?;
+                Ok(sessions.cookie(&AppSession::User { user_id }, "/me")?)
+            }
+        }
+    };
+    Ok(AuthHandler::builder(sessions, base_url)
+        .provider("link", links, signed_in(sessions))
+        .provider("code", codes, signed_in(sessions))
+        .on_error(|provider, error| {
+            let message = format!("<p>Sign-in with {provider} failed: {}.</p>", escape(&error.to_string()));
+            page(error.status(), &message)
+        })
+        .build()?)
+}
+
+fn email(claims: &UserClaims) -> Result<String, FlowError> {
+    claims
+        .get("email")
+        .filter(|email| email.contains('@') && email.len() <= 254)
+        .map(str::to_owned)
+        .ok_or(FlowError::NoClaims)
+}
+
+fn code_form(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        &format!(
+            "<p>{message}</p><form method=\"post\" action=\"/auth/code/callback\">\
+             <label>Code <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required></label> \
+             <button>Sign in</button></form>"
+        ),
+    )
+}
+
+fn page(status: StatusCode, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><title>auth-runtime quickstart</title><h1>auth-runtime quickstart</h1>{body}<p><a href=\"/\">home</a></p>"
+    );
+    (status, Html(html)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -100,6 +231,11 @@ async fn home(session: Option<Session<AppSession>>) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><title>auth-runtime quickstart</title><h1>auth-runtime quickstart</h1>{status}\
+         <h2>Sign in with a link</h2><form method=\"post\" action=\"/auth/link/authorize\">\
+         <label>Email <input name=\"email\" type=\"email\" required></label> <button>Send me a link</button></form>\
+         <h2>Sign in with a code</h2><form method=\"post\" action=\"/auth/code/authorize\">\
+         <label>Email <input name=\"email\" type=\"email\" required></label> <button>Send me a code</button></form>\
+         <h2>Developer shortcuts</h2><p>No proof of identity: remove them in a real app.</p>\
          <form action=\"/login\"><label>Name <input name=\"name\" required></label> <button>Sign in</button></form>"
     ))
 }
@@ -169,7 +305,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let port = listener.local_addr()?.port();
-    println!("quickstart listening on http://localhost:{port}/  (Ctrl-C to stop)");
-    axum::serve(listener, app(development_sessions()?)?).await?;
+    let base_url = format!("http://localhost:{port}");
+    let outbox: Outbox = Arc::new(|message| match message {
+        Message::Link { to, url } => println!("sign-in link for {to}: {url}"),
+        Message::Code { to, code } => println!("sign-in code for {to}: {code}"),
+    });
+    println!("quickstart listening on {base_url}/  (Ctrl-C to stop)");
+    axum::serve(listener, app(development_sessions()?, &base_url, outbox)?).await?;
     Ok(())
 }

@@ -11,7 +11,9 @@ use common::client::{get, serve};
 
 #[test]
 fn quickstart_signs_in_reads_back_and_logs_out() {
-    let addr = serve(quickstart::app(quickstart::development_sessions().expect("sessions")).expect("app"));
+    let outbox: quickstart::Outbox = std::sync::Arc::new(|_| {});
+    let sessions = quickstart::development_sessions().expect("sessions");
+    let addr = serve(quickstart::app(sessions, "http://localhost:3000", outbox).expect("app"));
 
     let anonymous = get(addr, "/me", &[]);
     assert_eq!(anonymous.status, 401);

@@ -28,13 +28,31 @@ impl Reply {
 
 /// One request on a fresh connection, read to the end (`Connection: close`).
 pub fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    send_body(addr, method, path, headers, "")
+}
+
+/// A `POST` of an HTML form (`application/x-www-form-urlencoded`).
+pub fn post_form(addr: SocketAddr, path: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Reply {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut headers = headers.to_vec();
+    headers.push(("Content-Type", "application/x-www-form-urlencoded"));
+    send_body(addr, "POST", path, &headers, &body)
+}
+
+/// [`send`] with a request body.
+pub fn send_body(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("connects");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n");
+    let length = body.len();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {length}\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).expect("writes");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("reads");
@@ -59,6 +77,82 @@ pub fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
 
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
     send(addr, "GET", path, headers)
+}
+
+impl Reply {
+    /// The `name=value` part of every `Set-Cookie`.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, value)| value.split(';').next())
+            .collect()
+    }
+
+    /// The value this reply sets for cookie `name` (empty when it deletes it).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.set_cookies()
+            .into_iter()
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    }
+}
+
+/// A browser in miniature: follows redirects across hosts (at most 20 hops) and keeps the
+/// cookies it is given, one jar for all of 127.0.0.1 as a browser would (cookies ignore ports).
+#[derive(Default)]
+pub struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, reply: &Reply) {
+        for pair in reply.set_cookies() {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(known, _)| known != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    /// `GET url`, then every redirect, until a reply that is not a redirect or whose target is
+    /// `stop_at` (the target is returned in that reply's `location`, unfollowed).
+    pub fn follow(&mut self, url: &str, stop_at: Option<&str>) -> Reply {
+        let mut url = url::Url::parse(url).expect("absolute URL");
+        for _ in 0..20 {
+            let addr: SocketAddr = format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"))
+                .parse()
+                .expect("a 127.0.0.1 address");
+            let path = &url[url::Position::BeforePath..];
+            let cookies = self.cookie_header();
+            let headers: Vec<(&str, &str)> = if cookies.is_empty() {
+                vec![]
+            } else {
+                vec![("Cookie", &cookies)]
+            };
+            let reply = get(addr, path, &headers);
+            self.keep(&reply);
+            let Some(location) = reply.header("location").filter(|_| (300..400).contains(&reply.status)) else {
+                return reply;
+            };
+            let next = url.join(location).expect("a valid redirect");
+            if stop_at.is_some_and(|stop| next.as_str().starts_with(stop)) {
+                return reply;
+            }
+            url = next;
+        }
+        panic!("more than 20 redirects");
+    }
 }
 
 /// Serves `app` on an ephemeral 127.0.0.1 port from a background thread; the server lives until

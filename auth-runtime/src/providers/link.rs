@@ -1,0 +1,112 @@
+//! The magic-link provider (SST's `LinkAdapter`): the authorize step signs the request's claims
+//! into a short-lived link to the callback and hands it to `on_link` (which emails it); the
+//! callback checks the link and lets it through once.
+//!
+//! A link is a JWT signed with the sessions' key, with its own `typ` (`auth-flow+jwt`) and the
+//! provider's callback URL as audience, so it can never pass for a session or for another
+//! provider's link. Single use is a `put_new` of the link's `jti` in the [`Store`], kept until the
+//! link would have expired anyway: it holds across restarts of every cache, and across instances
+//! that share the store.
+//!
+//! [`Store`]: crate::store::Store
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Callback, FlowError, FlowRequest, FlowToken, Provider, Response, Step, UserClaims, callback};
+use crate::VerifyError;
+
+/// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
+pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A sign-in link, handed to `on_link` to deliver.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Link {
+    /// The link: the callback URL with `?token=<signed link>`.
+    pub url: Url,
+    /// The claims the link signs in with (`email`, ...).
+    pub claims: UserClaims,
+    /// When the link stops working, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Signs people in with a link sent to them; see the [module docs](self).
+pub struct LinkProvider {
+    on_link: Callback<Link>,
+    ttl: Duration,
+}
+
+impl fmt::Debug for LinkProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinkProvider")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LinkProvider {
+    /// A provider that hands each new [`Link`] to `on_link`, whose response (a "check your
+    /// email" page) answers the authorize request.
+    pub fn new<F, Fut>(on_link: F) -> Self
+    where
+        F: Fn(Link) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+    {
+        LinkProvider {
+            on_link: callback(on_link),
+            ttl: DEFAULT_LINK_TTL,
+        }
+    }
+
+    /// How long a link works: between 1 second and 1 day (values outside are clamped).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.clamp(Duration::from_secs(1), super::MAX_FLOW_LIFETIME);
+        self
+    }
+}
+
+impl Provider for LinkProvider {
+    type Claims = UserClaims;
+
+    async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
+        let claims = request.claims();
+        if claims.is_empty() {
+            return Err(FlowError::NoClaims);
+        }
+        let issued = request.sign_link(&claims, self.ttl)?;
+        let mut url = request.callback_url().clone();
+        url.query_pairs_mut().append_pair("token", &issued.token);
+        let link = Link {
+            url,
+            claims,
+            expires_at: issued.expires_at,
+        };
+        (self.on_link)(link).await
+    }
+
+    async fn callback(&self, request: &FlowRequest) -> Result<Step<UserClaims>, FlowError> {
+        let token = request.param("token").ok_or(FlowError::MissingParameter("token"))?;
+        let verified = request.verify_link(token).map_err(|error| match error {
+            VerifyError::Expired { .. } => FlowError::LinkExpired,
+            other => FlowError::LinkInvalid(other),
+        })?;
+        let FlowToken::Link { claims } = verified.session;
+        // `jti` is always set on links this provider signs; a link without one is not ours.
+        let token_id = verified
+            .claims
+            .token_id
+            .ok_or(FlowError::LinkInvalid(VerifyError::MissingClaim("jti")))?;
+        let now = request.now()?;
+        // Remember the link until it could no longer verify anyway (its `exp` plus the leeway).
+        let remember = Duration::from_secs(verified.claims.expires_at.saturating_sub(now).saturating_add(120));
+        let key = request.store_key("link-used", &token_id);
+        if !request.store().put_new(&key, Vec::new(), remember).await? {
+            return Err(FlowError::LinkUsed);
+        }
+        Ok(Step::Success(UserClaims(claims)))
+    }
+}
