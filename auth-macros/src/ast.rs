@@ -20,6 +20,10 @@ pub(crate) struct Variant<'a> {
     pub(crate) tag: String,
     pub(crate) style: Style<'a>,
     /// The variant's doc comment, for the JSON Schema description.
+    #[cfg_attr(
+        not(feature = "schema"),
+        allow(dead_code, reason = "only the JSON Schema uses doc comments")
+    )]
     pub(crate) docs: Option<String>,
 }
 
@@ -39,6 +43,7 @@ pub(crate) struct Field<'a> {
     /// The wire name inside `"properties"`.
     pub(crate) name: String,
     /// `Option<T>`: a missing property decodes as `None` and is not required by the schema.
+    #[cfg_attr(not(feature = "schema"), allow(dead_code, reason = "only the JSON Schema reads it"))]
     pub(crate) is_option: bool,
 }
 

@@ -9,7 +9,9 @@
 //!   must be the discovered issuer (RFC 9207, against mix-up attacks), then the code is exchanged
 //!   with the PKCE verifier and the ID token is checked by `openidconnect`: signature against the
 //!   provider's JWKS with the provider's advertised algorithms, `iss`, `aud`, `azp`, `exp`, and
-//!   the `nonce`; an `at_hash`, when present, must match the access token.
+//!   the `nonce`; an `at_hash`, when present, must match the access token. When `email` was asked
+//!   for but the ID token does not carry it, the userinfo endpoint is asked, and its `sub` must
+//!   be the ID token's.
 //!
 //! The HTTP client follows no redirects (a token endpoint that redirects could otherwise point
 //! the server at internal addresses) and gives up after 10 seconds.
@@ -22,7 +24,7 @@ use std::time::Duration;
 use axum::body::Body;
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
@@ -243,12 +245,10 @@ impl Provider for OidcProvider {
                 description: request.param("error_description").map(str::to_owned),
             });
         }
-        if let Some(issuer) = request.param("iss")
-            && issuer != self.issuer()
-        {
-            return Err(upstream(format!(
-                "the callback's `iss` is `{issuer}`, not the configured issuer"
-            )));
+        // RFC 9207: an `iss` in the response must be our issuer; a second `iss` must not hide a
+        // wrong one.
+        if request.params().iter().any(|(name, _)| name == "iss") && request.param("iss") != Some(self.issuer()) {
+            return Err(upstream("the callback's `iss` is not the configured issuer"));
         }
         let code = request.param("code").ok_or(FlowError::MissingParameter("code"))?;
         let client = self.client(request);
@@ -277,17 +277,32 @@ impl Provider for OidcProvider {
                 return Err(upstream("the ID token's `at_hash` does not match the access token"));
             }
         }
-        Ok(Step::Success(OidcClaims {
+        let name = |name: Option<&openidconnect::LocalizedClaim<openidconnect::EndUserName>>| {
+            name.and_then(|name| name.get(None)).map(|name| name.to_string())
+        };
+        let mut signed_in = OidcClaims {
             issuer: claims.issuer().to_string(),
             subject: claims.subject().to_string(),
             email: claims.email().map(|email| email.to_string()),
             email_verified: claims.email_verified(),
-            name: claims
-                .name()
-                .and_then(|name| name.get(None))
-                .map(|name| name.to_string()),
+            name: name(claims.name()),
             id_token: id_token.to_string(),
             access_token: tokens.access_token().secret().clone(),
-        }))
+        };
+        // In the code flow, providers may keep scope claims out of the ID token and serve them
+        // from userinfo (OpenID Connect Core, section 5.4); ask it, bound to the token's subject.
+        let asked_for_email = self.scopes.iter().any(|scope| scope == "email");
+        if asked_for_email && signed_in.email.is_none() && self.metadata.userinfo_endpoint().is_some() {
+            let info: CoreUserInfoClaims = client
+                .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+                .map_err(upstream)?
+                .request_async(&self.http)
+                .await
+                .map_err(upstream)?;
+            signed_in.email = info.email().map(|email| email.to_string());
+            signed_in.email_verified = info.email_verified();
+            signed_in.name = signed_in.name.or_else(|| name(info.name()));
+        }
+        Ok(Step::Success(signed_in))
     }
 }

@@ -1,0 +1,313 @@
+//! The OpenID Connect provider against a real OpenID provider: the `oidc-provider` npm package
+//! (tests/oidc/server.mjs) on 127.0.0.1, driven by a redirect-following client from our
+//! authorize URL to our callback. No mock: discovery, the PKCE code exchange and the ID token's
+//! signature are the provider's own.
+//!
+//! Needs Node.js; the npm package is installed from tests/oidc/package-lock.json on first run
+//! (`.ci/run` installs it up front). Without Node the test is skipped locally and fails under
+//! `CI=true`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_runtime::Sessions;
+use auth_runtime::providers::AuthHandler;
+use auth_runtime::providers::oidc::{OidcClaims, OidcProvider};
+use common::AppSession;
+use common::client::{Browser, get};
+
+const CLIENT_ID: &str = "typed-sessions";
+const CLIENT_SECRET: &str = "test-only-client-secret-0123456789";
+
+/// The OpenID provider process, stopped when the test ends however it ends.
+struct IdentityProvider {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for IdentityProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn provider_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc")
+}
+
+/// `false` when Node is missing and this is not CI (the test then skips with a message).
+fn node_available() -> bool {
+    let found = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found && std::env::var_os("CI").is_some() {
+        panic!("Node.js is required for the OIDC test under CI (.ci/run installs it)");
+    }
+    if !found {
+        eprintln!("skipping: Node.js is not installed (the OIDC test needs it; CI runs it)");
+    }
+    found
+}
+
+fn install_provider_package() {
+    let dir = provider_dir();
+    if dir.join("node_modules/oidc-provider/package.json").exists() {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .status()
+        .expect("npm runs (it comes with Node.js)");
+    assert!(status.success(), "npm ci in {} failed", dir.display());
+}
+
+fn start_identity_provider(redirect_uri: &str) -> IdentityProvider {
+    install_provider_package();
+    let mut child = Command::new("node")
+        .arg("server.mjs")
+        .arg(redirect_uri)
+        .current_dir(provider_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (ready, issuer) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(issuer) = line.strip_prefix("READY ") {
+                let _ = ready.send(issuer.to_owned());
+            }
+        }
+    });
+    let mut provider = IdentityProvider {
+        child,
+        issuer: String::new(),
+    };
+    provider.issuer = issuer
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the OpenID provider prints READY within a minute");
+    provider
+}
+
+struct Flow {
+    base: String,
+    sessions: Sessions<AppSession>,
+    signed_in: Arc<Mutex<Vec<OidcClaims>>>,
+    provider: IdentityProvider,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Our app on a reserved port, the OpenID provider told to redirect to it, discovery, serve.
+fn start() -> Flow {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binds");
+    let addr: SocketAddr = listener.local_addr().expect("address");
+    let base = format!("http://{addr}");
+    let provider = start_identity_provider(&format!("{base}/auth/oidc/callback"));
+
+    let oidc = runtime
+        .block_on(OidcProvider::discover(
+            &provider.issuer,
+            CLIENT_ID,
+            Some(CLIENT_SECRET.to_owned()),
+        ))
+        .expect("discovery against the real provider");
+    let sessions = common::builder(common::hs256_key()).build().expect("sessions");
+    let signed_in: Arc<Mutex<Vec<OidcClaims>>> = Arc::default();
+    let on_success = {
+        let sessions = sessions.clone();
+        let signed_in = Arc::clone(&signed_in);
+        move |claims: OidcClaims| {
+            let sessions = sessions.clone();
+            signed_in.lock().unwrap().push(claims.clone());
+            async move { Ok(sessions.cookie(&common::user(&claims.subject), "/done")?) }
+        }
+    };
+    let auth = AuthHandler::builder(&sessions, &base)
+        .provider("oidc", oidc, on_success)
+        .build()
+        .expect("handler");
+    runtime.spawn(async move { axum::serve(listener, auth.router()).await });
+    Flow {
+        base,
+        sessions,
+        signed_in,
+        provider,
+        _runtime: runtime,
+    }
+}
+
+fn query(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    let mut url = url::Url::parse(url).expect("URL");
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != name)
+        .map(|(key, old)| (key.into_owned(), old.into_owned()))
+        .collect();
+    pairs.push((name.to_owned(), value.to_owned()));
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.to_string()
+}
+
+fn addr_of(url: &str) -> SocketAddr {
+    let url = url::Url::parse(url).expect("URL");
+    format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"))
+        .parse()
+        .expect("127.0.0.1")
+}
+
+fn path_of(url: &str) -> String {
+    let url = url::Url::parse(url).expect("URL");
+    url[url::Position::BeforePath..].to_owned()
+}
+
+#[test]
+fn oidc_sign_in_against_a_real_provider() {
+    if !node_available() {
+        return;
+    }
+    let flow = start();
+    let authorize = format!("{}/auth/oidc/authorize", flow.base);
+    let callback = format!("{}/auth/oidc/callback", flow.base);
+
+    // The redirect to the provider carries PKCE (S256), state, nonce and the openid scope.
+    let mut browser = Browser::default();
+    let to_provider = browser.follow(&authorize, Some(&flow.provider.issuer));
+    assert_eq!(to_provider.status, 302);
+    let request = to_provider.header("location").expect("redirect").to_owned();
+    assert_eq!(query(&request, "code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(query(&request, "client_id").as_deref(), Some(CLIENT_ID));
+    assert_eq!(query(&request, "redirect_uri").as_deref(), Some(callback.as_str()));
+    assert!(query(&request, "code_challenge").is_some_and(|challenge| challenge.len() == 43));
+    assert!(query(&request, "nonce").is_some() && query(&request, "state").is_some());
+    assert!(query(&request, "scope").is_some_and(|scope| scope.split(' ').any(|s| s == "openid")));
+    let flow_cookie = to_provider.cookie("auth-flow-oidc").expect("flow cookie");
+    assert!(
+        !flow_cookie.contains(&query(&request, "state").unwrap()),
+        "the cookie holds an id, not the state"
+    );
+
+    // Through the provider's login and consent, back to our callback, which exchanges the code.
+    let done = browser.follow(&request, Some(&format!("{}/done", flow.base)));
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(done.header("location"), Some("/done"));
+    assert_eq!(done.cookie("auth-flow-oidc"), Some(""), "the flow cookie is deleted");
+    let token = done.cookie("auth-token").expect("a session cookie");
+    let verified = flow.sessions.verify(token).expect("a valid session");
+    assert_eq!(verified.session, common::user("alice"));
+    let claims = flow.signed_in.lock().unwrap().pop().expect("on_success ran");
+    assert_eq!(claims.issuer, flow.provider.issuer);
+    assert_eq!(claims.subject, "alice");
+    assert_eq!(claims.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(claims.email_verified, Some(true));
+    assert!(!claims.access_token.is_empty() && claims.id_token.split('.').count() == 3);
+}
+
+/// Starts a flow and returns the browser and the provider's redirect to our callback, unfollowed.
+fn callback_of(flow: &Flow) -> (Browser, String) {
+    let mut browser = Browser::default();
+    let authorize = format!("{}/auth/oidc/authorize", flow.base);
+    let reply = browser.follow(&authorize, Some(&format!("{}/auth/oidc/callback", flow.base)));
+    assert!((300..400).contains(&reply.status), "{} {}", reply.status, reply.body);
+    let location = reply.header("location").expect("redirect to our callback").to_owned();
+    assert!(query(&location, "code").is_some(), "{location}");
+    (browser, location)
+}
+
+fn send_callback(browser: &Browser, url: &str) -> common::client::Reply {
+    let cookies = browser.cookie_header();
+    get(addr_of(url), &path_of(url), &[("Cookie", &cookies)])
+}
+
+#[test]
+fn oidc_callbacks_with_bad_state_are_refused() {
+    if !node_available() {
+        return;
+    }
+    let flow = start();
+
+    // A tampered state fails, and the flow is over: the untampered callback fails after it.
+    let (browser, callback) = callback_of(&flow);
+    let tampered = send_callback(&browser, &with_query(&callback, "state", "forged"));
+    assert_eq!(tampered.status, 400);
+    assert!(tampered.body.contains("state mismatch"), "{}", tampered.body);
+    let after = send_callback(&browser, &callback);
+    assert_eq!(after.status, 400);
+    assert!(
+        after.body.contains("expired or was already completed"),
+        "{}",
+        after.body
+    );
+    assert_eq!(after.cookie("auth-token"), None);
+
+    // No flow cookie: a callback from another browser (login CSRF) is refused.
+    let (_, callback) = callback_of(&flow);
+    let elsewhere = get(addr_of(&callback), &path_of(&callback), &[]);
+    assert_eq!(elsewhere.status, 400);
+    assert!(
+        elsewhere.body.contains("no sign-in is in progress"),
+        "{}",
+        elsewhere.body
+    );
+
+    // A callback replayed after a successful sign-in is refused.
+    let (browser, callback) = callback_of(&flow);
+    let first = send_callback(&browser, &callback);
+    assert_eq!(first.status, 302, "{}", first.body);
+    let replay = send_callback(&browser, &callback);
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.cookie("auth-token"), None);
+
+    // A mix-up: the `iss` of the response is another issuer.
+    let (browser, callback) = callback_of(&flow);
+    let mixed_up = send_callback(&browser, &with_query(&callback, "iss", "https://evil.example"));
+    assert_eq!(mixed_up.status, 502, "{}", mixed_up.body);
+    let (browser, callback) = callback_of(&flow);
+    let doubled = format!("{callback}&iss=https%3A%2F%2Fevil.example");
+    assert_eq!(
+        send_callback(&browser, &doubled).status,
+        502,
+        "a second `iss` does not hide a wrong one"
+    );
+
+    // The provider's refusal reaches on_error as `Denied`.
+    let (browser, callback) = callback_of(&flow);
+    let state = query(&callback, "state").expect("state");
+    let denied_url = format!("{}/auth/oidc/callback?error=access_denied&state={state}", flow.base);
+    let denied = send_callback(&browser, &denied_url);
+    assert_eq!(denied.status, 400);
+    assert!(
+        denied.body.contains("refused the sign-in: access_denied"),
+        "{}",
+        denied.body
+    );
+    assert!(
+        flow.signed_in.lock().unwrap().len() == 1,
+        "only the one good callback signed in"
+    );
+}
