@@ -93,6 +93,10 @@ fn a_magic_link_signs_in_once() {
 
     let no_email = post_form(addr, "/auth/link/authorize", &[], &[]);
     assert_eq!(no_email.status, 400);
+    let huge = "a".repeat(3000);
+    let too_long = post_form(addr, "/auth/link/authorize", &[], &[("email", &huge)]);
+    assert_eq!(too_long.status, 400);
+    assert!(too_long.body.contains("too long"), "{}", too_long.body);
     assert!(sent.lock().unwrap().len() == 1, "nothing is sent without an address");
 }
 
@@ -334,6 +338,12 @@ fn single_use_lives_in_the_store_not_in_the_handler() {
 fn a_second_flow_cookie_or_code_parameter_is_refused() {
     let app = Clocked::new();
     let (flow, code) = app.request_code();
+    let not_an_id = app.submit("auth-flow-code=../../etc%2Fpasswd", &code);
+    assert!(
+        not_an_id.body.contains("no sign-in is in progress"),
+        "{}",
+        not_an_id.body
+    );
     let doubled = format!("{flow}; {flow}");
     let refused = app.submit(&doubled, &code);
     assert_eq!(refused.status, 400);

@@ -112,7 +112,7 @@ impl CodeProvider {
 
     /// How long a code works: between 1 second and 1 day (values outside are clamped).
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl.clamp(Duration::from_secs(1), super::MAX_FLOW_LIFETIME);
+        self.ttl = super::clamp_ttl(ttl);
         self
     }
 
@@ -127,10 +127,7 @@ impl Provider for CodeProvider {
     type Claims = UserClaims;
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
-        let claims = request.claims();
-        if claims.is_empty() {
-            return Err(FlowError::NoClaims);
-        }
+        let claims = request.required_claims()?;
         let code = random_code(self.digits, os_random)?;
         let flow = random_id()?;
         let pending = PendingCode {

@@ -64,7 +64,7 @@ impl LinkProvider {
 
     /// How long a link works: between 1 second and 1 day (values outside are clamped).
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl.clamp(Duration::from_secs(1), super::MAX_FLOW_LIFETIME);
+        self.ttl = super::clamp_ttl(ttl);
         self
     }
 }
@@ -73,10 +73,7 @@ impl Provider for LinkProvider {
     type Claims = UserClaims;
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
-        let claims = request.claims();
-        if claims.is_empty() {
-            return Err(FlowError::NoClaims);
-        }
+        let claims = request.required_claims()?;
         let issued = request.sign_link(&claims, self.ttl)?;
         let mut url = request.callback_url().clone();
         url.query_pairs_mut().append_pair("token", &issued.token);

@@ -57,6 +57,9 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The default mount point of the router.
 pub const DEFAULT_PREFIX: &str = "/auth";
 
+/// The most bytes of claims (names and values) an authorize request may carry.
+pub const MAX_CLAIMS_LEN: usize = 2048;
+
 /// The largest request body a step reads (a form with a code or an email is a few hundred bytes).
 const MAX_BODY: usize = 16 * 1024;
 
@@ -144,6 +147,9 @@ pub enum FlowError {
     /// The authorize step got no claims to sign in with (no `email=`, for example).
     #[error("the sign-in request carries no claims (for example `email`)")]
     NoClaims,
+    /// The authorize step got more than [`MAX_CLAIMS_LEN`] bytes of claims.
+    #[error("the sign-in request's parameters are too long (limit {MAX_CLAIMS_LEN} bytes)")]
+    ClaimsTooLarge,
     /// The identity provider answered the callback with an OAuth error (`access_denied`, ...).
     #[error("the identity provider refused the sign-in: {error}")]
     Denied {
@@ -274,6 +280,21 @@ impl FlowRequest {
         UserClaims(claims)
     }
 
+    /// [`claims`](Self::claims), refusing a request without any ([`FlowError::NoClaims`]) or with
+    /// more than [`MAX_CLAIMS_LEN`] bytes of them ([`FlowError::ClaimsTooLarge`]): they end up in
+    /// a link, a store record and an email.
+    pub fn required_claims(&self) -> Result<UserClaims, FlowError> {
+        let claims = self.claims();
+        if claims.is_empty() {
+            return Err(FlowError::NoClaims);
+        }
+        let len: usize = claims.0.iter().map(|(name, value)| name.len() + value.len()).sum();
+        if len > MAX_CLAIMS_LEN {
+            return Err(FlowError::ClaimsTooLarge);
+        }
+        Ok(claims)
+    }
+
     /// The provider's name, as mounted.
     pub fn provider(&self) -> &str {
         &self.mount.name
@@ -294,11 +315,18 @@ impl FlowRequest {
         format!("{}:{kind}:{id}", self.mount.name)
     }
 
-    /// The value of this browser's flow cookie, if it sent exactly one.
+    /// The value of this browser's flow cookie, if it sent exactly one and it looks like an id
+    /// this handler hands out (1 to 128 base64url characters): it becomes part of a store key.
     pub fn flow_state(&self) -> Option<String> {
         let mut values = self.mount.flow_cookie.find(&self.headers);
+        let is_id = |value: &String| {
+            (1..=128).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
         match values.len() {
-            1 => values.pop().filter(|value| !value.is_empty()),
+            1 => values.pop().filter(is_id),
             _ => None,
         }
     }
@@ -749,6 +777,11 @@ where
     Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
 {
     Box::new(move |argument| Box::pin(f(argument)))
+}
+
+/// A flow's lifetime, between 1 second and [`MAX_FLOW_LIFETIME`].
+pub(crate) fn clamp_ttl(ttl: Duration) -> Duration {
+    ttl.clamp(Duration::from_secs(1), MAX_FLOW_LIFETIME)
 }
 
 /// 32 random bytes, base64url: flow identifiers nobody can guess.

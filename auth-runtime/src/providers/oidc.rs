@@ -168,7 +168,7 @@ impl OidcProvider {
 
     /// How long a person has to complete the sign-in: between 1 second and 1 day.
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl.clamp(Duration::from_secs(1), super::MAX_FLOW_LIFETIME);
+        self.ttl = super::clamp_ttl(ttl);
         self
     }
 
