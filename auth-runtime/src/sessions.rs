@@ -501,12 +501,7 @@ impl<S: SessionTypes> Sessions<S> {
     }
 
     /// Seconds since the Unix epoch by the configured clock.
-    #[cfg(feature = "providers")]
-    pub(crate) fn unix_now(&self) -> Result<u64, IssueError> {
-        self.now()
-    }
-
-    fn now(&self) -> Result<u64, IssueError> {
+    pub(crate) fn now(&self) -> Result<u64, IssueError> {
         (self.inner.clock)()
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())

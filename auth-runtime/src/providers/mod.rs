@@ -204,11 +204,10 @@ pub fn default_error_page(provider: &str, error: FlowError) -> Response {
     } else {
         error.to_string()
     };
-    let mut response = Response::new(Body::from(message));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut response = respond(status, "text/plain; charset=utf-8", message);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -349,7 +348,7 @@ impl FlowRequest {
 
     /// Seconds since the Unix epoch, by the sessions' clock.
     pub fn now(&self) -> Result<u64, FlowError> {
-        Ok(self.mount.tokens.unix_now()?)
+        Ok(self.mount.tokens.now()?)
     }
 
     pub(crate) fn sign_link(&self, claims: &UserClaims, ttl: Duration) -> Result<crate::IssuedToken, FlowError> {
@@ -572,22 +571,21 @@ fn ready_response(response: Response) -> std::future::Ready<Response> {
     std::future::ready(response)
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
-    let mut response = Response::new(Body::from(body));
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
+fn json_response(status: StatusCode, body: String) -> Response {
+    respond(status, "application/json", body)
+}
+
 fn plain_response(status: StatusCode, body: &'static str) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
+    respond(status, "text/plain; charset=utf-8", body)
 }
 
 impl HandlerInner {
