@@ -13,6 +13,8 @@ pub mod middleware;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod redirect;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod session;
 mod sessions;
 pub mod store;

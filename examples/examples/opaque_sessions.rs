@@ -13,9 +13,10 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use auth_examples::opaque::{Admin, AppSession};
 use auth_runtime::axum::Require;
 use auth_runtime::{
-    Authenticated, CookieOptions, SessionCache, SessionLayer, SessionTypes, SessionVerifier, VerifierError, use_session,
+    Authenticated, CookieOptions, SessionCache, SessionLayer, SessionVerifier, VerifierError, use_session,
 };
 use axum::Router;
 use axum::extract::{Query, State};
@@ -23,26 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-
-/// The sessions of this app.
-#[derive(SessionTypes, Debug, Clone, PartialEq)]
-pub enum AppSession {
-    /// A signed-in person.
-    User {
-        /// Their user id.
-        user_id: String,
-    },
-    /// An administrator.
-    Admin(Admin),
-}
-
-/// An administrator's session properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Admin {
-    /// Their user id.
-    pub user_id: String,
-}
+use serde::Deserialize;
 
 /// One row of the session table.
 #[derive(Debug, Clone)]

@@ -21,40 +21,19 @@
 use std::error::Error;
 use std::sync::Arc;
 
+use auth_examples::quickstart::AppSession;
 use auth_runtime::axum::Session;
 use auth_runtime::providers::{
     AuthHandler, CodeInvalid, CodeProvider, CodeRequest, FlowError, Link, LinkProvider, UserClaims,
 };
-use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey, use_authenticated};
+use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey, use_authenticated};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
-
-/// The sessions this app knows.
-#[derive(SessionTypes, Debug, Clone, PartialEq)]
-pub enum AppSession {
-    /// A signed-in person.
-    User {
-        /// Their user id.
-        #[session(rename = "userID")]
-        user_id: String,
-    },
-    /// A machine client with scoped access.
-    Api(ApiClient),
-}
-
-/// The properties of an API client session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ApiClient {
-    /// The client's id.
-    pub client_id: String,
-    /// What it may do.
-    pub scopes: Vec<String>,
-}
+use serde::Deserialize;
 
 /// Builds the app's sessions with embedded development defaults.
 pub fn development_sessions() -> Result<Sessions<AppSession>, Box<dyn Error>> {

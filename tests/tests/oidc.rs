@@ -11,7 +11,6 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -22,6 +21,7 @@ use auth_runtime::providers::AuthHandler;
 use auth_runtime::providers::oidc::{OidcClaims, OidcProvider};
 use common::AppSession;
 use common::client::{Browser, get};
+use common::tools;
 
 const CLIENT_ID: &str = "typed-sessions";
 const CLIENT_SECRET: &str = "test-only-client-secret-0123456789";
@@ -39,44 +39,16 @@ impl Drop for IdentityProvider {
     }
 }
 
-fn provider_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc")
-}
-
-/// `false` when Node is missing and this is not CI (the test then skips with a message).
 fn node_available() -> bool {
-    let found = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found && std::env::var_os("CI").is_some() {
-        panic!("Node.js is required for the OIDC test under CI (.ci/run installs it)");
-    }
-    if !found {
-        eprintln!("skipping: Node.js is not installed (the OIDC test needs it; CI runs it)");
-    }
-    found
-}
-
-fn install_provider_package() {
-    let dir = provider_dir();
-    if dir.join("node_modules/oidc-provider/package.json").exists() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .status()
-        .expect("npm runs (it comes with Node.js)");
-    assert!(status.success(), "npm ci in {} failed", dir.display());
+    tools::available("Node.js", "node", &["--version"])
 }
 
 fn start_identity_provider(redirect_uri: &str) -> IdentityProvider {
-    install_provider_package();
+    tools::npm_install(&tools::dir("oidc"), "oidc-provider");
     let mut child = Command::new("node")
         .arg("server.mjs")
         .arg(redirect_uri)
-        .current_dir(provider_dir())
+        .current_dir(tools::dir("oidc"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

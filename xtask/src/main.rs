@@ -1,21 +1,54 @@
 //! Project automation, run as `cargo xtask <command>` (the alias is in `.cargo/config.toml`).
 //!
-//! No command is implemented yet: the schema export (`cargo xtask schema [--check]`) is tracked
-//! as its own issue. Until then this only dispatches and reports unknown commands.
+//! - `cargo xtask schema`: writes the JSON Schema and TypeScript declarations of the examples'
+//!   session types into `schema/`.
+//! - `cargo xtask schema --check`: fails if a committed file in `schema/` is stale.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <command>\n\ncommands: none yet (the schema export is planned)";
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  schema           write schema/*.schema.json and schema/*.d.ts from the examples' session types
+  schema --check   fail if the committed files in schema/ are stale";
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1);
-    match command.as_deref() {
-        None | Some("help" | "--help" | "-h") => {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = xtask::workspace_root();
+    match args.as_slice() {
+        [] | ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Some(other) => {
-            eprintln!("unknown command `{other}`\n\n{USAGE}");
+        ["schema"] => match xtask::write(&root) {
+            Ok(written) => {
+                for path in written {
+                    println!("wrote {}", path.strip_prefix(&root).unwrap_or(&path).display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("cannot write {}: {error}", xtask::SCHEMA_DIR);
+                ExitCode::FAILURE
+            }
+        },
+        ["schema", "--check"] => match xtask::check(&root) {
+            Ok(staleness) if staleness.is_fresh() => {
+                println!("{}/ is up to date", xtask::SCHEMA_DIR);
+                ExitCode::SUCCESS
+            }
+            Ok(staleness) => {
+                eprintln!("{staleness}");
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("cannot read {}: {error}", xtask::SCHEMA_DIR);
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("unknown command `{}`\n\n{USAGE}", args.join(" "));
             ExitCode::FAILURE
         }
     }
