@@ -4,6 +4,8 @@
 //! into the runtime, so this crate alone is not useful. The attributes are documented on the
 //! runtime's re-export.
 
+#![deny(missing_docs)]
+
 mod ast;
 mod attr;
 mod case;
