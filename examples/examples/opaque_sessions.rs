@@ -7,6 +7,9 @@
 //! creates a session (`name=admin` an admin one), `/me` shows it via `use_session()`, `/admin` is
 //! for admins only, and `/logout` deletes the row *and* the cached entry, so the id stops working
 //! at once. Set `OPAQUE_ADDR` to listen elsewhere than 127.0.0.1:3001.
+//!
+//! The session type, `AppSession` with its `#[derive(SessionTypes)]`, is in
+//! `examples/src/opaque.rs`, where `cargo xtask schema` exports it from.
 
 use std::collections::HashMap;
 use std::error::Error;

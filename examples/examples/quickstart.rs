@@ -17,6 +17,9 @@
 //!
 //! Everything is embedded: a development Ed25519 key is generated at start, so sessions do not
 //! survive a restart. Set `QUICKSTART_ADDR` to listen elsewhere than 127.0.0.1:3000.
+//!
+//! The session type, `AppSession` with its `#[derive(SessionTypes)]`, is in
+//! `examples/src/quickstart.rs`, where `cargo xtask schema` exports it from.
 
 use std::error::Error;
 use std::sync::Arc;
