@@ -346,7 +346,7 @@ impl<S: SessionTypes> Sessions<S> {
             .lifetime
             .map_or(config.lifetime, |lifetime| lifetime.min(config.lifetime));
         let expires_at = issued_at.saturating_add(lifetime.as_secs().max(1));
-        let token_id = random_token_id()?;
+        let token_id = random_id::<16>()?;
         let subject = options
             .subject
             .clone()
@@ -523,8 +523,9 @@ pub(crate) fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Res
     Ok(response)
 }
 
-fn random_token_id() -> Result<String, IssueError> {
-    let mut bytes = [0u8; 16];
+/// `N` bytes from the OS generator, base64url: token ids (16 bytes) and flow ids (32 bytes).
+pub(crate) fn random_id<const N: usize>() -> Result<String, IssueError> {
+    let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).map_err(IssueError::Random)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

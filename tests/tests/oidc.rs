@@ -20,7 +20,7 @@ use auth_runtime::Sessions;
 use auth_runtime::providers::AuthHandler;
 use auth_runtime::providers::oidc::{OidcClaims, OidcProvider};
 use common::AppSession;
-use common::client::{Browser, get};
+use common::client::{Browser, addr_of, get, path_of};
 use common::tools;
 
 const CLIENT_ID: &str = "typed-sessions";
@@ -144,18 +144,6 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
     pairs.push((name.to_owned(), value.to_owned()));
     url.query_pairs_mut().clear().extend_pairs(pairs);
     url.to_string()
-}
-
-fn addr_of(url: &str) -> SocketAddr {
-    let url = url::Url::parse(url).expect("URL");
-    format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"))
-        .parse()
-        .expect("127.0.0.1")
-}
-
-fn path_of(url: &str) -> String {
-    let url = url::Url::parse(url).expect("URL");
-    url[url::Position::BeforePath..].to_owned()
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 use auth_runtime::VerificationKey;
 use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, LinkProvider, Response, UserClaims};
 use auth_runtime::store::MemoryStore;
-use common::client::{Reply, get, post_form, serve};
+use common::client::{Reply, get, path_of, post_form, serve};
 use common::{AppSession, NOW};
 use quickstart::Message;
 
@@ -45,13 +45,6 @@ fn last_code(sent: &Outbox) -> String {
     }
 }
 
-/// The path and query of an absolute URL: links are built for the configured base URL, and the
-/// test server listens elsewhere.
-fn path_of(url: &str) -> String {
-    let url = url::Url::parse(url).expect("absolute URL");
-    url[url::Position::BeforePath..].to_owned()
-}
-
 fn session_of(addr: SocketAddr, reply: &Reply) -> serde_json::Value {
     let token = reply.cookie("auth-token").expect("a session cookie");
     let me = get(addr, "/me", &[("Cookie", &format!("auth-token={token}"))]);
@@ -71,6 +64,7 @@ fn a_magic_link_signs_in_once() {
         link.starts_with("http://localhost:3000/auth/link/callback?token="),
         "{link}"
     );
+    // Links are built for the configured base URL; the test server listens elsewhere.
     let followed = get(addr, &path_of(&link), &[]);
     assert_eq!(followed.status, 302, "{}", followed.body);
     assert_eq!(followed.header("location"), Some("/me"));

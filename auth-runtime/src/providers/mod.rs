@@ -784,8 +784,5 @@ pub(crate) fn clamp_ttl(ttl: Duration) -> Duration {
 
 /// 32 random bytes, base64url: flow identifiers nobody can guess.
 pub(crate) fn random_id() -> Result<String, FlowError> {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|error| FlowError::Issue(IssueError::Random(error)))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(crate::sessions::random_id::<32>()?)
 }

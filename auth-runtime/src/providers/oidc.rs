@@ -21,9 +21,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use axum::body::Body;
-use http::StatusCode;
-use http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
@@ -215,13 +212,7 @@ impl Provider for OidcProvider {
             .store()
             .put(&request.store_key("oidc", &flow), record, self.ttl)
             .await?;
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::FOUND;
-        let location = HeaderValue::from_str(url.as_str()).map_err(crate::IssueError::from)?;
-        response.headers_mut().insert(LOCATION, location);
-        response
-            .headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response: Response = crate::sessions::found(url.as_str(), None)?;
         request.set_flow_state(&mut response, &flow, self.ttl)?;
         Ok(response)
     }

@@ -97,6 +97,20 @@ impl Reply {
     }
 }
 
+/// The socket address of an absolute `http://127.0.0.1:<port>/...` URL.
+pub fn addr_of(url: &str) -> SocketAddr {
+    let url = url::Url::parse(url).expect("absolute URL");
+    format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"))
+        .parse()
+        .expect("a 127.0.0.1 address")
+}
+
+/// The path and query of an absolute URL.
+pub fn path_of(url: &str) -> String {
+    let url = url::Url::parse(url).expect("absolute URL");
+    url[url::Position::BeforePath..].to_owned()
+}
+
 /// A browser in miniature: follows redirects across hosts (at most 20 hops) and keeps the
 /// cookies it is given, one jar for all of 127.0.0.1 as a browser would (cookies ignore ports).
 #[derive(Default)]
@@ -130,17 +144,14 @@ impl Browser {
     pub fn follow(&mut self, url: &str, stop_at: Option<&str>) -> Reply {
         let mut url = url::Url::parse(url).expect("absolute URL");
         for _ in 0..20 {
-            let addr: SocketAddr = format!("{}:{}", url.host_str().expect("host"), url.port().expect("port"))
-                .parse()
-                .expect("a 127.0.0.1 address");
-            let path = &url[url::Position::BeforePath..];
+            let (addr, path) = (addr_of(url.as_str()), path_of(url.as_str()));
             let cookies = self.cookie_header();
             let headers: Vec<(&str, &str)> = if cookies.is_empty() {
                 vec![]
             } else {
                 vec![("Cookie", &cookies)]
             };
-            let reply = get(addr, path, &headers);
+            let reply = get(addr, &path, &headers);
             self.keep(&reply);
             let Some(location) = reply.header("location").filter(|_| (300..400).contains(&reply.status)) else {
                 return reply;
