@@ -14,6 +14,8 @@ pub mod middleware;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod redirect;
+#[cfg(feature = "middleware")]
+pub mod revocation;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod session;

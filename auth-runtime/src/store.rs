@@ -45,6 +45,34 @@ pub trait Store: Send + Sync + 'static {
     fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
 }
 
+/// A shared store is the store it shares: one `Arc<dyn Store>` can serve the sign-in flows and
+/// the revocation list together.
+impl<T: Store + ?Sized> Store for Arc<T> {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+        T::put(self, key, value, ttl)
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+        T::put_new(self, key, value, ttl)
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        T::get(self, key)
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        T::take(self, key)
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        T::increment(self, key, ttl)
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        T::remove(self, key)
+    }
+}
+
 /// Why a [`Store`] operation failed. Flows fail closed on it: no sign-in completes without the
 /// store's answer.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,8 @@
 //! the sign-in link and the code are printed in the terminal. Following the link (or entering the
 //! code) sets the `auth-token` cookie for a typed `AppSession::User` and redirects to `/me`, which
 //! reads the session with the `use_session()` hook (401 with the reason when there is none or it
-//! is invalid); `/logout` clears the cookie. The sign-in flows are the `AuthHandler` router at
+//! is invalid); `/logout` revokes the session (a copy of the cookie no longer works) and clears
+//! the cookie. The sign-in flows are the `AuthHandler` router at
 //! `/auth` (`GET /auth` lists them), and `GET /.well-known/jwks.json` publishes the public key.
 //!
 //! Two developer shortcuts show the constructors directly, with no proof of identity (remove them
@@ -29,6 +30,8 @@ use auth_runtime::axum::Session;
 use auth_runtime::providers::{
     AuthHandler, CodeInvalid, CodeProvider, CodeRequest, FlowError, Link, LinkProvider, UserClaims,
 };
+use auth_runtime::revocation::{Revocable, Revocations};
+use auth_runtime::store::{MemoryStore, Store};
 use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey, use_authenticated};
 use axum::Router;
 use axum::body::Body;
@@ -78,10 +81,23 @@ pub type Outbox = Arc<dyn Fn(Message) + Send + Sync>;
 /// `base_url` is the address people open (links and redirects are built from it, never from the
 /// request's `Host` header).
 pub fn app(sessions: Sessions<AppSession>, base_url: &str, outbox: Outbox) -> Result<Router, Box<dyn Error>> {
-    let layer = SessionLayer::builder(SessionCache::new(sessions.clone()))
+    app_with_store(sessions, base_url, outbox, Arc::new(MemoryStore::new()))
+}
+
+/// [`app`] keeping sign-in flows and revoked sessions in `store`.
+pub fn app_with_store(
+    sessions: Sessions<AppSession>,
+    base_url: &str,
+    outbox: Outbox,
+    store: Arc<dyn Store>,
+) -> Result<Router, Box<dyn Error>> {
+    let revocations = Revocations::new(Arc::clone(&store));
+    let cache = SessionCache::new(Revocable::new(sessions.clone(), revocations.clone()));
+    let layer = SessionLayer::builder(cache.clone())
         .cookie(sessions.cookie_options().clone())
         .landing_route("/me")
         .build()?;
+    let logout = move |State(sessions): State<Sessions<AppSession>>| logout(sessions, cache, revocations);
     let routes = Router::new()
         .route("/", get(home))
         .route("/login", get(login))
@@ -90,7 +106,7 @@ pub fn app(sessions: Sessions<AppSession>, base_url: &str, outbox: Outbox) -> Re
         .route("/logout", get(logout))
         .layer(layer)
         .with_state(sessions.clone());
-    Ok(routes.merge(auth_handler(&sessions, base_url, outbox)?.router()))
+    Ok(routes.merge(auth_handler(&sessions, base_url, outbox, store)?.router()))
 }
 
 /// The sign-in flows: a magic link and a one-time code, both ending in the session cookie.
@@ -98,6 +114,7 @@ fn auth_handler(
     sessions: &Sessions<AppSession>,
     base_url: &str,
     outbox: Outbox,
+    store: Arc<dyn Store>,
 ) -> Result<AuthHandler, Box<dyn Error>> {
     let link_outbox = Arc::clone(&outbox);
     let links = LinkProvider::new(move |link: Link| {
@@ -154,6 +171,7 @@ fn auth_handler(
         }
     };
     Ok(AuthHandler::builder(sessions, base_url)
+        .store(store)
         .provider("link", links, signed_in(sessions))
         .provider("code", codes, signed_in(sessions))
         .on_error(|provider, error| {
@@ -262,7 +280,19 @@ async fn me() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-async fn logout(State(sessions): State<Sessions<AppSession>>) -> Response {
+type Cache = SessionCache<Revocable<Sessions<AppSession>>>;
+
+/// Revokes the session (so a copy of the cookie stops working everywhere this store is shared),
+/// drops it from this instance's cache, and clears the cookie.
+async fn logout(sessions: Sessions<AppSession>, cache: Cache, revocations: Revocations) -> Response {
+    if let Some(current) = use_authenticated::<AppSession>() {
+        let session_id = current.session_id.as_deref().unwrap_or_default();
+        if let Err(error) = revocations.revoke(session_id, current.expires_at).await {
+            let message = format!("Could not log out ({error}); please try again.");
+            return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+        }
+        cache.invalidate_session_id(session_id);
+    }
     match sessions.logout::<Body>("/") {
         Ok(response) => response,
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),

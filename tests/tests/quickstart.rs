@@ -1,5 +1,5 @@
 //! Drives the quickstart app over real HTTP on 127.0.0.1: sign in, read `/me` with the cookie
-//! and with a Bearer token, refuse a bad token and an open redirect, log out.
+//! and with a Bearer token, refuse a bad token and an open redirect, log out (revoking the session).
 
 #[allow(dead_code, reason = "the example's own main is not used here")]
 #[path = "../../examples/examples/quickstart.rs"]
@@ -76,7 +76,14 @@ fn quickstart_signs_in_reads_back_and_logs_out() {
         Some("auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0")
     );
 
-    let home = get(addr, "/", &[("Cookie", cookie)]);
-    assert_eq!(home.status, 200);
-    assert!(home.body.contains("Signed in as"));
+    // Logout revoked the session: a copy of the cookie no longer signs anyone in.
+    let replayed = get(addr, "/", &[("Cookie", cookie)]);
+    assert_eq!(replayed.status, 401, "{}", replayed.body);
+    assert!(
+        replayed.json()["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("revoked"))
+    );
+    let other = get(addr, "/me", &[("Authorization", &format!("Bearer {token}"))]);
+    assert_eq!(other.status, 200, "other sessions go on");
 }

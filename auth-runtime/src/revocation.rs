@@ -1,0 +1,235 @@
+//! Revocation: ending a session before its `exp`, at logout or when an account is locked.
+//!
+//! A signed token stays valid until it expires, wherever it is presented, so a copied cookie
+//! would outlive the logout that deleted it from the browser. [`Revocations`] records the ids of
+//! ended sessions in the [`Store`] (for as long as the token could still pass, no longer), and
+//! [`Revocable`] wraps a verifier so every session it accepts is checked against that record.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth_runtime::revocation::{Revocable, Revocations};
+//! use auth_runtime::store::MemoryStore;
+//! use auth_runtime::{SessionTypes, SessionVerifier, Sessions, SigningKey};
+//!
+//! #[derive(SessionTypes, Debug, Clone, PartialEq)]
+//! enum AppSession {
+//!     User { user_id: String },
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let sessions: Sessions<AppSession> = Sessions::builder()
+//!     .signing_key(SigningKey::generate_ed25519()?)
+//!     .issuer("https://auth.example.com")
+//!     .audience("app")
+//!     .build()?;
+//! let revocations = Revocations::new(Arc::new(MemoryStore::new()));
+//! let verifier = Revocable::new(sessions.clone(), revocations.clone());
+//!
+//! let token = sessions.create(&AppSession::User { user_id: "ada".into() })?;
+//! let headers = http::HeaderMap::new();
+//! let session = verifier.verify_session(&token, &headers).await?;
+//! // Logout: the id and expiry come from the verified session (`use_authenticated()` in a handler).
+//! revocations.revoke(session.session_id.as_deref().unwrap_or_default(), session.expires_at).await?;
+//! assert!(verifier.verify_session(&token, &headers).await.is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With a [`SessionCache`](crate::SessionCache) in front, also call
+//! [`invalidate_session_id`](crate::SessionCache::invalidate_session_id) on the instance that
+//! revokes, or the cached answer stands until the cache's TTL.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+use crate::sessions::{DEFAULT_LEEWAY, DEFAULT_LIFETIME};
+use crate::store::{Store, StoreError};
+use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
+
+/// The store key prefix of revocation records.
+pub const REVOKED_PREFIX: &str = "revoked:";
+
+/// The list of ended sessions, by session id (`jti`, or a verifier's opaque id), kept in a
+/// [`Store`]. Cheap to clone; clones share the store.
+#[derive(Clone)]
+pub struct Revocations {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Fn() -> SystemTime + Send + Sync>,
+}
+
+impl fmt::Debug for Revocations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocations").finish_non_exhaustive()
+    }
+}
+
+impl Revocations {
+    /// Revocations kept in `store` (share it with the sign-in flows, or use its own).
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Revocations {
+            store,
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// Replaces the clock that turns an expiry into the record's time to live (for tests).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Ends the session `session_id`. The record lives until `expires_at` (seconds since the Unix
+    /// epoch) plus [`DEFAULT_LEEWAY`], after which the token fails on its own; a session without an
+    /// expiry is remembered for [`DEFAULT_LIFETIME`].
+    pub async fn revoke(&self, session_id: &str, expires_at: Option<u64>) -> Result<(), RevocationError> {
+        if session_id.is_empty() {
+            return Err(RevocationError::NoSessionId);
+        }
+        let ttl = match expires_at {
+            Some(expires_at) => {
+                let now = (self.clock)()
+                    .duration_since(UNIX_EPOCH)
+                    .map_err(|_| RevocationError::Clock)?
+                    .as_secs();
+                Duration::from_secs(expires_at.saturating_sub(now)) + DEFAULT_LEEWAY
+            }
+            None => DEFAULT_LIFETIME,
+        };
+        self.store.put(&key(session_id), Vec::new(), ttl).await?;
+        Ok(())
+    }
+
+    /// Whether `session_id` was revoked (and its record has not expired).
+    pub async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError> {
+        Ok(self.store.get(&key(session_id)).await?.is_some())
+    }
+}
+
+/// The store key for a session id: ids made of URL-safe characters are used as they are (our
+/// `jti`s are), others are hex-encoded so no id can reach into another record's key.
+fn key(session_id: &str) -> String {
+    let plain = session_id.len() <= 128
+        && session_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if plain {
+        format!("{REVOKED_PREFIX}{session_id}")
+    } else {
+        let mut key = format!("{REVOKED_PREFIX}x:");
+        for byte in session_id.bytes() {
+            key.push_str(&format!("{byte:02x}"));
+        }
+        key
+    }
+}
+
+/// Why a session could not be revoked. The session is then still valid: report the failure
+/// rather than telling the person they are logged out.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevocationError {
+    /// The session has no id to revoke it by.
+    #[error("the session has no id (`jti`), so it cannot be revoked")]
+    NoSessionId,
+    /// The system clock reads before 1970.
+    #[error("the system clock is before 1970")]
+    Clock,
+    /// The store did not record it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A verifier whose every accepted session is also checked against [`Revocations`].
+///
+/// Fails closed: a session without an id (which could never be revoked) is refused, and a store
+/// that cannot answer makes the request fail with
+/// [`BackendUnavailable`](VerifierError::BackendUnavailable) (503), never pass unchecked.
+#[derive(Debug, Clone)]
+pub struct Revocable<V> {
+    inner: V,
+    revocations: Revocations,
+}
+
+impl<V> Revocable<V> {
+    /// `inner`'s answers, minus revoked sessions.
+    pub fn new(inner: V, revocations: Revocations) -> Self {
+        Revocable { inner, revocations }
+    }
+
+    /// The wrapped verifier.
+    pub fn inner(&self) -> &V {
+        &self.inner
+    }
+
+    /// The revocation list it checks.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+}
+
+impl<V: SessionVerifier> SessionVerifier for Revocable<V> {
+    type Session = V::Session;
+    type Output = Authenticated<V::Session>;
+
+    async fn verify_session(&self, token: &str, headers: &HeaderMap) -> Result<Self::Output, VerifierError> {
+        let output = self.inner.verify_session(token, headers).await?;
+        let authenticated = self.inner.map_session(output)?;
+        let Some(session_id) = authenticated.session_id.as_deref() else {
+            return Err(VerifierError::failed(RevocationError::NoSessionId));
+        };
+        match self.revocations.is_revoked(session_id).await {
+            Ok(false) => Ok(authenticated),
+            Ok(true) => Err(VerifierError::failed(Revoked)),
+            Err(error) => Err(VerifierError::unavailable(error)),
+        }
+    }
+
+    fn map_session(
+        &self,
+        authenticated: Authenticated<V::Session>,
+    ) -> Result<Authenticated<V::Session>, VerifierError> {
+        Ok(authenticated)
+    }
+
+    fn cache_key(&self) -> CacheKey {
+        self.inner.cache_key()
+    }
+}
+
+/// The verification failure of a revoked session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("session revoked")]
+pub struct Revoked;
+
+impl Revoked {
+    /// Whether `error`, or any error in its source chain, is [`Revoked`].
+    pub fn is(error: &(dyn StdError + 'static)) -> bool {
+        let mut current = Some(error);
+        while let Some(error) = current {
+            if error.is::<Revoked>() {
+                return true;
+            }
+            current = error.source();
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_reach_other_records() {
+        assert_eq!(key("AbC-_9"), "revoked:AbC-_9");
+        assert_eq!(key("a:b"), "revoked:x:613a62");
+        assert_eq!(key("x:61"), "revoked:x:783a3631");
+        assert_ne!(key("x:61"), key("a"));
+        assert!(key(&"a".repeat(129)).starts_with("revoked:x:"));
+    }
+}
