@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
 use crate::backend::provider;
@@ -157,6 +157,9 @@ impl VerificationKey {
     }
 
     /// A public key from a JWK with an `alg` of `EdDSA`, `ES256` or `RS256`; its `kid`, if any, is kept.
+    ///
+    /// A JWK marked for another purpose (`use` other than `sig`, or `key_ops` without `verify`) is
+    /// refused: a key published for encryption must not vouch for signatures.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         let algorithm = match jwk.common.key_algorithm {
             Some(jsonwebtoken::jwk::KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
@@ -169,6 +172,22 @@ impl VerificationKey {
                 });
             }
         };
+        let for_other_use = jwk
+            .common
+            .public_key_use
+            .as_ref()
+            .is_some_and(|key_use| *key_use != PublicKeyUse::Signature);
+        let without_verify = jwk
+            .common
+            .key_operations
+            .as_ref()
+            .is_some_and(|operations| !operations.contains(&KeyOperations::Verify));
+        if for_other_use || without_verify {
+            return Err(KeyError::WrongKeyType {
+                algorithm,
+                reason: "the JWK is not for verifying signatures (`use` or `key_ops`)",
+            });
+        }
         let key = DecodingKey::from_jwk(jwk).map_err(invalid(algorithm))?;
         let mut verification = Self::public(algorithm, key)?;
         if let Some(kid) = &jwk.common.key_id {

@@ -18,6 +18,14 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::SessionTypes;
+use crate::keys::VerificationKey;
+
+/// The signature check of the verification path, alone: `signature` over `message` with `key`'s
+/// one algorithm. For the Wycheproof primitive vectors in the test suite, which sign arbitrary
+/// bytes rather than tokens.
+pub fn verify_signature(key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
+    key.verify(message, signature)
+}
 
 /// Writes `{"type": ..., "properties": ...}`.
 pub fn serialize_session<T: SessionTypes, S: Serializer>(session: &T, serializer: S) -> Result<S::Ok, S::Error> {

@@ -69,7 +69,7 @@ pub enum VerifyError {
     #[error("token header lists critical extensions (`crit`), which are not supported")]
     CriticalHeader,
     /// No configured key has the token's `kid`.
-    #[error("no verification key {}", match kid { Some(kid) => format!("with kid `{kid}`"), None => "matches a token without kid".to_owned() })]
+    #[error("no verification key {}", unknown_kid(kid.as_deref()))]
     UnknownKey {
         /// The `kid` the token named.
         kid: Option<String>,
@@ -170,6 +170,20 @@ pub enum Malformed {
 }
 
 /// `` `a`, `b` `` for error messages.
+/// How an unknown `kid` is shown in messages and logs: escaped (a `kid` is attacker text) and cut
+/// to 64 characters (it may be kilobytes long).
+fn unknown_kid(kid: Option<&str>) -> String {
+    const SHOWN: usize = 64;
+    match kid {
+        None => "matches a token without kid".to_owned(),
+        Some(kid) => {
+            let escaped: String = kid.chars().take(SHOWN).flat_map(char::escape_debug).collect();
+            let more = if kid.chars().nth(SHOWN).is_some() { "…" } else { "" };
+            format!("with kid \"{escaped}{more}\"")
+        }
+    }
+}
+
 pub(crate) fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
     quoted.join(", ")
@@ -308,6 +322,9 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
     if !key.verify(&token.as_bytes()[..signed_len], &signature) {
         return Err(VerifyError::BadSignature);
     }
+    // Decoded before the `typ` check, so a token with a valid signature over an unreadable payload
+    // is malformed whatever its type.
+    let payload = decode_part(payload_b64, "payload")?;
     match &header.typ {
         Some(typ) if typ.eq_ignore_ascii_case(policy.token_type) => {}
         other => {
@@ -317,7 +334,6 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
             });
         }
     }
-    let payload = decode_part(payload_b64, "payload")?;
     decode_payload(&payload, policy)
 }
 

@@ -23,6 +23,24 @@ pub fn available(what: &str, program: &str, args: &[&str]) -> bool {
     found
 }
 
+/// A file of the shared public test data (`../shared/data/<path>` beside the checkout), read in
+/// place. When it is missing: a message and `None` locally, a panic under `CI=true`.
+pub fn shared_data(path: &str) -> Option<PathBuf> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(path);
+    if file.is_file() {
+        return Some(file);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is required under CI (the shared data sits beside the checkout)",
+        file.display()
+    );
+    eprintln!("skipping: {} is not there", file.display());
+    None
+}
+
 /// A folder of this crate (`tests/<name>`).
 pub fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
