@@ -279,8 +279,14 @@ struct Header<'a> {
     typ: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// Whether the header names `crit` at all: `"crit": null` is refused like any other value.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` for any value, `null` included; a missing key is `false` through `#[serde(default)]`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// Verifies `token` under `policy` and decodes its session.
@@ -300,7 +306,7 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
     let header_json = decode_part(header_b64, "header")?;
     let header: Header<'_> =
         serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
-    if header.crit.is_some() {
+    if header.crit {
         return Err(VerifyError::CriticalHeader);
     }
     let kid = header.kid.as_deref().unwrap_or(policy.default_kid);

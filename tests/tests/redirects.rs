@@ -220,41 +220,7 @@ fn redirects_outside_the_allowlist_are_refused() {
         .allow_redirect_origin("https://app.example.com")
         .build()
         .expect("valid");
-    let refused = [
-        "",
-        "//evil.com",
-        "//evil.com/path",
-        "///evil.com",
-        "/\\evil.com",
-        "\\\\evil.com",
-        "/%2F%2Fevil.com",
-        "/%2f%2fevil.com",
-        "/%252F%252Fevil.com",
-        "/%5Cevil.com",
-        "/%5cevil.com",
-        "https://app.example.com@evil.com",
-        "https://app@evil.com",
-        "https://user:pass@app.example.com/",
-        "https:evil.com",
-        "https:/evil.com",
-        "HTTPS:evil.com",
-        "javascript:alert(1)",
-        "JaVaScRiPt:alert(1)",
-        "%6Aavascript:alert(1)",
-        "javascript%3Aalert(1)",
-        "data:text/html,<script>alert(1)</script>",
-        "https://evil.com",
-        "HTTPS://EVIL.COM/",
-        "http://app.example.com",
-        "https://app.example.com:8443/",
-        "https://app.example.com.evil.com/",
-        "/\tevil",
-        "/%09/evil.com",
-        "/\n/evil.com",
-        " /home",
-        "evil.com",
-    ];
-    for redirect in refused {
+    for redirect in OPEN_REDIRECTS {
         let response = sessions.cookie::<()>(&user("u"), redirect);
         assert!(
             matches!(response, Err(auth_runtime::IssueError::Redirect(_))),

@@ -73,11 +73,32 @@ pub fn forge(header: &str, payload: &str) -> String {
 }
 
 pub fn forge_bytes(header: &[u8], payload: &[u8]) -> String {
-    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
-    let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256).expect("HS256 signs");
+    sign_text(&format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// Appends an HS256 signature over [`SECRET`] to `message` exactly as written (`header.payload`
+/// text, base64 or not), so tests can sign encodings our issuer would never produce.
+pub fn sign_text(message: &str) -> String {
+    sign_text_with(
+        message,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+        jsonwebtoken::Algorithm::HS256,
+    )
+}
+
+/// Appends a signature over `message` by `key` with `algorithm`: an attacker's key, say.
+pub fn sign_text_with(message: &str, key: &jsonwebtoken::EncodingKey, algorithm: jsonwebtoken::Algorithm) -> String {
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, algorithm).expect("signs");
     format!("{message}.{signature}")
+}
+
+/// `header.payload` text of raw JSON, base64url without padding.
+pub fn message_of(header: &str, payload: &str) -> String {
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload))
 }
 
 pub const GOOD_HEADER: &str = r#"{"alg":"HS256","typ":"session+jwt","kid":"hs256"}"#;
@@ -89,3 +110,41 @@ pub fn payload_with(extra: &str) -> String {
         NOW + 3600
     )
 }
+
+/// Redirect targets that must never be followed: every open-redirect form the redirect policy
+/// refuses (scheme-relative, backslashes, encoded slashes, credentials, other schemes and origins,
+/// control characters), for an allowlist of `https://app.example.com`.
+pub const OPEN_REDIRECTS: [&str; 32] = [
+    "",
+    "//evil.com",
+    "//evil.com/path",
+    "///evil.com",
+    "/\\evil.com",
+    "\\\\evil.com",
+    "/%2F%2Fevil.com",
+    "/%2f%2fevil.com",
+    "/%252F%252Fevil.com",
+    "/%5Cevil.com",
+    "/%5cevil.com",
+    "https://app.example.com@evil.com",
+    "https://app@evil.com",
+    "https://user:pass@app.example.com/",
+    "https:evil.com",
+    "https:/evil.com",
+    "HTTPS:evil.com",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "%6Aavascript:alert(1)",
+    "javascript%3Aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "https://evil.com",
+    "HTTPS://EVIL.COM/",
+    "http://app.example.com",
+    "https://app.example.com:8443/",
+    "https://app.example.com.evil.com/",
+    "/\tevil",
+    "/%09/evil.com",
+    "/\n/evil.com",
+    " /home",
+    "evil.com",
+];
