@@ -1,0 +1,201 @@
+//! The fuzz targets' bodies, shared by `cargo fuzz` (`fuzz_targets/*.rs`) and by the corpus replay
+//! in `tests/tests/fuzz_corpora.rs`, which runs every committed input on each `cargo test`.
+//!
+//! Each target has an oracle beyond "does not panic": the request path never lets an unsigned
+//! session through, a decoded session serializes back to JSON that decodes to the same session,
+//! and an accepted redirect resolves to the allowed origin.
+
+use std::sync::LazyLock;
+use std::time::{Duration, UNIX_EPOCH};
+
+use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{Request, StatusCode};
+use serde::{Deserialize, Serialize};
+use tower_service::Service;
+
+/// Properties of a newtype variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Client {
+    /// Its id.
+    pub id: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// An optional number.
+    pub limit: Option<u32>,
+}
+
+/// Every variant kind the derive supports.
+#[derive(SessionTypes, Debug, Clone, PartialEq)]
+pub enum FuzzSession {
+    /// A struct variant, renamed field.
+    User {
+        /// The id.
+        #[session(rename = "userID")]
+        user_id: String,
+        /// A number.
+        level: u8,
+    },
+    /// A newtype variant.
+    Api(Client),
+    /// A unit variant.
+    Guest,
+}
+
+/// The fixed "now" of the harness: 2026-01-01T00:00:00Z.
+pub const NOW: u64 = 1_767_225_600;
+/// The harness's HS256 secret (public: these are test tokens).
+pub const SECRET: &[u8] = b"fuzzing-secret-of-at-least-32-bytes!!";
+/// The only origin redirects may leave for.
+pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
+
+fn build() -> Result<Sessions<FuzzSession>, Box<dyn std::error::Error>> {
+    Ok(Sessions::builder()
+        .signing_key(SigningKey::hs256(SECRET)?)
+        .issuer("https://auth.example.com")
+        .audience("app")
+        .allow_redirect_origin(ALLOWED_ORIGIN)
+        .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+        .build()?)
+}
+
+/// The harness's sessions, clock fixed at [`NOW`].
+pub static SESSIONS: LazyLock<Sessions<FuzzSession>> =
+    LazyLock::new(|| build().unwrap_or_else(|error| panic!("harness configuration: {error}")));
+
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|error| panic!("runtime: {error}"))
+});
+
+static APP: LazyLock<Router> = LazyLock::new(|| {
+    let cache = SessionCache::builder(SESSIONS.clone())
+        .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+        .build();
+    let layer = SessionLayer::builder(cache)
+        .landing_route("/landing")
+        .build()
+        .unwrap_or_else(|error| panic!("layer: {error}"));
+    let whoami = || async {
+        match auth_runtime::use_session::<FuzzSession>() {
+            Some(session) => format!("session {}", session.session_type()),
+            None => "public".to_owned(),
+        }
+    };
+    Router::new()
+        .route("/", get(whoami).post(whoami))
+        .route("/landing", get(whoami))
+        .layer(layer)
+});
+
+/// Whether `token` is one the harness itself could have signed: verifies under [`SESSIONS`].
+fn signed_by_us(token: &str) -> bool {
+    SESSIONS.verify(token).is_ok()
+}
+
+/// The whole request path: the input is a request line (`[METHOD ]/path?query`), then header
+/// lines (`name: value`), one per line. Headers → token extraction → verification → typed
+/// decode → handler. Oracle: a request answered as signed in carries a token that verifies.
+/// Returns whether the handler saw a session.
+pub fn request_path(data: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let first = lines.next().unwrap_or("/");
+    let (method, target) = first.split_once(' ').unwrap_or(("GET", first));
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(if target.starts_with('/') { target } else { "/" });
+    let mut credentials = Vec::new();
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim_start();
+            builder = builder.header(name, value);
+            credentials.push(value.to_owned());
+        }
+    }
+    let Ok(request) = builder.body(Body::empty()) else {
+        return false; // Not a request http accepts; nothing of ours runs.
+    };
+    let query_tokens: Vec<String> = request
+        .uri()
+        .query()
+        .map(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name == "token")
+                .map(|(_, value)| value.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut app = APP.clone();
+    let response = RUNTIME.block_on(app.call(request));
+    let Ok(response) = response;
+    if response.status() != StatusCode::OK {
+        return false;
+    }
+    let body = RUNTIME.block_on(axum::body::to_bytes(response.into_body(), 1 << 20));
+    let signed_in = body.is_ok_and(|body| body.starts_with(b"session "));
+    if signed_in {
+        let carried_a_valid_token = credentials
+            .iter()
+            .flat_map(|value| value.split([' ', ';', '=', ',']))
+            .chain(query_tokens.iter().map(String::as_str))
+            .any(signed_by_us);
+        assert!(carried_a_valid_token, "signed in without a valid token: {text:?}");
+    }
+    signed_in
+}
+
+/// The generated `Deserialize` on arbitrary JSON, and the claims reader on arbitrary payloads.
+/// Oracle: whatever decodes serializes back to JSON that decodes to the same session; a payload
+/// signed by us is accepted only with its claims in order.
+pub fn session_json(data: &[u8]) {
+    if let Ok(session) = serde_json::from_slice::<FuzzSession>(data) {
+        let json = serde_json::to_vec(&session).unwrap_or_else(|error| panic!("serializes: {error}"));
+        let again: FuzzSession =
+            serde_json::from_slice(&json).unwrap_or_else(|error| panic!("decodes its own JSON: {error}"));
+        assert_eq!(again, session);
+    }
+    // The same bytes as a token payload, signed with our key: only the claim checks stand.
+    let header = br#"{"alg":"HS256","typ":"session+jwt","kid":"hs256"}"#;
+    let token = sign(header, data);
+    if let Ok(verified) = SESSIONS.verify(&token) {
+        assert!(verified.claims.expires_at > NOW - 60, "an expired token was accepted");
+        assert_eq!(verified.claims.issuer, "https://auth.example.com");
+        assert_eq!(verified.claims.audience, "app");
+    }
+}
+
+/// `header.payload.signature` over arbitrary bytes, HS256 with [`SECRET`].
+pub fn sign(header: &[u8], payload: &[u8]) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+        .unwrap_or_else(|error| panic!("signs: {error}"));
+    format!("{message}.{signature}")
+}
+
+/// Redirect validation. Oracle: an accepted target, resolved the way a browser resolves a
+/// `Location` against our page, stays on our origin or goes to the allowed one.
+pub fn redirect(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(target) = SESSIONS.check_redirect(text) else {
+        return;
+    };
+    let ours = url::Url::parse("https://ours.example/some/page").unwrap_or_else(|error| panic!("{error}"));
+    let resolved = ours
+        .join(target.as_str())
+        .unwrap_or_else(|error| panic!("accepted {text:?} as {:?}, unresolvable: {error}", target.as_str()));
+    let origin = resolved.origin().ascii_serialization();
+    assert!(
+        origin == "https://ours.example" || origin == ALLOWED_ORIGIN,
+        "accepted {text:?} as {:?}, which leaves for {origin}",
+        target.as_str()
+    );
+}
