@@ -190,7 +190,13 @@ fn check_relative(target: &str) -> Result<RedirectTarget, RedirectError> {
     if url.origin() != base.origin() {
         return Err(RedirectError::SchemeRelative(target.to_owned()));
     }
-    Ok(RedirectTarget { url, relative: true })
+    let checked = RedirectTarget { url, relative: true };
+    // Dot segments can collapse into `//` (`/.//evil.com` normalizes to `//evil.com`), which a
+    // browser reads as another host: judge the Location we would send, not only the input.
+    if checked.as_str().starts_with("//") {
+        return Err(RedirectError::SchemeRelative(target.to_owned()));
+    }
+    Ok(checked)
 }
 
 impl RedirectTarget {

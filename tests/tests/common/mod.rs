@@ -114,7 +114,12 @@ pub fn payload_with(extra: &str) -> String {
 /// Redirect targets that must never be followed: every open-redirect form the redirect policy
 /// refuses (scheme-relative, backslashes, encoded slashes, credentials, other schemes and origins,
 /// control characters), for an allowlist of `https://app.example.com`.
-pub const OPEN_REDIRECTS: [&str; 32] = [
+pub const OPEN_REDIRECTS: [&str; 36] = [
+    // Dot segments that normalize to `//host` (found by the `redirect` fuzz target).
+    "/.//evil.com",
+    "/a/..//evil.com",
+    "/./%2E/evil.com/..//evil.com",
+    "/%2E//evil.com",
     "",
     "//evil.com",
     "//evil.com/path",
