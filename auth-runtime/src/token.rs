@@ -169,7 +169,6 @@ pub enum Malformed {
     Payload(#[source] serde_json::Error),
 }
 
-/// `` `a`, `b` `` for error messages.
 /// How an unknown `kid` is shown in messages and logs: escaped (a `kid` is attacker text) and cut
 /// to 64 characters (it may be kilobytes long).
 fn unknown_kid(kid: Option<&str>) -> String {
@@ -184,6 +183,7 @@ fn unknown_kid(kid: Option<&str>) -> String {
     }
 }
 
+/// `` `a`, `b` `` for error messages.
 pub(crate) fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
     quoted.join(", ")
