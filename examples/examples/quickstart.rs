@@ -80,17 +80,10 @@ pub type Outbox = Arc<dyn Fn(Message) + Send + Sync>;
 ///
 /// `base_url` is the address people open (links and redirects are built from it, never from the
 /// request's `Host` header).
+///
+/// One in-memory store keeps the sign-in flows and the revoked sessions.
 pub fn app(sessions: Sessions<AppSession>, base_url: &str, outbox: Outbox) -> Result<Router, Box<dyn Error>> {
-    app_with_store(sessions, base_url, outbox, Arc::new(MemoryStore::new()))
-}
-
-/// [`app`] keeping sign-in flows and revoked sessions in `store`.
-pub fn app_with_store(
-    sessions: Sessions<AppSession>,
-    base_url: &str,
-    outbox: Outbox,
-    store: Arc<dyn Store>,
-) -> Result<Router, Box<dyn Error>> {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let revocations = Revocations::new(Arc::clone(&store));
     let cache = SessionCache::new(Revocable::new(sessions.clone(), revocations.clone()));
     let layer = SessionLayer::builder(cache.clone())
