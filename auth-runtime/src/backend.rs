@@ -41,3 +41,171 @@ pub(crate) fn provider() -> &'static CryptoProvider {
     });
     PROVIDER
 }
+
+/// A verification key made ready once, when it is built, instead of on every token: the HMAC key
+/// schedule run, the Ed25519 point decompressed, the P-256 point decoded and checked.
+///
+/// The crates and calls are the ones jsonwebtoken's own verifiers use for the same backend (its
+/// verifiers are rebuilt per call and are not `Send`, so they cannot be kept); RS256, where the
+/// key set-up is small beside the signature check, still goes through jsonwebtoken per call.
+#[derive(Clone)]
+pub(crate) enum Prepared {
+    /// HMAC-SHA256 with the key already absorbed; each check works on a copy.
+    #[cfg(feature = "rust-crypto")]
+    Hs256(hmac::Hmac<sha2::Sha256>),
+    /// A decompressed Ed25519 public key.
+    #[cfg(feature = "rust-crypto")]
+    Ed25519(ed25519_dalek::VerifyingKey),
+    /// A decoded P-256 public key.
+    #[cfg(feature = "rust-crypto")]
+    Es256(p256::ecdsa::VerifyingKey),
+    /// An HMAC-SHA256 key.
+    #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
+    Hs256(aws_lc_rs::hmac::Key),
+    /// A parsed Ed25519 or P-256 public key, bound to its algorithm.
+    #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
+    Public(aws_lc_rs::signature::ParsedPublicKey),
+    /// Built per call by jsonwebtoken's verifier factory.
+    Library,
+}
+
+impl Prepared {
+    /// Prepares `key` for `algorithm`; `None` if the backend refuses the key material.
+    pub(crate) fn new(algorithm: jsonwebtoken::Algorithm, key: &jsonwebtoken::DecodingKey) -> Option<Self> {
+        use jsonwebtoken::Algorithm::{ES256, EdDSA, HS256};
+        #[cfg(feature = "rust-crypto")]
+        {
+            use hmac::Mac;
+            // RSA keys are modulus and exponent, not bytes: ask only for the others.
+            let bytes = || key.try_get_as_bytes().ok();
+            match algorithm {
+                HS256 => hmac::Hmac::new_from_slice(bytes()?).ok().map(Prepared::Hs256),
+                EdDSA => {
+                    let point = <&[u8; 32]>::try_from(bytes()?).ok()?;
+                    ed25519_dalek::VerifyingKey::from_bytes(point)
+                        .ok()
+                        .map(Prepared::Ed25519)
+                }
+                ES256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes()?)
+                    .ok()
+                    .map(Prepared::Es256),
+                _ => Some(Prepared::Library),
+            }
+        }
+        #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
+        {
+            use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey};
+            let bytes = || key.try_get_as_bytes().ok();
+            match algorithm {
+                HS256 => Some(Prepared::Hs256(aws_lc_rs::hmac::Key::new(
+                    aws_lc_rs::hmac::HMAC_SHA256,
+                    bytes()?,
+                ))),
+                EdDSA => ParsedPublicKey::new(&ED25519, bytes()?).ok().map(Prepared::Public),
+                ES256 => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, bytes()?)
+                    .ok()
+                    .map(Prepared::Public),
+                _ => Some(Prepared::Library),
+            }
+        }
+    }
+
+    /// Whether `signature` is valid over `message`; `false` for anything the backend refuses.
+    pub(crate) fn verify(
+        &self,
+        algorithm: jsonwebtoken::Algorithm,
+        key: &jsonwebtoken::DecodingKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        match self {
+            #[cfg(feature = "rust-crypto")]
+            Prepared::Hs256(mac) => {
+                use hmac::Mac;
+                let mut mac = mac.clone();
+                mac.update(message);
+                // Constant-time, and only a full 32-byte tag matches.
+                mac.verify_slice(signature).is_ok()
+            }
+            #[cfg(feature = "rust-crypto")]
+            Prepared::Ed25519(public) => {
+                use ed25519_dalek::Verifier;
+                ed25519_dalek::Signature::from_slice(signature)
+                    .is_ok_and(|signature| public.verify(message, &signature).is_ok())
+            }
+            #[cfg(feature = "rust-crypto")]
+            Prepared::Es256(public) => {
+                use p256::ecdsa::signature::Verifier;
+                p256::ecdsa::Signature::from_slice(signature)
+                    .is_ok_and(|signature| public.verify(message, &signature).is_ok())
+            }
+            #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
+            Prepared::Hs256(mac) => aws_lc_rs::hmac::verify(mac, message, signature).is_ok(),
+            #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
+            Prepared::Public(public) => public.verify_sig(message, signature).is_ok(),
+            Prepared::Library => {
+                let Ok(verifier) = (provider().verifier_factory)(&algorithm, key) else {
+                    return false;
+                };
+                verifier.verify(message, &signature.to_vec()).is_ok()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+
+    /// The prepared check must say exactly what jsonwebtoken's per-call verifier says, on the
+    /// genuine signature and on every kind of damage to it or to the message. Run under each
+    /// backend (`.ci/run` runs this module with `aws-lc-rs` too).
+    #[test]
+    fn prepared_keys_agree_with_the_library_verifier() {
+        let keys = [
+            SigningKey::hs256(b"0123456789abcdef0123456789abcdef").expect("32-byte secret"),
+            SigningKey::ed25519_pem(include_bytes!("../../tests/keys/ed25519.pem")).expect("Ed25519 key"),
+            SigningKey::es256_pem(include_bytes!("../../tests/keys/es256.pem")).expect("P-256 key"),
+            SigningKey::rs256_pem(include_bytes!("../../tests/keys/rs256.pem")).expect("RSA key"),
+        ];
+        let message = b"eyJhbGciOiJFZERTQSJ9.eyJ0eXBlIjoidXNlciJ9";
+        for key in &keys {
+            let verification = key.verification_key();
+            let algorithm = verification.algorithm.to_jsonwebtoken();
+            let signature = key.sign(message).expect("signs");
+            let mut cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+                (message.to_vec(), signature.clone()),
+                (message.to_vec(), Vec::new()),
+                (message.to_vec(), vec![0; signature.len()]),
+                (message.to_vec(), signature[..signature.len() - 1].to_vec()),
+                (message.to_vec(), [signature.as_slice(), &[0]].concat()),
+                (message[..message.len() - 1].to_vec(), signature.clone()),
+                (Vec::new(), signature.clone()),
+            ];
+            for index in [0, signature.len() / 2, signature.len() - 1] {
+                let mut damaged = signature.clone();
+                damaged[index] ^= 0x01;
+                cases.push((message.to_vec(), damaged));
+            }
+            let library = Prepared::Library;
+            for (index, (message, signature)) in cases.iter().enumerate() {
+                let expected = library.verify(algorithm, &verification.key, message, signature);
+                assert_eq!(
+                    verification.verify(message, signature),
+                    expected,
+                    "{:?} case {index}",
+                    verification.algorithm
+                );
+                assert_eq!(expected, index == 0, "{:?} case {index}", verification.algorithm);
+            }
+            if verification.algorithm != crate::Algorithm::RS256 {
+                assert!(
+                    !matches!(verification.prepared, Prepared::Library),
+                    "{:?}",
+                    verification.algorithm
+                );
+            }
+        }
+    }
+}

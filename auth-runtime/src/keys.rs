@@ -10,7 +10,7 @@ use std::fmt;
 use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
-use crate::backend::provider;
+use crate::backend::{Prepared, provider};
 
 /// The signature algorithms a session key can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +113,8 @@ pub struct VerificationKey {
     pub(crate) kid: String,
     pub(crate) algorithm: Algorithm,
     pub(crate) key: DecodingKey,
+    /// The key made ready for the backend once, so no token pays for parsing it.
+    pub(crate) prepared: Prepared,
     /// The public JWK; `None` for HMAC secrets, which are never published.
     pub(crate) jwk: Option<Jwk>,
 }
@@ -148,10 +150,12 @@ impl VerificationKey {
     /// An HS256 shared secret of at least 32 bytes; give it a `kid` with [`with_kid`](Self::with_kid).
     pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
         check_hmac_secret(secret)?;
+        let key = DecodingKey::from_secret(secret);
         Ok(VerificationKey {
             kid: DEFAULT_HMAC_KID.to_owned(),
             algorithm: Algorithm::HS256,
-            key: DecodingKey::from_secret(secret),
+            prepared: prepare(Algorithm::HS256, &key)?,
+            key,
             jwk: None,
         })
     }
@@ -241,6 +245,7 @@ impl VerificationKey {
         Ok(VerificationKey {
             kid,
             algorithm,
+            prepared: prepare(algorithm, &key)?,
             key,
             jwk: Some(jwk),
         })
@@ -367,11 +372,18 @@ impl SigningKey {
 impl VerificationKey {
     /// Checks `signature` over `message` with this key's one algorithm; any backend error is a "no".
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(verifier) = (provider().verifier_factory)(&self.algorithm.to_jsonwebtoken(), &self.key) else {
-            return false;
-        };
-        verifier.verify(message, &signature.to_vec()).is_ok()
+        self.prepared
+            .verify(self.algorithm.to_jsonwebtoken(), &self.key, message, signature)
     }
+}
+
+/// Readies `key` for the backend, or says why the backend refuses it.
+fn prepare(algorithm: Algorithm, key: &DecodingKey) -> Result<Prepared, KeyError> {
+    provider();
+    Prepared::new(algorithm.to_jsonwebtoken(), key).ok_or(KeyError::Invalid {
+        algorithm,
+        source: jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into(),
+    })
 }
 
 fn invalid(algorithm: Algorithm) -> impl Fn(jsonwebtoken::errors::Error) -> KeyError {

@@ -50,6 +50,9 @@ struct Config<S> {
     signing: SigningKey,
     /// The signing key's verification half first, then the extra ones.
     keys: Vec<VerificationKey>,
+    /// The encoded header issued with each of `keys`, in the same order (the verify fast path);
+    /// `None` (never seen: three strings always serialize) only means that key takes the full parse.
+    issued_headers: Vec<Option<String>>,
     issuer: String,
     audience: String,
     token_type: String,
@@ -60,6 +63,13 @@ struct Config<S> {
     redirects: RedirectPolicy,
     clock: Clock,
     subject: Option<fn(&S) -> Option<String>>,
+}
+
+/// The header issued with each key, for [`Config::issued_headers`].
+fn issued_headers(keys: &[VerificationKey], token_type: &str) -> Vec<Option<String>> {
+    keys.iter()
+        .map(|key| token::issued_header(key, token_type).ok())
+        .collect()
 }
 
 /// The default token lifetime: 30 days, SST's default.
@@ -313,10 +323,12 @@ impl<S: SessionTypes> SessionsBuilder<S> {
             }
             keys.push(key);
         }
+        let issued_headers = issued_headers(&keys, &self.token_type);
         Ok(Sessions {
             inner: Arc::new(Config {
                 signing,
                 keys,
+                issued_headers,
                 issuer,
                 audience,
                 token_type: self.token_type,
@@ -433,6 +445,7 @@ impl<S: SessionTypes> Sessions<S> {
         let now = self.now().map_err(|_| VerifyError::Clock)?;
         let policy = Policy {
             keys: &config.keys,
+            issued_headers: &config.issued_headers,
             default_kid: config.signing.kid(),
             token_type: &config.token_type,
             issuer: &config.issuer,
@@ -486,6 +499,8 @@ impl<S: SessionTypes> Sessions<S> {
             inner: Arc::new(Config {
                 signing: config.signing.clone(),
                 keys: config.keys.clone(),
+                // Their own `typ`, so their own headers: a session's header must not match here.
+                issued_headers: issued_headers(&config.keys, token_type),
                 issuer: config.issuer.clone(),
                 audience,
                 token_type: token_type.to_owned(),
@@ -528,4 +543,42 @@ pub(crate) fn random_id<const N: usize>() -> Result<String, IssueError> {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).map_err(IssueError::Random)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(all(test, feature = "providers"))]
+mod tests {
+    use super::*;
+
+    #[derive(crate::SessionTypes, Debug, Clone, PartialEq)]
+    #[session(crate = "crate")]
+    enum Session {
+        User { id: String },
+    }
+
+    /// The verify fast path matches whole issued headers: a sibling with another `typ` must have
+    /// its own, or one kind of token would pass for the other. Same key and audience here, so the
+    /// type is the only difference.
+    #[test]
+    fn siblings_refuse_each_others_tokens_by_type() {
+        let sessions = Sessions::<Session>::builder()
+            .signing_key(SigningKey::hs256(&[7; 32]).expect("32-byte secret"))
+            .issuer("https://auth.example.com")
+            .audience("app")
+            .build()
+            .expect("valid configuration");
+        let flows: Sessions<Session> = sessions.sibling("auth-flow+jwt", "app".to_owned(), Duration::from_secs(600));
+        let session = Session::User { id: "u1".to_owned() };
+        let session_token = sessions.create(&session).expect("signs");
+        let flow_token = flows.create(&session).expect("signs");
+        assert_eq!(sessions.verify(&session_token).expect("own token").session, session);
+        assert_eq!(flows.verify(&flow_token).expect("own token").session, session);
+        assert!(matches!(
+            flows.verify(&session_token),
+            Err(VerifyError::WrongTokenType { found: Some(ref found), .. }) if found == "session+jwt"
+        ));
+        assert!(matches!(
+            sessions.verify(&flow_token),
+            Err(VerifyError::WrongTokenType { found: Some(ref found), .. }) if found == "auth-flow+jwt"
+        ));
+    }
 }

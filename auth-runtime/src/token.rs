@@ -192,6 +192,8 @@ pub(crate) fn quoted_list(items: &[&str]) -> String {
 /// What the verification of one token checks against.
 pub(crate) struct Policy<'a> {
     pub(crate) keys: &'a [VerificationKey],
+    /// For each key, in the same order, the encoded header we issue with it ([`issued_header`]).
+    pub(crate) issued_headers: &'a [Option<String>],
     pub(crate) default_kid: &'a str,
     pub(crate) token_type: &'a str,
     pub(crate) issuer: &'a str,
@@ -248,21 +250,28 @@ pub enum SignError {
     Crypto(#[source] jsonwebtoken::errors::Error),
 }
 
+/// The base64url header every token signed with `key` carries: `{"alg","typ","kid"}`, in that order.
+///
+/// Verification keeps one per key: a token whose header is byte for byte this string passes every
+/// header check (`alg`, `typ`, `kid`, no `crit`) without being decoded or parsed.
+pub(crate) fn issued_header(key: &VerificationKey, token_type: &str) -> Result<String, serde_json::Error> {
+    let header = NewHeader {
+        alg: key.algorithm().as_str(),
+        typ: token_type,
+        kid: key.kid(),
+    };
+    Ok(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?))
+}
+
 /// Signs `claims` as a compact JWS.
 pub(crate) fn sign<S: SessionTypes>(
     key: &SigningKey,
     token_type: &str,
     claims: &NewClaims<'_, S>,
 ) -> Result<String, SignError> {
-    let header = NewHeader {
-        alg: key.algorithm().as_str(),
-        typ: token_type,
-        kid: key.kid(),
-    };
-    let header = serde_json::to_vec(&header).map_err(SignError::Serialize)?;
     let payload = serde_json::to_vec(claims).map_err(SignError::Serialize)?;
-    let mut token = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
-    URL_SAFE_NO_PAD.encode_string(&header, &mut token);
+    let mut token = issued_header(key.verification_key(), token_type).map_err(SignError::Serialize)?;
+    token.reserve(payload.len() * 4 / 3 + 100);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
     let signature = key.sign(token.as_bytes()).map_err(SignError::Crypto)?;
@@ -303,6 +312,35 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
     else {
         return Err(VerifyError::Malformed(Malformed::Parts));
     };
+    // Our own tokens carry exactly the header we issue with their key: known good, nothing to parse.
+    let issued = policy
+        .keys
+        .iter()
+        .zip(policy.issued_headers)
+        .find(|(_, issued)| issued.as_deref() == Some(header_b64));
+    let (key, token_type) = match issued {
+        Some((key, _)) => (key, Ok(())),
+        None => check_header(header_b64, policy)?,
+    };
+    let signature = decode_part(signature_b64, "signature")?;
+    let signed_len = header_b64.len() + 1 + payload_b64.len();
+    if !key.verify(&token.as_bytes()[..signed_len], &signature) {
+        return Err(VerifyError::BadSignature);
+    }
+    // Decoded before the `typ` verdict, so a token with a valid signature over an unreadable
+    // payload is malformed whatever its type.
+    let payload = decode_part(payload_b64, "payload")?;
+    token_type?;
+    decode_payload(&payload, policy)
+}
+
+/// Any other header, decoded and checked: no `crit`, a known `kid` (or none, for the signing key),
+/// `alg` equal to that key's algorithm. Returns the key, and the `typ` verdict, which is given only
+/// once the signature holds (a forged token learns nothing from it).
+fn check_header<'p>(
+    header_b64: &str,
+    policy: &Policy<'p>,
+) -> Result<(&'p VerificationKey, Result<(), VerifyError>), VerifyError> {
     let header_json = decode_part(header_b64, "header")?;
     let header: Header<'_> =
         serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
@@ -323,24 +361,14 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
             expected: key.algorithm,
         });
     }
-    let signature = decode_part(signature_b64, "signature")?;
-    let signed_len = header_b64.len() + 1 + payload_b64.len();
-    if !key.verify(&token.as_bytes()[..signed_len], &signature) {
-        return Err(VerifyError::BadSignature);
-    }
-    // Decoded before the `typ` check, so a token with a valid signature over an unreadable payload
-    // is malformed whatever its type.
-    let payload = decode_part(payload_b64, "payload")?;
-    match &header.typ {
-        Some(typ) if typ.eq_ignore_ascii_case(policy.token_type) => {}
-        other => {
-            return Err(VerifyError::WrongTokenType {
-                found: other.as_deref().map(str::to_owned),
-                expected: policy.token_type.to_owned(),
-            });
-        }
-    }
-    decode_payload(&payload, policy)
+    let token_type = match &header.typ {
+        Some(typ) if typ.eq_ignore_ascii_case(policy.token_type) => Ok(()),
+        other => Err(VerifyError::WrongTokenType {
+            found: other.as_deref().map(str::to_owned),
+            expected: policy.token_type.to_owned(),
+        }),
+    };
+    Ok((key, token_type))
 }
 
 fn decode_part(part: &str, name: &'static str) -> Result<Vec<u8>, VerifyError> {
