@@ -152,6 +152,24 @@ impl<V: SessionVerifier> SessionCache<V> {
             return self.verify_uncached(token, headers).await.map_err(Arc::new);
         };
         let key = self.key(token, headers);
+        // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
+        // so a hit neither builds nor moves it.
+        if let Some(entry) = entries.get(&key).await
+            && self.now() < entry.valid_until
+        {
+            return Ok(Arc::clone(&entry.authenticated));
+        }
+        Box::pin(self.verify_miss(entries, key, token, headers)).await
+    }
+
+    /// A miss (or an entry past its expiry): concurrent misses for one key share one verifier call.
+    async fn verify_miss(
+        &self,
+        entries: &moka::future::Cache<Key, Arc<Entry<V::Session>>>,
+        key: Key,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
         let entry = entries
             .try_get_with(key, async {
                 let authenticated = self.verify_uncached(token, headers).await?;

@@ -119,7 +119,7 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
         });
         let cache = cache_over(&backend);
         let token = format!("id.ada.{}", NOW + 3600);
-        let tasks: Vec<_> = (0..100)
+        let tasks: Vec<_> = (0..1000)
             .map(|_| {
                 let cache = cache.clone();
                 let token = token.clone();
@@ -130,7 +130,7 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
         for task in tasks {
             assert_eq!(task.await.expect("task").expect("verified"), user("ada"));
         }
-        assert_eq!(calls(&backend), 1, "100 concurrent requests, one backend call");
+        assert_eq!(calls(&backend), 1, "1000 concurrent requests, one backend call");
     });
 }
 
@@ -161,7 +161,7 @@ impl tower_service::Service<http::Request<()>> for Echo {
 }
 
 #[test]
-fn a_hundred_concurrent_requests_through_the_layer_make_one_backend_call() {
+fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
     use tower_layer::Layer;
     use tower_service::Service;
     runtime().block_on(async {
@@ -175,7 +175,7 @@ fn a_hundred_concurrent_requests_through_the_layer_make_one_backend_call() {
             .expect("valid layer");
         let service = layer.layer(Echo);
         let bearer = format!("Bearer id.ada.{}", NOW + 3600);
-        let requests: Vec<_> = (0..100)
+        let requests: Vec<_> = (0..1000)
             .map(|_| {
                 let mut service = service.clone();
                 let request = http::Request::builder()
@@ -191,7 +191,7 @@ fn a_hundred_concurrent_requests_through_the_layer_make_one_backend_call() {
             let user = response.headers().get("x-user").and_then(|value| value.to_str().ok());
             assert_eq!(user, Some("ada"), "every request reaches the handler with the session");
         }
-        assert_eq!(calls(&backend), 1, "100 concurrent requests, one backend call");
+        assert_eq!(calls(&backend), 1, "1000 concurrent requests, one backend call");
     });
 }
 
