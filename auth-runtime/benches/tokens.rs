@@ -1,5 +1,7 @@
 //! Signing, verifying and reading a session, against `jsonwebtoken` alone doing the same work
-//! (same key, same claims, `iss`/`aud`/`exp` validated) as the baseline, in the same run.
+//! (same key, same claims, `iss`/`aud`/`exp` validated) as the baseline, in the same run; and
+//! verification against the raw signature check alone (`verify/raw-signature`: the backend's own
+//! primitive with its key parsed once, over our token's signing input and decoded signature).
 //!
 //! Run with: cargo bench -p auth-runtime
 //! With the other backend: cargo bench -p auth-runtime --no-default-features --features aws-lc-rs,derive,schema
@@ -11,6 +13,8 @@ use auth_runtime::{SessionTypes, Sessions, SigningKey};
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+use raw::RawKey;
 
 #[derive(SessionTypes, Debug, Clone, PartialEq)]
 enum AppSession {
@@ -116,7 +120,7 @@ fn bench(c: &mut Criterion) {
     };
     for case in cases {
         let Ok(sessions) = Sessions::<AppSession>::builder()
-            .signing_key(case.ours)
+            .signing_key(case.ours.clone())
             .issuer(ISSUER)
             .audience(AUDIENCE)
             .build()
@@ -151,10 +155,141 @@ fn bench(c: &mut Criterion) {
         group.bench_function("verify/jsonwebtoken", |b| {
             b.iter(|| jsonwebtoken::decode::<RawClaims>(black_box(&raw_token), &case.decoding, &validation))
         });
+        match raw_input(&token).and_then(|(message, signature)| Some((RawKey::new(&case)?, message, signature))) {
+            Some((raw, message, signature)) if raw.verify(message.as_bytes(), &signature) => {
+                group.bench_function("verify/raw-signature", |b| {
+                    b.iter(|| raw.verify(black_box(message.as_bytes()), black_box(&signature)))
+                });
+            }
+            _ => eprintln!("{}: raw signature baseline unavailable", case.name),
+        }
         group.bench_function("read-cookie/auth-runtime", |b| {
             b.iter(|| sessions.read(black_box(&headers)))
         });
         group.finish();
+    }
+}
+
+/// A token's signing input (`header.payload`) and its decoded signature.
+fn raw_input(token: &str) -> Option<(String, Vec<u8>)> {
+    use base64::Engine;
+    let (message, signature) = token.rsplit_once('.')?;
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()?;
+    Some((message.to_owned(), signature))
+}
+
+/// Public key material from our key's JWK: `x` (Ed25519), `04 || x || y` (P-256), `n` and `e` (RSA).
+fn jwk_bytes(key: &SigningKey) -> Option<(Vec<u8>, Vec<u8>)> {
+    use base64::Engine;
+    use jsonwebtoken::jwk::AlgorithmParameters;
+    let decode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok();
+    match &key.verification_key().jwk()?.algorithm {
+        AlgorithmParameters::OctetKeyPair(okp) => Some((decode(&okp.x)?, Vec::new())),
+        AlgorithmParameters::EllipticCurve(ec) => {
+            Some(([vec![4], decode(&ec.x)?, decode(&ec.y)?].concat(), Vec::new()))
+        }
+        AlgorithmParameters::RSA(rsa) => Some((decode(&rsa.n)?, decode(&rsa.e)?)),
+        _ => None,
+    }
+}
+
+/// The rust-crypto primitives jsonwebtoken's backend verifies with, each key parsed once.
+#[cfg(feature = "rust-crypto")]
+mod raw {
+    use hmac::Mac;
+    use p256::ecdsa::signature::Verifier;
+
+    use super::{Case, SECRET, jwk_bytes};
+
+    pub(crate) enum RawKey {
+        Hs256(hmac::Hmac<sha2::Sha256>),
+        Ed25519(ed25519_dalek::VerifyingKey),
+        Es256(p256::ecdsa::VerifyingKey),
+        Rs256(rsa::pkcs1v15::VerifyingKey<sha2::Sha256>),
+    }
+
+    impl RawKey {
+        pub(crate) fn new(case: &Case) -> Option<Self> {
+            if case.name == "HS256" {
+                return hmac::Hmac::new_from_slice(SECRET).ok().map(RawKey::Hs256);
+            }
+            let (first, second) = jwk_bytes(&case.ours)?;
+            Some(match case.name {
+                "EdDSA" => {
+                    RawKey::Ed25519(ed25519_dalek::VerifyingKey::from_bytes(first.as_slice().try_into().ok()?).ok()?)
+                }
+                "ES256" => RawKey::Es256(p256::ecdsa::VerifyingKey::from_sec1_bytes(&first).ok()?),
+                "RS256" => {
+                    let n = rsa::BigUint::from_bytes_be(&first);
+                    let e = rsa::BigUint::from_bytes_be(&second);
+                    RawKey::Rs256(rsa::pkcs1v15::VerifyingKey::new(rsa::RsaPublicKey::new(n, e).ok()?))
+                }
+                _ => return None,
+            })
+        }
+
+        pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+            match self {
+                RawKey::Hs256(mac) => {
+                    let mut mac = mac.clone();
+                    mac.update(message);
+                    mac.verify_slice(signature).is_ok()
+                }
+                RawKey::Ed25519(key) => ed25519_dalek::Signature::from_slice(signature)
+                    .is_ok_and(|signature| key.verify(message, &signature).is_ok()),
+                RawKey::Es256(key) => p256::ecdsa::Signature::from_slice(signature)
+                    .is_ok_and(|signature| key.verify(message, &signature).is_ok()),
+                RawKey::Rs256(key) => rsa::pkcs1v15::Signature::try_from(signature)
+                    .is_ok_and(|signature| key.verify(message, &signature).is_ok()),
+            }
+        }
+    }
+}
+
+/// The aws-lc-rs primitives jsonwebtoken's backend verifies with, each key parsed once.
+#[cfg(feature = "aws-lc-rs")]
+mod raw {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+
+    use super::{Case, SECRET, jwk_bytes};
+
+    pub(crate) enum RawKey {
+        Hs256(aws_lc_rs::hmac::Key),
+        Public(ParsedPublicKey),
+    }
+
+    impl RawKey {
+        pub(crate) fn new(case: &Case) -> Option<Self> {
+            if case.name == "HS256" {
+                return Some(RawKey::Hs256(aws_lc_rs::hmac::Key::new(
+                    aws_lc_rs::hmac::HMAC_SHA256,
+                    SECRET,
+                )));
+            }
+            let parsed = match case.name {
+                "EdDSA" => ParsedPublicKey::new(&ED25519, jwk_bytes(&case.ours)?.0),
+                "ES256" => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, jwk_bytes(&case.ours)?.0),
+                "RS256" => {
+                    // The SubjectPublicKeyInfo DER inside the PEM.
+                    use base64::Engine;
+                    let pem = std::str::from_utf8(include_bytes!("../../tests/keys/rs256.pub.pem")).ok()?;
+                    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+                    let der = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
+                    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+                }
+                _ => return None,
+            };
+            parsed.ok().map(RawKey::Public)
+        }
+
+        pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+            match self {
+                RawKey::Hs256(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+                RawKey::Public(key) => key.verify_sig(message, signature).is_ok(),
+            }
+        }
     }
 }
 

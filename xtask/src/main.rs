@@ -3,6 +3,9 @@
 //! - `cargo xtask schema`: writes the JSON Schema and TypeScript declarations of the examples'
 //!   session types into `schema/`.
 //! - `cargo xtask schema --check`: fails if a committed file in `schema/` is stale.
+//! - `cargo xtask bench`: runs every benchmark and prints the targets of BENCHMARKS.md as ratios.
+
+mod bench;
 
 use std::process::ExitCode;
 
@@ -10,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   schema           write schema/*.schema.json and schema/*.d.ts from the examples' session types
-  schema --check   fail if the committed files in schema/ are stale";
+  schema --check   fail if the committed files in schema/ are stale
+  bench            run every benchmark (about 10 minutes) and print the targets as ratios";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +48,17 @@ fn main() -> ExitCode {
             }
             Err(error) => {
                 eprintln!("cannot read {}: {error}", xtask::SCHEMA_DIR);
+                ExitCode::FAILURE
+            }
+        },
+        ["bench"] => match bench::run(&root) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!("a target was missed (see the table above)");
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("benchmarks failed: {error}");
                 ExitCode::FAILURE
             }
         },
