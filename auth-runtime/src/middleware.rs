@@ -326,7 +326,8 @@ impl<V: SessionVerifier> Shared<V> {
         }
         let grpc = is_grpc(headers);
         if self.landing.as_deref() == Some(path)
-            && let Some(response) = self.landing(uri, headers, grpc).await
+            // Boxed: the landing future is large and rare; every other request would carry its size.
+            && let Some(response) = Box::pin(self.landing(uri, headers, grpc)).await
         {
             return Decision::Respond(response);
         }
