@@ -9,9 +9,12 @@
 //! - Bounded: at most `capacity` entries, least recently used evicted first (moka's TinyLFU).
 //! - Concurrent misses for one key are coalesced: one verifier call, every waiter gets its answer.
 //! - Invalidation by token, by subject (`sub`), by session id (`jti`), or all at once after a
-//!   key rotation.
+//!   key rotation; and, with [`invalidations_from`](SessionCacheBuilder::invalidations_from), by
+//!   the events every instance publishes through a shared [`Store`]. While that subscription is
+//!   interrupted the cache serves nothing from memory: every request asks the verifier.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
@@ -19,6 +22,7 @@ use moka::Expiry;
 use sha2::{Digest, Sha256};
 
 use crate::sessions::Clock;
+use crate::store::{Invalidation, Store, StoreEvent, Subscription};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// The default time a verified session is kept: one minute, so a revocation in the backend takes
@@ -37,6 +41,24 @@ struct Entry<S> {
     valid_until: u64,
     /// How long moka keeps it, computed from `valid_until` when it was inserted.
     time_to_live: Duration,
+    /// The invalidation generation when the verifier was asked: an event after that may have
+    /// been meant for this answer.
+    generation: u64,
+}
+
+/// What a cache following a store's events knows of them.
+#[derive(Default)]
+struct Watch {
+    /// Whether the subscription is live; while it is not, nothing is served from or kept in memory.
+    live: AtomicBool,
+    /// Counts invalidation events; a verification that overlapped one is not kept.
+    generation: AtomicU64,
+}
+
+/// The store subscription of a following cache; unsubscribes when the last clone goes.
+struct Follow {
+    watch: Arc<Watch>,
+    _subscription: Subscription,
 }
 
 struct EntryExpiry;
@@ -55,6 +77,7 @@ pub struct SessionCache<V: SessionVerifier> {
     key_headers: Arc<[http::HeaderName]>,
     ttl: Duration,
     clock: Clock,
+    follow: Option<Arc<Follow>>,
 }
 
 impl<V: SessionVerifier> Clone for SessionCache<V> {
@@ -65,6 +88,7 @@ impl<V: SessionVerifier> Clone for SessionCache<V> {
             key_headers: Arc::clone(&self.key_headers),
             ttl: self.ttl,
             clock: Arc::clone(&self.clock),
+            follow: self.follow.clone(),
         }
     }
 }
@@ -75,6 +99,7 @@ pub struct SessionCacheBuilder<V> {
     ttl: Duration,
     capacity: u64,
     clock: Clock,
+    store: Option<Arc<dyn Store>>,
 }
 
 impl<V: SessionVerifier> SessionCacheBuilder<V> {
@@ -96,6 +121,19 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
         self
     }
 
+    /// Takes invalidations from `store`'s events ([`Store::subscribe`]): an entry is dropped when
+    /// any instance sharing the store publishes its session id, its subject, or `All`.
+    ///
+    /// Until the store reports its subscription live, and whenever it reports it interrupted,
+    /// the cache serves nothing from memory and keeps nothing (every request asks the verifier),
+    /// so an invalidation it might have missed cannot leave a revoked session served. When the
+    /// subscription comes back, everything cached before is dropped. A store without events
+    /// (the trait's default) is never live.
+    pub fn invalidations_from(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Builds the cache.
     pub fn build(self) -> SessionCache<V> {
         let rule = self.verifier.cache_key();
@@ -111,13 +149,58 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
                 .support_invalidation_closures()
                 .build()
         });
+        let follow = match (&entries, &self.store) {
+            (Some(entries), Some(store)) => Some(Arc::new(follow(store.as_ref(), entries.clone()))),
+            _ => None,
+        };
         SessionCache {
             verifier: Arc::new(self.verifier),
             entries,
             key_headers,
             ttl: self.ttl,
             clock: self.clock,
+            follow,
         }
+    }
+}
+
+/// Subscribes `entries` to `store`'s events.
+fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: moka::future::Cache<Key, Arc<Entry<S>>>) -> Follow {
+    let watch = Arc::new(Watch::default());
+    let listener_watch = Arc::clone(&watch);
+    let subscription = store.subscribe(Arc::new(move |event: &StoreEvent| {
+        let watch = &listener_watch;
+        watch.generation.fetch_add(1, Ordering::AcqRel);
+        match event {
+            StoreEvent::Invalidate(Invalidation::Session(id)) => {
+                let id = id.clone();
+                let _ = entries.invalidate_entries_if(move |_, entry| {
+                    entry.authenticated.session_id.as_deref() == Some(id.as_str())
+                });
+            }
+            StoreEvent::Invalidate(Invalidation::Subject(subject)) => {
+                let subject = subject.clone();
+                let _ = entries.invalidate_entries_if(move |_, entry| {
+                    entry.authenticated.subject.as_deref() == Some(subject.as_str())
+                });
+            }
+            StoreEvent::Subscribed => {
+                // Whatever was published while nobody listened is unknown: start afresh.
+                entries.invalidate_all();
+                watch.live.store(true, Ordering::Release);
+            }
+            // `Interrupted`, `All`, and any event kind added later: forget everything.
+            _ => {
+                if *event == StoreEvent::Interrupted {
+                    watch.live.store(false, Ordering::Release);
+                }
+                entries.invalidate_all();
+            }
+        }
+    }));
+    Follow {
+        watch,
+        _subscription: subscription,
     }
 }
 
@@ -134,6 +217,7 @@ impl<V: SessionVerifier> SessionCache<V> {
             ttl: DEFAULT_CACHE_TTL,
             capacity: DEFAULT_CACHE_CAPACITY,
             clock: Arc::new(SystemTime::now),
+            store: None,
         }
     }
 
@@ -148,7 +232,7 @@ impl<V: SessionVerifier> SessionCache<V> {
         token: &str,
         headers: &HeaderMap,
     ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
-        let Some(entries) = &self.entries else {
+        let Some(entries) = self.entries.as_ref().filter(|_| self.is_live()) else {
             return self.verify_uncached(token, headers).await.map_err(Arc::new);
         };
         let key = self.key(token, headers);
@@ -172,10 +256,18 @@ impl<V: SessionVerifier> SessionCache<V> {
     ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
         let entry = entries
             .try_get_with(key, async {
+                let generation = self.generation();
                 let authenticated = self.verify_uncached(token, headers).await?;
-                Ok::<_, VerifierError>(self.entry(token, authenticated))
+                Ok::<_, VerifierError>(self.entry(token, authenticated, generation))
             })
             .await?;
+        if entry.generation != self.generation() || !self.is_live() {
+            // An invalidation arrived while the verifier was asked (it may have been this very
+            // session's revocation, written after the verifier looked), or the subscription
+            // dropped: the answer stands for this request, which overlapped the event, but
+            // is not kept for the next one.
+            entries.invalidate(&key).await;
+        }
         if self.now() < entry.valid_until {
             return Ok(Arc::clone(&entry.authenticated));
         }
@@ -241,7 +333,26 @@ impl<V: SessionVerifier> SessionCache<V> {
         Ok(Arc::new(self.verifier.map_session(output)?))
     }
 
-    fn entry(&self, token: &str, authenticated: Arc<Authenticated<V::Session>>) -> Arc<Entry<V::Session>> {
+    /// Whether the cache may serve from memory: always, unless it follows a store whose
+    /// subscription is not live.
+    fn is_live(&self) -> bool {
+        self.follow
+            .as_ref()
+            .is_none_or(|follow| follow.watch.live.load(Ordering::Acquire))
+    }
+
+    fn generation(&self) -> u64 {
+        self.follow
+            .as_ref()
+            .map_or(0, |follow| follow.watch.generation.load(Ordering::Acquire))
+    }
+
+    fn entry(
+        &self,
+        token: &str,
+        authenticated: Arc<Authenticated<V::Session>>,
+        generation: u64,
+    ) -> Arc<Entry<V::Session>> {
         let now = self.now();
         let by_ttl = now.saturating_add(self.ttl.as_secs().max(1));
         let valid_until = authenticated
@@ -252,6 +363,7 @@ impl<V: SessionVerifier> SessionCache<V> {
             token_hash: Sha256::digest(token.as_bytes()).into(),
             valid_until,
             time_to_live: Duration::from_secs(valid_until.saturating_sub(now)),
+            generation,
         })
     }
 

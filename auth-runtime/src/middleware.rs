@@ -12,10 +12,13 @@
 //!    same-origin (`Sec-Fetch-Site: same-origin`, or an `Origin` that is allowed or matches
 //!    `Host`), else 403. Bearer requests are exempt: browsers never attach them on their own.
 //! 5. The token is verified; a failure is 401 with a short JSON reason, or, under the lenient
-//!    policy, a public request.
+//!    policy, a public request. A verifier whose backend could not answer
+//!    ([`BackendUnavailable`](crate::VerifierError::BackendUnavailable): a store that is down)
+//!    gets 503 with `Retry-After` instead, so the client keeps its token and tries again; no
+//!    session is ever granted without the backend's answer.
 //!
-//! gRPC requests (`content-type: application/grpc...`) get `grpc-status` 16 (Unauthenticated)
-//! and 7 (PermissionDenied) instead of 401 and 403.
+//! gRPC requests (`content-type: application/grpc...`) get `grpc-status` 16 (Unauthenticated),
+//! 7 (PermissionDenied) and 14 (Unavailable) instead of 401, 403 and 503.
 
 use std::any::Any;
 use std::fmt;
@@ -25,7 +28,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderValue, ORIGIN, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderValue, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tower_layer::Layer;
@@ -36,7 +39,7 @@ use crate::cache::SessionCache;
 use crate::cookie::CookieOptions;
 use crate::extract::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
 use crate::sessions::found;
-use crate::verifier::{Authenticated, SessionVerifier};
+use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
 tokio::task_local! {
     static CURRENT: Option<Arc<dyn ErasedSession>>;
@@ -348,7 +351,21 @@ impl<V: SessionVerifier> Shared<V> {
         }
         match self.cache.verify(&token, headers).await {
             Ok(authenticated) => Decision::Continue(Some(authenticated)),
-            Err(error) => self.invalid(&error.to_string(), grpc),
+            Err(error) => self.refused(&error, grpc),
+        }
+    }
+
+    /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
+    /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
+    /// cause stays out of the response: it describes the infrastructure, not the token.
+    fn refused(&self, error: &VerifierError, grpc: bool) -> Decision {
+        match (error, self.invalid) {
+            (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject) => Decision::Respond(refusal(
+                Refusal::Unavailable,
+                "the session backend is unavailable; try again",
+                grpc,
+            )),
+            _ => self.invalid(&error.to_string(), grpc),
         }
     }
 
@@ -375,7 +392,7 @@ impl<V: SessionVerifier> Shared<V> {
                     Err(error) => return Some(refusal(Refusal::Unauthenticated, &error.to_string(), grpc)),
                 }
             }
-            Err(error) => match self.invalid(&error.to_string(), grpc) {
+            Err(error) => match self.refused(&error, grpc) {
                 Decision::Respond(response) => return Some(response),
                 // Lenient: drop the bad token from the URL, set nothing.
                 Decision::Continue(_) => None,
@@ -475,6 +492,7 @@ fn same_origin(headers: &HeaderMap, allowed: &[url::Origin]) -> bool {
 enum Refusal {
     Unauthenticated,
     Forbidden,
+    Unavailable,
 }
 
 /// 401/403 with `{"error": ..., "reason": ...}`, or the gRPC trailers-only equivalent.
@@ -483,6 +501,7 @@ fn refusal(kind: Refusal, reason: &str, grpc: bool) -> Response<Bytes> {
         let code = match kind {
             Refusal::Unauthenticated => "16",
             Refusal::Forbidden => "7",
+            Refusal::Unavailable => "14",
         };
         let mut response = Response::new(Bytes::new());
         let headers = response.headers_mut();
@@ -497,6 +516,7 @@ fn refusal(kind: Refusal, reason: &str, grpc: bool) -> Response<Bytes> {
     let (status, error) = match kind {
         Refusal::Unauthenticated => (StatusCode::UNAUTHORIZED, "invalid_token"),
         Refusal::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
     };
     let body = serde_json::json!({ "error": error, "reason": reason }).to_string();
     let mut response = Response::new(Bytes::from(body));
@@ -509,6 +529,9 @@ fn refusal(kind: Refusal, reason: &str, grpc: bool) -> Response<Bytes> {
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer error=\"invalid_token\""),
         );
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
 }

@@ -36,9 +36,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With a [`SessionCache`](crate::SessionCache) in front, also call
-//! [`invalidate_session_id`](crate::SessionCache::invalidate_session_id) on the instance that
-//! revokes, or the cached answer stands until the cache's TTL.
+//! Revoking also publishes an [`Invalidation`] through the store. A
+//! [`SessionCache`](crate::SessionCache) in front of the verifier must take its invalidations
+//! from the same store ([`invalidations_from`](crate::SessionCacheBuilder::invalidations_from)),
+//! or a cached answer stands until the cache's TTL:
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use auth_runtime::revocation::{Revocable, Revocations};
+//! # use auth_runtime::store::{MemoryStore, Store};
+//! # use auth_runtime::{SessionCache, SessionTypes, Sessions, SigningKey};
+//! # #[derive(SessionTypes, Debug, Clone, PartialEq)]
+//! # enum AppSession { User { user_id: String } }
+//! # fn demo(sessions: Sessions<AppSession>) {
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new()); // or a RedisStore, shared by a fleet
+//! let revocations = Revocations::new(Arc::clone(&store));
+//! let cache = SessionCache::builder(Revocable::new(sessions, revocations.clone()))
+//!     .invalidations_from(store)
+//!     .build();
+//! # }
+//! ```
+//!
+//! Sessions are revoked one by one ([`revoke`](Revocations::revoke), by `jti`) or all sessions
+//! of a subject issued until now ([`revoke_subject`](Revocations::revoke_subject), by `sub` and
+//! `iat`: "log me out everywhere", a locked account).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -48,11 +69,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::HeaderMap;
 
 use crate::sessions::{DEFAULT_LEEWAY, DEFAULT_LIFETIME};
-use crate::store::{Store, StoreError};
+use crate::store::{Invalidation, Store, StoreError};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
-/// The store key prefix of revocation records.
+/// The store key prefix of revoked session ids.
 pub const REVOKED_PREFIX: &str = "revoked:";
+/// The store key prefix of revoked subjects (the record holds the Unix second of the revocation).
+pub const REVOKED_SUBJECT_PREFIX: &str = "revoked-sub:";
 
 /// The list of ended sessions, by session id (`jti`, or a verifier's opaque id), kept in a
 /// [`Store`]. Cheap to clone; clones share the store.
@@ -60,6 +83,7 @@ pub const REVOKED_PREFIX: &str = "revoked:";
 pub struct Revocations {
     store: Arc<dyn Store>,
     clock: Arc<dyn Fn() -> SystemTime + Send + Sync>,
+    max_lifetime: Duration,
 }
 
 impl fmt::Debug for Revocations {
@@ -74,7 +98,16 @@ impl Revocations {
         Revocations {
             store,
             clock: Arc::new(SystemTime::now),
+            max_lifetime: DEFAULT_LIFETIME,
         }
+    }
+
+    /// The longest lifetime of the sessions checked ([`DEFAULT_LIFETIME`] by default): a
+    /// subject's revocation is remembered that long (plus [`DEFAULT_LEEWAY`]), by when every
+    /// session issued before it has expired. Set it to the sessions' `lifetime` if longer.
+    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = max_lifetime;
+        self
     }
 
     /// Replaces the clock that turns an expiry into the record's time to live (for tests).
@@ -86,42 +119,85 @@ impl Revocations {
     /// Ends the session `session_id`. The record lives until `expires_at` (seconds since the Unix
     /// epoch) plus [`DEFAULT_LEEWAY`], after which the token fails on its own; a session without an
     /// expiry is remembered for [`DEFAULT_LIFETIME`].
+    ///
+    /// Then every instance sharing the store hears of it ([`Invalidation::Session`]). `Ok` means
+    /// both steps were done; on an error, report that the logout failed: the record may be
+    /// written while some instance's cache still holds the session (until its TTL).
     pub async fn revoke(&self, session_id: &str, expires_at: Option<u64>) -> Result<(), RevocationError> {
         if session_id.is_empty() {
             return Err(RevocationError::NoSessionId);
         }
         let ttl = match expires_at {
-            Some(expires_at) => {
-                let now = (self.clock)()
-                    .duration_since(UNIX_EPOCH)
-                    .map_err(|_| RevocationError::Clock)?
-                    .as_secs();
-                Duration::from_secs(expires_at.saturating_sub(now)) + DEFAULT_LEEWAY
-            }
+            Some(expires_at) => Duration::from_secs(expires_at.saturating_sub(self.now()?)) + DEFAULT_LEEWAY,
             None => DEFAULT_LIFETIME,
         };
-        self.store.put(&key(session_id), Vec::new(), ttl).await?;
+        self.store
+            .put(&key(REVOKED_PREFIX, session_id), Vec::new(), ttl)
+            .await?;
+        let invalidation = Invalidation::Session(session_id.to_owned());
+        self.store.publish(&invalidation).await?;
+        Ok(())
+    }
+
+    /// Ends every session of `subject` issued up to this second (by `iat`); sessions issued
+    /// later pass. Sessions without `iat` are refused while the record lives. The record lives
+    /// for [`max_lifetime`](Revocations::max_lifetime) plus [`DEFAULT_LEEWAY`]; then every instance
+    /// hears of it ([`Invalidation::Subject`]).
+    pub async fn revoke_subject(&self, subject: &str) -> Result<(), RevocationError> {
+        if subject.is_empty() {
+            return Err(RevocationError::NoSubject);
+        }
+        let now = self.now()?;
+        let ttl = self.max_lifetime + DEFAULT_LEEWAY;
+        let record = now.to_string().into_bytes();
+        self.store
+            .put(&key(REVOKED_SUBJECT_PREFIX, subject), record, ttl)
+            .await?;
+        let invalidation = Invalidation::Subject(subject.to_owned());
+        self.store.publish(&invalidation).await?;
         Ok(())
     }
 
     /// Whether `session_id` was revoked (and its record has not expired).
     pub async fn is_revoked(&self, session_id: &str) -> Result<bool, StoreError> {
-        Ok(self.store.get(&key(session_id)).await?.is_some())
+        Ok(self.store.get(&key(REVOKED_PREFIX, session_id)).await?.is_some())
+    }
+
+    /// Whether a session of `subject` issued at `issued_at` (Unix seconds) was revoked with
+    /// [`revoke_subject`](Revocations::revoke_subject). A session issued in the same second as
+    /// the revocation counts as revoked (the clock cannot tell which came first).
+    pub async fn is_subject_revoked(&self, subject: &str, issued_at: Option<u64>) -> Result<bool, StoreError> {
+        let Some(record) = self.store.get(&key(REVOKED_SUBJECT_PREFIX, subject)).await? else {
+            return Ok(false);
+        };
+        // A record we cannot read (written by something else) revokes everything: fail closed.
+        let revoked_at = std::str::from_utf8(&record)
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        Ok(issued_at.is_none_or(|issued_at| issued_at <= revoked_at))
+    }
+
+    fn now(&self) -> Result<u64, RevocationError> {
+        Ok((self.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| RevocationError::Clock)?
+            .as_secs())
     }
 }
 
-/// The store key for a session id: ids made of URL-safe characters are used as they are (our
-/// `jti`s are), others are hex-encoded so no id can reach into another record's key.
-fn key(session_id: &str) -> String {
-    let plain = session_id.len() <= 128
-        && session_id
+/// The store key for a session id or subject: ids made of URL-safe characters are used as they
+/// are (our `jti`s are), others are hex-encoded so no id can reach into another record's key.
+fn key(prefix: &str, id: &str) -> String {
+    let plain = id.len() <= 128
+        && id
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
     if plain {
-        format!("{REVOKED_PREFIX}{session_id}")
+        format!("{prefix}{id}")
     } else {
-        let mut key = format!("{REVOKED_PREFIX}x:");
-        for byte in session_id.bytes() {
+        let mut key = format!("{prefix}x:");
+        for byte in id.bytes() {
             key.push_str(&format!("{byte:02x}"));
         }
         key
@@ -136,6 +212,9 @@ pub enum RevocationError {
     /// The session has no id to revoke it by.
     #[error("the session has no id (`jti`), so it cannot be revoked")]
     NoSessionId,
+    /// An empty subject.
+    #[error("the subject is empty")]
+    NoSubject,
     /// The system clock reads before 1970.
     #[error("the system clock is before 1970")]
     Clock,
@@ -146,6 +225,7 @@ pub enum RevocationError {
 
 /// A verifier whose every accepted session is also checked against [`Revocations`].
 ///
+/// A session is refused when its id was revoked, or its subject was revoked after it was issued.
 /// Fails closed: a session without an id (which could never be revoked) is refused, and a store
 /// that cannot answer makes the request fail with
 /// [`BackendUnavailable`](VerifierError::BackendUnavailable) (503), never pass unchecked.
@@ -182,7 +262,18 @@ impl<V: SessionVerifier> SessionVerifier for Revocable<V> {
         let Some(session_id) = authenticated.session_id.as_deref() else {
             return Err(VerifierError::failed(RevocationError::NoSessionId));
         };
-        match self.revocations.is_revoked(session_id).await {
+        let revoked = match self.revocations.is_revoked(session_id).await {
+            Ok(false) => match authenticated.subject.as_deref() {
+                Some(subject) => {
+                    self.revocations
+                        .is_subject_revoked(subject, authenticated.issued_at)
+                        .await
+                }
+                None => Ok(false),
+            },
+            other => other,
+        };
+        match revoked {
             Ok(false) => Ok(authenticated),
             Ok(true) => Err(VerifierError::failed(Revoked)),
             Err(error) => Err(VerifierError::unavailable(error)),
@@ -226,6 +317,7 @@ mod tests {
 
     #[test]
     fn keys_cannot_reach_other_records() {
+        let key = |id| key(REVOKED_PREFIX, id);
         assert_eq!(key("AbC-_9"), "revoked:AbC-_9");
         assert_eq!(key("a:b"), "revoked:x:613a62");
         assert_eq!(key("x:61"), "revoked:x:783a3631");

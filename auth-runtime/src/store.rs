@@ -5,15 +5,27 @@
 //! Every operation that decides "first one wins" is one atomic step of the store
 //! ([`put_new`](Store::put_new), [`take`](Store::take), [`increment`](Store::increment)), never a
 //! read followed by a write, so a store shared by several instances keeps the same guarantees.
-//! [`MemoryStore`] is the default, for one process.
+//! [`MemoryStore`] is the default, for one process; `RedisStore` (feature `redis`) shares the
+//! records with every instance of a fleet.
+//!
+//! A store also carries **cache invalidation events**: [`publish`](Store::publish) an
+//! [`Invalidation`] (a session revoked, say) and every [`subscribe`](Store::subscribe)d listener,
+//! on every instance sharing the store, hears it. A `SessionCache` (feature `middleware`) built
+//! with `invalidations_from` drops the matching entries, and stops serving cached sessions while
+//! its subscription is interrupted.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::{Future, ready};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
+
+#[cfg(feature = "redis")]
+pub use crate::redis_store::{
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+};
 
 /// The future every [`Store`] operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -43,6 +55,180 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes the record under `key`, if any.
     fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Announces `invalidation` to every listener subscribed to this store, on every instance
+    /// sharing it (this one included). `Ok` means the store accepted the message for delivery.
+    ///
+    /// The default does nothing: a store without events (see [`subscribe`](Store::subscribe)).
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        let _ = invalidation;
+        Box::pin(ready(Ok(())))
+    }
+
+    /// Calls `listener` with every [`StoreEvent`] until the returned [`Subscription`] is dropped.
+    ///
+    /// A store must send [`StoreEvent::Subscribed`] once every later [`publish`](Store::publish)
+    /// is sure to reach the listener (at once if it already is), and
+    /// [`StoreEvent::Interrupted`] as soon as it may miss one. The listener runs on the store's
+    /// task with the store's listener list locked: keep it short, and never subscribe from it.
+    ///
+    /// The default never calls the listener: a store without events is never `Subscribed`, so a
+    /// cache that takes its invalidations from it never serves a cached session (it could not
+    /// hear of a revocation).
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        drop(listener);
+        Subscription::none()
+    }
+}
+
+/// What every instance's cache must forget: published through [`Store::publish`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Invalidation {
+    /// The session with this id (`jti`, or a verifier's opaque id).
+    Session(String),
+    /// Every session of this subject (`sub`).
+    Subject(String),
+    /// Every cached session (after a signing key is retired, say).
+    All,
+}
+
+impl Invalidation {
+    /// The invalidation as one message: `session:<id>`, `subject:<sub>` or `all`.
+    pub fn encode(&self) -> String {
+        match self {
+            Invalidation::Session(id) => format!("session:{id}"),
+            Invalidation::Subject(subject) => format!("subject:{subject}"),
+            Invalidation::All => "all".to_owned(),
+        }
+    }
+
+    /// Reads a message written by [`encode`](Invalidation::encode). Anything else (a newer
+    /// instance's new kind of event, a damaged message) reads as [`All`](Invalidation::All):
+    /// forgetting too much costs a verification, forgetting too little would serve a revoked session.
+    pub fn decode(message: &[u8]) -> Invalidation {
+        let text = std::str::from_utf8(message).unwrap_or_default();
+        match text.split_once(':') {
+            Some(("session", id)) => Invalidation::Session(id.to_owned()),
+            Some(("subject", subject)) => Invalidation::Subject(subject.to_owned()),
+            _ => Invalidation::All,
+        }
+    }
+}
+
+/// What a store tells its subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreEvent {
+    /// An instance sharing the store (this one included) published this invalidation.
+    Invalidate(Invalidation),
+    /// The subscription is live: every invalidation published from now on will be delivered.
+    /// Invalidations published before it may have been missed.
+    Subscribed,
+    /// The subscription was lost (the store is unreachable, or its connection dropped):
+    /// invalidations published until the next [`Subscribed`](StoreEvent::Subscribed) may be missed.
+    Interrupted,
+}
+
+/// A subscriber to a store's events.
+pub type Listener = Arc<ListenerFn>;
+
+/// The function behind a [`Listener`].
+pub type ListenerFn = dyn Fn(&StoreEvent) + Send + Sync;
+
+/// Keeps a listener subscribed; dropping it unsubscribes.
+#[must_use = "dropping the subscription unsubscribes the listener"]
+pub struct Subscription {
+    _listener: Option<Listener>,
+}
+
+impl Subscription {
+    /// A subscription that never hears anything (a store without events).
+    pub fn none() -> Self {
+        Subscription { _listener: None }
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+/// The listeners of one store, for [`Store`] implementations: hand out subscriptions with
+/// [`add`](Listeners::add) and deliver events with [`emit`](Listeners::emit). It remembers whether
+/// the store's subscription is live, so a listener added while it is gets
+/// [`StoreEvent::Subscribed`] at once.
+#[derive(Default)]
+pub struct Listeners {
+    state: Mutex<ListenerState>,
+}
+
+#[derive(Default)]
+struct ListenerState {
+    listeners: Vec<Weak<ListenerFn>>,
+    live: bool,
+}
+
+impl fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Listeners")
+            .field("listeners", &state.listeners.len())
+            .field("live", &state.live)
+            .finish()
+    }
+}
+
+impl Listeners {
+    /// No listeners, and not live.
+    pub fn new() -> Self {
+        Listeners::default()
+    }
+
+    /// Subscribes `listener`; it hears [`StoreEvent::Subscribed`] now if the store is live.
+    pub fn add(&self, listener: Listener) -> Subscription {
+        let mut state = self.lock();
+        state.listeners.retain(|listener| listener.strong_count() > 0);
+        state.listeners.push(Arc::downgrade(&listener));
+        if state.live {
+            listener(&StoreEvent::Subscribed);
+        }
+        Subscription {
+            _listener: Some(listener),
+        }
+    }
+
+    /// Delivers `event` to every live listener, in the order they subscribed, and records
+    /// whether the store is live after [`Subscribed`](StoreEvent::Subscribed) and
+    /// [`Interrupted`](StoreEvent::Interrupted). Listeners run under the lock, so two events
+    /// never reach one listener out of order.
+    pub fn emit(&self, event: &StoreEvent) {
+        let mut state = self.lock();
+        match event {
+            StoreEvent::Subscribed => state.live = true,
+            StoreEvent::Interrupted => state.live = false,
+            StoreEvent::Invalidate(_) => {}
+        }
+        state.listeners.retain(|listener| match listener.upgrade() {
+            Some(listener) => {
+                listener(event);
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// Whether the store's subscription is live.
+    pub fn is_live(&self) -> bool {
+        self.lock().live
+    }
+
+    // A listener that panicked cannot have left the list half-updated (pushes and retains are
+    // single calls), so a poisoned lock is still consistent.
+    fn lock(&self) -> MutexGuard<'_, ListenerState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A shared store is the store it shares: one `Arc<dyn Store>` can serve the sign-in flows and
@@ -70,6 +256,14 @@ impl<T: Store + ?Sized> Store for Arc<T> {
 
     fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
         T::remove(self, key)
+    }
+
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        T::publish(self, invalidation)
+    }
+
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        T::subscribe(self, listener)
     }
 }
 
@@ -103,7 +297,8 @@ pub const DEFAULT_STORE_CAPACITY: usize = 100_000;
 /// inside); clones share records.
 ///
 /// Records live until their time to live passes; expired records are dropped when the store is
-/// full and whenever they are read.
+/// full and whenever they are read. Invalidation events reach the listeners of this store and
+/// its clones (one process); its subscription is always live.
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<MemoryInner>,
@@ -112,6 +307,7 @@ pub struct MemoryStore {
 struct MemoryInner {
     records: Mutex<HashMap<String, Record>>,
     capacity: usize,
+    listeners: Listeners,
 }
 
 struct Record {
@@ -146,6 +342,7 @@ impl MemoryStore {
             inner: Arc::new(MemoryInner {
                 records: Mutex::new(HashMap::new()),
                 capacity,
+                listeners: Listeners::new(),
             }),
         }
     }
@@ -268,6 +465,19 @@ impl Store for MemoryStore {
         self.lock().remove(key);
         Box::pin(ready(Ok(())))
     }
+
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        self.inner.listeners.emit(&StoreEvent::Invalidate(invalidation.clone()));
+        Box::pin(ready(Ok(())))
+    }
+
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        // One process: nothing can be missed, so the subscription is live from the start.
+        if !self.inner.listeners.is_live() {
+            self.inner.listeners.emit(&StoreEvent::Subscribed);
+        }
+        self.inner.listeners.add(listener)
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +524,48 @@ mod tests {
             now(store.increment("v", MINUTE)),
             Err(StoreError::NotACounter { .. })
         ));
+    }
+
+    #[test]
+    fn invalidations_round_trip_and_unknown_messages_forget_everything() {
+        for invalidation in [
+            Invalidation::Session("a:b".into()),
+            Invalidation::Subject("ada@example.com".into()),
+            Invalidation::Session(String::new()),
+            Invalidation::All,
+        ] {
+            assert_eq!(Invalidation::decode(invalidation.encode().as_bytes()), invalidation);
+        }
+        for message in [&b"token:x"[..], b"", b"session", b"\xff:x", b"ALL"] {
+            assert_eq!(Invalidation::decode(message), Invalidation::All, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn memory_store_events_reach_every_live_listener_in_order() {
+        let store = MemoryStore::new();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let listener = |name: &'static str| -> Listener {
+            let heard = Arc::clone(&heard);
+            Arc::new(move |event: &StoreEvent| heard.lock().unwrap().push((name, event.clone())))
+        };
+        let first = store.clone().subscribe(listener("first"));
+        let second = store.subscribe(listener("second"));
+        now(store.publish(&Invalidation::All)).unwrap();
+        drop(first);
+        now(store.publish(&Invalidation::Subject("s".into()))).unwrap();
+        drop(second);
+        now(store.publish(&Invalidation::All)).unwrap();
+        assert_eq!(
+            *heard.lock().unwrap(),
+            [
+                ("first", StoreEvent::Subscribed),
+                ("second", StoreEvent::Subscribed),
+                ("first", StoreEvent::Invalidate(Invalidation::All)),
+                ("second", StoreEvent::Invalidate(Invalidation::All)),
+                ("second", StoreEvent::Invalidate(Invalidation::Subject("s".into()))),
+            ]
+        );
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct Authenticated<S> {
     pub subject: Option<String>,
     /// The credential's own id (`jti`, or an opaque session id), for invalidating one session.
     pub session_id: Option<String>,
+    /// When the credential was issued (`iat`), in seconds since the Unix epoch: revoking a
+    /// subject ends the sessions issued up to then. `None` when the backend does not say.
+    pub issued_at: Option<u64>,
 }
 
 impl<S> From<Verified<S>> for Authenticated<S> {
@@ -69,6 +72,7 @@ impl<S> From<Verified<S>> for Authenticated<S> {
             expires_at: Some(verified.claims.expires_at),
             subject: verified.claims.subject,
             session_id: verified.claims.token_id,
+            issued_at: verified.claims.issued_at,
         }
     }
 }

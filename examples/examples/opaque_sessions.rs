@@ -109,6 +109,7 @@ impl SessionVerifier for SessionStore {
             expires_at: Some(row.expires_at),
             subject: Some(row.user_id),
             session_id: Some(id),
+            issued_at: None,
         })
     }
 }

@@ -1,11 +1,16 @@
 //! The verified-session cache: coalescing, expiry against an injected clock, successes only,
-//! invalidation, and the header rule for verifiers that read more than the token.
+//! invalidation (by hand, and from a store's events), and the header rule for verifiers that
+//! read more than the token.
 
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
+use auth_runtime::store::{
+    Invalidation, Listener, Listeners, MemoryStore, Store, StoreEvent, StoreFuture, Subscription,
+};
 use auth_runtime::{Authenticated, CacheKey, SessionCache, SessionVerifier, VerifierError};
 use common::*;
 use http::HeaderMap;
@@ -63,6 +68,7 @@ impl SessionVerifier for Backend {
             expires_at: Some(exp),
             subject: Some(user.clone()),
             session_id: Some(format!("sid-{user}")),
+            issued_at: None,
         })
     }
 
@@ -335,5 +341,181 @@ fn verifiers_that_read_headers_are_keyed_by_them_or_not_cached() {
             assert!(cache.verify(&token, &phone).await.is_ok());
         }
         assert_eq!(calls(&uncached), 3, "an uncached verifier is asked every time");
+    });
+}
+
+/// A store that keeps records in memory but has no events: the trait's default `subscribe`.
+struct NoEvents(MemoryStore);
+
+impl Store for NoEvents {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+        self.0.put(key, value, ttl)
+    }
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+        self.0.put_new(key, value, ttl)
+    }
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.0.get(key)
+    }
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.0.take(key)
+    }
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        self.0.increment(key, ttl)
+    }
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        self.0.remove(key)
+    }
+}
+
+/// A store whose subscription the test drives: it says when it is live or interrupted.
+#[derive(Default)]
+struct Scripted {
+    listeners: Listeners,
+}
+
+impl Store for Scripted {
+    fn put<'a>(&'a self, _: &'a str, _: Vec<u8>, _: Duration) -> StoreFuture<'a, ()> {
+        unreachable!("the cache never writes records")
+    }
+    fn put_new<'a>(&'a self, _: &'a str, _: Vec<u8>, _: Duration) -> StoreFuture<'a, bool> {
+        unreachable!("the cache never writes records")
+    }
+    fn get<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        unreachable!("the cache never reads records")
+    }
+    fn take<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        unreachable!("the cache never reads records")
+    }
+    fn increment<'a>(&'a self, _: &'a str, _: Duration) -> StoreFuture<'a, u64> {
+        unreachable!("the cache never counts")
+    }
+    fn remove<'a>(&'a self, _: &'a str) -> StoreFuture<'a, ()> {
+        unreachable!("the cache never removes records")
+    }
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        self.listeners.add(listener)
+    }
+}
+
+fn following(backend: &Arc<Backend>, store: Arc<dyn Store>) -> SessionCache<Arc<Backend>> {
+    let now = Arc::clone(&backend.now);
+    SessionCache::builder(Arc::clone(backend))
+        .clock(move || at(now.load(Ordering::SeqCst)))
+        .invalidations_from(store)
+        .build()
+}
+
+#[test]
+fn caches_following_one_store_drop_what_any_instance_publishes() {
+    runtime().block_on(async {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let instances: Vec<_> = (0..2)
+            .map(|_| {
+                let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+                (following(&backend, Arc::clone(&store)), backend)
+            })
+            .collect();
+        let headers = HeaderMap::new();
+        let ada = format!("id.ada.{}", NOW + 3600);
+        let bob = format!("id.bob.{}", NOW + 3600);
+        let warm = |expected: usize| {
+            let (instances, ada, bob, headers) = (&instances, &ada, &bob, &headers);
+            async move {
+                for (cache, backend) in instances {
+                    assert!(cache.verify(ada, headers).await.is_ok());
+                    assert!(cache.verify(bob, headers).await.is_ok());
+                    assert_eq!(calls(backend), expected);
+                }
+            }
+        };
+        warm(2).await;
+        warm(2).await;
+        store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
+        warm(3).await;
+        store.publish(&Invalidation::Subject("bob".into())).await.unwrap();
+        warm(4).await;
+        store
+            .publish(&Invalidation::Session("sid-nobody".into()))
+            .await
+            .unwrap();
+        warm(4).await;
+        store.publish(&Invalidation::All).await.unwrap();
+        warm(6).await;
+    });
+}
+
+#[test]
+fn nothing_is_served_from_memory_while_the_subscription_is_not_live() {
+    runtime().block_on(async {
+        let headers = HeaderMap::new();
+        let ada = format!("id.ada.{}", NOW + 3600);
+        let scripted = Arc::new(Scripted::default());
+        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let cache = following(&backend, Arc::clone(&scripted) as Arc<dyn Store>);
+        let verify_twice = || async {
+            assert!(cache.verify(&ada, &headers).await.is_ok());
+            assert!(cache.verify(&ada, &headers).await.is_ok());
+        };
+
+        verify_twice().await;
+        assert_eq!(
+            calls(&backend),
+            2,
+            "not yet subscribed: every request asks the verifier"
+        );
+        scripted.listeners.emit(&StoreEvent::Subscribed);
+        verify_twice().await;
+        assert_eq!(calls(&backend), 3, "live: cached");
+        scripted.listeners.emit(&StoreEvent::Interrupted);
+        verify_twice().await;
+        assert_eq!(calls(&backend), 5, "interrupted: the cached entry is not served");
+        scripted.listeners.emit(&StoreEvent::Subscribed);
+        verify_twice().await;
+        assert_eq!(calls(&backend), 6, "live again, from an empty cache");
+
+        // A store without events is never live: its followers never serve from memory.
+        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let cache = following(&backend, Arc::new(NoEvents(MemoryStore::new())));
+        for _ in 0..3 {
+            assert!(cache.verify(&ada, &headers).await.is_ok());
+        }
+        assert_eq!(calls(&backend), 3);
+    });
+}
+
+#[test]
+fn an_invalidation_during_a_verification_is_not_lost() {
+    runtime().block_on(async {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let gate = Arc::new(Semaphore::new(0));
+        let backend = Arc::new(Backend {
+            gate: Some(Arc::clone(&gate)),
+            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        });
+        let cache = following(&backend, Arc::clone(&store));
+        let ada = format!("id.ada.{}", NOW + 3600);
+
+        // The verifier has looked (say, at a revocation list) and is still answering when
+        // another instance revokes the session.
+        let pending = tokio::spawn({
+            let (cache, ada) = (cache.clone(), ada.clone());
+            async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
+        });
+        let mut yields = 0;
+        while calls(&backend) == 0 {
+            assert!(yields < 100_000, "the backend was never called");
+            yields += 1;
+            tokio::task::yield_now().await;
+        }
+        store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
+        gate.add_permits(10);
+        assert!(pending.await.unwrap(), "the overlapping request keeps its answer");
+
+        // ...but the answer is not kept: the next request asks again.
+        assert!(cache.verify(&ada, &HeaderMap::new()).await.is_ok());
+        assert_eq!(calls(&backend), 2);
+        assert!(cache.verify(&ada, &HeaderMap::new()).await.is_ok());
+        assert_eq!(calls(&backend), 2, "and caches the new answer");
     });
 }
