@@ -14,6 +14,8 @@ pub mod middleware;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod redirect;
+#[cfg(feature = "redis")]
+mod redis_store;
 #[cfg(feature = "middleware")]
 pub mod revocation;
 #[cfg(feature = "schema")]

@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test file uses a different part of the fixtures")]
 
 pub mod client;
+pub mod redis_server;
 pub mod tools;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,0 +1,410 @@
+//! [`RedisStore`]: the [`Store`] of a fleet, in Redis (feature `redis`).
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::store::{Invalidation, Listener, Listeners, Store, StoreError, StoreEvent, StoreFuture, Subscription};
+
+/// The default key prefix: every record lives under `auth:`, the events on `auth:invalidate`.
+pub const DEFAULT_REDIS_PREFIX: &str = "auth:";
+/// How long one Redis command (or connection attempt) may take before the store answers
+/// [`StoreError::Unavailable`]: one second by default.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long the event subscription may stay silent before it is checked with a `PING`: one
+/// second by default. A subscription that died without a word is noticed within this plus the
+/// timeout.
+pub const DEFAULT_REDIS_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Reconnection delays of the event subscription: from the first to the longest.
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+const LONGEST_RETRY: Duration = Duration::from_secs(1);
+/// Longer times to live are cut to this (ten years): Redis keeps expiries in signed milliseconds.
+const LONGEST_TTL_MS: u128 = 10 * 365 * 24 * 60 * 60 * 1000;
+
+/// `INCR` that gives a new counter its time to live, in one step; -1 for a record that is not a
+/// counter (instead of Redis's error text, which is not a contract).
+const INCREMENT: &str = r"
+local value = redis.call('GET', KEYS[1])
+if value and not string.match(value, '^%d+$') then return -1 end
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+";
+
+/// A [`Store`] in Redis (6.2 or later), shared by every instance of an app: sign-in links and
+/// codes are single use across the fleet, revocations reach every instance, and each instance's
+/// [`SessionCache`](crate::SessionCache) hears the others' invalidations over pub/sub.
+///
+/// - **Atomic steps**: [`put_new`](Store::put_new) is one `SET NX PX`, [`take`](Store::take)
+///   one `GETDEL`, [`increment`](Store::increment) one Lua script (`INCR` and, for a new counter,
+///   `PEXPIRE`); never a read followed by a write. Times to live are set in Redis (`PX`), at
+///   least one millisecond.
+/// - **Keys** live under a prefix ([`DEFAULT_REDIS_PREFIX`] unless
+///   [`prefix`](RedisStoreBuilder::prefix) says otherwise), so apps can share a Redis; events go
+///   to the channel `<prefix>invalidate`.
+/// - **Fail closed**: a command that cannot be answered within the
+///   [`timeout`](RedisStoreBuilder::timeout) is [`StoreError::Unavailable`]; sign-in flows and
+///   revocation checks then refuse, with no panic. Commands reconnect on their own (redis's
+///   connection manager); a command that failed on a dropped connection is tried once more on the
+///   new one. A retried step only ever errs towards refusal (a `take` whose answer was lost reads
+///   as used).
+/// - **Events**: one pub/sub connection per store, opened by the first
+///   [`subscribe`](Store::subscribe), sends [`StoreEvent::Subscribed`] once Redis confirms the
+///   subscription and [`StoreEvent::Interrupted`] when the connection drops or a `PING` goes
+///   unanswered (checked after a [`heartbeat`](RedisStoreBuilder::heartbeat) of silence); it then
+///   reconnects every 50 ms to 1 s until Redis answers, and sends `Subscribed` again.
+///
+/// **How long a revocation takes to reach every instance**: while subscriptions are live, one
+/// pub/sub delivery (about a millisecond on a LAN). An instance whose subscription drops stops
+/// serving cached sessions as soon as it notices, so it reads the revocation list on every request
+/// until it has re-subscribed; it notices a closed connection at once and a silent one within
+/// heartbeat + timeout (2 s by default). Past that, the cache's TTL (one minute by default) bounds
+/// every cached answer whatever happens to the events.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use auth_runtime::store::{RedisStore, Store};
+///
+/// let store: Arc<dyn Store> = Arc::new(RedisStore::builder("redis://127.0.0.1:6379/").prefix("myapp:").connect().await?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    commands: ConnectionManager,
+    prefix: String,
+    channel: String,
+    timeout: Duration,
+    heartbeat: Duration,
+    listeners: Arc<Listeners>,
+    /// The event subscription's task, started by the first `subscribe`; stopped on drop.
+    subscriber: std::sync::OnceLock<tokio::task::AbortHandle>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self.subscriber.get() {
+            task.abort();
+        }
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("timeout", &self.inner.timeout)
+            .field("heartbeat", &self.inner.heartbeat)
+            .field("subscribed", &self.inner.listeners.is_live())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`RedisStore`]; [`connect`](RedisStoreBuilder::connect) builds it.
+#[derive(Clone)]
+pub struct RedisStoreBuilder {
+    url: String,
+    prefix: String,
+    timeout: Duration,
+    heartbeat: Duration,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("heartbeat", &self.heartbeat)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The prefix of every key and of the event channel; [`DEFAULT_REDIS_PREFIX`] by default.
+    /// Instances of one app must use the same; different apps sharing a Redis, different ones.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a command or a connection attempt may take; [`DEFAULT_REDIS_TIMEOUT`] by default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long the event subscription may be silent before a `PING` checks it;
+    /// [`DEFAULT_REDIS_HEARTBEAT`] by default.
+    pub fn heartbeat(mut self, heartbeat: Duration) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// Connects (on the current tokio runtime) and checks that Redis answers, so a wrong URL or
+    /// an unreachable server is reported at start-up.
+    pub async fn connect(self) -> Result<RedisStore, StoreError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(unavailable)?;
+        let client = redis::Client::open(self.url.as_str()).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(FIRST_RETRY)
+            .set_max_delay(LONGEST_RETRY);
+        let commands = within(
+            self.timeout * 2,
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await?;
+        let store = RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                commands,
+                channel: format!("{}invalidate", self.prefix),
+                prefix: self.prefix,
+                timeout: self.timeout,
+                heartbeat: self.heartbeat,
+                listeners: Arc::new(Listeners::new()),
+                subscriber: std::sync::OnceLock::new(),
+                runtime,
+            }),
+        };
+        store.query::<redis::Value>(&redis::cmd("PING")).await?;
+        Ok(store)
+    }
+}
+
+impl RedisStore {
+    /// Configures a store at `url` (`redis://[:password@]host[:port][/db]`).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.into(),
+            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            heartbeat: DEFAULT_REDIS_HEARTBEAT,
+        }
+    }
+
+    /// Connects to `url` with the defaults; see [`builder`](RedisStore::builder).
+    pub async fn connect(url: impl Into<String>) -> Result<RedisStore, StoreError> {
+        RedisStore::builder(url).connect().await
+    }
+
+    /// The Redis key of a store key.
+    pub fn redis_key(&self, key: &str) -> String {
+        format!("{}{key}", self.inner.prefix)
+    }
+
+    /// The channel invalidation events go to.
+    pub fn channel(&self) -> &str {
+        &self.inner.channel
+    }
+
+    /// Whether the event subscription is live.
+    pub fn is_subscribed(&self) -> bool {
+        self.inner.listeners.is_live()
+    }
+
+    /// Runs `command`, once more if the connection had dropped, each try within the timeout.
+    async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, StoreError> {
+        let mut connection = self.inner.commands.clone();
+        match within(self.inner.timeout, command.query_async::<T>(&mut connection)).await {
+            Err(StoreError::Unavailable(error)) if is_connection_error(error.as_ref()) => {
+                within(self.inner.timeout, command.query_async::<T>(&mut connection)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Starts the event subscription's task, once.
+    fn start_subscriber(&self) {
+        self.inner.subscriber.get_or_init(|| {
+            let subscriber = Subscriber {
+                client: self.inner.client.clone(),
+                channel: self.inner.channel.clone(),
+                timeout: self.inner.timeout,
+                heartbeat: self.inner.heartbeat,
+                listeners: Arc::downgrade(&self.inner.listeners),
+            };
+            self.inner.runtime.spawn(subscriber.run()).abort_handle()
+        });
+    }
+}
+
+/// `future`, or [`StoreError::Unavailable`] after `timeout`.
+async fn within<T>(timeout: Duration, future: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(timeout, future).await {
+        Ok(result) => result.map_err(unavailable),
+        Err(elapsed) => Err(unavailable(elapsed)),
+    }
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+fn is_connection_error(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    error
+        .downcast_ref::<redis::RedisError>()
+        .is_some_and(|error| error.is_io_error() || error.is_connection_dropped() || error.is_unrecoverable_error())
+}
+
+/// A time to live in Redis's milliseconds: at least one, at most ten years.
+fn milliseconds(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis().clamp(1, LONGEST_TTL_MS)).unwrap_or(1)
+}
+
+impl Store for RedisStore {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut command = redis::cmd("SET");
+            command
+                .arg(self.redis_key(key))
+                .arg(value)
+                .arg("PX")
+                .arg(milliseconds(ttl));
+            self.query::<redis::Value>(&command).await.map(drop)
+        })
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut command = redis::cmd("SET");
+            command
+                .arg(self.redis_key(key))
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(milliseconds(ttl));
+            // `OK` when this call set it, nil when the key was taken.
+            Ok(self.query::<redis::Value>(&command).await? != redis::Value::Nil)
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let mut command = redis::cmd("GET");
+            command.arg(self.redis_key(key));
+            self.query(&command).await
+        })
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let mut command = redis::cmd("GETDEL");
+            command.arg(self.redis_key(key));
+            self.query(&command).await
+        })
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut command = redis::cmd("EVAL");
+            command
+                .arg(INCREMENT)
+                .arg(1)
+                .arg(self.redis_key(key))
+                .arg(milliseconds(ttl));
+            let count: i64 = self.query(&command).await?;
+            u64::try_from(count).map_err(|_| StoreError::NotACounter { key: key.to_owned() })
+        })
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut command = redis::cmd("DEL");
+            command.arg(self.redis_key(key));
+            self.query::<redis::Value>(&command).await.map(drop)
+        })
+    }
+
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut command = redis::cmd("PUBLISH");
+            command.arg(&self.inner.channel).arg(invalidation.encode());
+            self.query::<redis::Value>(&command).await.map(drop)
+        })
+    }
+
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        let subscription = self.inner.listeners.add(listener);
+        self.start_subscriber();
+        subscription
+    }
+}
+
+/// The event subscription: connects, subscribes, delivers, and starts over when the connection
+/// is lost, until the store is dropped.
+struct Subscriber {
+    client: redis::Client,
+    channel: String,
+    timeout: Duration,
+    heartbeat: Duration,
+    listeners: Weak<Listeners>,
+}
+
+impl Subscriber {
+    async fn run(self) {
+        let mut retry = FIRST_RETRY;
+        loop {
+            if let Ok((sink, stream)) = self.subscribed().await {
+                retry = FIRST_RETRY;
+                let Some(listeners) = self.listeners.upgrade() else {
+                    return;
+                };
+                listeners.emit(&StoreEvent::Subscribed);
+                drop(listeners);
+                self.deliver(sink, stream).await;
+                let Some(listeners) = self.listeners.upgrade() else {
+                    return;
+                };
+                listeners.emit(&StoreEvent::Interrupted);
+            } else if self.listeners.strong_count() == 0 {
+                return;
+            }
+            tokio::time::sleep(retry).await;
+            retry = (retry * 2).min(LONGEST_RETRY);
+        }
+    }
+
+    /// A pub/sub connection subscribed to the channel (Redis has confirmed it).
+    async fn subscribed(&self) -> Result<(redis::aio::PubSubSink, redis::aio::PubSubStream), StoreError> {
+        let connection = within(self.timeout, self.client.get_async_pubsub()).await?;
+        let (mut sink, stream) = connection.split();
+        within(self.timeout, sink.subscribe(&self.channel)).await?;
+        Ok((sink, stream))
+    }
+
+    /// Delivers messages until the connection is lost (closed, or silent and deaf to a `PING`).
+    async fn deliver(&self, mut sink: redis::aio::PubSubSink, mut stream: redis::aio::PubSubStream) {
+        loop {
+            match tokio::time::timeout(self.heartbeat, stream.next()).await {
+                Ok(Some(message)) => {
+                    let Some(listeners) = self.listeners.upgrade() else {
+                        return;
+                    };
+                    let invalidation = Invalidation::decode(message.get_payload_bytes());
+                    listeners.emit(&StoreEvent::Invalidate(invalidation));
+                }
+                Ok(None) => return,
+                Err(_silent) => {
+                    if within(self.timeout, sink.ping::<redis::Value>()).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}

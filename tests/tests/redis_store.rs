@@ -1,0 +1,212 @@
+//! `RedisStore` against a real `redis-server` on 127.0.0.1: every store step is one atomic
+//! Redis step with its expiry set in Redis under the configured prefix, concurrent callers win
+//! once, invalidation events reach every store and report a lost subscription, and a stopped
+//! server gives clear errors, then service again once it is back.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_runtime::store::{Invalidation, RedisStore, Store, StoreError, StoreEvent, Subscription};
+use common::redis_server::RedisServer;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+const MINUTE: Duration = Duration::from_secs(60);
+/// Only guards against a hang: every wait below ends on an event, not on a clock.
+const HANG: Duration = Duration::from_secs(30);
+
+async fn connect(server: &RedisServer, prefix: &str) -> RedisStore {
+    RedisStore::builder(server.url())
+        .prefix(prefix)
+        .heartbeat(Duration::from_millis(200))
+        .timeout(Duration::from_millis(500))
+        .connect()
+        .await
+        .expect("connects to the test server")
+}
+
+/// Records every event `store` delivers.
+fn listen(store: &RedisStore) -> (Subscription, UnboundedReceiver<StoreEvent>) {
+    let (sender, receiver) = unbounded_channel();
+    let subscription = store.subscribe(Arc::new(move |event: &StoreEvent| {
+        let _ = sender.send(event.clone());
+    }));
+    (subscription, receiver)
+}
+
+/// Waits for `wanted`, skipping other events.
+async fn wait_for(events: &mut UnboundedReceiver<StoreEvent>, wanted: &StoreEvent) {
+    let found = tokio::time::timeout(HANG, async {
+        while let Some(event) = events.recv().await {
+            if event == *wanted {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "no {wanted:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_step_is_one_redis_step_with_its_expiry_under_the_prefix() {
+    let Some(server) = RedisServer::start() else { return };
+    let store = connect(&server, "app1:").await;
+    let other_app = connect(&server, "app2:").await;
+
+    store.put("k", b"v".to_vec(), MINUTE).await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
+    assert_eq!(server.command("EXISTS app1:k"), ":1", "the key lives under the prefix");
+    let ttl: u64 = server.command("PTTL app1:k")[1..].parse().unwrap();
+    assert!(ttl > 50_000 && ttl <= 60_000, "expiry set in Redis: {ttl} ms");
+    assert_eq!(other_app.get("k").await.unwrap(), None, "another prefix is another app");
+
+    assert!(store.put_new("once", b"a".to_vec(), MINUTE).await.unwrap());
+    assert!(!store.put_new("once", b"b".to_vec(), MINUTE).await.unwrap());
+    assert_eq!(store.take("once").await.unwrap(), Some(b"a".to_vec()));
+    assert_eq!(store.take("once").await.unwrap(), None);
+    assert_eq!(server.command("EXISTS app1:once"), ":0");
+
+    assert_eq!(store.increment("n", MINUTE).await.unwrap(), 1);
+    assert_eq!(store.increment("n", Duration::from_secs(5)).await.unwrap(), 2);
+    let ttl: u64 = server.command("PTTL app1:n")[1..].parse().unwrap();
+    assert!(
+        ttl > 50_000,
+        "a counter keeps the lifetime it was created with: {ttl} ms"
+    );
+    assert!(matches!(
+        store.increment("k", MINUTE).await,
+        Err(StoreError::NotACounter { .. })
+    ));
+    assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()), "left as it was");
+
+    store.put("short", Vec::new(), Duration::ZERO).await.unwrap();
+    let ttl: i64 = server.command("PTTL app1:short")[1..].parse().unwrap();
+    assert!(ttl <= 1, "a zero time to live is the shortest Redis has: {ttl}");
+
+    store.remove("k").await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), None);
+    assert_eq!(server.command("EXISTS app1:k"), ":0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_on_two_connections_win_once() {
+    let Some(server) = RedisServer::start() else { return };
+    let stores = [connect(&server, "auth:").await, connect(&server, "auth:").await];
+    for round in 0..20 {
+        let key = format!("code:{round}");
+        let puts = (0..40).map(|i| {
+            let store = stores[i % 2].clone();
+            let key = key.clone();
+            tokio::spawn(async move { store.put_new(&key, vec![i as u8], MINUTE).await.unwrap() })
+        });
+        let won: Vec<bool> = futures_join(puts).await;
+        assert_eq!(
+            won.iter().filter(|won| **won).count(),
+            1,
+            "round {round}: one put_new wins"
+        );
+
+        let takes = (0..40).map(|i| {
+            let store = stores[i % 2].clone();
+            let key = key.clone();
+            tokio::spawn(async move { store.take(&key).await.unwrap() })
+        });
+        let taken: Vec<Option<Vec<u8>>> = futures_join(takes).await;
+        assert_eq!(taken.iter().flatten().count(), 1, "round {round}: one take gets it");
+    }
+}
+
+async fn futures_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        results.push(task.await.expect("task"));
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_every_instance_and_a_lost_subscription_says_so() {
+    let Some(server) = RedisServer::start() else { return };
+    let a = connect(&server, "auth:").await;
+    let b = connect(&server, "auth:").await;
+    let (_subscription, mut events) = listen(&b);
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    assert!(b.is_subscribed());
+
+    for invalidation in [
+        Invalidation::Session("jti-1".into()),
+        Invalidation::Subject("ada:lovelace".into()),
+        Invalidation::All,
+    ] {
+        a.publish(&invalidation).await.unwrap();
+        wait_for(&mut events, &StoreEvent::Invalidate(invalidation)).await;
+    }
+    // A message no instance wrote reads as "forget everything".
+    server.command("PUBLISH auth:invalidate something-new");
+    wait_for(&mut events, &StoreEvent::Invalidate(Invalidation::All)).await;
+
+    // Redis drops the subscriber's connection (as on `client-output-buffer-limit`): the
+    // instance hears it is deaf, then re-subscribes on its own.
+    assert_eq!(server.command("CLIENT KILL TYPE pubsub"), ":1");
+    wait_for(&mut events, &StoreEvent::Interrupted).await;
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    a.publish(&Invalidation::Session("jti-2".into())).await.unwrap();
+    wait_for(
+        &mut events,
+        &StoreEvent::Invalidate(Invalidation::Session("jti-2".into())),
+    )
+    .await;
+
+    // A silent connection (Redis paused: no reply, no close) is found by the heartbeat's PING.
+    server.command("CLIENT PAUSE 2000 ALL");
+    wait_for(&mut events, &StoreEvent::Interrupted).await;
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_is_an_error_and_a_restarted_one_is_used_again() {
+    let Some(mut server) = RedisServer::start() else { return };
+    let store = connect(&server, "auth:").await;
+    let (_subscription, mut events) = listen(&store);
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    store.put("k", b"v".to_vec(), MINUTE).await.unwrap();
+
+    server.stop();
+    wait_for(&mut events, &StoreEvent::Interrupted).await;
+    for _ in 0..3 {
+        let error = store.get("k").await.expect_err("no server");
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        assert!(error.to_string().starts_with("the store is unavailable"), "{error}");
+        assert!(store.put_new("n", Vec::new(), MINUTE).await.is_err());
+        assert!(store.take("n").await.is_err());
+        assert!(store.increment("c", MINUTE).await.is_err());
+        assert!(store.publish(&Invalidation::All).await.is_err());
+    }
+
+    server.restart();
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    // The restarted server is empty; the first command after it is back already succeeds.
+    assert_eq!(store.get("k").await.unwrap(), None);
+    store.put("k", b"again".to_vec(), MINUTE).await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), Some(b"again".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_reported_at_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let error = RedisStore::builder(format!("redis://127.0.0.1:{port}/"))
+        .timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .expect_err("nothing listens there");
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    let error = RedisStore::connect("http://not-redis/")
+        .await
+        .expect_err("not a Redis URL");
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+}
