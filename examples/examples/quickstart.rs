@@ -17,7 +17,13 @@
 //! `/token?name=alice` (a bare token for `curl -H "Authorization: Bearer <token>" .../me`).
 //!
 //! Everything is embedded: a development Ed25519 key is generated at start, so sessions do not
-//! survive a restart. Set `QUICKSTART_ADDR` to listen elsewhere than 127.0.0.1:3000.
+//! survive a restart, and the sign-in flows and revocations are kept in memory. Set
+//! `QUICKSTART_ADDR` to listen elsewhere than 127.0.0.1:3000.
+//!
+//! Several instances behind one address (README, "Running several instances") share a Redis and
+//! a key: `QUICKSTART_REDIS_URL=redis://127.0.0.1:6379/` keeps the flows, revocations and cache
+//! invalidations there, `QUICKSTART_SIGNING_KEY=key.pem` signs with that Ed25519 key (PKCS#8 PEM)
+//! instead of a fresh one, and `QUICKSTART_BASE_URL` is the address people open.
 //!
 //! The session type, `AppSession` with its `#[derive(SessionTypes)]`, is in
 //! `examples/src/quickstart.rs`, where `cargo xtask schema` exports it from.
@@ -31,7 +37,7 @@ use auth_runtime::providers::{
     AuthHandler, CodeInvalid, CodeProvider, CodeRequest, FlowError, Link, LinkProvider, UserClaims,
 };
 use auth_runtime::revocation::{Revocable, Revocations};
-use auth_runtime::store::{MemoryStore, Store};
+use auth_runtime::store::{MemoryStore, RedisStore, Store};
 use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey, use_authenticated};
 use axum::Router;
 use axum::body::Body;
@@ -43,8 +49,18 @@ use serde::Deserialize;
 
 /// Builds the app's sessions with embedded development defaults.
 pub fn development_sessions() -> Result<Sessions<AppSession>, Box<dyn Error>> {
+    sessions_with(SigningKey::generate_ed25519()?)
+}
+
+/// The app's sessions signed with an Ed25519 key from a PKCS#8 PEM file (`QUICKSTART_SIGNING_KEY`),
+/// so several instances accept each other's sessions.
+fn sessions_with_key(pem: &[u8]) -> Result<Sessions<AppSession>, Box<dyn Error>> {
+    sessions_with(SigningKey::ed25519_pem(pem).map_err(|error| format!("QUICKSTART_SIGNING_KEY: {error}"))?)
+}
+
+fn sessions_with(key: SigningKey) -> Result<Sessions<AppSession>, Box<dyn Error>> {
     Ok(Sessions::builder()
-        .signing_key(SigningKey::generate_ed25519()?)
+        .signing_key(key)
         .issuer("http://localhost:3000")
         .audience("quickstart")
         .subject_from(|session| match session {
@@ -79,18 +95,28 @@ pub type Outbox = Arc<dyn Fn(Message) + Send + Sync>;
 /// The app: its routes behind the session layer, and the sign-in flows at `/auth` beside them.
 ///
 /// `base_url` is the address people open (links and redirects are built from it, never from the
-/// request's `Host` header).
-///
-/// One in-memory store keeps the sign-in flows and the revoked sessions.
+/// request's `Host` header). One in-memory store keeps the sign-in flows and the revoked sessions.
 pub fn app(sessions: Sessions<AppSession>, base_url: &str, outbox: Outbox) -> Result<Router, Box<dyn Error>> {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    app_with_store(sessions, base_url, outbox, Arc::new(MemoryStore::new()))
+}
+
+/// The app on `store`: the sign-in flows' records, the revoked sessions and the cache's
+/// invalidation events. A `RedisStore` shared by several instances makes them one app.
+pub fn app_with_store(
+    sessions: Sessions<AppSession>,
+    base_url: &str,
+    outbox: Outbox,
+    store: Arc<dyn Store>,
+) -> Result<Router, Box<dyn Error>> {
     let revocations = Revocations::new(Arc::clone(&store));
-    let cache = SessionCache::new(Revocable::new(sessions.clone(), revocations.clone()));
-    let layer = SessionLayer::builder(cache.clone())
+    let cache = SessionCache::builder(Revocable::new(sessions.clone(), revocations.clone()))
+        .invalidations_from(Arc::clone(&store))
+        .build();
+    let layer = SessionLayer::builder(cache)
         .cookie(sessions.cookie_options().clone())
         .landing_route("/me")
         .build()?;
-    let logout = move |State(sessions): State<Sessions<AppSession>>| logout(sessions, cache, revocations);
+    let logout = move |State(sessions): State<Sessions<AppSession>>| logout(sessions, revocations);
     let routes = Router::new()
         .route("/", get(home))
         .route("/login", get(login))
@@ -168,7 +194,13 @@ fn auth_handler(
         .provider("link", links, signed_in(sessions))
         .provider("code", codes, signed_in(sessions))
         .on_error(|provider, error| {
-            let message = format!("<p>Sign-in with {provider} failed: {}.</p>", escape(&error.to_string()));
+            // A server-side failure (the store unreachable, say) is for the logs, not the page.
+            let reason = if error.status().is_server_error() {
+                "try again in a moment".to_owned()
+            } else {
+                error.to_string()
+            };
+            let message = format!("<p>Sign-in with {provider} failed: {}.</p>", escape(&reason));
             page(error.status(), &message)
         })
         .build()?)
@@ -273,18 +305,15 @@ async fn me() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-type Cache = SessionCache<Revocable<Sessions<AppSession>>>;
-
-/// Revokes the session (so a copy of the cookie stops working everywhere this store is shared),
-/// drops it from this instance's cache, and clears the cookie.
-async fn logout(sessions: Sessions<AppSession>, cache: Cache, revocations: Revocations) -> Response {
+/// Revokes the session (a copy of the cookie stops working on every instance sharing the store:
+/// their caches hear of it through the store's events) and clears the cookie.
+async fn logout(sessions: Sessions<AppSession>, revocations: Revocations) -> Response {
     if let Some(current) = use_authenticated::<AppSession>() {
         let session_id = current.session_id.as_deref().unwrap_or_default();
         if let Err(error) = revocations.revoke(session_id, current.expires_at).await {
             let message = format!("Could not log out ({error}); please try again.");
             return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
         }
-        cache.invalidate_session_id(session_id);
     }
     match sessions.logout::<Body>("/") {
         Ok(response) => response,
@@ -310,12 +339,26 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let port = listener.local_addr()?.port();
-    let base_url = format!("http://localhost:{port}");
+    let base_url = std::env::var("QUICKSTART_BASE_URL").unwrap_or_else(|_| format!("http://localhost:{port}"));
     let outbox: Outbox = Arc::new(|message| match message {
         Message::Link { to, url } => println!("sign-in link for {to}: {url}"),
         Message::Code { to, code } => println!("sign-in code for {to}: {code}"),
     });
+    let sessions = match std::env::var_os("QUICKSTART_SIGNING_KEY") {
+        Some(path) => {
+            sessions_with_key(&std::fs::read(&path).map_err(|error| format!("cannot read {path:?}: {error}"))?)?
+        }
+        None => development_sessions()?,
+    };
+    let store: Arc<dyn Store> = match std::env::var("QUICKSTART_REDIS_URL") {
+        Ok(url) => Arc::new(
+            RedisStore::connect(url)
+                .await
+                .map_err(|error| format!("QUICKSTART_REDIS_URL: {error}"))?,
+        ),
+        Err(_) => Arc::new(MemoryStore::new()),
+    };
     println!("quickstart listening on {base_url}/  (Ctrl-C to stop)");
-    axum::serve(listener, app(development_sessions()?, &base_url, outbox)?).await?;
+    axum::serve(listener, app_with_store(sessions, &base_url, outbox, store)?).await?;
     Ok(())
 }
