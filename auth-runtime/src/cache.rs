@@ -72,7 +72,7 @@ impl<S> Expiry<Key, Arc<Entry<S>>> for EntryExpiry {
 /// A [`SessionVerifier`] with a cache in front; cheap to clone.
 pub struct SessionCache<V: SessionVerifier> {
     verifier: Arc<V>,
-    entries: Option<moka::future::Cache<Key, Arc<Entry<V::Session>>>>,
+    entries: Option<Entries<V::Session>>,
     /// Headers that join the key: the verifier's `CacheKey::TokenAndHeaders`, read once at build.
     key_headers: Arc<[http::HeaderName]>,
     ttl: Duration,
@@ -164,26 +164,37 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
     }
 }
 
+type Entries<S> = moka::future::Cache<Key, Arc<Entry<S>>>;
+
+/// Drops every entry whose session `matches` `needle`.
+fn drop_matching<S: Send + Sync + 'static>(
+    entries: &Entries<S>,
+    needle: &str,
+    matches: fn(&Authenticated<S>, &str) -> bool,
+) {
+    let needle = needle.to_owned();
+    // Err only when closures are not enabled, which `build` always does.
+    let _ = entries.invalidate_entries_if(move |_, entry| matches(&entry.authenticated, &needle));
+}
+
+fn of_subject<S>(authenticated: &Authenticated<S>, subject: &str) -> bool {
+    authenticated.subject.as_deref() == Some(subject)
+}
+
+fn with_session_id<S>(authenticated: &Authenticated<S>, session_id: &str) -> bool {
+    authenticated.session_id.as_deref() == Some(session_id)
+}
+
 /// Subscribes `entries` to `store`'s events.
-fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: moka::future::Cache<Key, Arc<Entry<S>>>) -> Follow {
+fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: Entries<S>) -> Follow {
     let watch = Arc::new(Watch::default());
     let listener_watch = Arc::clone(&watch);
     let subscription = store.subscribe(Arc::new(move |event: &StoreEvent| {
         let watch = &listener_watch;
         watch.generation.fetch_add(1, Ordering::AcqRel);
         match event {
-            StoreEvent::Invalidate(Invalidation::Session(id)) => {
-                let id = id.clone();
-                let _ = entries.invalidate_entries_if(move |_, entry| {
-                    entry.authenticated.session_id.as_deref() == Some(id.as_str())
-                });
-            }
-            StoreEvent::Invalidate(Invalidation::Subject(subject)) => {
-                let subject = subject.clone();
-                let _ = entries.invalidate_entries_if(move |_, entry| {
-                    entry.authenticated.subject.as_deref() == Some(subject.as_str())
-                });
-            }
+            StoreEvent::Invalidate(Invalidation::Session(id)) => drop_matching(&entries, id, with_session_id),
+            StoreEvent::Invalidate(Invalidation::Subject(subject)) => drop_matching(&entries, subject, of_subject),
             StoreEvent::Subscribed => {
                 // Whatever was published while nobody listened is unknown: start afresh.
                 entries.invalidate_all();
@@ -249,7 +260,7 @@ impl<V: SessionVerifier> SessionCache<V> {
     /// A miss (or an entry past its expiry): concurrent misses for one key share one verifier call.
     async fn verify_miss(
         &self,
-        entries: &moka::future::Cache<Key, Arc<Entry<V::Session>>>,
+        entries: &Entries<V::Session>,
         key: Key,
         token: &str,
         headers: &HeaderMap,
@@ -288,16 +299,16 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Forgets every cached session of one subject (`sub`): after a password change, say.
     pub fn invalidate_subject(&self, subject: &str) {
-        self.invalidate_if(subject.to_owned(), |entry, subject| {
-            entry.subject.as_deref() == Some(subject)
-        });
+        if let Some(entries) = &self.entries {
+            drop_matching(entries, subject, of_subject);
+        }
     }
 
     /// Forgets the cached session with this id (`jti`, or the verifier's opaque id): after logout.
     pub fn invalidate_session_id(&self, session_id: &str) {
-        self.invalidate_if(session_id.to_owned(), |entry, id| {
-            entry.session_id.as_deref() == Some(id)
-        });
+        if let Some(entries) = &self.entries {
+            drop_matching(entries, session_id, with_session_id);
+        }
     }
 
     /// Forgets everything: after a signing key is retired, say.
@@ -315,12 +326,6 @@ impl<V: SessionVerifier> SessionCache<V> {
                 entries.entry_count()
             }
             None => 0,
-        }
-    }
-
-    fn invalidate_if(&self, needle: String, matches: fn(&Authenticated<V::Session>, &str) -> bool) {
-        if let Some(entries) = &self.entries {
-            let _ = entries.invalidate_entries_if(move |_, entry| matches(&entry.authenticated, &needle));
         }
     }
 
