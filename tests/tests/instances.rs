@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use auth_examples::quickstart::AppSession;
 use auth_runtime::Sessions;
 use auth_runtime::store::{Invalidation, RedisStore, Store, StoreEvent, Subscription};
-use common::client::{Reply, get, path_of, post_form};
+use common::client::{Reply, get, path_of, post_form, serve_on};
 use common::redis_server::RedisServer;
 use quickstart::Message;
 
@@ -58,17 +58,8 @@ impl Instance {
         let recorder = store.subscribe(Arc::new(move |event: &StoreEvent| {
             let _ = sender.send(event.clone());
         }));
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("binds");
-        let addr = listener.local_addr().expect("address");
-        std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let _ = axum::serve(listener, app).await;
-            })
-        });
         let instance = Instance {
-            addr,
+            addr: serve_on(runtime, app),
             events,
             _recorder: recorder,
         };

@@ -173,6 +173,11 @@ pub fn serve(app: axum::Router) -> SocketAddr {
         .enable_all()
         .build()
         .expect("runtime");
+    serve_on(runtime, app)
+}
+
+/// [`serve`] on `runtime`, which the app's own tasks (a store's subscription, say) were started on.
+pub fn serve_on(runtime: tokio::runtime::Runtime, app: axum::Router) -> SocketAddr {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("binds");
