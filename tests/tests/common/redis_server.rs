@@ -4,7 +4,7 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the helpers")]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -46,25 +46,35 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port, empty, and waits until it answers `PING`.
+    /// Starts the server again on the same port, empty, and waits until it says it accepts
+    /// connections (its log line, read from its output: an event, not a clock).
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new("redis-server")
+        let mut child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            .stdout(Stdio::null())
+            .args(["--save", "", "--appendonly", "no", "--loglevel", "notice"])
+            .stdout(Stdio::piped())
             .current_dir(std::env::temp_dir())
             .spawn()
             .expect("redis-server starts");
+        let mut log = BufReader::new(child.stdout.take().expect("piped output"));
         self.child = Some(child);
-        // Bounded: 400 tries 25 ms apart; a server that never answers fails the test.
-        for _ in 0..400 {
-            if self.ping() {
-                return;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = log.read_line(&mut line).expect("reads redis-server's output");
+            assert!(
+                read > 0,
+                "redis-server on port {} exited before it was ready",
+                self.port
+            );
+            if line.contains("Ready to accept connections") {
+                break;
             }
-            std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("redis-server on port {} did not answer", self.port);
+        // Keep reading what it logs later, so its output pipe never fills.
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        assert!(self.ping(), "redis-server on port {} does not answer", self.port);
     }
 
     /// Sends one command in Redis's inline form and returns the first line of the reply.
