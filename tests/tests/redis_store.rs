@@ -143,6 +143,22 @@ async fn events_reach_every_instance_and_a_lost_subscription_says_so() {
         a.publish(&invalidation).await.unwrap();
         wait_for(&mut events, &StoreEvent::Invalidate(invalidation)).await;
     }
+    // Reported, not asserted: publish on one connection to delivery on the other, 50 times.
+    let mut delays = Vec::new();
+    for i in 0..50 {
+        let invalidation = Invalidation::Session(format!("timed-{i}"));
+        let published = std::time::Instant::now();
+        a.publish(&invalidation).await.unwrap();
+        wait_for(&mut events, &StoreEvent::Invalidate(invalidation)).await;
+        delays.push(published.elapsed());
+    }
+    delays.sort();
+    eprintln!(
+        "publish to delivery: median {:?}, max {:?} over {} events",
+        delays[delays.len() / 2],
+        delays[delays.len() - 1],
+        delays.len()
+    );
     // A message no instance wrote reads as "forget everything".
     server.command("PUBLISH auth:invalidate something-new");
     wait_for(&mut events, &StoreEvent::Invalidate(Invalidation::All)).await;
