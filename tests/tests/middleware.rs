@@ -1,17 +1,22 @@
 //! The session layer in front of a real axum server on 127.0.0.1, driven over real HTTP: public,
 //! valid, expired, tampered, the extractors (narrowing included), `use_session`, skip patterns,
-//! the landing route, CSRF on and off, the lenient policy and the gRPC status mapping.
+//! the landing route, CSRF on and off, the lenient policy, the gRPC status mapping, and a
+//! backend that cannot answer.
 
 mod common;
 
 use std::net::SocketAddr;
 
 use auth_runtime::axum::{Require, Session};
-use auth_runtime::{InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, Sessions, TokenSource, use_session};
+use auth_runtime::{
+    Authenticated, InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions,
+    TokenSource, VerifierError, use_session,
+};
 use axum::Router;
 use axum::routing::{get, post};
 use common::client::{Reply, get as http_get, send, serve};
 use common::*;
+use http::HeaderMap;
 
 fn sessions() -> Sessions<AppSession> {
     builder(hs256_key()).build().expect("valid")
@@ -313,5 +318,63 @@ fn token_sources_are_configurable() {
         http_get(cookie_first, "/hook", &both).body,
         "user ada",
         "the cookie is tried first"
+    );
+}
+
+/// A verifier whose backend is down.
+struct Down;
+
+impl SessionVerifier for Down {
+    type Session = AppSession;
+    type Output = Authenticated<AppSession>;
+
+    async fn verify_session(&self, _token: &str, _headers: &HeaderMap) -> Result<Self::Output, VerifierError> {
+        Err(VerifierError::unavailable("connection to 10.0.0.5:6379 refused"))
+    }
+
+    fn map_session(&self, authenticated: Self::Output) -> Result<Authenticated<AppSession>, VerifierError> {
+        Ok(authenticated)
+    }
+}
+
+#[test]
+fn a_backend_that_cannot_answer_is_503_and_grants_nothing() {
+    let strict = serve(routes().layer(SessionLayer::builder(SessionCache::new(Down)).build().expect("layer")));
+    let token = sessions().create(&user("ada")).expect("issues");
+    let reply = http_get(strict, "/maybe", &[("Authorization", &bearer(&token))]);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.json()["error"], "temporarily_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert_eq!(
+        reply.header("www-authenticate"),
+        None,
+        "the token was not judged invalid"
+    );
+    assert!(
+        !reply.body.contains("10.0.0.5"),
+        "the cause stays in the logs: {}",
+        reply.body
+    );
+    let grpc = send(
+        strict,
+        "POST",
+        "/pkg.Service/Method",
+        &[("Content-Type", "application/grpc"), ("Authorization", &bearer(&token))],
+    );
+    assert_eq!(grpc.header("grpc-status"), Some("14"), "Unavailable");
+
+    let lenient = serve(
+        routes().layer(
+            SessionLayer::builder(SessionCache::new(Down))
+                .invalid_token(InvalidTokenPolicy::TreatAsPublic)
+                .build()
+                .expect("layer"),
+        ),
+    );
+    let reply = http_get(lenient, "/maybe", &[("Authorization", &bearer(&token))]);
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "none"),
+        "public, never signed in"
     );
 }
