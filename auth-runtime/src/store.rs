@@ -338,11 +338,15 @@ impl MemoryStore {
 
     /// An empty store holding at most `capacity` live records.
     pub fn with_capacity(capacity: usize) -> Self {
+        // One process: no event can be missed, so the subscription is live from the start and
+        // every listener hears `Subscribed` as it is added.
+        let listeners = Listeners::new();
+        listeners.emit(&StoreEvent::Subscribed);
         MemoryStore {
             inner: Arc::new(MemoryInner {
                 records: Mutex::new(HashMap::new()),
                 capacity,
-                listeners: Listeners::new(),
+                listeners,
             }),
         }
     }
@@ -472,10 +476,6 @@ impl Store for MemoryStore {
     }
 
     fn subscribe(&self, listener: Listener) -> Subscription {
-        // One process: nothing can be missed, so the subscription is live from the start.
-        if !self.inner.listeners.is_live() {
-            self.inner.listeners.emit(&StoreEvent::Subscribed);
-        }
         self.inner.listeners.add(listener)
     }
 }
