@@ -148,7 +148,7 @@ fn bench(c: &mut Criterion) {
         if runtime.block_on(cache.verify(&token, &headers)).is_err() {
             continue;
         }
-        let mut group = c.benchmark_group(format!("{name}/{}", auth_runtime::BACKEND));
+        let mut group = c.benchmark_group(format!("{name}/{}", auth_runtime::CRYPTO_BACKEND));
         group.bench_function("verify/uncached", |b| b.iter(|| sessions.verify(black_box(&token))));
         group.bench_function("verify/cache-hit", |b| {
             b.iter(|| runtime.block_on(cache.verify(black_box(&token), &headers)))

@@ -146,7 +146,7 @@ fn bench(c: &mut Criterion) {
             headers.insert(http::header::COOKIE, value);
         }
 
-        let mut group = c.benchmark_group(format!("{}/{}", case.name, auth_runtime::BACKEND));
+        let mut group = c.benchmark_group(format!("{}/{}", case.name, auth_runtime::CRYPTO_BACKEND));
         group.bench_function("sign/auth-runtime", |b| b.iter(|| sessions.create(black_box(&session))));
         group.bench_function("sign/jsonwebtoken", |b| {
             b.iter(|| jsonwebtoken::encode(black_box(&header), black_box(&raw_claims), &case.encoding))

@@ -4,18 +4,22 @@
 //! - `Option<Session<S>>`: the session if there is one (axum 0.8's `OptionalFromRequestParts`).
 //! - [`Require<T>`]: the value of the newtype variant holding `T`; 401 with no session, 403 with a
 //!   session of another type. It names only `T`, not the enum.
+//!
+//! On a route the layer does not cover, every extractor answers 500 `session_layer_missing`: a
+//! missing layer is a programming error, never an anonymous request. Refusals have the layer's
+//! JSON shape and names.
 
 use std::any::type_name;
-use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderValue, StatusCode};
 
-use crate::SessionTypes;
-use crate::middleware::{CurrentSession, session_from_extensions};
+use crate::middleware::current::{ErasedSession, LayerMissing, current_session};
+use crate::middleware::refusal::Refusal;
+use crate::session_types::SessionTypes;
 use crate::verifier::Authenticated;
 
 /// The request's typed session; extracting it fails with 401 on a public request.
@@ -35,9 +39,12 @@ pub struct Require<T>(pub T);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionRejection {
-    /// A public request (or the session layer is not installed on this route).
+    /// A public request: 401.
     #[error("no session")]
     Missing,
+    /// The session layer is not installed on this route: 500, a programming error.
+    #[error("the session layer did not run for this request; is `SessionLayer` installed on this route?")]
+    LayerMissing,
     /// A session of another type than the route requires.
     #[error("session is not of the required type `{expected}`")]
     WrongType {
@@ -48,34 +55,42 @@ pub enum SessionRejection {
 
 impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
-        let (status, error) = match self {
-            SessionRejection::Missing => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            SessionRejection::WrongType { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        let kind = match self {
+            SessionRejection::Missing => Refusal::Unauthenticated,
+            SessionRejection::LayerMissing => Refusal::LayerMissing,
+            SessionRejection::WrongType { .. } => Refusal::Forbidden,
         };
-        let body = serde_json::json!({ "error": error, "reason": self.to_string() }).to_string();
-        let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        kind.response(&self.to_string(), false).map(Body::from)
     }
+}
+
+impl From<LayerMissing> for SessionRejection {
+    fn from(_: LayerMissing) -> Self {
+        SessionRejection::LayerMissing
+    }
+}
+
+/// The request's session, type-checked against `S`: 401 when public, 500 without the layer.
+fn authenticated<S: SessionTypes>(parts: &Parts) -> Result<Option<Arc<Authenticated<S>>>, SessionRejection> {
+    Ok(current_session(&parts.extensions)?.and_then(|session| Arc::clone(session).as_any().downcast().ok()))
 }
 
 impl<S: SessionTypes + Clone, State: Send + Sync> FromRequestParts<State> for Session<S> {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionRejection> {
-        session_from_extensions::<S>(&parts.extensions)
+        authenticated::<S>(parts)?
             .map(|authenticated| Session(authenticated.session.clone()))
             .ok_or(SessionRejection::Missing)
     }
 }
 
 impl<S: SessionTypes + Clone, State: Send + Sync> OptionalFromRequestParts<State> for Session<S> {
-    type Rejection = Infallible;
+    type Rejection = SessionRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Option<Self>, Infallible> {
-        Ok(session_from_extensions::<S>(&parts.extensions).map(|authenticated| Session(authenticated.session.clone())))
+    /// `None` for a public request; still 500 without the layer, which no route should be.
+    async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Option<Self>, SessionRejection> {
+        Ok(authenticated::<S>(parts)?.map(|authenticated| Session(authenticated.session.clone())))
     }
 }
 
@@ -83,7 +98,7 @@ impl<S: SessionTypes, State: Send + Sync> FromRequestParts<State> for Authentica
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionRejection> {
-        session_from_extensions::<S>(&parts.extensions)
+        authenticated::<S>(parts)?
             .map(AuthenticatedSession)
             .ok_or(SessionRejection::Missing)
     }
@@ -93,12 +108,8 @@ impl<T: Clone + Send + Sync + 'static, State: Send + Sync> FromRequestParts<Stat
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionRejection> {
-        let current = parts
-            .extensions
-            .get::<CurrentSession>()
-            .ok_or(SessionRejection::Missing)?;
-        current
-            .0
+        let session: &Arc<dyn ErasedSession> = current_session(&parts.extensions)?.ok_or(SessionRejection::Missing)?;
+        session
             .variant()
             .and_then(|variant| variant.downcast_ref::<T>())
             .map(|value| Require(value.clone()))

@@ -15,14 +15,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderMap;
 use moka::Expiry;
 use sha2::{Digest, Sha256};
 
-use crate::sessions::Clock;
-use crate::store::{Invalidation, Store, StoreEvent, Subscription};
+use crate::clock::Clock;
+use crate::store::contract::Store;
+use crate::store::events::{Invalidation, StoreEvent, Subscription};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// The default time a verified session is kept: one minute, so a revocation in the backend takes
@@ -87,7 +88,7 @@ impl<V: SessionVerifier> Clone for SessionCache<V> {
             entries: self.entries.clone(),
             key_headers: Arc::clone(&self.key_headers),
             ttl: self.ttl,
-            clock: Arc::clone(&self.clock),
+            clock: self.clock.clone(),
             follow: self.follow.clone(),
         }
     }
@@ -117,7 +118,7 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
 
     /// Replaces the system clock used to check expiry on each hit (for tests).
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Clock::custom(clock);
         self
     }
 
@@ -227,7 +228,7 @@ impl<V: SessionVerifier> SessionCache<V> {
             verifier,
             ttl: DEFAULT_CACHE_TTL,
             capacity: DEFAULT_CACHE_CAPACITY,
-            clock: Arc::new(SystemTime::now),
+            clock: Clock::system(),
             store: None,
         }
     }
@@ -389,9 +390,7 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Now, by the cache's clock, in Unix seconds.
     pub(crate) fn now(&self) -> u64 {
-        // A clock before 1970 reads as u64::MAX: every entry counts as expired (fail closed).
-        (self.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map_or(u64::MAX, |elapsed| elapsed.as_secs())
+        // A clock before 1970 reads as the end of time: every entry counts as expired (fail closed).
+        self.clock.unix_seconds().unwrap_or(u64::MAX)
     }
 }

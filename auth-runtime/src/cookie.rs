@@ -183,13 +183,9 @@ impl CookieOptions {
         Ok(())
     }
 
-    /// `Set-Cookie` for `value`, living `max_age` seconds at most (also capped by the options).
-    pub(crate) fn set_cookie(&self, value: &str, max_age: u64) -> String {
-        self.set_cookie_for(value, Some(max_age))
-    }
-
-    /// The `Set-Cookie` value that stores `value` (an opaque session id, say) in this cookie,
-    /// for applications that issue their own credentials; `Sessions::cookie` does this for tokens.
+    /// The `Set-Cookie` value that stores `value` in this cookie: a session token
+    /// (`Sessions::cookie` and the landing route use it), or an opaque session id for
+    /// applications that issue their own credentials.
     ///
     /// `max_age` is in seconds, capped by [`max_age`](Self::max_age); with neither, the cookie
     /// lasts the browser session. `value` must be cookie-safe (RFC 6265 `cookie-octet`s).
@@ -204,17 +200,17 @@ impl CookieOptions {
         if !value.bytes().all(cookie_octet) {
             return Err(CookieError::InvalidValue);
         }
-        Ok(self.set_cookie_for(value, max_age))
+        Ok(self.write_set_cookie(value, max_age))
     }
 
-    /// The `Set-Cookie` value that deletes this cookie (what `Sessions::logout` sends).
+    /// The `Set-Cookie` value that deletes this cookie (what `Sessions::logout` sends): same
+    /// name, path, domain and attributes, empty value, `Max-Age=0`.
     pub fn clear_cookie_header(&self) -> String {
-        self.clear_cookie()
+        self.write_set_cookie("", Some(0))
     }
 
-    /// `Set-Cookie` for a credential whose lifetime may be unknown: then only the options' cap
-    /// bounds it, or, without a cap, it is a browser-session cookie (no `Max-Age`).
-    pub(crate) fn set_cookie_for(&self, value: &str, max_age: Option<u64>) -> String {
+    /// The one place `Set-Cookie` is written, in the documented attribute order.
+    fn write_set_cookie(&self, value: &str, max_age: Option<u64>) -> String {
         let cap = self.max_age.map(|cap| cap.as_secs());
         let max_age = match (max_age, cap) {
             (Some(max_age), Some(cap)) => Some(max_age.min(cap)),
@@ -235,12 +231,6 @@ impl CookieOptions {
             let _ = write!(line, "; Max-Age={max_age}");
         }
         line
-    }
-
-    /// `Set-Cookie` that deletes the cookie: same name, path, domain and attributes, empty value,
-    /// `Max-Age=0`.
-    pub(crate) fn clear_cookie(&self) -> String {
-        self.set_cookie("", 0)
     }
 
     /// The values of every cookie with our name in the request, in order.

@@ -1,53 +1,63 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+// One module per concern, from the bottom of the dependency graph to the top; none imports from
+// a module on a later line, and tests/tests/integration/layout.rs checks there is no cycle:
+//   clock, random, session_types, token/ (keys, crypto, wire, claims, sign, verify, defaults)
+//   cookie, redirect (the allowlist and the 302), credentials (reading a request's token)
+//   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
+//   memory, redis)
+//   cache, revocation, middleware/ (layer, landing, csrf, skip, refusal, current, body), axum
+//   providers/ (error, flow, contract, handler, link, code, oidc), schema
 #[cfg(feature = "axum")]
 pub mod axum;
-mod backend;
 #[cfg(feature = "middleware")]
 mod cache;
+mod clock;
 mod cookie;
-mod extract;
-mod keys;
+mod credentials;
 #[cfg(feature = "middleware")]
 pub mod middleware;
 #[cfg(feature = "providers")]
 pub mod providers;
+mod random;
 mod redirect;
-#[cfg(feature = "redis")]
-mod redis_store;
 #[cfg(feature = "middleware")]
 pub mod revocation;
 #[cfg(feature = "schema")]
 pub mod schema;
-mod session;
+mod session_types;
 mod sessions;
 pub mod store;
 mod token;
 mod verifier;
 
 #[doc(hidden)]
-#[path = "private.rs"]
 pub mod __private;
 
-pub use crate::backend::BACKEND;
 pub use crate::cookie::{CookieError, CookieOptions, SameSite};
-pub use crate::extract::{Authentication, RequestError, TokenSource};
-pub use crate::keys::{Algorithm, KeyError, SigningKey, VerificationKey};
+pub use crate::credentials::{Authentication, RequestError, TokenSource};
 pub use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
-pub use crate::session::{SessionTypes, SessionVariant};
-pub use crate::sessions::{
-    ConfigError, DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, IssueError, IssueOptions,
-    IssuedToken, Sessions, SessionsBuilder,
-};
-pub use crate::token::{Claims, Malformed, SignError, Verified, VerifyError};
+pub use crate::session_types::{SessionTypes, SessionVariant};
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use crate::sessions::ConfigError;
+pub use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions, SessionsBuilder, SessionsConfigError};
+pub use crate::token::claims::{Claims, Verified};
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use crate::token::crypto::BACKEND;
+pub use crate::token::crypto::CRYPTO_BACKEND;
+pub use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE};
+pub use crate::token::keys::{Algorithm, KeyError, SigningKey, VerificationKey};
+pub use crate::token::sign::SignError;
+pub use crate::token::verify::{Malformed, VerifyError};
 pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 #[cfg(feature = "middleware")]
 pub use crate::cache::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
 #[cfg(feature = "middleware")]
 pub use crate::middleware::{
-    InvalidTokenPolicy, NoSession, SessionLayer, SessionLayerBuilder, require_session, use_authenticated, use_session,
+    InvalidTokenPolicy, LayerConfigError, NoSession, SessionLayer, SessionLayerBuilder, require_session,
+    use_authenticated, use_session,
 };
 
 /// JWK types of the key set [`Sessions::jwks`] returns, re-exported from `jsonwebtoken`.

@@ -1,5 +1,7 @@
-//! Where a sign-in may send the browser: a relative path on this site, or a URL on an allowed
-//! origin. Nothing else, so a crafted `redirect` cannot carry a fresh token to another site.
+//! Where a sign-in may send the browser, and the `302 Found` that sends it there.
+//!
+//! The allowlist: a relative path on this site, or a URL on an allowed origin. Nothing else, so
+//! a crafted `redirect` cannot carry a fresh token to another site.
 //!
 //! A relative target must be a path (`/...`) that no browser reads as another host: no `//` or
 //! `/\` start, no backslash or control character anywhere, checked on the text as given and after
@@ -10,6 +12,8 @@
 
 use std::fmt;
 
+use http::header::{CACHE_CONTROL, HeaderValue, InvalidHeaderValue, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use http::{Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use url::{Origin, Position, Url};
 
@@ -90,13 +94,14 @@ impl RedirectPolicy {
         RedirectPolicy::default()
     }
 
-    /// Also allows absolute URLs on `origin` (`https://app.example.com`, with a port if not the default).
-    pub fn allow_origin(&mut self, origin: &str) -> Result<(), InvalidOrigin> {
+    /// Also allows absolute URLs on `origin` (`https://app.example.com`, with a port if not the
+    /// default): `RedirectPolicy::new().allow_origin("https://a.example")?.allow_origin(...)?`.
+    pub fn allow_origin(mut self, origin: &str) -> Result<Self, InvalidOrigin> {
         let origin = parse_origin(origin)?;
         if !self.origins.contains(&origin) {
             self.origins.push(origin);
         }
-        Ok(())
+        Ok(self)
     }
 
     /// Checks `target` and returns it parsed.
@@ -244,4 +249,19 @@ impl fmt::Display for RedirectTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// `302 Found` to `location`, never cached, never leaking the URL as a referrer; with a
+/// `Set-Cookie` when one is given. Every redirect the crate answers with is built here.
+pub(crate) fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Result<Response<B>, InvalidHeaderValue> {
+    let mut response = Response::new(B::default());
+    *response.status_mut() = StatusCode::FOUND;
+    let headers = response.headers_mut();
+    headers.insert(LOCATION, HeaderValue::from_str(location)?);
+    if let Some(set_cookie) = set_cookie {
+        headers.insert(SET_COOKIE, HeaderValue::from_str(set_cookie)?);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(response)
 }

@@ -64,12 +64,14 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
-use crate::sessions::{DEFAULT_LEEWAY, DEFAULT_LIFETIME};
-use crate::store::{Invalidation, Store, StoreError};
+use crate::clock::Clock;
+use crate::store::contract::{Store, StoreError};
+use crate::store::events::Invalidation;
+use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// The store key prefix of revoked session ids.
@@ -82,7 +84,7 @@ pub const REVOKED_SUBJECT_PREFIX: &str = "revoked-sub:";
 #[derive(Clone)]
 pub struct Revocations {
     store: Arc<dyn Store>,
-    clock: Arc<dyn Fn() -> SystemTime + Send + Sync>,
+    clock: Clock,
     max_lifetime: Duration,
 }
 
@@ -97,7 +99,7 @@ impl Revocations {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Revocations {
             store,
-            clock: Arc::new(SystemTime::now),
+            clock: Clock::system(),
             max_lifetime: DEFAULT_LIFETIME,
         }
     }
@@ -112,7 +114,7 @@ impl Revocations {
 
     /// Replaces the clock that turns an expiry into the record's time to live (for tests).
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Clock::custom(clock);
         self
     }
 
@@ -179,10 +181,7 @@ impl Revocations {
     }
 
     fn now(&self) -> Result<u64, RevocationError> {
-        Ok((self.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| RevocationError::Clock)?
-            .as_secs())
+        self.clock.unix_seconds().map_err(|_| RevocationError::Clock)
     }
 }
 

@@ -1,21 +1,27 @@
-//! [`Sessions`]: the one configured value that issues, redirects and verifies a session type.
+//! [`Sessions`]: the facade. The one configured value that issues, redirects and verifies a
+//! session type, built from the modules below it (token, cookie, redirect, credentials) and
+//! itself the built-in [`SessionVerifier`].
 
 use std::fmt;
+use std::future::{self, Future};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{CACHE_CONTROL, HeaderValue, LOCATION, REFERRER_POLICY, SET_COOKIE};
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, Response};
 use jsonwebtoken::jwk::JwkSet;
 
-use crate::SessionTypes;
+use crate::clock::Clock;
 use crate::cookie::{CookieError, CookieOptions};
-use crate::extract::{Authentication, Credential, DEFAULT_SOURCES, RequestError, find_credential};
-use crate::keys::{KeyError, SigningKey, VerificationKey};
-use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
-use crate::token::{self, NewClaims, Policy, SignError, Verified, VerifyError};
+use crate::credentials::{Authentication, Credential, DEFAULT_SOURCES, RequestError, find_credential};
+use crate::random::random_id;
+use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget, found};
+use crate::session_types::SessionTypes;
+use crate::token::claims::Verified;
+use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE};
+use crate::token::keys::{KeyError, SigningKey, VerificationKey};
+use crate::token::sign::{NewClaims, SignError, issued_header, sign};
+use crate::token::verify::{Policy, VerifyError, verify};
+use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
 /// Issues, redirects and verifies sessions of type `S`.
 ///
@@ -44,8 +50,6 @@ impl<S> fmt::Debug for Sessions<S> {
     }
 }
 
-pub(crate) type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
 struct Config<S> {
     signing: SigningKey,
     /// The signing key's verification half first, then the extra ones.
@@ -67,25 +71,13 @@ struct Config<S> {
 
 /// The header issued with each key, for [`Config::issued_headers`].
 fn issued_headers(keys: &[VerificationKey], token_type: &str) -> Vec<Option<String>> {
-    keys.iter()
-        .map(|key| token::issued_header(key, token_type).ok())
-        .collect()
+    keys.iter().map(|key| issued_header(key, token_type).ok()).collect()
 }
 
-/// The default token lifetime: 30 days, SST's default.
-pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-/// The default clock leeway for `exp` and `nbf`: one minute.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
-/// The default `typ` header of session tokens: explicit, so no other JWT signed with the same
-/// key (an ID token, a magic link) is ever accepted as a session (RFC 8725, section 3.11).
-pub const DEFAULT_TOKEN_TYPE: &str = "session+jwt";
-/// The default maximum token length: 8 KiB, above any cookie a browser keeps.
-pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
-
-/// Why a [`Sessions`] could not be built.
+/// Why a [`Sessions`] could not be built: the error of [`SessionsBuilder::build`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum SessionsConfigError {
     /// No signing key was given.
     #[error("no signing key; call `signing_key` (or `SigningKey::generate_ed25519()` for development)")]
     MissingSigningKey,
@@ -126,6 +118,10 @@ pub enum ConfigError {
     RedirectOrigin(#[from] InvalidOrigin),
 }
 
+/// The former name of [`SessionsConfigError`].
+#[deprecated(since = "0.2.0", note = "renamed to `SessionsConfigError`")]
+pub type ConfigError = SessionsConfigError;
+
 /// Why a session could not be issued.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -139,12 +135,15 @@ pub enum IssueError {
     /// The operating system's random number generator failed (for `jti`).
     #[error("could not draw random bytes for the token id: {0}")]
     Random(getrandom::Error),
-    /// The system clock is before 1970.
+    /// The system clock reads before 1970.
     #[error("system clock is before the Unix epoch")]
     Clock,
     /// A response header could not be built from the values.
     #[error("response header could not be built: {0}")]
     Header(#[from] http::header::InvalidHeaderValue),
+    /// The value cannot be a cookie value (never a token, which is base64url and dots).
+    #[error(transparent)]
+    Cookie(#[from] CookieError),
 }
 
 /// Per-token overrides for [`Sessions::issue`].
@@ -202,7 +201,7 @@ impl<S: SessionTypes> Sessions<S> {
             cookie: CookieOptions::default(),
             redirects: RedirectPolicy::new(),
             origin_errors: Vec::new(),
-            clock: Arc::new(SystemTime::now),
+            clock: Clock::system(),
             subject: None,
         }
     }
@@ -267,8 +266,9 @@ impl<S: SessionTypes> SessionsBuilder<S> {
     /// Allows redirects to absolute URLs on `origin` (`https://app.example.com`). Relative paths
     /// are always allowed. An invalid origin is reported by [`build`](Self::build).
     pub fn allow_redirect_origin(mut self, origin: &str) -> Self {
-        if let Err(error) = self.redirects.allow_origin(origin) {
-            self.origin_errors.push(error);
+        match self.redirects.clone().allow_origin(origin) {
+            Ok(redirects) => self.redirects = redirects,
+            Err(error) => self.origin_errors.push(error),
         }
         self
     }
@@ -281,45 +281,45 @@ impl<S: SessionTypes> SessionsBuilder<S> {
 
     /// Replaces the system clock, for tests that need tokens from the past or the future.
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Clock::custom(clock);
         self
     }
 
     /// Checks the configuration and builds the [`Sessions`].
-    pub fn build(self) -> Result<Sessions<S>, ConfigError> {
+    pub fn build(self) -> Result<Sessions<S>, SessionsConfigError> {
         if let Some(error) = self.origin_errors.into_iter().next() {
-            return Err(ConfigError::RedirectOrigin(error));
+            return Err(SessionsConfigError::RedirectOrigin(error));
         }
-        let signing = self.signing.ok_or(ConfigError::MissingSigningKey)?;
+        let signing = self.signing.ok_or(SessionsConfigError::MissingSigningKey)?;
         let issuer = self
             .issuer
             .filter(|issuer| !issuer.is_empty())
-            .ok_or(ConfigError::MissingIssuer)?;
+            .ok_or(SessionsConfigError::MissingIssuer)?;
         let audience = self
             .audience
             .filter(|audience| !audience.is_empty())
-            .ok_or(ConfigError::MissingAudience)?;
+            .ok_or(SessionsConfigError::MissingAudience)?;
         if self.lifetime.is_zero() || self.lifetime > Duration::from_secs(10 * 365 * 24 * 60 * 60) {
-            return Err(ConfigError::InvalidLifetime);
+            return Err(SessionsConfigError::InvalidLifetime);
         }
         if self.leeway >= self.lifetime || self.leeway > Duration::from_secs(300) {
-            return Err(ConfigError::InvalidLeeway {
+            return Err(SessionsConfigError::InvalidLeeway {
                 leeway: self.leeway,
                 lifetime: self.lifetime,
             });
         }
         if self.token_type.is_empty() || !self.token_type.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(ConfigError::InvalidTokenType(self.token_type));
+            return Err(SessionsConfigError::InvalidTokenType(self.token_type));
         }
         if self.max_token_len < 256 {
-            return Err(ConfigError::InvalidMaxTokenLen(self.max_token_len));
+            return Err(SessionsConfigError::InvalidMaxTokenLen(self.max_token_len));
         }
         self.cookie.validate()?;
 
         let mut keys = vec![signing.verification_key().clone()];
         for key in self.extra_keys {
             if keys.iter().any(|known| known.kid() == key.kid()) {
-                return Err(ConfigError::DuplicateKid(key.kid().to_owned()));
+                return Err(SessionsConfigError::DuplicateKid(key.kid().to_owned()));
             }
             keys.push(key);
         }
@@ -358,7 +358,7 @@ impl<S: SessionTypes> Sessions<S> {
             .lifetime
             .map_or(config.lifetime, |lifetime| lifetime.min(config.lifetime));
         let expires_at = issued_at.saturating_add(lifetime.as_secs().max(1));
-        let token_id = random_id::<16>()?;
+        let token_id = random_id::<16>().map_err(IssueError::Random)?;
         let subject = options
             .subject
             .clone()
@@ -372,7 +372,7 @@ impl<S: SessionTypes> Sessions<S> {
             expires_at,
             token_id: &token_id,
         };
-        let token = token::sign(&config.signing, &config.token_type, &claims)?;
+        let token = sign(&config.signing, &config.token_type, &claims)?;
         Ok(IssuedToken {
             token,
             issued_at,
@@ -399,8 +399,8 @@ impl<S: SessionTypes> Sessions<S> {
         let target = self.inner.redirects.check(redirect)?;
         let issued = self.issue(session, options)?;
         let max_age = issued.expires_at.saturating_sub(issued.issued_at);
-        let set_cookie = self.inner.cookie.set_cookie(&issued.token, max_age);
-        found(target.as_str(), Some(&set_cookie))
+        let set_cookie = self.inner.cookie.set_cookie_header(&issued.token, Some(max_age))?;
+        Ok(found(target.as_str(), Some(&set_cookie))?)
     }
 
     /// SST's `Session.parameter`: signs `session` and answers `302 Found` to `redirect` with
@@ -423,14 +423,14 @@ impl<S: SessionTypes> Sessions<S> {
         let target = self.inner.redirects.check(redirect)?;
         let issued = self.issue(session, options)?;
         let location = target.with_query_parameter("token", &issued.token);
-        found(location.as_str(), None)
+        Ok(found(location.as_str(), None)?)
     }
 
     /// Signs out: `302 Found` to `redirect` with a `Set-Cookie` that deletes the session cookie
     /// (same name, path, domain and attributes; `Max-Age=0`).
     pub fn logout<B: Default>(&self, redirect: &str) -> Result<Response<B>, IssueError> {
         let target = self.inner.redirects.check(redirect)?;
-        found(target.as_str(), Some(&self.inner.cookie.clear_cookie()))
+        Ok(found(target.as_str(), Some(&self.inner.cookie.clear_cookie_header()))?)
     }
 
     /// Checks a redirect target against the allowlist without issuing anything.
@@ -454,7 +454,7 @@ impl<S: SessionTypes> Sessions<S> {
             max_len: config.max_token_len,
             now,
         };
-        token::verify(token, &policy)
+        verify(token, &policy)
     }
 
     /// Reads the session of a request: the Bearer header, then the cookie.
@@ -509,7 +509,7 @@ impl<S: SessionTypes> Sessions<S> {
                 max_token_len: config.max_token_len,
                 cookie: config.cookie.clone(),
                 redirects: config.redirects.clone(),
-                clock: Arc::clone(&config.clock),
+                clock: config.clock.clone(),
                 subject: None,
             }),
         }
@@ -517,32 +517,26 @@ impl<S: SessionTypes> Sessions<S> {
 
     /// Seconds since the Unix epoch by the configured clock.
     pub(crate) fn now(&self) -> Result<u64, IssueError> {
-        (self.inner.clock)()
-            .duration_since(UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_secs())
-            .map_err(|_| IssueError::Clock)
+        self.inner.clock.unix_seconds().map_err(|_| IssueError::Clock)
     }
 }
 
-/// `302 Found` to `location`, never cached, never leaking the URL as a referrer.
-pub(crate) fn found<B: Default>(location: &str, set_cookie: Option<&str>) -> Result<Response<B>, IssueError> {
-    let mut response = Response::new(B::default());
-    *response.status_mut() = StatusCode::FOUND;
-    let headers = response.headers_mut();
-    headers.insert(LOCATION, HeaderValue::from_str(location)?);
-    if let Some(set_cookie) = set_cookie {
-        headers.insert(SET_COOKIE, HeaderValue::from_str(set_cookie)?);
-    }
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    Ok(response)
-}
+/// The built-in JWT verification: stateless, so cached by token.
+impl<S: SessionTypes> SessionVerifier for Sessions<S> {
+    type Session = S;
+    type Output = Verified<S>;
 
-/// `N` bytes from the OS generator, base64url: token ids (16 bytes) and flow ids (32 bytes).
-pub(crate) fn random_id<const N: usize>() -> Result<String, IssueError> {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).map_err(IssueError::Random)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    fn verify_session(
+        &self,
+        token: &str,
+        _headers: &HeaderMap,
+    ) -> impl Future<Output = Result<Verified<S>, VerifierError>> + Send {
+        future::ready(self.verify(token).map_err(VerifierError::failed))
+    }
+
+    fn map_session(&self, verified: Verified<S>) -> Result<Authenticated<S>, VerifierError> {
+        Ok(verified.into())
+    }
 }
 
 #[cfg(all(test, feature = "providers"))]

@@ -40,13 +40,12 @@
 //! ```
 
 use std::error::Error as StdError;
-use std::future::{self, Future};
+use std::future::Future;
 
 use http::{HeaderMap, HeaderName};
 
-use crate::SessionTypes;
-use crate::sessions::Sessions;
-use crate::token::Verified;
+use crate::session_types::SessionTypes;
+use crate::token::claims::Verified;
 
 /// A verified session and what the cache and handlers need to know about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,24 +142,6 @@ pub trait SessionVerifier: Send + Sync + 'static {
     /// What the answer depends on; [`CacheKey::Token`] unless overridden.
     fn cache_key(&self) -> CacheKey {
         CacheKey::Token
-    }
-}
-
-/// The built-in JWT verification: stateless, so cached by token.
-impl<S: SessionTypes> SessionVerifier for Sessions<S> {
-    type Session = S;
-    type Output = Verified<S>;
-
-    fn verify_session(
-        &self,
-        token: &str,
-        _headers: &HeaderMap,
-    ) -> impl Future<Output = Result<Verified<S>, VerifierError>> + Send {
-        future::ready(self.verify(token).map_err(VerifierError::failed))
-    }
-
-    fn map_session(&self, verified: Verified<S>) -> Result<Authenticated<S>, VerifierError> {
-        Ok(verified.into())
     }
 }
 

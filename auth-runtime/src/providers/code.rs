@@ -20,8 +20,11 @@ use std::time::Duration;
 
 use subtle::ConstantTimeEq;
 
-use super::{Callback, FlowError, FlowRequest, Provider, Response, Step, UserClaims, callback, random_id};
-use crate::IssueError;
+use super::contract::{Callback, Provider, Step, callback};
+use super::error::{FlowError, Response};
+use super::flow::{FlowRequest, UserClaims, clamp_ttl, flow_id};
+use crate::random::random_u64;
+use crate::sessions::IssueError;
 
 /// Digits in a code unless [`CodeProvider::digits`] says otherwise.
 pub const DEFAULT_CODE_DIGITS: u32 = 6;
@@ -112,7 +115,7 @@ impl CodeProvider {
 
     /// How long a code works: between 1 second and 1 day (values outside are clamped).
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = super::clamp_ttl(ttl);
+        self.ttl = clamp_ttl(ttl);
         self
     }
 
@@ -128,8 +131,8 @@ impl Provider for CodeProvider {
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
         let claims = request.required_claims()?;
-        let code = random_code(self.digits, os_random)?;
-        let flow = random_id()?;
+        let code = random_code(self.digits, random_u64)?;
+        let flow = flow_id()?;
         let pending = PendingCode {
             code: code.clone(),
             claims: claims.clone(),
@@ -181,12 +184,6 @@ impl Provider for CodeProvider {
     }
 }
 
-fn os_random() -> Result<u64, getrandom::Error> {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes)?;
-    Ok(u64::from_le_bytes(bytes))
-}
-
 /// A uniform `digits`-digit code from `draw`: draws at or above the largest multiple of 10^digits
 /// that fits in a `u64` are rejected, so `%` never favours low codes.
 fn random_code(digits: u32, mut draw: impl FnMut() -> Result<u64, getrandom::Error>) -> Result<String, FlowError> {
@@ -213,7 +210,7 @@ mod tests {
         let code = random_code(6, || Ok(42)).unwrap();
         assert_eq!(code, "000042");
         for _ in 0..100 {
-            let code = random_code(8, os_random).unwrap();
+            let code = random_code(8, random_u64).unwrap();
             assert_eq!(code.len(), 8);
             assert!(code.bytes().all(|b| b.is_ascii_digit()));
         }

@@ -16,8 +16,10 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{Callback, FlowError, FlowRequest, FlowToken, Provider, Response, Step, UserClaims, callback};
-use crate::VerifyError;
+use super::contract::{Callback, Provider, Step, callback};
+use super::error::{FlowError, Response};
+use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl};
+use crate::token::verify::VerifyError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -64,7 +66,7 @@ impl LinkProvider {
 
     /// How long a link works: between 1 second and 1 day (values outside are clamped).
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = super::clamp_ttl(ttl);
+        self.ttl = clamp_ttl(ttl);
         self
     }
 }
@@ -74,7 +76,7 @@ impl Provider for LinkProvider {
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
         let claims = request.required_claims()?;
-        let issued = request.sign_link(&claims, self.ttl)?;
+        let issued = request.sign_flow_token(&claims, self.ttl)?;
         let mut url = request.callback_url().clone();
         url.query_pairs_mut().append_pair("token", &issued.token);
         let link = Link {
@@ -87,7 +89,7 @@ impl Provider for LinkProvider {
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<UserClaims>, FlowError> {
         let token = request.param("token").ok_or(FlowError::MissingParameter("token"))?;
-        let verified = request.verify_link(token).map_err(|error| match error {
+        let verified = request.verify_flow_token(token).map_err(|error| match error {
             VerifyError::Expired { .. } => FlowError::LinkExpired,
             other => FlowError::LinkInvalid(other),
         })?;

@@ -29,7 +29,11 @@ use openidconnect::{
 };
 use subtle::ConstantTimeEq;
 
-use super::{FlowError, FlowRequest, Provider, Response, Step, random_id};
+use super::contract::{Provider, Step};
+use super::error::{FlowError, Response};
+use super::flow::{FlowRequest, clamp_ttl, flow_id};
+use crate::redirect::found;
+use crate::sessions::IssueError;
 
 /// How long a person has to complete the sign-in at the identity provider: 10 minutes.
 pub const DEFAULT_OIDC_TTL: Duration = Duration::from_secs(10 * 60);
@@ -165,7 +169,7 @@ impl OidcProvider {
 
     /// How long a person has to complete the sign-in: between 1 second and 1 day.
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = super::clamp_ttl(ttl);
+        self.ttl = clamp_ttl(ttl);
         self
     }
 
@@ -206,13 +210,13 @@ impl Provider for OidcProvider {
             pkce_verifier: verifier.into_secret(),
             nonce: nonce.secret().clone(),
         };
-        let flow = random_id()?;
+        let flow = flow_id()?;
         let record = serde_json::to_vec(&pending).map_err(FlowError::other)?;
         request
             .store()
             .put(&request.store_key("oidc", &flow), record, self.ttl)
             .await?;
-        let mut response: Response = crate::sessions::found(url.as_str(), None)?;
+        let mut response: Response = found(url.as_str(), None).map_err(IssueError::from)?;
         request.set_flow_state(&mut response, &flow, self.ttl)?;
         Ok(response)
     }

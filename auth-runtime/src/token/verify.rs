@@ -1,7 +1,6 @@
-//! The token format: a compact JWS whose payload is `{"type", "properties", ...registered claims}`.
+//! Verifying a compact JWS whose payload is `{"type", "properties", ...registered claims}`.
 //!
-//! Issuing writes the header `{"alg","typ","kid"}` and the payload in a fixed key order. Verifying
-//! is strict and in this order: size, shape, header (`crit` refused; `jku`, `jwk`, `x5u`, `x5c`
+//! Strict and in this order: size, shape, header (`crit` refused; `jku`, `jwk`, `x5u`, `x5c`
 //! never read), key by `kid`, `alg` equal to that key's one algorithm, signature, `typ`, then the
 //! claims (integer `exp`/`nbf`/`iat` only, `exp` required, `iss` and `aud` exact strings) and last
 //! the typed decode of the session. Every failure has its own [`VerifyError`] variant.
@@ -12,42 +11,15 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::__private::{Properties, PropertiesSeed};
-use crate::SessionTypes;
-use crate::keys::{Algorithm, SigningKey, VerificationKey};
-
-/// The registered claims of a verified token, beside its session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claims {
-    /// `iss`: who issued the token.
-    pub issuer: String,
-    /// `aud`: who the token is for.
-    pub audience: String,
-    /// `sub`: the subject, when the issuer set one.
-    pub subject: Option<String>,
-    /// `iat`: when it was issued, in seconds since the Unix epoch.
-    pub issued_at: Option<u64>,
-    /// `nbf`: not valid before, in seconds since the Unix epoch.
-    pub not_before: Option<u64>,
-    /// `exp`: expiry, in seconds since the Unix epoch. Always present.
-    pub expires_at: u64,
-    /// `jti`: the token's unique id, when present.
-    pub token_id: Option<String>,
-}
-
-/// A token that passed every check, and the session it carries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verified<S> {
-    /// The typed session.
-    pub session: S,
-    /// The registered claims.
-    pub claims: Claims,
-}
+use super::claims::{Claims, Verified};
+use super::keys::{Algorithm, VerificationKey};
+use super::wire::de::Key;
+use super::wire::{PropertiesSeed, quoted_list};
+use crate::session_types::SessionTypes;
 
 /// Why a token was refused. Each check of the verification has its own variant, so callers can
 /// log and count them apart; none of them reveals a key.
@@ -183,12 +155,6 @@ fn unknown_kid(kid: Option<&str>) -> String {
     }
 }
 
-/// `` `a`, `b` `` for error messages.
-pub(crate) fn quoted_list(items: &[&str]) -> String {
-    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
-    quoted.join(", ")
-}
-
 /// What the verification of one token checks against.
 pub(crate) struct Policy<'a> {
     pub(crate) keys: &'a [VerificationKey],
@@ -202,84 +168,6 @@ pub(crate) struct Policy<'a> {
     pub(crate) max_len: usize,
     pub(crate) now: u64,
 }
-
-/// The claims written into a new token.
-pub(crate) struct NewClaims<'a, S> {
-    pub(crate) session: &'a S,
-    pub(crate) issuer: &'a str,
-    pub(crate) audience: &'a str,
-    pub(crate) subject: Option<&'a str>,
-    pub(crate) issued_at: u64,
-    pub(crate) expires_at: u64,
-    pub(crate) token_id: &'a str,
-}
-
-impl<S: SessionTypes> Serialize for NewClaims<'_, S> {
-    fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("type", self.session.session_type())?;
-        map.serialize_entry("properties", &Properties(self.session))?;
-        map.serialize_entry("iss", self.issuer)?;
-        map.serialize_entry("aud", self.audience)?;
-        if let Some(subject) = self.subject {
-            map.serialize_entry("sub", subject)?;
-        }
-        map.serialize_entry("iat", &self.issued_at)?;
-        map.serialize_entry("exp", &self.expires_at)?;
-        map.serialize_entry("jti", self.token_id)?;
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-struct NewHeader<'a> {
-    alg: &'static str,
-    typ: &'a str,
-    kid: &'a str,
-}
-
-/// Why a token could not be signed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignError {
-    /// The session or claims did not serialize (a map with non-string keys, say).
-    #[error("session does not serialize: {0}")]
-    Serialize(#[source] serde_json::Error),
-    /// The crypto backend refused to sign.
-    #[error("signing failed: {0}")]
-    Crypto(#[source] jsonwebtoken::errors::Error),
-}
-
-/// The base64url header every token signed with `key` carries: `{"alg","typ","kid"}`, in that order.
-///
-/// Verification keeps one per key: a token whose header is byte for byte this string passes every
-/// header check (`alg`, `typ`, `kid`, no `crit`) without being decoded or parsed.
-pub(crate) fn issued_header(key: &VerificationKey, token_type: &str) -> Result<String, serde_json::Error> {
-    let header = NewHeader {
-        alg: key.algorithm().as_str(),
-        typ: token_type,
-        kid: key.kid(),
-    };
-    Ok(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?))
-}
-
-/// Signs `claims` as a compact JWS.
-pub(crate) fn sign<S: SessionTypes>(
-    key: &SigningKey,
-    token_type: &str,
-    claims: &NewClaims<'_, S>,
-) -> Result<String, SignError> {
-    let payload = serde_json::to_vec(claims).map_err(SignError::Serialize)?;
-    let mut token = issued_header(key.verification_key(), token_type).map_err(SignError::Serialize)?;
-    token.reserve(payload.len() * 4 / 3 + 100);
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let signature = key.sign(token.as_bytes()).map_err(SignError::Crypto)?;
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-    Ok(token)
-}
-
 #[derive(Deserialize)]
 struct Header<'a> {
     #[serde(borrow)]
@@ -324,7 +212,7 @@ pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Resul
     };
     let signature = decode_part(signature_b64, "signature")?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
-    if !key.verify(&token.as_bytes()[..signed_len], &signature) {
+    if !key.verify_signature(&token.as_bytes()[..signed_len], &signature) {
         return Err(VerifyError::BadSignature);
     }
     // Decoded before the `typ` verdict, so a token with a valid signature over an unreadable
@@ -529,7 +417,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawClaims<'de>, A::Error> {
         let mut raw = RawClaims::default();
-        while let Some(key) = map.next_key::<crate::__private::de::Key<'de>>()? {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.as_str() {
                 "type" => self.read(&mut map, &mut raw.session_type, "type")?,
                 "properties" => self.read(&mut map, &mut raw.properties, "properties")?,

@@ -10,7 +10,7 @@ use std::fmt;
 use jsonwebtoken::jwk::{Jwk, KeyOperations, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
-use crate::backend::{Prepared, provider};
+use super::crypto::{Prepared, provider};
 
 /// The signature algorithms a session key can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -361,7 +361,7 @@ impl SigningKey {
         let algorithm = self.algorithm();
         let message = b"auth-runtime key self-test";
         let signature = self.sign(message).map_err(invalid(algorithm))?;
-        if self.verification.verify(message, &signature) {
+        if self.verification.verify_signature(message, &signature) {
             Ok(())
         } else {
             Err(KeyError::SelfTest { algorithm })
@@ -370,8 +370,12 @@ impl SigningKey {
 }
 
 impl VerificationKey {
-    /// Checks `signature` over `message` with this key's one algorithm; any backend error is a "no".
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+    /// Checks `signature` over `message` with this key's one algorithm, exactly as token
+    /// verification does (the prepared key, the same backend); any backend error is a "no".
+    ///
+    /// For signatures over bytes that are not a token of ours: test vectors (the Wycheproof
+    /// suites in this crate's tests), or a detached JWS another system produced.
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> bool {
         self.prepared
             .verify(self.algorithm.to_jsonwebtoken(), &self.key, message, signature)
     }

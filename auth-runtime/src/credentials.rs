@@ -10,7 +10,8 @@
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use crate::token::{Verified, VerifyError};
+use crate::token::claims::Verified;
+use crate::token::verify::VerifyError;
 
 /// Where a request's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,12 +24,19 @@ static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_P
 #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
 static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
 
-/// Name of the compiled backend, for logs and benchmark tables.
-pub const BACKEND: &str = if cfg!(feature = "aws-lc-rs") {
+/// Name of the compiled crypto backend (`rust-crypto` or `aws-lc-rs`), for logs and benchmark tables.
+pub const CRYPTO_BACKEND: &str = if cfg!(feature = "aws-lc-rs") {
     "aws-lc-rs"
 } else {
     "rust-crypto"
 };
+
+/// The former name of [`CRYPTO_BACKEND`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed to `CRYPTO_BACKEND`: \"backend\" elsewhere means a session backend"
+)]
+pub const BACKEND: &str = CRYPTO_BACKEND;
 
 /// The compiled backend, installed as jsonwebtoken's process default on first use unless the
 /// application installed one itself (then theirs stays: any installed provider is safe).
@@ -156,7 +163,7 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::SigningKey;
+    use crate::token::keys::{Algorithm, SigningKey};
 
     /// The prepared check must say exactly what jsonwebtoken's per-call verifier says, on the
     /// genuine signature and on every kind of damage to it or to the message. Run under each
@@ -165,9 +172,9 @@ mod tests {
     fn prepared_keys_agree_with_the_library_verifier() {
         let keys = [
             SigningKey::hs256(b"0123456789abcdef0123456789abcdef").expect("32-byte secret"),
-            SigningKey::ed25519_pem(include_bytes!("../../tests/keys/ed25519.pem")).expect("Ed25519 key"),
-            SigningKey::es256_pem(include_bytes!("../../tests/keys/es256.pem")).expect("P-256 key"),
-            SigningKey::rs256_pem(include_bytes!("../../tests/keys/rs256.pem")).expect("RSA key"),
+            SigningKey::ed25519_pem(include_bytes!("../../../tests/keys/ed25519.pem")).expect("Ed25519 key"),
+            SigningKey::es256_pem(include_bytes!("../../../tests/keys/es256.pem")).expect("P-256 key"),
+            SigningKey::rs256_pem(include_bytes!("../../../tests/keys/rs256.pem")).expect("RSA key"),
         ];
         let message = b"eyJhbGciOiJFZERTQSJ9.eyJ0eXBlIjoidXNlciJ9";
         for key in &keys {
@@ -192,14 +199,14 @@ mod tests {
             for (index, (message, signature)) in cases.iter().enumerate() {
                 let expected = library.verify(algorithm, &verification.key, message, signature);
                 assert_eq!(
-                    verification.verify(message, signature),
+                    verification.verify_signature(message, signature),
                     expected,
                     "{:?} case {index}",
                     verification.algorithm
                 );
                 assert_eq!(expected, index == 0, "{:?} case {index}", verification.algorithm);
             }
-            if verification.algorithm != crate::Algorithm::RS256 {
+            if verification.algorithm != Algorithm::RS256 {
                 assert!(
                     !matches!(verification.prepared, Prepared::Library),
                     "{:?}",

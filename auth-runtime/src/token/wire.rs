@@ -1,14 +1,9 @@
-//! Support for the code `#[derive(SessionTypes)]` generates. Not a public API: names and
-//! signatures change without notice.
+//! The session's wire codec: `{"type": "<tag>", "properties": {...}}`, shared by the token
+//! payload and the `Serialize`/`Deserialize` impls `#[derive(SessionTypes)]` writes.
 //!
 //! The derive emits only what differs per enum; the walking of maps, the duplicate-key checks and
-//! the wording of every decode error live here, once.
-
-pub use serde;
-pub use std::borrow::Cow;
-
-#[cfg(feature = "schema")]
-pub use schemars;
+//! the wording of every decode error live here, once. Generated code reaches the public items
+//! through `__private`.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -17,15 +12,7 @@ use serde::de::{self as serde_de, DeserializeSeed, Deserializer, IgnoredAny, Map
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::SessionTypes;
-use crate::keys::VerificationKey;
-
-/// The signature check of the verification path, alone: `signature` over `message` with `key`'s
-/// one algorithm. For the Wycheproof primitive vectors in the test suite, which sign arbitrary
-/// bytes rather than tokens.
-pub fn verify_signature(key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
-    key.verify(message, signature)
-}
+use crate::session_types::SessionTypes;
 
 /// Writes `{"type": ..., "properties": ...}`.
 pub fn serialize_session<T: SessionTypes, S: Serializer>(session: &T, serializer: S) -> Result<S::Ok, S::Error> {
@@ -329,67 +316,12 @@ pub mod de {
 pub fn unknown_type<E: serde_de::Error>(found: &str, expected: &[&str]) -> E {
     E::custom(format_args!(
         "unknown session type `{found}`, expected one of {}",
-        crate::token::quoted_list(expected)
+        quoted_list(expected)
     ))
 }
 
-/// Building blocks for the generated `JsonSchema` impl.
-#[cfg(feature = "schema")]
-pub mod schema {
-    use schemars::{Schema, json_schema};
-    use serde_json::{Map, Value};
-
-    /// One variant of the union.
-    pub struct Branch {
-        /// The variant's tag.
-        pub session_type: &'static str,
-        /// The variant's doc comment.
-        pub description: Option<&'static str>,
-        /// The schema of its `properties` object.
-        pub properties: Schema,
-    }
-
-    /// `{"oneOf": [...]}` with one closed branch per variant, discriminated by a `const` type.
-    pub fn tagged_union<const N: usize>(branches: [Branch; N]) -> Schema {
-        let one_of: Vec<Value> = branches
-            .into_iter()
-            .map(|branch| {
-                let mut schema = json_schema!({
-                    "type": "object",
-                    "properties": {
-                        "type": { "type": "string", "const": branch.session_type },
-                        "properties": branch.properties,
-                    },
-                    "required": ["type", "properties"],
-                });
-                if let Some(description) = branch.description {
-                    schema.insert("description".to_owned(), Value::from(description));
-                }
-                schema.to_value()
-            })
-            .collect();
-        json_schema!({ "oneOf": one_of })
-    }
-
-    /// The object schema of a struct variant's properties: `(name, schema, required)` per field.
-    pub fn struct_properties<const N: usize>(fields: [(&'static str, Schema, bool); N]) -> Schema {
-        let mut properties = Map::new();
-        let mut required = Vec::new();
-        for (name, schema, is_required) in fields {
-            properties.insert(name.to_owned(), schema.to_value());
-            if is_required {
-                required.push(Value::from(name));
-            }
-        }
-        json_schema!({
-            "type": "object",
-            "properties": properties,
-            "required": required,
-        })
-    }
-
-    /// The properties of a variant that has none: `{}`.
-    pub fn empty_properties() -> Schema {
-        json_schema!({ "type": "object" })
-    }
+/// `` `a`, `b` `` for error messages.
+pub(crate) fn quoted_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+    quoted.join(", ")
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::store::{Invalidation, Listener, Listeners, Store, StoreError, StoreEvent, StoreFuture, Subscription};
+use super::contract::{Store, StoreError, StoreFuture};
+use super::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
 
 /// The default key prefix: every record lives under `auth:`, the events on `auth:invalidate`.
 pub const DEFAULT_REDIS_PREFIX: &str = "auth:";

@@ -1,0 +1,310 @@
+//! [`SessionLayer`] and its service: the per-request decision (skip, landing route, credential,
+//! CSRF, verification through the cache) and running the inner service with the session set.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, Method, Request, Response, Uri};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::SessionBody;
+use super::csrf::{is_unsafe, same_origin};
+use super::current::{CURRENT, CurrentSession, ErasedSession};
+use super::refusal::Refusal;
+use super::skip::wildcard_match;
+use crate::cache::SessionCache;
+use crate::cookie::{CookieError, CookieOptions};
+use crate::credentials::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
+use crate::redirect::{InvalidOrigin, parse_origin};
+use crate::verifier::{SessionVerifier, VerifierError};
+
+/// What the layer does with a token that fails verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidTokenPolicy {
+    /// 401 (gRPC: Unauthenticated) with the reason. The default.
+    Reject,
+    /// Treat the request as public, as if no token had been sent.
+    TreatAsPublic,
+}
+
+/// The session middleware; see the [module documentation](crate::middleware) for what it does per
+/// request.
+pub struct SessionLayer<V: SessionVerifier> {
+    shared: Arc<Shared<V>>,
+}
+
+impl<V: SessionVerifier> Clone for SessionLayer<V> {
+    fn clone(&self) -> Self {
+        SessionLayer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// What every clone of the layer and its services share.
+pub(super) struct Shared<V: SessionVerifier> {
+    pub(super) cache: SessionCache<V>,
+    pub(super) cookie: CookieOptions,
+    sources: Vec<TokenSource>,
+    invalid: InvalidTokenPolicy,
+    skip: Vec<String>,
+    landing: Option<String>,
+    csrf: bool,
+    origins: Vec<url::Origin>,
+}
+
+/// Why a [`SessionLayer`] could not be built: the error of [`SessionLayerBuilder::build`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayerConfigError {
+    /// An origin given to [`allow_origin`](SessionLayerBuilder::allow_origin) is not an origin.
+    #[error(transparent)]
+    Origin(#[from] InvalidOrigin),
+    /// The cookie options break a browser rule.
+    #[error(transparent)]
+    Cookie(#[from] CookieError),
+}
+
+/// Configures a [`SessionLayer`].
+pub struct SessionLayerBuilder<V: SessionVerifier> {
+    shared: Shared<V>,
+    origin_errors: Vec<InvalidOrigin>,
+}
+
+impl<V: SessionVerifier> SessionLayer<V> {
+    /// A layer verifying through `cache` (build one with [`SessionCache::new`] or
+    /// [`SessionCache::builder`]; a `Sessions` or any other [`SessionVerifier`] goes inside).
+    pub fn builder(cache: SessionCache<V>) -> SessionLayerBuilder<V> {
+        SessionLayerBuilder {
+            shared: Shared {
+                cache,
+                cookie: CookieOptions::default(),
+                sources: DEFAULT_SOURCES.to_vec(),
+                invalid: InvalidTokenPolicy::Reject,
+                skip: Vec::new(),
+                landing: None,
+                csrf: true,
+                origins: Vec::new(),
+            },
+            origin_errors: Vec::new(),
+        }
+    }
+
+    /// The cache, for invalidation (`invalidate_token`, `invalidate_subject`, ...).
+    pub fn cache(&self) -> &SessionCache<V> {
+        &self.shared.cache
+    }
+}
+
+impl<V: SessionVerifier> SessionLayerBuilder<V> {
+    /// The session cookie to read (and to set on the landing route); the defaults otherwise.
+    /// Pass `sessions.cookie_options().clone()` to match what `Sessions::cookie` issues.
+    pub fn cookie(mut self, cookie: CookieOptions) -> Self {
+        self.shared.cookie = cookie;
+        self
+    }
+
+    /// Where tokens are read from, in order; `[Bearer, Cookie]` by default. `[Cookie]` alone
+    /// ignores `Authorization` headers (a browser-only app), `[Bearer]` alone ignores cookies (an
+    /// API that must not be reachable with ambient credentials).
+    pub fn token_sources(mut self, sources: &[TokenSource]) -> Self {
+        self.shared.sources = sources.to_vec();
+        self
+    }
+
+    /// What to do with a token that fails verification; [`InvalidTokenPolicy::Reject`] by default.
+    pub fn invalid_token(mut self, policy: InvalidTokenPolicy) -> Self {
+        self.shared.invalid = policy;
+        self
+    }
+
+    /// Skips authentication for paths matching `pattern`, where `*` matches any run of
+    /// characters: `/health`, `/assets/*`, or a gRPC method `grpc.health.v1.Health/*`.
+    pub fn skip(mut self, pattern: impl Into<String>) -> Self {
+        let pattern = pattern.into();
+        let pattern = if pattern.starts_with('/') {
+            pattern
+        } else {
+            format!("/{pattern}")
+        };
+        self.shared.skip.push(pattern);
+        self
+    }
+
+    /// The one path where `?token=<jwt>` is accepted (the target of `Sessions::parameter`): the
+    /// token is moved into the session cookie and the browser sent to the same URL without it.
+    pub fn landing_route(mut self, path: impl Into<String>) -> Self {
+        self.shared.landing = Some(path.into());
+        self
+    }
+
+    /// Whether cookie-authenticated unsafe requests must be same-origin; on by default.
+    pub fn csrf_protection(mut self, enabled: bool) -> Self {
+        self.shared.csrf = enabled;
+        self
+    }
+
+    /// An origin (`https://app.example.com`) whose `Origin` header counts as same-origin besides
+    /// the request's own `Host`: the front end's, when it is served from another host.
+    pub fn allow_origin(mut self, origin: &str) -> Self {
+        match parse_origin(origin) {
+            Ok(origin) => self.shared.origins.push(origin),
+            Err(error) => self.origin_errors.push(error),
+        }
+        self
+    }
+
+    /// Builds the layer; fails on an origin that is not `scheme://host[:port]` or bad cookie options.
+    pub fn build(self) -> Result<SessionLayer<V>, LayerConfigError> {
+        if let Some(error) = self.origin_errors.into_iter().next() {
+            return Err(LayerConfigError::Origin(error));
+        }
+        self.shared.cookie.validate()?;
+        Ok(SessionLayer {
+            shared: Arc::new(self.shared),
+        })
+    }
+}
+
+impl<Inner, V: SessionVerifier> Layer<Inner> for SessionLayer<V> {
+    type Service = SessionService<Inner, V>;
+
+    fn layer(&self, inner: Inner) -> Self::Service {
+        SessionService {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around an inner service.
+pub struct SessionService<Inner, V: SessionVerifier> {
+    inner: Inner,
+    shared: Arc<Shared<V>>,
+}
+
+impl<Inner: Clone, V: SessionVerifier> Clone for SessionService<Inner, V> {
+    fn clone(&self) -> Self {
+        SessionService {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<Inner: fmt::Debug, V: SessionVerifier> fmt::Debug for SessionService<Inner, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the middleware decided for one request.
+pub(super) enum Decision {
+    /// Run the inner service with this session, or none.
+    Continue(Option<Arc<dyn ErasedSession>>),
+    /// Answer without running it.
+    Respond(Response<Bytes>),
+}
+
+impl<Inner, V, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<Inner, V>
+where
+    Inner: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    Inner::Future: Send,
+    V: SessionVerifier,
+    ReqBody: Send + 'static,
+{
+    type Response = Response<SessionBody<ResBody>>;
+    type Error = Inner::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // The clone is not ready; the instance `poll_ready` readied goes into the future.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            let decision = shared.decide(request.method(), request.uri(), request.headers()).await;
+            let session = match decision {
+                Decision::Respond(response) => return Ok(response.map(SessionBody::full)),
+                Decision::Continue(session) => session,
+            };
+            // Always set, `None` for a public request: an extractor that finds no extension at
+            // all knows the layer is missing, a programming error it reports as such.
+            request.extensions_mut().insert(CurrentSession(session.clone()));
+            // `call` itself runs inside the scope too: a service may read the session
+            // synchronously in `call`, before its future is first polled.
+            let response = CURRENT.scope(session, async move { inner.call(request).await }).await?;
+            Ok(response.map(SessionBody::inner))
+        })
+    }
+}
+
+impl<V: SessionVerifier> Shared<V> {
+    async fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
+        let path = uri.path();
+        if self.skip.iter().any(|pattern| wildcard_match(pattern, path)) {
+            return Decision::Continue(None);
+        }
+        let grpc = is_grpc(headers);
+        if self.landing.as_deref() == Some(path)
+            // Boxed: the landing future is large and rare; every other request would carry its size.
+            && let Some(response) = Box::pin(self.landing(uri, headers, grpc)).await
+        {
+            return Decision::Respond(response);
+        }
+        let credential = find_credential(headers, &self.sources, self.cookie.cookie_name(), || {
+            self.cookie.find(headers)
+        });
+        let (token, source) = match credential {
+            Ok(Credential::None) => return Decision::Continue(None),
+            Ok(Credential::Found(token, source)) => (token, source),
+            Err(error) => return self.invalid(&error.to_string(), grpc),
+        };
+        if source == TokenSource::Cookie && self.csrf && is_unsafe(method) && !same_origin(headers, &self.origins) {
+            return Decision::Respond(
+                Refusal::Forbidden.response("cross-site request with the session cookie refused", grpc),
+            );
+        }
+        match self.cache.verify(&token, headers).await {
+            Ok(authenticated) => Decision::Continue(Some(authenticated)),
+            Err(error) => self.refused(&error, grpc),
+        }
+    }
+
+    /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
+    /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
+    /// cause stays out of the response: it describes the infrastructure, not the token.
+    pub(super) fn refused(&self, error: &VerifierError, grpc: bool) -> Decision {
+        match (error, self.invalid) {
+            (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject) => {
+                Decision::Respond(Refusal::Unavailable.response("the session backend is unavailable; try again", grpc))
+            }
+            _ => self.invalid(&error.to_string(), grpc),
+        }
+    }
+
+    fn invalid(&self, reason: &str, grpc: bool) -> Decision {
+        match self.invalid {
+            InvalidTokenPolicy::Reject => Decision::Respond(Refusal::InvalidToken.response(reason, grpc)),
+            InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None),
+        }
+    }
+}
+
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}

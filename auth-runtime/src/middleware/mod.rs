@@ -1,0 +1,36 @@
+//! One tower [`Layer`](tower_layer::Layer) for axum and tonic: reads the token, verifies it through the cache, and
+//! hands the typed session to the handler, in the request extensions and through
+//! [`use_session`] (SST's hook style, a task-local set around the inner service).
+//!
+//! Per request, in order:
+//! 1. A path matching a skip pattern passes through untouched (no session is read).
+//! 2. On the landing route, a `?token=` is verified, moved into the session cookie, and the
+//!    browser redirected to the same URL without it. `?token=` is read nowhere else.
+//! 3. The token is read: `Authorization: Bearer`, then the session cookie (configurable with
+//!    `token_sources`). None: a public request.
+//! 4. A cookie-authenticated request with an unsafe method (POST, PUT, PATCH, DELETE) must be
+//!    same-origin (`Sec-Fetch-Site: same-origin`, or an `Origin` that is allowed or matches
+//!    `Host`), else 403. Bearer requests are exempt: browsers never attach them on their own.
+//! 5. The token is verified; a failure is 401 with a short JSON reason, or, under the lenient
+//!    policy, a public request. A verifier whose backend could not answer
+//!    ([`BackendUnavailable`](crate::VerifierError::BackendUnavailable): a store that is down)
+//!    gets 503 with `Retry-After` instead, so the client keeps its token and tries again; no
+//!    session is ever granted without the backend's answer.
+//!
+//! gRPC requests (`content-type: application/grpc...`) get `grpc-status` 16 (Unauthenticated),
+//! 7 (PermissionDenied) and 14 (Unavailable) instead of 401, 403 and 503.
+//!
+//! Every refusal has one JSON shape and one set of names, shared with the axum extractors (see
+//! the table in `refusal.rs`, and README's middleware section).
+
+pub(crate) mod body;
+pub(crate) mod csrf;
+pub(crate) mod current;
+pub(crate) mod landing;
+pub(crate) mod layer;
+pub(crate) mod refusal;
+pub(crate) mod skip;
+
+pub use self::body::SessionBody;
+pub use self::current::{NoSession, require_session, session_from_extensions, use_authenticated, use_session};
+pub use self::layer::{InvalidTokenPolicy, LayerConfigError, SessionLayer, SessionLayerBuilder, SessionService};

@@ -1,0 +1,142 @@
+//! The one vocabulary of refusals: every 401, 403, 500 and 503 the crate answers (the layer and
+//! the axum extractors alike) is built here, with one JSON shape and one set of names.
+//!
+//! | kind | HTTP | `error` | gRPC `grpc-status` |
+//! |---|---|---|---|
+//! | no session where one is required | 401 | `unauthenticated` | 16 Unauthenticated |
+//! | a token was presented and refused | 401 | `invalid_token` | 16 Unauthenticated |
+//! | a session of the wrong kind, or a cross-site request | 403 | `forbidden` | 7 PermissionDenied |
+//! | the session backend could not answer | 503 | `temporarily_unavailable` | 14 Unavailable |
+//! | the session layer is not installed on the route | 500 | `session_layer_missing` | 13 Internal |
+//!
+//! The HTTP body is `{"error": "<name>", "reason": "<what happened>"}`; a 401 carries
+//! `WWW-Authenticate: Bearer` (with `error="invalid_token"` for a refused token, RFC 6750), a
+//! 503 `Retry-After: 1`, and every refusal `Cache-Control: no-store`.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No session where one is required.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "only the axum extractors require a session")
+    )]
+    Unauthenticated,
+    /// A token was presented and refused.
+    InvalidToken,
+    /// A session of the wrong kind, or a cross-site request with the session cookie.
+    Forbidden,
+    /// The session backend could not answer; the client should keep its token and retry.
+    Unavailable,
+    /// The session layer did not run for this request: a programming error.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "only the axum extractors look for the layer")
+    )]
+    LayerMissing,
+}
+
+impl Refusal {
+    /// The name in the body's `error` field.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Refusal::Unauthenticated => "unauthenticated",
+            Refusal::InvalidToken => "invalid_token",
+            Refusal::Forbidden => "forbidden",
+            Refusal::Unavailable => "temporarily_unavailable",
+            Refusal::LayerMissing => "session_layer_missing",
+        }
+    }
+
+    /// The HTTP status.
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            Refusal::Unauthenticated | Refusal::InvalidToken => StatusCode::UNAUTHORIZED,
+            Refusal::Forbidden => StatusCode::FORBIDDEN,
+            Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn grpc_status(self) -> &'static str {
+        match self {
+            Refusal::Unauthenticated | Refusal::InvalidToken => "16",
+            Refusal::Forbidden => "7",
+            Refusal::Unavailable => "14",
+            Refusal::LayerMissing => "13",
+        }
+    }
+
+    /// The refusal as an HTTP response, or for a gRPC request the trailers-only equivalent.
+    pub(crate) fn response(self, reason: &str, grpc: bool) -> Response<Bytes> {
+        if grpc {
+            return self.grpc_response(reason);
+        }
+        let body = serde_json::json!({ "error": self.name(), "reason": reason }).to_string();
+        let mut response = Response::new(Bytes::from(body));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match self {
+            Refusal::InvalidToken => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            Refusal::Unauthenticated => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Refusal::Unavailable => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Refusal::Forbidden | Refusal::LayerMissing => {}
+        }
+        response
+    }
+
+    fn grpc_response(self, reason: &str) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::new());
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert("grpc-status", HeaderValue::from_static(self.grpc_status()));
+        let message = percent_encoding::utf8_percent_encode(reason, percent_encoding::NON_ALPHANUMERIC).to_string();
+        if let Ok(message) = HeaderValue::from_str(&message) {
+            headers.insert("grpc-message", message);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_the_one_json_shape() {
+        let kinds = [
+            Refusal::Unauthenticated,
+            Refusal::InvalidToken,
+            Refusal::Forbidden,
+            Refusal::Unavailable,
+            Refusal::LayerMissing,
+        ];
+        for kind in kinds {
+            let response = kind.response("why", false);
+            assert_eq!(response.status(), kind.status());
+            let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON body");
+            assert_eq!(body, serde_json::json!({ "error": kind.name(), "reason": "why" }));
+            assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+            assert_eq!(
+                response.headers().contains_key(WWW_AUTHENTICATE),
+                response.status() == StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+}

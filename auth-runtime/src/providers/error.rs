@@ -1,0 +1,102 @@
+//! Every way a sign-in flow can stop ([`FlowError`]), the limits its messages name, and the
+//! response type of every step.
+
+use std::error::Error as StdError;
+
+use http::StatusCode;
+
+use crate::sessions::IssueError;
+use crate::store::contract::StoreError;
+use crate::token::verify::VerifyError;
+
+/// The response type of every step: axum's.
+pub type Response = axum_core::response::Response;
+
+/// The most bytes of claims (names and values) an authorize request may carry.
+pub const MAX_CLAIMS_LEN: usize = 2048;
+
+/// The largest request body a step reads (a form with a code or an email is a few hundred bytes).
+pub(crate) const MAX_BODY: usize = 16 * 1024;
+
+/// Why a sign-in flow stopped. `on_error` receives it with the provider's name; every variant is
+/// one reason a caller can match on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// The sign-in link's time ran out.
+    #[error("the sign-in link has expired; ask for a new one")]
+    LinkExpired,
+    /// The sign-in link is not one this server signed for this provider.
+    #[error("the sign-in link is not valid: {0}")]
+    LinkInvalid(#[source] VerifyError),
+    /// The sign-in link was followed before: links work once.
+    #[error("the sign-in link was already used; ask for a new one")]
+    LinkUsed,
+    /// The one-time code's time ran out, or it was already used.
+    #[error("the code has expired or was already used; ask for a new one")]
+    CodeExpired,
+    /// Too many wrong codes: the code is void.
+    #[error("too many wrong codes; ask for a new one")]
+    TooManyAttempts,
+    /// The callback came without this browser's flow cookie (another browser, or cookies off).
+    #[error("no sign-in is in progress in this browser; start again")]
+    MissingState,
+    /// The callback's `state` is not the one this browser's flow started with.
+    #[error("the sign-in response does not belong to this browser's sign-in (state mismatch)")]
+    StateMismatch,
+    /// The flow's remembered state is gone: it expired or was already completed.
+    #[error("the sign-in has expired or was already completed; start again")]
+    StateExpired,
+    /// A required parameter is missing, or was given more than once.
+    #[error("the request needs exactly one `{0}` parameter")]
+    MissingParameter(&'static str),
+    /// The authorize step got no claims to sign in with (no `email=`, for example).
+    #[error("the sign-in request carries no claims (for example `email`)")]
+    NoClaims,
+    /// The authorize step got more than [`MAX_CLAIMS_LEN`] bytes of claims.
+    #[error("the sign-in request's parameters are too long (limit {MAX_CLAIMS_LEN} bytes)")]
+    ClaimsTooLarge,
+    /// The identity provider answered the callback with an OAuth error (`access_denied`, ...).
+    #[error("the identity provider refused the sign-in: {error}")]
+    Denied {
+        /// The OAuth `error` code.
+        error: String,
+        /// The provider's `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The identity provider could not be reached, or its answer (token response, ID token)
+    /// failed validation.
+    #[error("the identity provider's answer was not accepted: {0}")]
+    Upstream(#[source] Box<dyn StdError + Send + Sync>),
+    /// The request body could not be read or was too large.
+    #[error("the request body could not be read (limit {MAX_BODY} bytes)")]
+    Body,
+    /// The store did not answer; the flow fails closed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The flow token or the session could not be issued.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    /// An error from a callback or a provider of your own.
+    #[error("{0}")]
+    Other(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl FlowError {
+    /// Wraps an error from a callback or a provider of your own.
+    pub fn other(error: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        FlowError::Other(error.into())
+    }
+
+    /// The HTTP status the default error page answers with: 400 for what the person can fix by
+    /// starting again, 502 for the identity provider, 503 for the store, 500 otherwise.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FlowError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            FlowError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            FlowError::Issue(_) | FlowError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FlowError::Body => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! One step of a flow as a provider sees it ([`FlowRequest`]): the request's parameters, the
+//! flow cookie that ties the steps of one browser together, the store, and the handler's own
+//! short-lived flow tokens (magic links).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use http::header::{CONTENT_TYPE, HeaderValue, SET_COOKIE};
+use http::{HeaderMap, Method, Uri};
+use url::Url;
+
+use super::error::{FlowError, MAX_BODY, MAX_CLAIMS_LEN, Response};
+use crate::cookie::CookieOptions;
+use crate::random::random_id;
+use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
+use crate::store::contract::Store;
+use crate::token::claims::Verified;
+use crate::token::verify::VerifyError;
+
+/// What a person typed into a sign-in form or put in the authorize URL (`email=...`): every
+/// query and form parameter of the authorize request, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UserClaims(pub BTreeMap<String, String>);
+
+impl UserClaims {
+    /// The claim called `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Whether there are no claims.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The longest a flow token (a magic link) may live, whatever a provider asks for.
+pub(crate) const MAX_FLOW_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The `typ` of the handler's own tokens (magic links): never a session's.
+pub(crate) const FLOW_TOKEN_TYPE: &str = "auth-flow+jwt";
+
+/// The handler's flow token: the claims, for one provider (its audience).
+#[derive(crate::SessionTypes)]
+#[session(crate = "crate")]
+pub(crate) enum FlowToken {
+    Link { claims: BTreeMap<String, String> },
+}
+
+/// One request to a provider step, with what the step may use: its parameters, the flow
+/// cookie, the store, and the provider's callback URL.
+pub struct FlowRequest {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Vec<(String, String)>,
+    mount: Arc<Mount>,
+    store: Arc<dyn Store>,
+}
+
+impl fmt::Debug for FlowRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlowRequest")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("provider", &self.mount.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlowRequest {
+    /// The request method (`GET` or `POST`).
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request URI.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The query parameters, then the form fields of a `POST`.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+
+    /// The one parameter called `name`; `None` if it is missing or given more than once, so a
+    /// second `state=` or `code=` can never be the one that counts.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        let mut values = self.params.iter().filter(|(key, _)| key == name);
+        match (values.next(), values.next()) {
+            (Some((_, value)), None) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Every parameter as claims (names given more than once keep their first value).
+    pub fn claims(&self) -> UserClaims {
+        let mut claims = BTreeMap::new();
+        for (name, value) in &self.params {
+            claims.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+        UserClaims(claims)
+    }
+
+    /// [`claims`](Self::claims), refusing a request without any ([`FlowError::NoClaims`]) or with
+    /// more than [`MAX_CLAIMS_LEN`] bytes of them ([`FlowError::ClaimsTooLarge`]): they end up in
+    /// a link, a store record and an email.
+    pub fn required_claims(&self) -> Result<UserClaims, FlowError> {
+        let claims = self.claims();
+        if claims.is_empty() {
+            return Err(FlowError::NoClaims);
+        }
+        let len: usize = claims.0.iter().map(|(name, value)| name.len() + value.len()).sum();
+        if len > MAX_CLAIMS_LEN {
+            return Err(FlowError::ClaimsTooLarge);
+        }
+        Ok(claims)
+    }
+
+    /// The provider's name, as mounted.
+    pub fn provider(&self) -> &str {
+        &self.mount.name
+    }
+
+    /// The absolute URL of this provider's callback step, from the configured base URL.
+    pub fn callback_url(&self) -> &Url {
+        &self.mount.callback
+    }
+
+    /// The store the handler was built with.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// A store key private to this provider: `{provider}:{kind}:{id}`.
+    pub fn store_key(&self, kind: &str, id: &str) -> String {
+        format!("{}:{kind}:{id}", self.mount.name)
+    }
+
+    /// The value of this browser's flow cookie, if it sent exactly one and it looks like an id
+    /// this handler hands out (1 to 128 base64url characters): it becomes part of a store key.
+    pub fn flow_state(&self) -> Option<String> {
+        let mut values = self.mount.flow_cookie.find(&self.headers);
+        let is_id = |value: &String| {
+            (1..=128).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        match values.len() {
+            1 => values.pop().filter(is_id),
+            _ => None,
+        }
+    }
+
+    /// Sets the flow cookie (`HttpOnly`, scoped to this provider's path) on `response`.
+    pub fn set_flow_state(&self, response: &mut Response, value: &str, ttl: Duration) -> Result<(), FlowError> {
+        let header = self
+            .mount
+            .flow_cookie
+            .set_cookie_header(value, Some(ttl.as_secs().max(1)))
+            .map_err(IssueError::from)?;
+        response
+            .headers_mut()
+            .append(SET_COOKIE, HeaderValue::from_str(&header).map_err(IssueError::from)?);
+        Ok(())
+    }
+
+    /// Deletes the flow cookie on `response`.
+    pub fn clear_flow_state(&self, response: &mut Response) {
+        if let Ok(header) = HeaderValue::from_str(&self.mount.flow_cookie.clear_cookie_header()) {
+            response.headers_mut().append(SET_COOKIE, header);
+        }
+    }
+
+    /// Seconds since the Unix epoch, by the sessions' clock.
+    pub fn now(&self) -> Result<u64, FlowError> {
+        Ok(self.mount.tokens.now()?)
+    }
+
+    /// Signs a flow token carrying `claims` for this provider (a magic link's), living `ttl`.
+    pub(crate) fn sign_flow_token(&self, claims: &UserClaims, ttl: Duration) -> Result<IssuedToken, FlowError> {
+        let token = FlowToken::Link {
+            claims: claims.0.clone(),
+        };
+        let options = IssueOptions {
+            lifetime: Some(ttl),
+            ..IssueOptions::default()
+        };
+        Ok(self.mount.tokens.issue(&token, &options)?)
+    }
+
+    /// Verifies a flow token this provider signed.
+    pub(crate) fn verify_flow_token(&self, token: &str) -> Result<Verified<FlowToken>, VerifyError> {
+        self.mount.tokens.verify(token)
+    }
+
+    /// Reads one step's request: the query parameters, then the form fields of a `POST`.
+    pub(crate) async fn read(mount: &Arc<Mount>, store: &Arc<dyn Store>, request: Request) -> Result<Self, FlowError> {
+        let (parts, body) = request.into_parts();
+        let mut params: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|query| url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let is_form = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        if parts.method == Method::POST && is_form {
+            let body = axum::body::to_bytes(body, MAX_BODY)
+                .await
+                .map_err(|_| FlowError::Body)?;
+            params.extend(url::form_urlencoded::parse(&body).into_owned());
+        }
+        Ok(FlowRequest {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            params,
+            mount: Arc::clone(mount),
+            store: Arc::clone(store),
+        })
+    }
+}
+
+/// What the handler knows about one mounted provider.
+pub(crate) struct Mount {
+    pub(crate) name: String,
+    pub(crate) authorize: Url,
+    pub(crate) callback: Url,
+    pub(crate) flow_cookie: CookieOptions,
+    /// Flow tokens bound to this provider: their audience is its callback URL.
+    pub(crate) tokens: Sessions<FlowToken>,
+}
+
+/// A flow's lifetime, between 1 second and [`MAX_FLOW_LIFETIME`].
+pub(crate) fn clamp_ttl(ttl: Duration) -> Duration {
+    ttl.clamp(Duration::from_secs(1), MAX_FLOW_LIFETIME)
+}
+
+/// 32 random bytes, base64url: flow identifiers nobody can guess.
+pub(crate) fn flow_id() -> Result<String, FlowError> {
+    random_id::<32>().map_err(|error| FlowError::Issue(IssueError::Random(error)))
+}

@@ -1,0 +1,414 @@
+//! [`AuthHandler`]: the `/auth` router. Its builder mounts providers; the router serves the
+//! provider list, each provider's two steps (axum's method routing answers 404 and 405 with
+//! `Allow`), and the JWKS document.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::routing::{MethodRouter, get};
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use url::Url;
+
+use super::contract::{BoxFuture, Provider, Step};
+use super::error::{FlowError, Response};
+use super::flow::{FLOW_TOKEN_TYPE, FlowRequest, MAX_FLOW_LIFETIME, Mount};
+use crate::cookie::CookieError;
+use crate::session_types::SessionTypes;
+use crate::sessions::Sessions;
+use crate::store::contract::Store;
+use crate::store::memory::MemoryStore;
+
+/// The default mount point of the router.
+pub const DEFAULT_PREFIX: &str = "/auth";
+
+/// The default `on_error`: a plain-text page with the status of [`FlowError::status`]. Server-side
+/// failures get a generic message; their detail is for your logs, not the browser.
+pub fn default_error_page(provider: &str, error: FlowError) -> Response {
+    let status = error.status();
+    let message = if status.is_server_error() {
+        format!("sign-in with `{provider}` failed; try again later")
+    } else {
+        error.to_string()
+    };
+    let mut response = respond(status, "text/plain; charset=utf-8", message);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A provider with its `on_success`, type-erased so providers of different claims share a router.
+trait Flow: Send + Sync {
+    fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>>;
+    fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>>;
+}
+
+struct Mounted<P, F> {
+    provider: P,
+    on_success: F,
+}
+
+impl<P, F, Fut> Flow for Mounted<P, F>
+where
+    P: Provider,
+    F: Fn(P::Claims) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+{
+    fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>> {
+        Box::pin(self.provider.authorize(request))
+    }
+
+    fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>> {
+        Box::pin(async move {
+            match self.provider.callback(request).await? {
+                Step::Respond(response) => Ok(response),
+                Step::Success(claims) => {
+                    let mut response = (self.on_success)(claims).await?;
+                    request.clear_flow_state(&mut response);
+                    Ok(response)
+                }
+            }
+        })
+    }
+}
+
+type ErrorPage = dyn Fn(&str, FlowError) -> Response + Send + Sync;
+
+/// The `/auth` router: build it with [`AuthHandler::builder`], serve [`AuthHandler::router`].
+///
+/// ```
+/// # use auth_runtime::{SessionTypes, Sessions, SigningKey};
+/// use auth_runtime::providers::{AuthHandler, FlowError, LinkProvider, Response};
+///
+/// #[derive(SessionTypes, Debug, Clone, PartialEq)]
+/// enum AppSession {
+///     User { email: String },
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sessions: Sessions<AppSession> = Sessions::builder()
+///     .signing_key(SigningKey::generate_ed25519()?)
+///     .issuer("https://app.example.com")
+///     .audience("app")
+///     .build()?;
+///
+/// let links = LinkProvider::new(|link| async move {
+///     // Send `link.url` by email; here it is printed.
+///     println!("sign in at {}", link.url);
+///     Ok::<Response, FlowError>(Response::new("check your email".into()))
+/// });
+/// let on_link_success = {
+///     let sessions = sessions.clone();
+///     move |claims: auth_runtime::providers::UserClaims| {
+///         let sessions = sessions.clone();
+///         async move {
+///             let email = claims.get("email").ok_or(FlowError::NoClaims)?.to_owned();
+///             Ok(sessions.cookie(&AppSession::User { email }, "/")?)
+///         }
+///     }
+/// };
+/// let auth = AuthHandler::builder(&sessions, "https://app.example.com")
+///     .provider("link", links, on_link_success)
+///     .build()?;
+/// let app: axum::Router = auth.router();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AuthHandler {
+    inner: Arc<HandlerInner>,
+}
+
+struct HandlerInner {
+    prefix: String,
+    providers: Vec<(Arc<Mount>, Box<dyn Flow>)>,
+    store: Arc<dyn Store>,
+    jwks: String,
+    on_error: Box<ErrorPage>,
+}
+
+impl fmt::Debug for AuthHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self
+            .inner
+            .providers
+            .iter()
+            .map(|(mount, _)| mount.name.as_str())
+            .collect();
+        f.debug_struct("AuthHandler")
+            .field("prefix", &self.inner.prefix)
+            .field("providers", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an [`AuthHandler`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandlerConfigError {
+    /// The base URL is not an absolute `http` or `https` URL without query or fragment.
+    #[error("base URL `{0}` must be an absolute http(s) URL without query or fragment, like `https://app.example.com`")]
+    BaseUrl(String),
+    /// The prefix is not a path like `/auth`.
+    #[error("prefix `{0}` must start with `/`, not end with `/`, and hold only URL path characters")]
+    Prefix(String),
+    /// A provider name is not lowercase letters, digits, `-` and `_`.
+    #[error("provider name `{0}` must be 1 to 32 lowercase letters, digits, `-` or `_`")]
+    ProviderName(String),
+    /// Two providers were mounted under one name.
+    #[error("two providers are named `{0}`")]
+    DuplicateProvider(String),
+    /// No provider was mounted.
+    #[error("no provider; add one with `provider(name, provider, on_success)`")]
+    NoProviders,
+    /// The flow cookie could not be derived from the session cookie options.
+    #[error(transparent)]
+    Cookie(#[from] CookieError),
+    /// The public keys could not be serialized.
+    #[error("the JWK set could not be serialized: {0}")]
+    Jwks(#[source] serde_json::Error),
+}
+
+/// Configures an [`AuthHandler`].
+pub struct AuthHandlerBuilder<S> {
+    sessions: Sessions<S>,
+    base_url: String,
+    prefix: String,
+    store: Option<Arc<dyn Store>>,
+    providers: Vec<(String, Box<dyn Flow>)>,
+    on_error: Option<Box<ErrorPage>>,
+}
+
+impl<S> fmt::Debug for AuthHandlerBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthHandlerBuilder")
+            .field("base_url", &self.base_url)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthHandler {
+    /// Starts a handler whose flows sign with `sessions`' key and whose links and redirect URIs
+    /// start with `base_url` (the public origin of this service, like `https://app.example.com`).
+    pub fn builder<S: SessionTypes>(sessions: &Sessions<S>, base_url: impl Into<String>) -> AuthHandlerBuilder<S> {
+        AuthHandlerBuilder {
+            sessions: sessions.clone(),
+            base_url: base_url.into(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            store: None,
+            providers: Vec::new(),
+            on_error: None,
+        }
+    }
+
+    /// The router: mount it beside your app's routes, outside the session layer (its routes are
+    /// for people who are not signed in yet).
+    pub fn router(&self) -> axum::Router {
+        let list = Arc::clone(&self.inner);
+        let jwks = self.inner.jwks.clone();
+        let prefix = &self.inner.prefix;
+        let mut router = axum::Router::new()
+            .route(prefix, get(move || ready_response(list.provider_list())))
+            .route(
+                "/.well-known/jwks.json",
+                get(move || ready_response(json_response(StatusCode::OK, jwks.clone()))),
+            );
+        for (index, (mount, _)) in self.inner.providers.iter().enumerate() {
+            let name = &mount.name;
+            router = router
+                .route(
+                    &format!("{prefix}/{name}/authorize"),
+                    self.step_route(index, StepKind::Authorize),
+                )
+                .route(
+                    &format!("{prefix}/{name}/callback"),
+                    self.step_route(index, StepKind::Callback),
+                );
+        }
+        router
+    }
+
+    /// `GET` and `POST` of one step of provider `index`; other methods get axum's 405.
+    fn step_route(&self, index: usize, kind: StepKind) -> MethodRouter {
+        let inner = Arc::clone(&self.inner);
+        let step = move |request: Request| {
+            let inner = Arc::clone(&inner);
+            async move { inner.step(index, kind, request).await }
+        };
+        get(step.clone()).post(step)
+    }
+}
+
+/// Which of a provider's two steps a route serves.
+#[derive(Debug, Clone, Copy)]
+enum StepKind {
+    Authorize,
+    Callback,
+}
+
+fn ready_response(response: Response) -> std::future::Ready<Response> {
+    std::future::ready(response)
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    respond(status, "application/json", body)
+}
+
+impl HandlerInner {
+    fn provider_list(&self) -> Response {
+        let providers: Vec<serde_json::Value> = self
+            .providers
+            .iter()
+            .map(|(mount, _)| serde_json::json!({"name": mount.name, "authorize": mount.authorize.as_str()}))
+            .collect();
+        json_response(
+            StatusCode::OK,
+            serde_json::json!({ "providers": providers }).to_string(),
+        )
+    }
+
+    async fn step(&self, index: usize, kind: StepKind, request: Request) -> Response {
+        let Some((mount, flow)) = self.providers.get(index) else {
+            // Routes are made from this list, so every index is in it.
+            return respond(
+                StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                "no such sign-in provider",
+            );
+        };
+        let request = match FlowRequest::read(mount, &self.store, request).await {
+            Ok(request) => request,
+            Err(error) => return (self.on_error)(&mount.name, error),
+        };
+        let result = match kind {
+            StepKind::Authorize => flow.authorize(&request).await,
+            StepKind::Callback => flow.callback(&request).await,
+        };
+        result.unwrap_or_else(|error| {
+            let mut response = (self.on_error)(&mount.name, error);
+            request.clear_flow_state(&mut response);
+            response
+        })
+    }
+}
+
+impl<S: SessionTypes> AuthHandlerBuilder<S> {
+    /// Mounts the router somewhere other than `/auth`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Keeps flow state in `store` instead of a new [`MemoryStore`] (share one store between
+    /// instances of a service).
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Mounts `provider` at `{prefix}/{name}`; `on_success` turns its claims into the response
+    /// that starts the session (usually [`Sessions::cookie`] or [`Sessions::parameter`]).
+    pub fn provider<P, F, Fut>(mut self, name: impl Into<String>, provider: P, on_success: F) -> Self
+    where
+        P: Provider,
+        F: Fn(P::Claims) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+    {
+        self.providers
+            .push((name.into(), Box::new(Mounted { provider, on_success })));
+        self
+    }
+
+    /// Answers failed flows with `on_error(provider, reason)` instead of [`default_error_page`].
+    pub fn on_error(mut self, on_error: impl Fn(&str, FlowError) -> Response + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Box::new(on_error));
+        self
+    }
+
+    /// Checks the configuration and builds the handler.
+    pub fn build(self) -> Result<AuthHandler, HandlerConfigError> {
+        let base = Url::parse(&self.base_url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .filter(|url| url.host().is_some() && url.query().is_none() && url.fragment().is_none())
+            .filter(|url| url.username().is_empty() && url.password().is_none())
+            .ok_or_else(|| HandlerConfigError::BaseUrl(self.base_url.clone()))?;
+        let prefix = self.prefix;
+        let valid_prefix = prefix.len() > 1
+            && prefix.starts_with('/')
+            && !prefix.ends_with('/')
+            && !prefix.contains("//")
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'));
+        if !valid_prefix {
+            return Err(HandlerConfigError::Prefix(prefix));
+        }
+        if self.providers.is_empty() {
+            return Err(HandlerConfigError::NoProviders);
+        }
+        let base_path = base.path().trim_end_matches('/').to_owned();
+        let mut providers: Vec<(Arc<Mount>, Box<dyn Flow>)> = Vec::new();
+        for (name, flow) in self.providers {
+            let valid_name = (1..=32).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            if !valid_name {
+                return Err(HandlerConfigError::ProviderName(name));
+            }
+            if providers.iter().any(|(mount, _)| mount.name == name) {
+                return Err(HandlerConfigError::DuplicateProvider(name));
+            }
+            let at = |step: &str| {
+                let mut url = base.clone();
+                url.set_path(&format!("{base_path}{prefix}/{name}/{step}"));
+                url
+            };
+            let (authorize, callback) = (at("authorize"), at("callback"));
+            let flow_cookie = self
+                .sessions
+                .cookie_options()
+                .clone()
+                .name(format!("auth-flow-{name}"))
+                .path(format!("{base_path}{prefix}/{name}"))
+                .max_age(MAX_FLOW_LIFETIME);
+            flow_cookie.validate()?;
+            let tokens = self
+                .sessions
+                .sibling(FLOW_TOKEN_TYPE, callback.to_string(), MAX_FLOW_LIFETIME);
+            let mount = Mount {
+                name,
+                authorize,
+                callback,
+                flow_cookie,
+                tokens,
+            };
+            providers.push((Arc::new(mount), flow));
+        }
+        let jwks = serde_json::to_string(&self.sessions.jwks()).map_err(HandlerConfigError::Jwks)?;
+        Ok(AuthHandler {
+            inner: Arc::new(HandlerInner {
+                prefix,
+                providers,
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                jwks,
+                on_error: self.on_error.unwrap_or_else(|| Box::new(default_error_page)),
+            }),
+        })
+    }
+}

@@ -1,0 +1,125 @@
+//! The [`Store`] contract: short-lived records with expiry, the atomic steps single use needs,
+//! and the invalidation events every instance sharing the store hears.
+
+use std::error::Error as StdError;
+use std::future::{Future, ready};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::events::{Invalidation, Listener, Subscription};
+
+/// The future every [`Store`] operation returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Short-lived records with expiry, and the atomic steps single use needs.
+///
+/// Keys are ASCII strings chosen by the flows (`link:<jti>`, `code:<id>`); values are opaque bytes.
+/// A record whose time to live has passed must read as absent.
+pub trait Store: Send + Sync + 'static {
+    /// Saves `value` under `key` for `ttl`, replacing any record there.
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()>;
+
+    /// Saves `value` under `key` for `ttl` only if no live record is there (`SET NX`): `true` when
+    /// this call saved it, `false` when the key was taken.
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool>;
+
+    /// The live record under `key`.
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+
+    /// Removes the record under `key` and returns it (`GETDEL`): of two concurrent calls, at most
+    /// one gets the record.
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+
+    /// Adds one to the counter under `key` and returns the new count (`INCR`); a new counter
+    /// starts at 1 and lives for `ttl`.
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64>;
+
+    /// Removes the record under `key`, if any.
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Announces `invalidation` to every listener subscribed to this store, on every instance
+    /// sharing it (this one included). `Ok` means the store accepted the message for delivery.
+    ///
+    /// The default does nothing: a store without events (see [`subscribe`](Store::subscribe)).
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        let _ = invalidation;
+        Box::pin(ready(Ok(())))
+    }
+
+    /// Calls `listener` with every [`StoreEvent`] until the returned [`Subscription`] is dropped.
+    ///
+    /// A store must send [`StoreEvent::Subscribed`] once every later [`publish`](Store::publish)
+    /// is sure to reach the listener (at once if it already is), and
+    /// [`StoreEvent::Interrupted`] as soon as it may miss one. The listener runs on the store's
+    /// task with the store's listener list locked: keep it short, and never subscribe from it.
+    ///
+    /// The default never calls the listener: a store without events is never `Subscribed`, so a
+    /// cache that takes its invalidations from it never serves a cached session (it could not
+    /// hear of a revocation).
+    ///
+    /// [`StoreEvent`]: super::StoreEvent
+    /// [`StoreEvent::Subscribed`]: super::StoreEvent::Subscribed
+    /// [`StoreEvent::Interrupted`]: super::StoreEvent::Interrupted
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        drop(listener);
+        Subscription::none()
+    }
+}
+/// A shared store is the store it shares: one `Arc<dyn Store>` can serve the sign-in flows and
+/// the revocation list together.
+impl<T: Store + ?Sized> Store for Arc<T> {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+        T::put(self, key, value, ttl)
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+        T::put_new(self, key, value, ttl)
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        T::get(self, key)
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        T::take(self, key)
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        T::increment(self, key, ttl)
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        T::remove(self, key)
+    }
+
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        T::publish(self, invalidation)
+    }
+
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        T::subscribe(self, listener)
+    }
+}
+
+/// Why a [`Store`] operation failed. Flows fail closed on it: no sign-in completes without the
+/// store's answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store holds as many live records as it may; new flows are refused until some expire.
+    #[error("the store is full ({capacity} live records)")]
+    Full {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// A stored value is not what this counter or flow expected.
+    #[error("the record under `{key}` is not a counter")]
+    NotACounter {
+        /// The key.
+        key: String,
+    },
+    /// The store could not be reached or answered with an error.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+}

@@ -1,0 +1,304 @@
+//! [`MemoryStore`]: the default [`Store`], in this process's memory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::ready;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::contract::{Store, StoreError, StoreFuture};
+use super::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
+
+/// The default capacity of a [`MemoryStore`]: live records beyond it are refused, so a flood of
+/// sign-in requests cannot exhaust memory.
+pub const DEFAULT_STORE_CAPACITY: usize = 100_000;
+
+/// A [`Store`] in this process's memory: the default, for one instance. Cheap to clone (an `Arc`
+/// inside); clones share records.
+///
+/// Records live until their time to live passes; expired records are dropped when the store is
+/// full and whenever they are read. Invalidation events reach the listeners of this store and
+/// its clones (one process); its subscription is always live.
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<MemoryInner>,
+}
+
+struct MemoryInner {
+    records: Mutex<HashMap<String, Record>>,
+    capacity: usize,
+    listeners: Listeners,
+}
+
+struct Record {
+    value: Vec<u8>,
+    expires: Instant,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("records", &self.lock().len())
+            .field("capacity", &self.inner.capacity)
+            .finish()
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_capacity(DEFAULT_STORE_CAPACITY)
+    }
+}
+
+impl MemoryStore {
+    /// An empty store holding at most [`DEFAULT_STORE_CAPACITY`] live records.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// An empty store holding at most `capacity` live records.
+    pub fn with_capacity(capacity: usize) -> Self {
+        // One process: no event can be missed, so the subscription is live from the start and
+        // every listener hears `Subscribed` as it is added.
+        let listeners = Listeners::new();
+        listeners.emit(&StoreEvent::Subscribed);
+        MemoryStore {
+            inner: Arc::new(MemoryInner {
+                records: Mutex::new(HashMap::new()),
+                capacity,
+                listeners,
+            }),
+        }
+    }
+
+    /// The number of records held, live or not yet swept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // A panic while holding the lock cannot leave a record half-written (every update is one
+    // `HashMap` call), so a poisoned lock is still consistent.
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Record>> {
+        self.inner.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn live<'m>(records: &'m mut HashMap<String, Record>, key: &str, now: Instant) -> Option<&'m mut Record> {
+        if records.get(key).is_some_and(|record| record.expires <= now) {
+            records.remove(key);
+        }
+        records.get_mut(key)
+    }
+
+    fn insert(&self, records: &mut HashMap<String, Record>, key: &str, record: Record) -> Result<(), StoreError> {
+        let capacity = self.inner.capacity;
+        if records.len() >= capacity && !records.contains_key(key) {
+            let now = Instant::now();
+            records.retain(|_, record| record.expires > now);
+            if records.len() >= capacity {
+                return Err(StoreError::Full { capacity });
+            }
+        }
+        records.insert(key.to_owned(), record);
+        Ok(())
+    }
+}
+
+fn expiry(ttl: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(ttl)
+        .unwrap_or(now + Duration::from_secs(365 * 24 * 60 * 60))
+}
+
+impl Store for MemoryStore {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+        let mut records = self.lock();
+        let result = self.insert(
+            &mut records,
+            key,
+            Record {
+                value,
+                expires: expiry(ttl),
+            },
+        );
+        Box::pin(ready(result))
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+        let mut records = self.lock();
+        let result = if MemoryStore::live(&mut records, key, Instant::now()).is_some() {
+            Ok(false)
+        } else {
+            self.insert(
+                &mut records,
+                key,
+                Record {
+                    value,
+                    expires: expiry(ttl),
+                },
+            )
+            .map(|()| true)
+        };
+        Box::pin(ready(result))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let mut records = self.lock();
+        let value = MemoryStore::live(&mut records, key, Instant::now()).map(|record| record.value.clone());
+        Box::pin(ready(Ok(value)))
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let mut records = self.lock();
+        let live = MemoryStore::live(&mut records, key, Instant::now()).is_some();
+        let value = if live {
+            records.remove(key).map(|record| record.value)
+        } else {
+            None
+        };
+        Box::pin(ready(Ok(value)))
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        let mut records = self.lock();
+        let result = match MemoryStore::live(&mut records, key, Instant::now()) {
+            Some(record) => match <[u8; 8]>::try_from(record.value.as_slice()) {
+                Ok(bytes) => {
+                    let count = u64::from_be_bytes(bytes).saturating_add(1);
+                    record.value = count.to_be_bytes().to_vec();
+                    Ok(count)
+                }
+                Err(_) => Err(StoreError::NotACounter { key: key.to_owned() }),
+            },
+            None => {
+                let record = Record {
+                    value: 1u64.to_be_bytes().to_vec(),
+                    expires: expiry(ttl),
+                };
+                self.insert(&mut records, key, record).map(|()| 1)
+            }
+        };
+        Box::pin(ready(result))
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        self.lock().remove(key);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        self.inner.listeners.emit(&StoreEvent::Invalidate(invalidation.clone()));
+        Box::pin(ready(Ok(())))
+    }
+
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        self.inner.listeners.add(listener)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
+        // Every MemoryStore future is already complete; poll it once without a runtime.
+        let waker = std::task::Waker::noop();
+        let mut context = std::task::Context::from_waker(waker);
+        let mut future = future;
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => unreachable!("MemoryStore futures are ready"),
+        }
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn put_new_and_take_are_first_one_wins() {
+        let store = MemoryStore::new();
+        assert!(now(store.put_new("k", b"a".to_vec(), MINUTE)).unwrap());
+        assert!(!now(store.put_new("k", b"b".to_vec(), MINUTE)).unwrap());
+        assert_eq!(now(store.take("k")).unwrap(), Some(b"a".to_vec()));
+        assert_eq!(now(store.take("k")).unwrap(), None);
+    }
+
+    #[test]
+    fn expired_records_read_as_absent() {
+        let store = MemoryStore::new();
+        now(store.put("k", b"a".to_vec(), Duration::ZERO)).unwrap();
+        assert_eq!(now(store.get("k")).unwrap(), None);
+        assert!(now(store.put_new("k", b"b".to_vec(), MINUTE)).unwrap());
+    }
+
+    #[test]
+    fn counters_count_and_refuse_other_records() {
+        let store = MemoryStore::new();
+        assert_eq!(now(store.increment("n", MINUTE)).unwrap(), 1);
+        assert_eq!(now(store.increment("n", MINUTE)).unwrap(), 2);
+        now(store.put("v", b"text".to_vec(), MINUTE)).unwrap();
+        assert!(matches!(
+            now(store.increment("v", MINUTE)),
+            Err(StoreError::NotACounter { .. })
+        ));
+    }
+
+    #[test]
+    fn invalidations_round_trip_and_unknown_messages_forget_everything() {
+        for invalidation in [
+            Invalidation::Session("a:b".into()),
+            Invalidation::Subject("ada@example.com".into()),
+            Invalidation::Session(String::new()),
+            Invalidation::All,
+        ] {
+            assert_eq!(Invalidation::decode(invalidation.encode().as_bytes()), invalidation);
+        }
+        for message in [&b"token:x"[..], b"", b"session", b"\xff:x", b"ALL"] {
+            assert_eq!(Invalidation::decode(message), Invalidation::All, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn memory_store_events_reach_every_live_listener_in_order() {
+        let store = MemoryStore::new();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let listener = |name: &'static str| -> Listener {
+            let heard = Arc::clone(&heard);
+            Arc::new(move |event: &StoreEvent| heard.lock().unwrap().push((name, event.clone())))
+        };
+        let first = store.clone().subscribe(listener("first"));
+        let second = store.subscribe(listener("second"));
+        now(store.publish(&Invalidation::All)).unwrap();
+        drop(first);
+        now(store.publish(&Invalidation::Subject("s".into()))).unwrap();
+        drop(second);
+        now(store.publish(&Invalidation::All)).unwrap();
+        assert_eq!(
+            *heard.lock().unwrap(),
+            [
+                ("first", StoreEvent::Subscribed),
+                ("second", StoreEvent::Subscribed),
+                ("first", StoreEvent::Invalidate(Invalidation::All)),
+                ("second", StoreEvent::Invalidate(Invalidation::All)),
+                ("second", StoreEvent::Invalidate(Invalidation::Subject("s".into()))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_store_sweeps_expired_records_then_refuses() {
+        let store = MemoryStore::with_capacity(2);
+        now(store.put("old", Vec::new(), Duration::ZERO)).unwrap();
+        now(store.put("a", Vec::new(), MINUTE)).unwrap();
+        now(store.put("b", Vec::new(), MINUTE)).unwrap();
+        assert_eq!(store.len(), 2, "the expired record was swept to make room");
+        assert!(matches!(
+            now(store.put("c", Vec::new(), MINUTE)),
+            Err(StoreError::Full { capacity: 2 })
+        ));
+        now(store.put("a", b"again".to_vec(), MINUTE)).unwrap();
+    }
+}

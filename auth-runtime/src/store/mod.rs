@@ -1,0 +1,29 @@
+//! The [`Store`]: what the sign-in flows must remember between requests (a link already used, a
+//! pending one-time code and its attempt count, an OAuth `state` with its PKCE verifier and
+//! nonce), kept outside the process's caches so single use survives a cache reset.
+//!
+//! Every operation that decides "first one wins" is one atomic step of the store
+//! ([`put_new`](Store::put_new), [`take`](Store::take), [`increment`](Store::increment)), never a
+//! read followed by a write, so a store shared by several instances keeps the same guarantees.
+//! [`MemoryStore`] is the default, for one process; `RedisStore` (feature `redis`) shares the
+//! records with every instance of a fleet.
+//!
+//! A store also carries **cache invalidation events**: [`publish`](Store::publish) an
+//! [`Invalidation`] (a session revoked, say) and every [`subscribe`](Store::subscribe)d listener,
+//! on every instance sharing the store, hears it. A `SessionCache` (feature `middleware`) built
+//! with `invalidations_from` drops the matching entries, and stops serving cached sessions while
+//! its subscription is interrupted.
+
+pub(crate) mod contract;
+pub(crate) mod events;
+pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
+pub use self::contract::{Store, StoreError, StoreFuture};
+pub use self::events::{Invalidation, Listener, ListenerFn, Listeners, StoreEvent, Subscription};
+pub use self::memory::{DEFAULT_STORE_CAPACITY, MemoryStore};
+#[cfg(feature = "redis")]
+pub use self::redis::{
+    DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
+};

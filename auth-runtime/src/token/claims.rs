@@ -1,0 +1,29 @@
+//! What a verified token carries: the typed session and its registered claims.
+
+/// The registered claims of a verified token, beside its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    /// `iss`: who issued the token.
+    pub issuer: String,
+    /// `aud`: who the token is for.
+    pub audience: String,
+    /// `sub`: the subject, when the issuer set one.
+    pub subject: Option<String>,
+    /// `iat`: when it was issued, in seconds since the Unix epoch.
+    pub issued_at: Option<u64>,
+    /// `nbf`: not valid before, in seconds since the Unix epoch.
+    pub not_before: Option<u64>,
+    /// `exp`: expiry, in seconds since the Unix epoch. Always present.
+    pub expires_at: u64,
+    /// `jti`: the token's unique id, when present.
+    pub token_id: Option<String>,
+}
+
+/// A token that passed every check, and the session it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified<S> {
+    /// The typed session.
+    pub session: S,
+    /// The registered claims.
+    pub claims: Claims,
+}
