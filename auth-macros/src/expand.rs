@@ -11,27 +11,79 @@ use syn::DeriveInput;
 
 use crate::ast::{Input, Style, Variant};
 use crate::ctxt::Ctxt;
-use crate::valid;
+use crate::{fallback, valid};
 
-pub(crate) fn derive(original: &DeriveInput) -> syn::Result<TokenStream> {
+/// The derive's output: the generated impls, or every error with a fallback impl beside them.
+pub(crate) fn derive(original: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
     let input = Input::from_ast(&mut cx, original);
     if let Some(input) = &input {
         valid::check(&mut cx, input);
     }
-    cx.check()?;
-    let Some(input) = input else {
+    match (cx.check(), input) {
+        (Ok(()), Some(input)) => expand(&input),
+        (Err(errors), _) => fallback::expand(original, errors),
         // `from_ast` only returns `None` after recording an error, which `check` returned above.
-        return Ok(TokenStream::new());
-    };
-    Ok(expand(&input))
+        (Ok(()), None) => TokenStream::new(),
+    }
+}
+
+/// What every generator needs, computed once (serde_derive's `Parameters` does the same).
+pub(crate) struct Parameters<'a> {
+    /// The enum's name.
+    pub(crate) ident: &'a syn::Ident,
+    /// The runtime: `::auth_runtime`, or what `#[session(crate = "...")]` says.
+    pub(crate) krate: &'a syn::Path,
+    /// `<runtime>::__private`: the helpers generated code calls.
+    pub(crate) private: TokenStream,
+    /// `<runtime>::__private::serde`.
+    pub(crate) serde: TokenStream,
+}
+
+impl<'a> Parameters<'a> {
+    pub(crate) fn new(ident: &'a syn::Ident, krate: &'a syn::Path) -> Self {
+        let private = quote!(#krate::__private);
+        let serde = quote!(#private::serde);
+        Parameters {
+            ident,
+            krate,
+            private,
+            serde,
+        }
+    }
+}
+
+/// The lints generated code may trip through no fault of the user's, allowed by name (serde's
+/// `dummy.rs` does the same): never a whole group, so a lint the user turned on still sees their
+/// own code. `deprecated`: a deprecated variant warns where the user names it, not here.
+pub(crate) fn allowed_lints() -> TokenStream {
+    quote! {
+        #[allow(
+            deprecated,
+            non_upper_case_globals,
+            non_snake_case,
+            unused_attributes,
+            unused_qualifications,
+            clippy::absolute_paths,
+            clippy::match_like_matches_macro,
+            clippy::missing_const_for_fn,
+            clippy::needless_lifetimes,
+            clippy::option_if_let_else,
+            clippy::used_underscore_binding,
+            clippy::used_underscore_items,
+        )]
+    }
 }
 
 fn expand(input: &Input<'_>) -> TokenStream {
-    let ident = &input.original.ident;
-    let krate = &input.attrs.crate_path;
-    let private = quote!(#krate::__private);
-    let serde = quote!(#private::serde);
+    let params = Parameters::new(&input.original.ident, &input.attrs.crate_path);
+    let Parameters {
+        ident,
+        krate,
+        private,
+        serde,
+    } = &params;
+    let allowed = allowed_lints();
 
     let tags: Vec<&str> = input.variants.iter().map(|v| v.tag.as_str()).collect();
     let tag_arms = input.variants.iter().map(|variant| {
@@ -39,16 +91,19 @@ fn expand(input: &Input<'_>) -> TokenStream {
         let tag = &variant.tag;
         quote!(#pattern => #tag,)
     });
-    let serialize_arms = input.variants.iter().map(|variant| serialize_arm(input, variant));
-    let deserialize_arms = input.variants.iter().map(|variant| deserialize_arm(input, variant));
-    let variant_any = variant_any(input);
-    let schema = schema_impl(input);
-    let narrowing = input.variants.iter().map(|variant| narrowing_impl(input, variant));
-    let accessors = input.variants.iter().map(|variant| accessors(input, variant));
+    let serialize_arms = input.variants.iter().map(|variant| serialize_arm(&params, variant));
+    let deserialize_arms = input.variants.iter().map(|variant| deserialize_arm(&params, variant));
+    let variant_any = variant_any(&params, input);
+    let schema = schema_impl(&params, input);
+    let narrowing = input
+        .variants
+        .iter()
+        .map(|variant| narrowing_impl(&params, input, variant));
+    let accessors = input.variants.iter().map(|variant| accessors(&params, input, variant));
 
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, non_snake_case, unused_qualifications, clippy::all)]
+        #allowed
         const _: () = {
             #[automatically_derived]
             impl #krate::SessionTypes for #ident {
@@ -143,10 +198,8 @@ fn pattern_ignoring_fields(ident: &syn::Ident, variant: &Variant<'_>) -> TokenSt
     }
 }
 
-fn serialize_arm(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
-    let ident = &input.original.ident;
-    let krate = &input.attrs.crate_path;
-    let serde = quote!(#krate::__private::serde);
+fn serialize_arm(params: &Parameters<'_>, variant: &Variant<'_>) -> TokenStream {
+    let Parameters { ident, serde, .. } = params;
     let variant_ident = variant.ident;
     let tag = &variant.tag;
     match &variant.style {
@@ -175,11 +228,10 @@ fn serialize_arm(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
     }
 }
 
-fn deserialize_arm(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
-    let ident = &input.original.ident;
-    let krate = &input.attrs.crate_path;
-    let private = quote!(#krate::__private);
-    let serde = quote!(#private::serde);
+fn deserialize_arm(params: &Parameters<'_>, variant: &Variant<'_>) -> TokenStream {
+    let Parameters {
+        ident, private, serde, ..
+    } = params;
     let variant_ident = variant.ident;
     let tag = &variant.tag;
     match &variant.style {
@@ -239,8 +291,8 @@ fn deserialize_arm(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
 }
 
 /// `variant_any` for enums with newtype variants; the trait's default (`None`) serves the rest.
-fn variant_any(input: &Input<'_>) -> TokenStream {
-    let ident = &input.original.ident;
+fn variant_any(params: &Parameters<'_>, input: &Input<'_>) -> TokenStream {
+    let ident = params.ident;
     let newtypes: Vec<_> = input
         .variants
         .iter()
@@ -266,12 +318,11 @@ fn variant_any(input: &Input<'_>) -> TokenStream {
 }
 
 /// `SessionVariant<T>` for each newtype variant: narrowing a session to one type by type.
-fn narrowing_impl(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
+fn narrowing_impl(params: &Parameters<'_>, input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
     let Style::Newtype(ty) = variant.style else {
         return TokenStream::new();
     };
-    let ident = &input.original.ident;
-    let krate = &input.attrs.crate_path;
+    let Parameters { ident, krate, .. } = params;
     let variant_ident = variant.ident;
     let tag = &variant.tag;
     let others = other_variants(input, quote!(__other => ::core::result::Result::Err(__other),));
@@ -303,8 +354,8 @@ fn narrowing_impl(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
 }
 
 /// `is_<variant>()` for every variant, and `as_<variant>()` / `into_<variant>()` for newtypes.
-fn accessors(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
-    let ident = &input.original.ident;
+fn accessors(params: &Parameters<'_>, input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
+    let Parameters { ident, krate, .. } = params;
     let vis = &input.original.vis;
     let stem = variant.method_stem();
     let span = variant.ident.span();
@@ -329,7 +380,6 @@ fn accessors(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
     let Style::Newtype(ty) = variant.style else {
         return is_fn;
     };
-    let krate = &input.attrs.crate_path;
     let as_method = format_ident!("as_{}", stem, span = span);
     let into_method = format_ident!("into_{}", stem, span = span);
     let as_doc = format!(
@@ -357,10 +407,8 @@ fn accessors(input: &Input<'_>, variant: &Variant<'_>) -> TokenStream {
 }
 
 #[cfg(feature = "schema")]
-fn schema_impl(input: &Input<'_>) -> TokenStream {
-    let ident = &input.original.ident;
-    let krate = &input.attrs.crate_path;
-    let private = quote!(#krate::__private);
+fn schema_impl(params: &Parameters<'_>, input: &Input<'_>) -> TokenStream {
+    let Parameters { ident, private, .. } = params;
     let schemars = quote!(#private::schemars);
     let name = ident.to_string();
     let branches = input.variants.iter().map(|variant| {
@@ -408,7 +456,7 @@ fn schema_impl(input: &Input<'_>) -> TokenStream {
 }
 
 #[cfg(not(feature = "schema"))]
-fn schema_impl(_input: &Input<'_>) -> TokenStream {
+fn schema_impl(_params: &Parameters<'_>, _input: &Input<'_>) -> TokenStream {
     TokenStream::new()
 }
 
@@ -428,7 +476,7 @@ mod tests {
                 Guest,
             }
         };
-        let output = derive(&input).expect("expands").to_string();
+        let output = derive(&input).to_string();
         assert!(output.contains("my_auth"));
         assert!(!output.contains("auth_runtime"), "{output}");
     }

@@ -11,6 +11,7 @@ mod attr;
 mod case;
 mod ctxt;
 mod expand;
+mod fallback;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -40,7 +41,5 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(SessionTypes, attributes(session))]
 pub fn derive_session_types(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive(&input).into()
 }

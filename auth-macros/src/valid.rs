@@ -8,6 +8,11 @@ use quote::ToTokens;
 use crate::ast::{Input, Style};
 use crate::ctxt::Ctxt;
 
+/// Every rule across variants, each reported at its second occurrence:
+/// - [`check_tags`]: two variants never share a tag;
+/// - [`check_properties`]: two fields of one struct variant never share a property name;
+/// - [`check_newtypes`]: two newtype variants never hold the same type;
+/// - [`check_accessor_names`]: two variants never generate the same accessor.
 pub(crate) fn check(cx: &mut Ctxt, input: &Input<'_>) {
     check_tags(cx, input);
     check_properties(cx, input);
@@ -15,6 +20,8 @@ pub(crate) fn check(cx: &mut Ctxt, input: &Input<'_>) {
     check_accessor_names(cx, input);
 }
 
+/// Each variant's tag (after `rename` and `rename_all`) is its own: the tag alone says which
+/// variant a token holds.
 fn check_tags(cx: &mut Ctxt, input: &Input<'_>) {
     let mut seen = HashMap::new();
     for variant in &input.variants {
@@ -30,6 +37,8 @@ fn check_tags(cx: &mut Ctxt, input: &Input<'_>) {
     }
 }
 
+/// Within a struct variant, each field's property name (after `rename` and `rename_all`) is its
+/// own: a property must decode into exactly one field.
 fn check_properties(cx: &mut Ctxt, input: &Input<'_>) {
     for variant in &input.variants {
         let Style::Struct(fields) = &variant.style else {
