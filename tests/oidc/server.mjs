@@ -1,5 +1,5 @@
 // A real OpenID provider (the `oidc-provider` npm package) for the OIDC flow tests, on
-// 127.0.0.1 only. Started by tests/tests/providers.rs; prints `READY <issuer>` once listening.
+// 127.0.0.1 only. Started by tests/tests/integration/oidc.rs; prints `READY <issuer>` once listening.
 //
 // Usage: node server.mjs <redirect_uri>
 //

@@ -1,5 +1,5 @@
 """Validates session encodings against a generated JSON Schema with the `jsonschema` package,
-an implementation that is not ours (tests/tests/schema.rs).
+an implementation that is not ours (tests/tests/integration/schema.rs).
 
 Usage: python3 validate.py SCHEMA.json CASES.json
 CASES.json is a list of JSON values; prints a JSON list with true (valid) or false per case.

@@ -1,5 +1,5 @@
 //! The fuzz targets' bodies, shared by `cargo fuzz` (`fuzz_targets/*.rs`) and by the corpus replay
-//! in `tests/tests/fuzz_corpora.rs`, which runs every committed input on each `cargo test`.
+//! in `tests/tests/integration/fuzz_corpora.rs`, which runs every committed input on each `cargo test`.
 //!
 //! Each target has an oracle beyond "does not panic": the request path never lets an unsigned
 //! session through, a decoded session serializes back to JSON that decodes to the same session,

@@ -6,11 +6,9 @@
 //! way: it is signed with the right key (or the attacker's own, when that is the attack), carries
 //! valid claims, and fails for the one reason the test names.
 
-mod common;
+use crate::common;
 
-#[allow(dead_code, reason = "the example's own main is not used here")]
-#[path = "../../examples/examples/quickstart.rs"]
-mod quickstart;
+use auth_examples::quickstart_app as quickstart;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};

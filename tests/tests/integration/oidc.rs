@@ -7,7 +7,7 @@
 //! (`.ci/run` installs it up front). Without Node the test is skipped locally and fails under
 //! `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -39,8 +39,8 @@ impl Drop for IdentityProvider {
     }
 }
 
-fn node_available() -> bool {
-    tools::available("Node.js", "node", &["--version"])
+fn require_node() {
+    tools::require("Node.js", "node", &["--version"])
 }
 
 fn start_identity_provider(redirect_uri: &str) -> IdentityProvider {
@@ -146,11 +146,10 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
     url.to_string()
 }
 
+#[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
 #[test]
 fn oidc_sign_in_against_a_real_provider() {
-    if !node_available() {
-        return;
-    }
+    require_node();
     let flow = start();
     let authorize = format!("{}/auth/oidc/authorize", flow.base);
     let callback = format!("{}/auth/oidc/callback", flow.base);
@@ -204,11 +203,10 @@ fn send_callback(browser: &Browser, url: &str) -> common::client::Reply {
     get(addr_of(url), &path_of(url), &[("Cookie", &cookies)])
 }
 
+#[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
 #[test]
 fn oidc_callbacks_with_bad_state_are_refused() {
-    if !node_available() {
-        return;
-    }
+    require_node();
     let flow = start();
 
     // A tampered state fails, and the flow is over: the untampered callback fails after it.

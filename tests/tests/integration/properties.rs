@@ -5,7 +5,7 @@
 //! - the cache never serves a session at or after its `exp`: from then on every accepted answer
 //!   comes from the verifier itself.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};

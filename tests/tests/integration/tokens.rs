@@ -1,12 +1,12 @@
 //! Issuing and verifying: round trips for every algorithm, the exact header and payload, and
 //! each rejection the verifier makes, told apart by its error variant.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use auth_runtime::{
-    Algorithm, ConfigError, IssueOptions, KeyError, Malformed, SigningKey, VerificationKey, VerifyError,
+    Algorithm, IssueOptions, KeyError, Malformed, SessionsConfigError, SigningKey, VerificationKey, VerifyError,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -205,37 +205,37 @@ fn inconsistent_configurations_are_refused() {
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build();
-    assert!(matches!(no_key, Err(ConfigError::MissingSigningKey)));
+    assert!(matches!(no_key, Err(SessionsConfigError::MissingSigningKey)));
     let no_issuer = Sessions::<AppSession>::builder()
         .signing_key(hs256_key())
         .audience(AUDIENCE)
         .build();
-    assert!(matches!(no_issuer, Err(ConfigError::MissingIssuer)));
+    assert!(matches!(no_issuer, Err(SessionsConfigError::MissingIssuer)));
     let no_audience = Sessions::<AppSession>::builder()
         .signing_key(hs256_key())
         .issuer(ISSUER)
         .build();
-    assert!(matches!(no_audience, Err(ConfigError::MissingAudience)));
+    assert!(matches!(no_audience, Err(SessionsConfigError::MissingAudience)));
     let twin = VerificationKey::hs256(b"another-secret-of-at-least-32-bytes!").expect("key");
     assert!(
-        matches!(builder(hs256_key()).verification_key(twin).build(), Err(ConfigError::DuplicateKid(kid)) if kid == "hs256")
+        matches!(builder(hs256_key()).verification_key(twin).build(), Err(SessionsConfigError::DuplicateKid(kid)) if kid == "hs256")
     );
     assert!(matches!(
         builder(hs256_key()).lifetime(Duration::ZERO).build(),
-        Err(ConfigError::InvalidLifetime)
+        Err(SessionsConfigError::InvalidLifetime)
     ));
     let leeway = builder(hs256_key())
         .lifetime(Duration::from_secs(30))
         .leeway(Duration::from_secs(30))
         .build();
-    assert!(matches!(leeway, Err(ConfigError::InvalidLeeway { .. })));
+    assert!(matches!(leeway, Err(SessionsConfigError::InvalidLeeway { .. })));
     assert!(matches!(
         builder(hs256_key()).token_type("").build(),
-        Err(ConfigError::InvalidTokenType(_))
+        Err(SessionsConfigError::InvalidTokenType(_))
     ));
     assert!(matches!(
         builder(hs256_key()).max_token_len(10).build(),
-        Err(ConfigError::InvalidMaxTokenLen(10))
+        Err(SessionsConfigError::InvalidMaxTokenLen(10))
     ));
 }
 

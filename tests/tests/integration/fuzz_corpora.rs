@@ -3,7 +3,7 @@
 //! fuzzer: a fixed crash stays fixed, and the harness's oracles are checked on known inputs.
 
 #[allow(dead_code, reason = "cargo-fuzz uses all of it; the replay uses the entry points")]
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Reading a request: Bearer first, then the cookie; public, session or invalid, never a silent
 //! downgrade.
 
-mod common;
+use crate::common;
 
 use auth_runtime::{Authentication, RequestError, TokenSource, VerifyError};
 use common::*;

@@ -1,6 +1,6 @@
 //! A real `redis-server` on 127.0.0.1, on a free port, for the tests that share a store between
-//! instances. Without the program: a skip locally, a failure under `CI=true` (`.ci/run` installs
-//! Debian's `redis-server`).
+//! instances. Those tests are `#[ignore = "needs redis-server"]`; run, they fail without the
+//! program (`.ci/run` installs Debian's `redis-server`).
 
 #![allow(dead_code, reason = "each test file uses a different part of the helpers")]
 
@@ -18,19 +18,16 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server on a free port, or `None` (skip) when `redis-server` is not installed
-    /// outside CI.
-    pub fn start() -> Option<RedisServer> {
-        if !tools::available("redis-server", "redis-server", &["--version"]) {
-            return None;
-        }
+    /// Starts a server on a free port; fails the test when `redis-server` is not installed.
+    pub fn start() -> RedisServer {
+        tools::require("redis-server", "redis-server", &["--version"]);
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
         let mut server = RedisServer { port, child: None };
         server.restart();
-        Some(server)
+        server
     }
 
     /// `redis://127.0.0.1:<port>/`.

@@ -1,6 +1,6 @@
 //! The cookie and parameter constructors, logout, and the redirect allowlist.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -142,13 +142,13 @@ fn unsafe_cookie_options_are_refused() {
     ];
     for (options, what) in cases {
         assert!(
-            matches!(build(options), Err(auth_runtime::ConfigError::Cookie(_))),
+            matches!(build(options), Err(auth_runtime::SessionsConfigError::Cookie(_))),
             "{what}"
         );
     }
     assert!(matches!(
         build(CookieOptions::new().same_site(SameSite::None).secure(false)),
-        Err(auth_runtime::ConfigError::Cookie(
+        Err(auth_runtime::SessionsConfigError::Cookie(
             CookieError::SameSiteNoneWithoutSecure
         ))
     ));
@@ -278,7 +278,7 @@ fn allowed_origins_must_be_origins() {
     ] {
         let result = builder(hs256_key()).allow_redirect_origin(origin).build();
         assert!(
-            matches!(result, Err(auth_runtime::ConfigError::RedirectOrigin(_))),
+            matches!(result, Err(auth_runtime::SessionsConfigError::RedirectOrigin(_))),
             "{origin}"
         );
     }

@@ -3,7 +3,7 @@
 //! the landing route, CSRF on and off, the lenient policy, the gRPC status mapping, and a
 //! backend that cannot answer.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 
@@ -95,6 +95,35 @@ fn public_requests_go_on_without_a_session() {
     let me = http_get(addr, "/me", &[]);
     assert_eq!(me.status, 401, "the extractor requires a session");
     assert_eq!(me.json()["error"], "unauthenticated");
+    assert_eq!(me.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+}
+
+/// A route outside the layer is a programming error, not an anonymous request: every extractor
+/// says so with a 500, even when the request carries a valid token the layer would have read.
+#[test]
+fn extractors_without_the_layer_answer_500() {
+    let addr = serve(routes());
+    let token = sessions().create(&user("ada")).expect("signs");
+    for path in ["/me", "/maybe", "/api"] {
+        let reply = http_get(addr, path, &[("Authorization", &bearer(&token))]);
+        assert_eq!(reply.status, 500, "{path}");
+        assert_eq!(reply.json()["error"], "session_layer_missing", "{path}");
+        assert!(
+            reply.json()["reason"]
+                .as_str()
+                .is_some_and(|reason| reason.contains("SessionLayer")),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    // A skipped route is inside the layer: public, not a missing layer.
+    let layer = SessionLayer::builder(SessionCache::new(sessions()))
+        .skip("/me")
+        .build()
+        .expect("valid layer");
+    let addr = serve(routes().layer(layer));
+    assert_eq!(http_get(addr, "/me", &[]).status, 401);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The derive's wire format, pinned byte for byte, its decode errors, and the generated API.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

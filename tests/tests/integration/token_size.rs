@@ -4,7 +4,7 @@
 //! (its issuer and audience, an Ed25519 key), against the same header and payload signed RS512
 //! with a 2048-bit and a 3072-bit RSA key.
 
-mod common;
+use crate::common;
 
 use auth_examples::quickstart::AppSession;
 use auth_runtime::{Sessions, SigningKey};

@@ -1,11 +1,9 @@
 //! The custom-verifier example over real HTTP: opaque ids looked up server-side, narrowed by
 //! type, and dead the moment logout deletes the row and the cached entry.
 
-#[allow(dead_code, reason = "the example's own main is not used here")]
-#[path = "../../examples/examples/opaque_sessions.rs"]
-mod opaque_sessions;
+use auth_examples::opaque_app as opaque_sessions;
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! The service is written by hand against tonic's server and client primitives (what
 //! `tonic-build` would generate), so the test needs no `protoc`.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -1,11 +1,9 @@
 //! Drives the quickstart app over real HTTP on 127.0.0.1: sign in, read `/me` with the cookie
 //! and with a Bearer token, refuse a bad token and an open redirect, log out (revoking the session).
 
-#[allow(dead_code, reason = "the example's own main is not used here")]
-#[path = "../../examples/examples/quickstart.rs"]
-mod quickstart;
+use auth_examples::quickstart_app as quickstart;
 
-mod common;
+use crate::common;
 
 use common::client::{get, serve};
 

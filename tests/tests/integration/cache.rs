@@ -2,7 +2,7 @@
 //! invalidation (by hand, and from a store's events), and the header rule for verifiers that
 //! read more than the token.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,0 +1,297 @@
+//! The runtime's layout, checked: dependencies point one way. Every `crate::`, `super::` and
+//! `self::` path in `auth-runtime/src` is resolved to the file of the module it names, and the
+//! graph of files must have no cycle. A module that imports through a re-export (`crate::Sessions`
+//! instead of `crate::sessions::Sessions`) reaches `lib.rs`, which reaches everything, so that is a
+//! cycle too: each module imports from the module that defines the item. `lib.rs` only declares
+//! modules and re-exports; `__private` is for generated code and nothing else imports it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-runtime/src")
+}
+
+/// Every `.rs` file under `dir`, as (module path, file): `lib.rs` is `[]`, `token/mod.rs` is
+/// `["token"]`, `token/keys.rs` is `["token", "keys"]`.
+fn modules(dir: &Path, prefix: &[String], found: &mut BTreeMap<Vec<String>, PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("readable source folder")
+        .map(|entry| entry.expect("readable entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("UTF-8 file name")
+            .to_owned();
+        if path.is_dir() {
+            let mut inner = prefix.to_vec();
+            inner.push(name);
+            modules(&path, &inner, found);
+        } else if let Some(stem) = name.strip_suffix(".rs") {
+            let mut module = prefix.to_vec();
+            if stem != "mod" && stem != "lib" {
+                module.push(stem.to_owned());
+            }
+            found.insert(module, path);
+        }
+    }
+}
+
+/// The code of a file without comments, string literals' contents and its unit-test module.
+fn code(text: &str) -> String {
+    let mut kept = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("#[cfg(test)]") || trimmed.starts_with("#[cfg(all(test") {
+            break;
+        }
+        // `#[derive(crate::SessionTypes)]` runs the derive inside the crate: generated code, not
+        // an import of this module's own.
+        if trimmed.starts_with("//") || trimmed.starts_with("#[derive(") || trimmed.starts_with("#[session(") {
+            continue;
+        }
+        let line = match line.find("//") {
+            Some(index) if !line[..index].contains('"') => &line[..index],
+            _ => line,
+        };
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
+}
+
+/// Expands the use tree after `use ` (up to its `;`) into full paths.
+fn expand_use(tree: &str, prefix: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    match tree.find('{') {
+        None => {
+            let path = tree.split(" as ").next().unwrap_or(tree).trim();
+            if !path.is_empty() {
+                out.push(format!("{prefix}{path}"));
+            }
+        }
+        Some(open) => {
+            let head = &tree[..open];
+            let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+            let mut depth = 0;
+            let mut start = 0;
+            for (index, character) in inner.char_indices() {
+                match character {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        expand_use(&inner[start..index], &format!("{prefix}{head}"), out);
+                        start = index + 1;
+                    }
+                    _ => {}
+                }
+            }
+            expand_use(&inner[start..], &format!("{prefix}{head}"), out);
+        }
+    }
+}
+
+/// Every path the code names that starts with `crate::`, `super::` or `self::`.
+fn paths(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    // `use` statements: a line that starts one, up to its `;`.
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let Some(tree) = ["use ", "pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .find_map(|start| trimmed.strip_prefix(start))
+        else {
+            continue;
+        };
+        let mut statement = tree.to_owned();
+        while !statement.contains(';') {
+            let Some(next) = lines.next() else { break };
+            statement.push_str(next);
+        }
+        let end = statement.find(';').unwrap_or(statement.len());
+        expand_use(&statement[..end].replace(['\n', ' '], ""), "", &mut found);
+    }
+    // Paths written inline (`crate::redirect::found(...)`).
+    for start in ["crate::", "super::", "self::"] {
+        let mut rest = code;
+        while let Some(index) = rest.find(start) {
+            let before = rest[..index].chars().last();
+            let tail = &rest[index..];
+            let end = tail
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(tail.len());
+            if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':')) {
+                found.push(tail[..end].trim_end_matches(':').to_owned());
+            }
+            rest = &tail[start.len()..];
+        }
+    }
+    found
+}
+
+/// The module file a path names: the longest prefix of its segments that is a module.
+fn resolve(path: &str, from: &[String], modules: &BTreeMap<Vec<String>, PathBuf>) -> Vec<String> {
+    let mut segments = path.split("::").filter(|segment| !segment.is_empty());
+    // Where the path starts: the root, this module, or its parent.
+    let mut base: Vec<String> = match segments.next() {
+        Some("crate") => Vec::new(),
+        Some("self") => from.to_vec(),
+        Some("super") => {
+            let mut parent = from.to_vec();
+            parent.pop();
+            parent
+        }
+        _ => return Vec::new(),
+    };
+    let mut resolved = base.clone();
+    for segment in segments {
+        if segment == "super" {
+            base.pop();
+            resolved = base.clone();
+            continue;
+        }
+        base.push(segment.to_owned());
+        if modules.contains_key(&base) {
+            resolved = base.clone();
+        } else {
+            break;
+        }
+    }
+    resolved
+}
+
+type Graph = BTreeMap<Vec<String>, BTreeSet<Vec<String>>>;
+
+fn graph() -> (Graph, BTreeMap<Vec<String>, PathBuf>) {
+    let mut files = BTreeMap::new();
+    modules(&src(), &[], &mut files);
+    let mut graph = Graph::new();
+    for (module, file) in &files {
+        let text = std::fs::read_to_string(file).expect("readable source");
+        let edges = graph.entry(module.clone()).or_default();
+        for path in paths(&code(&text)) {
+            let target = resolve(&path, module, &files);
+            // A module naming an item of its own, or a child module: no edge.
+            if &target != module && !target.starts_with(module) {
+                edges.insert(target);
+            }
+        }
+    }
+    (graph, files)
+}
+
+fn name(module: &[String]) -> String {
+    if module.is_empty() {
+        "lib.rs".to_owned()
+    } else {
+        module.join("::")
+    }
+}
+
+/// A cycle through `start`, if there is one, as the modules along it.
+fn cycle_from(graph: &Graph, start: &Vec<String>) -> Option<Vec<Vec<String>>> {
+    let mut stack = vec![(start.clone(), vec![start.clone()])];
+    let mut seen = BTreeSet::new();
+    while let Some((module, trail)) = stack.pop() {
+        for next in graph.get(&module).into_iter().flatten() {
+            if next == start {
+                let mut cycle = trail.clone();
+                cycle.push(next.clone());
+                return Some(cycle);
+            }
+            if seen.insert(next.clone()) {
+                let mut longer = trail.clone();
+                longer.push(next.clone());
+                stack.push((next.clone(), longer));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn runtime_modules_depend_one_way() {
+    let (graph, _) = graph();
+    assert!(graph.len() > 20, "the source tree was not found: {:?}", src());
+    let cycles: Vec<String> = graph
+        .keys()
+        .filter(|module| !module.is_empty())
+        .filter_map(|module| cycle_from(&graph, module))
+        .map(|cycle| cycle.iter().map(|module| name(module)).collect::<Vec<_>>().join(" -> "))
+        .collect();
+    assert!(
+        cycles.is_empty(),
+        "modules that import from a module that depends on them (import from the defining module, not a re-export):\n{}",
+        cycles.join("\n")
+    );
+}
+
+#[test]
+fn only_generated_code_uses_the_private_module() {
+    let (graph, _) = graph();
+    let private = vec!["__private".to_owned()];
+    let users: Vec<String> = graph
+        .iter()
+        .filter(|(module, edges)| !module.is_empty() && edges.contains(&private))
+        .map(|(module, _)| name(module))
+        .collect();
+    assert!(users.is_empty(), "modules importing `__private`: {users:?}");
+}
+
+#[test]
+fn lib_rs_declares_and_reexports_only() {
+    let text = std::fs::read_to_string(src().join("lib.rs")).expect("lib.rs");
+    let code = code(&text);
+    for statement in code.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
+        // Drop leading attributes (`#[cfg(...)]`, `#![doc = ...]`) and doc comments.
+        let mut rest = statement;
+        while rest.starts_with('#') {
+            let Some(end) = rest.find(']') else { break };
+            rest = rest[end + 1..].trim_start();
+        }
+        let allowed = ["mod ", "pub mod ", "pub use ", "pub(crate) use ", "use "];
+        assert!(
+            rest.is_empty() || allowed.iter().any(|start| rest.starts_with(start)),
+            "lib.rs holds more than module declarations and re-exports: `{rest}`"
+        );
+    }
+}
+
+#[test]
+fn the_checker_sees_a_cycle_and_an_import_through_a_reexport() {
+    let mut files = BTreeMap::new();
+    for module in [&[][..], &["store"][..], &["store", "memory"][..], &["cache"][..]] {
+        files.insert(module.iter().map(|s| s.to_string()).collect::<Vec<_>>(), PathBuf::new());
+    }
+    let memory = vec!["store".to_owned(), "memory".to_owned()];
+    assert_eq!(resolve("super::Store", &memory, &files), vec!["store".to_owned()]);
+    assert_eq!(resolve("crate::store::memory::MemoryStore", &[], &files), memory);
+    assert_eq!(
+        resolve("crate::MemoryStore", &["cache".to_owned()], &files),
+        Vec::<String>::new()
+    );
+    let mut uses = Vec::new();
+    expand_use("crate::{store::{memory::MemoryStore, Store}, cache}", "", &mut uses);
+    assert_eq!(
+        uses,
+        [
+            "crate::store::memory::MemoryStore",
+            "crate::store::Store",
+            "crate::cache"
+        ]
+    );
+    let mut graph = Graph::new();
+    graph
+        .entry(memory.clone())
+        .or_default()
+        .insert(vec!["store".to_owned()]);
+    graph
+        .entry(vec!["store".to_owned()])
+        .or_default()
+        .insert(memory.clone());
+    assert!(cycle_from(&graph, &memory).is_some());
+}

@@ -1,0 +1,32 @@
+//! The integration tests, as one binary: each module is one area (the files that were separate
+//! test binaries), sharing `common`'s fixtures. One binary links the dependency graph once
+//! instead of once per file.
+//!
+//! Tests that need a program or data this machine may not have (redis-server, Node.js, Python's
+//! `jsonschema`, the Wycheproof vectors beside the checkout) are `#[ignore = "needs ..."]`: a plain
+//! `cargo test` lists them as ignored with the reason, and `cargo test -- --include-ignored` (what
+//! `.ci/run` runs, after installing them) runs them and fails when the tool is missing.
+
+mod common;
+
+mod cache;
+mod fuzz_corpora;
+mod grpc;
+mod instances;
+mod layout;
+mod middleware;
+mod oidc;
+mod opaque_sessions;
+mod properties;
+mod providers;
+mod quickstart;
+mod read;
+mod redirects;
+mod redis_store;
+mod schema;
+mod security;
+mod token_size;
+mod tokens;
+mod ui;
+mod wire;
+mod wycheproof;
