@@ -283,3 +283,23 @@ fn allowed_origins_must_be_origins() {
         );
     }
 }
+
+#[test]
+fn a_redirect_policy_is_built_with_consuming_setters() {
+    let policy = auth_runtime::RedirectPolicy::new()
+        .allow_origin("https://app.example.com")
+        .and_then(|policy| policy.allow_origin("http://localhost:3000"))
+        .expect("two origins");
+    assert!(policy.check("https://app.example.com/x").is_ok());
+    assert!(policy.check("http://localhost:3000/").is_ok());
+    assert!(policy.check("/relative").is_ok());
+    assert!(matches!(
+        policy.check("https://evil.example/"),
+        Err(auth_runtime::RedirectError::OriginNotAllowed(_))
+    ));
+    assert!(
+        auth_runtime::RedirectPolicy::new()
+            .allow_origin("app.example.com")
+            .is_err()
+    );
+}
