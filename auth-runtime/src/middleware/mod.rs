@@ -1,4 +1,4 @@
-//! One tower [`Layer`](tower_layer::Layer) for axum and tonic: reads the token, verifies it through the cache, and
+//! One tower [`Layer`] for axum and tonic: reads the token, verifies it through the cache, and
 //! hands the typed session to the handler, in the request extensions and through
 //! [`use_session`] (SST's hook style, a task-local set around the inner service).
 //!
@@ -22,6 +22,8 @@
 //!
 //! Every refusal has one JSON shape and one set of names, shared with the axum extractors (see
 //! the table in `refusal.rs`, and README's middleware section).
+//!
+//! [`Layer`]: tower_layer::Layer
 
 pub(crate) mod body;
 pub(crate) mod csrf;

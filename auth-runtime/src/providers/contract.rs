@@ -22,8 +22,11 @@ pub enum Step<C> {
 /// A sign-in flow in two steps: `authorize` renders a page or redirects, `callback` ends in
 /// success with claims or an error.
 ///
-/// Implement it for a provider of your own; [`LinkProvider`](super::LinkProvider), [`CodeProvider`](super::CodeProvider) and (with the
+/// Implement it for a provider of your own; [`LinkProvider`], [`CodeProvider`] and (with the
 /// `oidc` feature) `oidc::OidcProvider` are the built-in ones.
+///
+/// [`LinkProvider`]: super::LinkProvider
+/// [`CodeProvider`]: super::CodeProvider
 pub trait Provider: Send + Sync + 'static {
     /// What a successful sign-in proves, handed to the `on_success` callback.
     type Claims: Send + 'static;

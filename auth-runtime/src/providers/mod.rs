@@ -11,13 +11,21 @@
 //! | `GET /.well-known/jwks.json` | the public verification keys of the sessions |
 //!
 //! A flow that succeeds hands its claims to the `on_success` callback given with the provider,
-//! which answers with [`Sessions::cookie`](crate::Sessions::cookie) or [`Sessions::parameter`](crate::Sessions::parameter). A flow that fails hands a
+//! which answers with [`Sessions::cookie`] or [`Sessions::parameter`]. A flow that fails hands a
 //! [`FlowError`] to the handler's `on_error`. What a flow must remember between its steps lives in
-//! the [`Store`](crate::store::Store) (single use, attempt counts, PKCE verifiers) and in a short-lived `HttpOnly`
+//! the [`Store`] (single use, attempt counts, PKCE verifiers) and in a short-lived `HttpOnly`
 //! flow cookie scoped to `{prefix}/{provider}` that holds only a random identifier.
+//!
+//! One file per part: `error.rs` (why a flow stops), `flow.rs` (one step's request, the flow
+//! cookie and flow tokens), `contract.rs` (the [`Provider`] trait), `handler.rs` (the router and
+//! its builder), and one file per provider.
 //!
 //! Links and redirect URIs are built from the configured base URL, never from the request's
 //! `Host` header: a forged `Host` must not put an attacker's origin into a sign-in email.
+//!
+//! [`Sessions::cookie`]: crate::Sessions::cookie
+//! [`Sessions::parameter`]: crate::Sessions::parameter
+//! [`Store`]: crate::store::Store
 
 pub mod code;
 pub(crate) mod contract;

@@ -24,7 +24,8 @@ static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_P
 #[cfg(all(feature = "aws-lc-rs", not(feature = "rust-crypto")))]
 static PROVIDER: &CryptoProvider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
 
-/// Name of the compiled crypto backend (`rust-crypto` or `aws-lc-rs`), for logs and benchmark tables.
+/// Name of the compiled crypto backend (`rust-crypto` or `aws-lc-rs`), for logs and benchmark
+/// tables.
 pub const CRYPTO_BACKEND: &str = if cfg!(feature = "aws-lc-rs") {
     "aws-lc-rs"
 } else {
