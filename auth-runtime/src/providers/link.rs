@@ -24,8 +24,9 @@ use crate::token::verify::VerifyError;
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
 
-/// A sign-in link, handed to `on_link` to deliver.
-#[derive(Debug, Clone)]
+/// A sign-in link, handed to `on_link` to deliver. Its `Debug` leaves the URL out: the link signs
+/// someone in, so it must not end up in a log.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Link {
     /// The link: the callback URL with `?token=<signed link>`.
@@ -34,6 +35,16 @@ pub struct Link {
     pub claims: UserClaims,
     /// When the link stops working, seconds since the Unix epoch.
     pub expires_at: u64,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("url", &"<redacted>")
+            .field("claims", &self.claims)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// Signs people in with a link sent to them; see the [module docs](self).

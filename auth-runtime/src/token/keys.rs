@@ -432,8 +432,7 @@ fn check_public_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
                     algorithm,
                     reason: "unreadable RSA modulus",
                 })?;
-            let significant = modulus.iter().skip_while(|&&byte| byte == 0).count();
-            let bits = significant * 8;
+            let bits = modulus_bits(&modulus);
             if bits < MIN_RSA_BITS {
                 return Err(KeyError::RsaKeyTooSmall { bits });
             }
@@ -441,4 +440,36 @@ fn check_public_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
         _ => return wrong("the key is of another family than the algorithm"),
     }
     Ok(())
+}
+
+/// The size in bits of a big-endian modulus: leading zero bytes and the leading zero bits of the
+/// first byte do not count (a 256-byte modulus starting `0x01` is 2041 bits, not 2048).
+fn modulus_bits(modulus: &[u8]) -> usize {
+    let mut significant = modulus.iter().skip_while(|&&byte| byte == 0);
+    match significant.next() {
+        Some(first) => (significant.count() + 1) * 8 - first.leading_zeros() as usize,
+        None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_modulus_is_measured_in_bits_not_bytes() {
+        let with_first = |first: u8| {
+            let mut modulus = vec![first];
+            modulus.extend([0xff; 255]);
+            modulus
+        };
+        assert_eq!(modulus_bits(&with_first(0x80)), 2048);
+        assert_eq!(modulus_bits(&with_first(0x01)), 2041);
+        assert_eq!(modulus_bits(&[0, 0, 0x01, 0x00]), 9);
+        assert_eq!(modulus_bits(&[0, 0]), 0);
+        assert!(
+            modulus_bits(&with_first(0x01)) < MIN_RSA_BITS,
+            "2041 bits must be refused"
+        );
+    }
 }

@@ -24,6 +24,7 @@ mod read;
 mod redirects;
 mod redis_store;
 mod schema;
+mod secrets;
 mod security;
 mod token_size;
 mod tokens;
