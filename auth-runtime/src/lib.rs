@@ -46,7 +46,9 @@ pub use crate::token::claims::{Claims, Verified};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::token::crypto::BACKEND;
 pub use crate::token::crypto::CRYPTO_BACKEND;
-pub use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE};
+pub use crate::token::defaults::{
+    DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, MAX_LEEWAY,
+};
 pub use crate::token::keys::{Algorithm, KeyError, SigningKey, VerificationKey};
 pub use crate::token::sign::SignError;
 pub use crate::token::verify::{Malformed, VerifyError};

@@ -71,7 +71,7 @@ use http::HeaderMap;
 use crate::clock::Clock;
 use crate::store::contract::{Store, StoreError};
 use crate::store::events::Invalidation;
-use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME};
+use crate::token::defaults::{DEFAULT_LIFETIME, MAX_LEEWAY};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// The store key prefix of revoked session ids.
@@ -105,7 +105,7 @@ impl Revocations {
     }
 
     /// The longest lifetime of the sessions checked ([`DEFAULT_LIFETIME`] by default): a
-    /// subject's revocation is remembered that long (plus [`DEFAULT_LEEWAY`]), by when every
+    /// subject's revocation is remembered that long (plus [`MAX_LEEWAY`]), by when every
     /// session issued before it has expired. Set it to the sessions' `lifetime` if longer.
     pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
         self.max_lifetime = max_lifetime;
@@ -119,7 +119,8 @@ impl Revocations {
     }
 
     /// Ends the session `session_id`. The record lives until `expires_at` (seconds since the Unix
-    /// epoch) plus [`DEFAULT_LEEWAY`], after which the token fails on its own; a session without an
+    /// epoch) plus [`MAX_LEEWAY`] (the longest leeway any `Sessions` verifies with), after which
+    /// the token fails on its own whatever the configuration; a session without an
     /// expiry is remembered for [`DEFAULT_LIFETIME`].
     ///
     /// Then every instance sharing the store hears of it ([`Invalidation::Session`]). `Ok` means
@@ -130,7 +131,9 @@ impl Revocations {
             return Err(RevocationError::NoSessionId);
         }
         let ttl = match expires_at {
-            Some(expires_at) => Duration::from_secs(expires_at.saturating_sub(self.now()?)) + DEFAULT_LEEWAY,
+            Some(expires_at) => {
+                Duration::from_secs(expires_at.saturating_sub(self.now()?).saturating_add(1)) + MAX_LEEWAY
+            }
             None => DEFAULT_LIFETIME,
         };
         self.store
@@ -143,14 +146,14 @@ impl Revocations {
 
     /// Ends every session of `subject` issued up to this second (by `iat`); sessions issued
     /// later pass. Sessions without `iat` are refused while the record lives. The record lives
-    /// for [`max_lifetime`](Revocations::max_lifetime) plus [`DEFAULT_LEEWAY`]; then every instance
+    /// for [`max_lifetime`](Revocations::max_lifetime) plus [`MAX_LEEWAY`]; then every instance
     /// hears of it ([`Invalidation::Subject`]).
     pub async fn revoke_subject(&self, subject: &str) -> Result<(), RevocationError> {
         if subject.is_empty() {
             return Err(RevocationError::NoSubject);
         }
         let now = self.now()?;
-        let ttl = self.max_lifetime + DEFAULT_LEEWAY;
+        let ttl = self.max_lifetime + MAX_LEEWAY;
         let record = now.to_string().into_bytes();
         self.store
             .put(&key(REVOKED_SUBJECT_PREFIX, subject), record, ttl)

@@ -17,7 +17,7 @@ use crate::random::random_id;
 use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget, found};
 use crate::session_types::SessionTypes;
 use crate::token::claims::Verified;
-use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE};
+use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, MAX_LEEWAY};
 use crate::token::keys::{KeyError, SigningKey, VerificationKey};
 use crate::token::sign::{NewClaims, SignError, issued_header, sign};
 use crate::token::verify::{Policy, VerifyError, verify};
@@ -302,7 +302,7 @@ impl<S: SessionTypes> SessionsBuilder<S> {
         if self.lifetime.is_zero() || self.lifetime > Duration::from_secs(10 * 365 * 24 * 60 * 60) {
             return Err(SessionsConfigError::InvalidLifetime);
         }
-        if self.leeway >= self.lifetime || self.leeway > Duration::from_secs(300) {
+        if self.leeway >= self.lifetime || self.leeway > MAX_LEEWAY {
             return Err(SessionsConfigError::InvalidLeeway {
                 leeway: self.leeway,
                 lifetime: self.lifetime,
@@ -451,6 +451,7 @@ impl<S: SessionTypes> Sessions<S> {
             issuer: &config.issuer,
             audience: &config.audience,
             leeway: config.leeway.as_secs(),
+            max_lifetime: config.lifetime.as_secs().max(1),
             max_len: config.max_token_len,
             now,
         };
@@ -513,6 +514,13 @@ impl<S: SessionTypes> Sessions<S> {
                 subject: None,
             }),
         }
+    }
+
+    /// The clock leeway verification allows, which a record that must outlive a token (a used
+    /// link, a revocation) adds to the token's `exp`.
+    #[cfg(feature = "providers")]
+    pub(crate) fn leeway(&self) -> Duration {
+        self.inner.leeway
     }
 
     /// Seconds since the Unix epoch by the configured clock.

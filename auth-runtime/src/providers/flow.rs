@@ -200,6 +200,11 @@ impl FlowRequest {
         Ok(self.mount.tokens.issue(&token, &options)?)
     }
 
+    /// The clock leeway flow tokens are verified with.
+    pub(crate) fn flow_token_leeway(&self) -> Duration {
+        self.mount.tokens.leeway()
+    }
+
     /// Verifies a flow token this provider signed.
     pub(crate) fn verify_flow_token(&self, token: &str) -> Result<Verified<FlowToken>, VerifyError> {
         self.mount.tokens.verify(token)

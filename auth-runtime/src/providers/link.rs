@@ -111,8 +111,10 @@ impl Provider for LinkProvider {
             .token_id
             .ok_or(FlowError::LinkInvalid(VerifyError::MissingClaim("jti")))?;
         let now = request.now()?;
-        // Remember the link until it could no longer verify anyway (its `exp` plus the leeway).
-        let remember = Duration::from_secs(verified.claims.expires_at.saturating_sub(now).saturating_add(120));
+        // Remember the link until it could no longer verify anyway: past its `exp` plus the
+        // leeway its verification allows (and the second that `exp + leeway` itself still passes).
+        let remember = Duration::from_secs(verified.claims.expires_at.saturating_sub(now).saturating_add(1))
+            + request.flow_token_leeway();
         let key = request.store_key("link-used", &token_id);
         if !request.store().put_new(&key, Vec::new(), remember).await? {
             return Err(FlowError::LinkUsed);

@@ -84,6 +84,23 @@ pub enum VerifyError {
         /// The time of the check.
         now: u64,
     },
+    /// `iat` (minus the leeway) is in the future: no token of ours is issued ahead of the clock.
+    #[error("token says it was issued at {issued_at}, in the future (now {now})")]
+    IssuedInTheFuture {
+        /// The token's `iat`.
+        issued_at: u64,
+        /// The time of the check.
+        now: u64,
+    },
+    /// The token claims to live longer than any token these sessions issue (`exp - iat`, or
+    /// without `iat` `exp - now`, beyond the configured lifetime).
+    #[error("token lives {lifetime} s, longer than the {max} s these sessions issue")]
+    LifetimeTooLong {
+        /// The lifetime the token claims, in seconds.
+        lifetime: u64,
+        /// The configured lifetime, in seconds.
+        max: u64,
+    },
     /// `nbf` (minus the leeway) is in the future.
     #[error("token is not valid before {not_before} (now {now})")]
     NotYetValid {
@@ -165,6 +182,8 @@ pub(crate) struct Policy<'a> {
     pub(crate) issuer: &'a str,
     pub(crate) audience: &'a str,
     pub(crate) leeway: u64,
+    /// The longest lifetime a token may claim: the configured lifetime, in seconds.
+    pub(crate) max_lifetime: u64,
     pub(crate) max_len: usize,
     pub(crate) now: u64,
 }
@@ -308,6 +327,26 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
         return Err(VerifyError::Expired {
             expires_at,
             now: policy.now,
+        });
+    }
+    if let Some(issued_at) = raw.issued_at
+        && issued_at > policy.now.saturating_add(policy.leeway)
+    {
+        return Err(VerifyError::IssuedInTheFuture {
+            issued_at,
+            now: policy.now,
+        });
+    }
+    // A token that outlives what we issue was not issued by this configuration (or the key
+    // signed something it should not have): refused, whatever its signature says.
+    let lifetime = match raw.issued_at {
+        Some(issued_at) => expires_at.saturating_sub(issued_at),
+        None => expires_at.saturating_sub(policy.now.saturating_add(policy.leeway)),
+    };
+    if lifetime > policy.max_lifetime {
+        return Err(VerifyError::LifetimeTooLong {
+            lifetime,
+            max: policy.max_lifetime,
         });
     }
     if let Some(not_before) = raw.not_before

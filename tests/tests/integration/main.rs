@@ -14,6 +14,7 @@ mod fuzz_corpora;
 mod grpc;
 mod instances;
 mod layout;
+mod lifetimes;
 mod middleware;
 mod oidc;
 mod opaque_sessions;

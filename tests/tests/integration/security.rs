@@ -380,6 +380,42 @@ fn a_token_without_exp_is_refused() {
     ));
 }
 
+/// A payload accepted at [`NOW`] but for its `iat` and `exp` (`None` leaves the claim out).
+fn payload_at(issued_at: Option<u64>, expires_at: u64) -> String {
+    let iat = issued_at.map(|iat| format!(r#","iat":{iat}"#)).unwrap_or_default();
+    format!(
+        r#"{{"type":"user","properties":{{"userID":"u1"}},"iss":"{ISSUER}","aud":"{AUDIENCE}"{iat},"exp":{expires_at}}}"#
+    )
+}
+
+#[test]
+fn a_token_issued_in_the_future_is_refused() {
+    let target = Target::hs256();
+    let ahead = forge(GOOD_HEADER, &payload_at(Some(NOW + 3600), NOW + 7200));
+    assert!(matches!(
+        target.refuses(&ahead),
+        VerifyError::IssuedInTheFuture { issued_at, now: NOW } if issued_at == NOW + 3600
+    ));
+    // Within the leeway (60 s by default), a clock a little ahead is tolerated.
+    target.accepts(&forge(GOOD_HEADER, &payload_at(Some(NOW + 30), NOW + 3600)));
+}
+
+#[test]
+fn a_token_that_outlives_the_configured_lifetime_is_refused() {
+    let target = Target::hs256();
+    let thirty_days = 30 * 24 * 60 * 60;
+    let too_long = forge(GOOD_HEADER, &payload_at(Some(NOW), NOW + thirty_days + 1));
+    assert!(matches!(
+        target.refuses(&too_long),
+        VerifyError::LifetimeTooLong { lifetime, max } if lifetime == thirty_days + 1 && max == thirty_days
+    ));
+    // Without `iat`, what is left of it from now counts.
+    let no_iat = forge(GOOD_HEADER, &payload_at(None, NOW + 2 * thirty_days));
+    assert!(matches!(target.refuses(&no_iat), VerifyError::LifetimeTooLong { .. }));
+    target.accepts(&forge(GOOD_HEADER, &payload_at(Some(NOW), NOW + thirty_days)));
+    target.accepts(&forge(GOOD_HEADER, &payload_at(None, NOW + 3600)));
+}
+
 #[test]
 fn issuer_and_audience_must_match_exactly() {
     let target = Target::hs256();
