@@ -138,6 +138,11 @@ impl CookieOptions {
         self
     }
 
+    /// Whether the cookie is `Secure` (sent over HTTPS only, and to loopback hosts).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
     /// The cookie name.
     pub fn cookie_name(&self) -> &str {
         &self.name

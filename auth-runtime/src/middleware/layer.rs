@@ -9,12 +9,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
+use http::uri::Scheme;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::SessionBody;
-use super::csrf::{is_unsafe, same_origin};
+use super::csrf::{SiteScheme, is_unsafe, same_origin};
 use super::current::{CURRENT, CurrentSession, ErasedSession};
 use super::refusal::Refusal;
 use super::skip::wildcard_match;
@@ -57,6 +58,8 @@ pub(super) struct Shared<V: SessionVerifier> {
     landing: Option<String>,
     csrf: bool,
     origins: Vec<url::Origin>,
+    /// The scheme the service is served on, if configured (see `csrf.rs` for the default).
+    scheme: Option<Scheme>,
 }
 
 /// Why a [`SessionLayer`] could not be built: the error of [`SessionLayerBuilder::build`].
@@ -91,6 +94,7 @@ impl<V: SessionVerifier> SessionLayer<V> {
                 landing: None,
                 csrf: true,
                 origins: Vec::new(),
+                scheme: None,
             },
             origin_errors: Vec::new(),
         }
@@ -157,6 +161,15 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
             Ok(origin) => self.shared.origins.push(origin),
             Err(error) => self.origin_errors.push(error),
         }
+        self
+    }
+
+    /// The scheme this service is served on (`Scheme::HTTPS` behind a TLS-terminating proxy, say),
+    /// which an `Origin` must use to count as same-origin with the request's `Host`. By default
+    /// an HTTP/2 request's own `:scheme`, else HTTPS when the session cookie is `Secure` (plain
+    /// HTTP too for loopback hosts), either one when it is not.
+    pub fn site_scheme(mut self, scheme: Scheme) -> Self {
+        self.shared.scheme = Some(scheme);
         self
     }
 
@@ -272,7 +285,7 @@ impl<V: SessionVerifier> Shared<V> {
             Ok(Credential::Found(token, source)) => (token, source),
             Err(error) => return self.invalid(&error.to_string(), grpc),
         };
-        if source == TokenSource::Cookie && self.csrf && is_unsafe(method) && !same_origin(headers, &self.origins) {
+        if source == TokenSource::Cookie && self.csrf && is_unsafe(method) && !self.same_origin(headers, uri) {
             return Decision::Respond(
                 Refusal::Forbidden.response("cross-site request with the session cookie refused", grpc),
             );
@@ -281,6 +294,17 @@ impl<V: SessionVerifier> Shared<V> {
             Ok(authenticated) => Decision::Continue(Some(authenticated)),
             Err(error) => self.refused(&error, grpc),
         }
+    }
+
+    /// Whether a cookie-authenticated unsafe request comes from this site; see `csrf.rs`.
+    fn same_origin(&self, headers: &HeaderMap, uri: &Uri) -> bool {
+        let site = match &self.scheme {
+            Some(scheme) => SiteScheme::Configured(scheme.clone()),
+            None => SiteScheme::FromCookie {
+                secure: self.cookie.is_secure(),
+            },
+        };
+        same_origin(headers, uri, &self.origins, &site)
     }
 
     /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not

@@ -247,6 +247,16 @@ fn csrf_protection_for_cookie_authenticated_unsafe_requests() {
         "an allowed origin"
     );
     assert_eq!(with(&[("Sec-Fetch-Site", "same-origin".to_owned())]).status, 200);
+    // The scheme is part of the origin: with a `Secure` cookie the site is served over HTTPS, so
+    // a page on plain HTTP at the same public name is another origin.
+    let public = |origin: &str| with(&[("Host", "shop.example.com".to_owned()), ("Origin", origin.to_owned())]);
+    assert_eq!(
+        public("http://shop.example.com").status,
+        403,
+        "http:// on an https site"
+    );
+    assert_eq!(public("https://shop.example.com").status, 200, "the site's own origin");
+    assert_eq!(public("https://shop.example.com:8443").status, 403, "another port");
     let bearer_header = bearer(&token);
     let by_bearer = send(
         addr,
