@@ -45,6 +45,10 @@ struct Entry<S> {
     /// The invalidation generation when the verifier was asked: an event after that may have
     /// been meant for this answer.
     generation: u64,
+    /// Set once a request has seen that no invalidation came since the verifier was asked. Until
+    /// then a hit does not serve the entry (moka makes it visible the moment it is inserted,
+    /// before anyone could compare generations).
+    confirmed: AtomicBool,
 }
 
 /// What a cache following a store's events knows of them.
@@ -247,24 +251,29 @@ impl<V: SessionVerifier> SessionCache<V> {
         let Some(entries) = self.entries.as_ref().filter(|_| self.is_live()) else {
             return self.verify_uncached(token, headers).await.map_err(Arc::new);
         };
+        // Read before anything else: an invalidation after this point may postdate the request.
+        let started = self.generation();
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
         // so a hit neither builds nor moves it.
         if let Some(entry) = entries.get(&key).await
+            && entry.confirmed.load(Ordering::Acquire)
             && self.now() < entry.valid_until
         {
             return Ok(Arc::clone(&entry.authenticated));
         }
-        Box::pin(self.verify_miss(entries, key, token, headers)).await
+        Box::pin(self.verify_miss(entries, key, token, headers, started)).await
     }
 
-    /// A miss (or an entry past its expiry): concurrent misses for one key share one verifier call.
+    /// A miss, an entry past its expiry, or one not yet confirmed: concurrent misses for one key
+    /// share one verifier call. `started` is the invalidation generation when this request began.
     async fn verify_miss(
         &self,
         entries: &Entries<V::Session>,
         key: Key,
         token: &str,
         headers: &HeaderMap,
+        started: u64,
     ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
         let entry = entries
             .try_get_with(key, async {
@@ -273,12 +282,25 @@ impl<V: SessionVerifier> SessionCache<V> {
                 Ok::<_, VerifierError>(self.entry(token, authenticated, generation))
             })
             .await?;
-        if entry.generation != self.generation() || !self.is_live() {
-            // An invalidation arrived while the verifier was asked (it may have been this very
-            // session's revocation, written after the verifier looked), or the subscription
-            // dropped: the answer stands for this request, which overlapped the event, but
-            // is not kept for the next one.
-            entries.invalidate(&key).await;
+        if !entry.confirmed.load(Ordering::Acquire) {
+            if entry.generation == self.generation() && self.is_live() {
+                // No invalidation since the verifier was asked: from now on hits may serve it. An
+                // event landing after this check still finds the entry in the cache and drops it.
+                entry.confirmed.store(true, Ordering::Release);
+            } else {
+                // An invalidation arrived while the verifier was asked (it may have been this
+                // very session's revocation, written after the verifier looked), or the
+                // subscription dropped: the answer is never served from the cache.
+                entries.invalidate(&key).await;
+                if entry.generation < started {
+                    // And this request began after that invalidation (it joined a verification
+                    // already under way, or found the entry before its confirmation): the answer
+                    // predates it, so the verifier is asked afresh.
+                    return self.verify_uncached(token, headers).await.map_err(Arc::new);
+                }
+                // Otherwise the verification began with this request, which overlapped the
+                // event: the answer stands for it, but not for any other.
+            }
         }
         if self.now() < entry.valid_until {
             return Ok(Arc::clone(&entry.authenticated));
@@ -370,6 +392,7 @@ impl<V: SessionVerifier> SessionCache<V> {
             valid_until,
             time_to_live: Duration::from_secs(valid_until.saturating_sub(now)),
             generation,
+            confirmed: AtomicBool::new(false),
         })
     }
 

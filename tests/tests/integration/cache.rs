@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_runtime::store::{
@@ -24,6 +24,9 @@ struct Backend {
     gate: Option<Arc<Semaphore>>,
     outages: AtomicUsize,
     key: CacheKey,
+    /// Every session revoked: read when a call begins, before the gate (the check happened, the
+    /// answer is still on its way).
+    revoked: AtomicBool,
 }
 
 impl Backend {
@@ -34,6 +37,7 @@ impl Backend {
             gate: None,
             outages: AtomicUsize::new(0),
             key: CacheKey::Token,
+            revoked: AtomicBool::new(false),
         }
     }
 }
@@ -44,8 +48,12 @@ impl SessionVerifier for Backend {
 
     async fn verify_session(&self, token: &str, _headers: &HeaderMap) -> Result<(String, u64), VerifierError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let revoked = self.revoked.load(Ordering::SeqCst);
         if let Some(gate) = &self.gate {
             let _permit = gate.acquire().await.map_err(VerifierError::unavailable)?;
+        }
+        if revoked {
+            return Err(VerifierError::failed("session revoked"));
         }
         if self.outages.load(Ordering::SeqCst) > 0 {
             self.outages.fetch_sub(1, Ordering::SeqCst);
@@ -517,5 +525,70 @@ fn an_invalidation_during_a_verification_is_not_lost() {
         assert_eq!(calls(&backend), 2);
         assert!(cache.verify(&ada, &HeaderMap::new()).await.is_ok());
         assert_eq!(calls(&backend), 2, "and caches the new answer");
+    });
+}
+
+/// A revocation lands while the verifier is still answering with what it read before. The request
+/// that asked keeps that answer; no request that began after the revocation is ever served it:
+/// not one that joined the verification under way, not one that found the entry in the cache a
+/// moment after it was inserted. A second task on another worker hammers the token throughout.
+#[test]
+fn no_request_after_a_revocation_is_served_the_answer_it_overlapped() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let gate = Arc::new(Semaphore::new(0));
+        let backend = Arc::new(Backend {
+            gate: Some(Arc::clone(&gate)),
+            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        });
+        let cache = following(&backend, Arc::clone(&store));
+        let ada = format!("id.ada.{}", NOW + 3600);
+        let pending = tokio::spawn({
+            let (cache, ada) = (cache.clone(), ada.clone());
+            async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
+        });
+        let mut yields = 0;
+        while calls(&backend) == 0 {
+            assert!(yields < 100_000, "the backend was never called");
+            yields += 1;
+            tokio::task::yield_now().await;
+        }
+        backend.revoked.store(true, Ordering::SeqCst);
+        store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
+
+        let started = Arc::new(AtomicUsize::new(0));
+        let hammer = tokio::spawn({
+            let (cache, ada, started) = (cache.clone(), ada.clone(), Arc::clone(&started));
+            async move {
+                let mut served = 0;
+                for _ in 0..500 {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    if cache.verify(&ada, &HeaderMap::new()).await.is_ok() {
+                        served += 1;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                served
+            }
+        });
+        let mut yields = 0;
+        while started.load(Ordering::SeqCst) == 0 {
+            assert!(yields < 100_000, "the hammer never started");
+            yields += 1;
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(100_000);
+        let _overlapping_request_keeps_its_answer = pending.await.unwrap();
+        assert_eq!(
+            hammer.await.unwrap(),
+            0,
+            "a request after the revocation was served the old answer"
+        );
+        assert!(cache.verify(&ada, &HeaderMap::new()).await.is_err());
     });
 }
