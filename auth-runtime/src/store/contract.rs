@@ -122,4 +122,15 @@ pub enum StoreError {
     /// The store could not be reached or answered with an error.
     #[error("the store is unavailable: {0}")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// The store may drop records under memory pressure (Redis with a `maxmemory-policy` other
+    /// than `noeviction`): revocations, used-link markers and attempt counters could vanish, and
+    /// what they refuse would pass again.
+    #[error(
+        "the store evicts records under memory pressure (maxmemory-policy `{policy}`): set \
+         `maxmemory-policy noeviction`, or accept the risk with `accept_eviction_risk()`"
+    )]
+    Evicts {
+        /// The eviction policy the store reported, or why it could not be read.
+        policy: String,
+    },
 }

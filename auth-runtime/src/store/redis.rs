@@ -120,6 +120,7 @@ pub struct RedisStoreBuilder {
     prefix: String,
     timeout: Duration,
     heartbeat: Duration,
+    accept_eviction: bool,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -153,8 +154,21 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Lets [`connect`](Self::connect) succeed on a Redis that may evict keys
+    /// (`maxmemory-policy` other than `noeviction`, or one that cannot be read because `CONFIG`
+    /// is disabled, as on some managed services). Under memory pressure such a Redis can drop a
+    /// revocation, a used-link marker or an attempt counter, and what it refused passes again:
+    /// accept that only for a Redis you know is `noeviction` or never fills up.
+    pub fn accept_eviction_risk(mut self) -> Self {
+        self.accept_eviction = true;
+        self
+    }
+
     /// Connects (on the current tokio runtime) and checks that Redis answers, so a wrong URL or
-    /// an unreachable server is reported at start-up.
+    /// an unreachable server is reported at start-up, and that it never evicts keys
+    /// (`maxmemory-policy noeviction`, Redis's default) unless
+    /// [`accept_eviction_risk`](Self::accept_eviction_risk) says otherwise: the security records
+    /// kept here must not disappear because memory ran short.
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(unavailable)?;
         let client = redis::Client::open(self.url.as_str()).map_err(unavailable)?;
@@ -183,6 +197,12 @@ impl RedisStoreBuilder {
             }),
         };
         store.query::<redis::Value>(&redis::cmd("PING")).await?;
+        if !self.accept_eviction {
+            let policy = store.eviction_policy().await?;
+            if policy != "noeviction" {
+                return Err(StoreError::Evicts { policy });
+            }
+        }
         Ok(store)
     }
 }
@@ -195,6 +215,7 @@ impl RedisStore {
             prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             timeout: DEFAULT_REDIS_TIMEOUT,
             heartbeat: DEFAULT_REDIS_HEARTBEAT,
+            accept_eviction: false,
         }
     }
 
@@ -216,6 +237,21 @@ impl RedisStore {
     /// Whether the event subscription is live.
     pub fn is_subscribed(&self) -> bool {
         self.inner.listeners.is_live()
+    }
+
+    /// Redis's `maxmemory-policy`, or, when `CONFIG GET` is refused (disabled on some managed
+    /// services), why it is unknown: either way not `noeviction`, so the caller fails closed.
+    async fn eviction_policy(&self) -> Result<String, StoreError> {
+        let mut command = redis::cmd("CONFIG");
+        command.arg("GET").arg("maxmemory-policy");
+        match self.query::<Vec<String>>(&command).await {
+            Ok(reply) => Ok(reply.get(1).cloned().unwrap_or_else(|| "unknown".to_owned())),
+            // Redis answered, with an error: the command is not allowed here.
+            Err(StoreError::Unavailable(error)) if is_refusal(error.as_ref()) => {
+                Ok(format!("unknown: CONFIG GET was refused ({error})"))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Runs `command`, once more if the connection had dropped, each try within the timeout.
@@ -260,6 +296,14 @@ fn is_connection_error(error: &(dyn std::error::Error + Send + Sync + 'static)) 
     error
         .downcast_ref::<redis::RedisError>()
         .is_some_and(|error| error.is_io_error() || error.is_connection_dropped() || error.is_unrecoverable_error())
+}
+
+/// An error reply from a Redis that is up (an unknown or forbidden command), as opposed to one
+/// that could not be reached or timed out.
+fn is_refusal(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    error
+        .downcast_ref::<redis::RedisError>()
+        .is_some_and(|error| !(error.is_io_error() || error.is_connection_dropped() || error.is_timeout()))
 }
 
 /// A time to live in Redis's milliseconds: at least one, at most ten years.

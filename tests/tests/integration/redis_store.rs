@@ -230,3 +230,35 @@ async fn an_unreachable_server_is_reported_at_start() {
         .expect_err("not a Redis URL");
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
 }
+
+/// A Redis that evicts under memory pressure could drop a revocation or a used-link marker (all
+/// carry a time to live, so `volatile-*` policies evict them first): refused at start-up unless
+/// the application says it accepts that, and a `CONFIG GET` that is refused counts as evicting.
+#[ignore = "needs redis-server"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_evicts_keys_is_refused_at_start() {
+    let server = RedisServer::start();
+    assert!(
+        RedisStore::connect(server.url()).await.is_ok(),
+        "noeviction, the default"
+    );
+    for policy in ["volatile-lru", "allkeys-lru", "volatile-ttl"] {
+        assert_eq!(server.command(&format!("CONFIG SET maxmemory-policy {policy}")), "+OK");
+        let error = RedisStore::connect(server.url()).await.expect_err("an evicting Redis");
+        assert!(
+            matches!(&error, StoreError::Evicts { policy: found } if found == policy),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("noeviction"), "{error}");
+        let accepted = RedisStore::builder(server.url()).accept_eviction_risk().connect().await;
+        assert!(accepted.is_ok(), "the risk, accepted: {accepted:?}");
+    }
+    // A Redis whose CONFIG command is renamed away (as managed services do) cannot say.
+    assert_eq!(server.command("CONFIG SET maxmemory-policy noeviction"), "+OK");
+    let locked = RedisServer::start_with(&["--rename-command", "CONFIG", ""]);
+    let error = RedisStore::connect(locked.url()).await.expect_err("policy unknown");
+    assert!(
+        matches!(&error, StoreError::Evicts { policy } if policy.starts_with("unknown")),
+        "{error:?}"
+    );
+}

@@ -15,17 +15,28 @@ use super::tools;
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Extra command-line arguments, kept for restarts.
+    args: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server on a free port; fails the test when `redis-server` is not installed.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// [`start`](Self::start) with extra `redis-server` arguments (`--rename-command`, say).
+    pub fn start_with(args: &[&str]) -> RedisServer {
         tools::require("redis-server", "redis-server", &["--version"]);
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let mut server = RedisServer { port, child: None };
+        let mut server = RedisServer {
+            port,
+            child: None,
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+        };
         server.restart();
         server
     }
@@ -50,6 +61,7 @@ impl RedisServer {
         let mut child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--loglevel", "notice"])
+            .args(&self.args)
             .stdout(Stdio::piped())
             .current_dir(std::env::temp_dir())
             .spawn()
