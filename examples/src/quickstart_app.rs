@@ -96,7 +96,7 @@ pub fn app_with_store(
         .route("/login", get(login))
         .route("/token", get(token))
         .route("/me", get(me))
-        .route("/logout", get(logout))
+        .route("/logout", get(logout_page).post(logout))
         .layer(layer)
         .with_state(sessions.clone());
     Ok(routes.merge(auth_handler(&sessions, base_url, outbox, store)?.router()))
@@ -223,7 +223,8 @@ fn default_redirect() -> String {
 async fn home(session: Option<Session<AppSession>>) -> Html<String> {
     let status = match session {
         Some(Session(session)) => format!(
-            "<p>Signed in as <code>{}</code>. <a href=\"/me\">/me</a> · <a href=\"/logout\">log out</a></p>",
+            "<p>Signed in as <code>{}</code>. <a href=\"/me\">/me</a></p>\
+             <form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
             escape(&serde_json::to_string(&session).unwrap_or_default())
         ),
         None => "<p>Not signed in.</p>".to_owned(),
@@ -279,8 +280,18 @@ async fn me() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// Revokes the session (a copy of the cookie stops working on every instance sharing the store:
-/// their caches hear of it through the store's events) and clears the cookie.
+/// `GET /logout`: a button, not a logout. Logging out changes state, so it is a `POST`, which the
+/// session layer only lets through from this site (a link or an image elsewhere cannot log
+/// anyone out).
+async fn logout_page() -> Response {
+    page(
+        StatusCode::OK,
+        "<form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
+    )
+}
+
+/// `POST /logout`: revokes the session (a copy of the cookie stops working on every instance
+/// sharing the store: their caches hear of it through the store's events) and clears the cookie.
 async fn logout(sessions: Sessions<AppSession>, revocations: Revocations) -> Response {
     if let Some(current) = use_authenticated::<AppSession>() {
         let session_id = current.session_id.as_deref().unwrap_or_default();

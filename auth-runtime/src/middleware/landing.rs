@@ -30,7 +30,7 @@ impl<V: SessionVerifier> Shared<V> {
             Err(error) => match self.refused(&error, grpc) {
                 Decision::Respond(response) => return Some(response),
                 // Lenient: drop the bad token from the URL, set nothing.
-                Decision::Continue(_) => None,
+                Decision::Continue(..) => None,
             },
         };
         Some(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, SET_COOKIE};
 use http::uri::Scheme;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
@@ -26,9 +26,19 @@ use crate::redirect::{InvalidOrigin, parse_origin};
 use crate::verifier::{SessionVerifier, VerifierError};
 
 /// What the layer does with a token that fails verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Whatever the policy, a session cookie whose token was refused is cleared on that response
+/// (`Max-Age=0`, the cookie's own attributes), so a browser stops sending a cookie that can never
+/// pass again (after a key change, an expiry, a revocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InvalidTokenPolicy {
-    /// 401 (gRPC: Unauthenticated) with the reason. The default.
+    /// 401 (gRPC: Unauthenticated) with the reason, except that a page a browser navigates to
+    /// (`GET`/`HEAD` that accepts `text/html`) with a refused session cookie is served signed
+    /// out: the person sees the page, not an error they can only fix by clearing cookies. A
+    /// refused Bearer token is always 401. The default.
+    #[default]
+    SignOutPages,
+    /// 401 (gRPC: Unauthenticated) with the reason, on every request.
     Reject,
     /// Treat the request as public, as if no token had been sent.
     TreatAsPublic,
@@ -60,6 +70,8 @@ pub(super) struct Shared<V: SessionVerifier> {
     origins: Vec<url::Origin>,
     /// The scheme the service is served on, if configured (see `csrf.rs` for the default).
     scheme: Option<Scheme>,
+    /// The `Set-Cookie` that deletes the session cookie, made once at build.
+    clear_cookie: Option<HeaderValue>,
 }
 
 /// Why a [`SessionLayer`] could not be built: the error of [`SessionLayerBuilder::build`].
@@ -89,12 +101,13 @@ impl<V: SessionVerifier> SessionLayer<V> {
                 cache,
                 cookie: CookieOptions::default(),
                 sources: DEFAULT_SOURCES.to_vec(),
-                invalid: InvalidTokenPolicy::Reject,
+                invalid: InvalidTokenPolicy::default(),
                 skip: Vec::new(),
                 landing: None,
                 csrf: true,
                 origins: Vec::new(),
                 scheme: None,
+                clear_cookie: None,
             },
             origin_errors: Vec::new(),
         }
@@ -122,7 +135,8 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
         self
     }
 
-    /// What to do with a token that fails verification; [`InvalidTokenPolicy::Reject`] by default.
+    /// What to do with a token that fails verification; [`InvalidTokenPolicy::SignOutPages`] by
+    /// default.
     pub fn invalid_token(mut self, policy: InvalidTokenPolicy) -> Self {
         self.shared.invalid = policy;
         self
@@ -179,8 +193,11 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
             return Err(LayerConfigError::Origin(error));
         }
         self.shared.cookie.validate()?;
+        let mut shared = self.shared;
+        // Validated options always make a valid header; `None` would only skip the clearing.
+        shared.clear_cookie = HeaderValue::from_str(&shared.cookie.clear_cookie_header()).ok();
         Ok(SessionLayer {
-            shared: Arc::new(self.shared),
+            shared: Arc::new(shared),
         })
     }
 }
@@ -221,8 +238,9 @@ impl<Inner: fmt::Debug, V: SessionVerifier> fmt::Debug for SessionService<Inner,
 
 /// What the middleware decided for one request.
 pub(super) enum Decision {
-    /// Run the inner service with this session, or none.
-    Continue(Option<Arc<dyn ErasedSession>>),
+    /// Run the inner service with this session, or none; clear the session cookie on its
+    /// response when the flag is set.
+    Continue(Option<Arc<dyn ErasedSession>>, ClearCookie),
     /// Answer without running it.
     Respond(Response<Bytes>),
 }
@@ -249,16 +267,21 @@ where
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             let decision = shared.decide(request.method(), request.uri(), request.headers()).await;
-            let session = match decision {
+            let (session, clear) = match decision {
                 Decision::Respond(response) => return Ok(response.map(SessionBody::full)),
-                Decision::Continue(session) => session,
+                Decision::Continue(session, clear) => (session, clear),
             };
             // Always set, `None` for a public request: an extractor that finds no extension at
             // all knows the layer is missing, a programming error it reports as such.
             request.extensions_mut().insert(CurrentSession(session.clone()));
             // `call` itself runs inside the scope too: a service may read the session
             // synchronously in `call`, before its future is first polled.
-            let response = CURRENT.scope(session, async move { inner.call(request).await }).await?;
+            let mut response = CURRENT.scope(session, async move { inner.call(request).await }).await?;
+            if clear == ClearCookie::Yes
+                && let Some(clear) = &shared.clear_cookie
+            {
+                response.headers_mut().append(SET_COOKIE, clear.clone());
+            }
             Ok(response.map(SessionBody::inner))
         })
     }
@@ -268,7 +291,7 @@ impl<V: SessionVerifier> Shared<V> {
     async fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
         let path = uri.path();
         if self.skip.iter().any(|pattern| wildcard_match(pattern, path)) {
-            return Decision::Continue(None);
+            return Decision::Continue(None, ClearCookie::No);
         }
         let grpc = is_grpc(headers);
         if self.landing.as_deref() == Some(path)
@@ -281,7 +304,7 @@ impl<V: SessionVerifier> Shared<V> {
             self.cookie.find(headers)
         });
         let (token, source) = match credential {
-            Ok(Credential::None) => return Decision::Continue(None),
+            Ok(Credential::None) => return Decision::Continue(None, ClearCookie::No),
             Ok(Credential::Found(token, source)) => (token, source),
             Err(error) => return self.invalid(&error.to_string(), grpc),
         };
@@ -291,7 +314,8 @@ impl<V: SessionVerifier> Shared<V> {
             );
         }
         match self.cache.verify(&token, headers).await {
-            Ok(authenticated) => Decision::Continue(Some(authenticated)),
+            Ok(authenticated) => Decision::Continue(Some(authenticated), ClearCookie::No),
+            Err(error) if source == TokenSource::Cookie => self.refused_cookie(&error, method, headers, grpc),
             Err(error) => self.refused(&error, grpc),
         }
     }
@@ -307,12 +331,33 @@ impl<V: SessionVerifier> Shared<V> {
         same_origin(headers, uri, &self.origins, &site)
     }
 
+    /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
+    /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
+    /// backend that could not answer says nothing about the token: that cookie is kept.
+    fn refused_cookie(&self, error: &VerifierError, method: &Method, headers: &HeaderMap, grpc: bool) -> Decision {
+        if matches!(error, VerifierError::BackendUnavailable(_)) {
+            return self.refused(error, grpc);
+        }
+        let signed_out_page =
+            self.invalid == InvalidTokenPolicy::SignOutPages && !grpc && is_page_navigation(method, headers);
+        match self.refused(error, grpc) {
+            _ if signed_out_page => Decision::Continue(None, ClearCookie::Yes),
+            Decision::Continue(session, _) => Decision::Continue(session, ClearCookie::Yes),
+            Decision::Respond(mut response) => {
+                if let Some(clear) = &self.clear_cookie {
+                    response.headers_mut().append(SET_COOKIE, clear.clone());
+                }
+                Decision::Respond(response)
+            }
+        }
+    }
+
     /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
     /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
     /// cause stays out of the response: it describes the infrastructure, not the token.
     pub(super) fn refused(&self, error: &VerifierError, grpc: bool) -> Decision {
         match (error, self.invalid) {
-            (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject) => {
+            (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages) => {
                 Decision::Respond(Refusal::Unavailable.response("the session backend is unavailable; try again", grpc))
             }
             _ => self.invalid(&error.to_string(), grpc),
@@ -321,10 +366,28 @@ impl<V: SessionVerifier> Shared<V> {
 
     fn invalid(&self, reason: &str, grpc: bool) -> Decision {
         match self.invalid {
-            InvalidTokenPolicy::Reject => Decision::Respond(Refusal::InvalidToken.response(reason, grpc)),
-            InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None),
+            InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
+                Decision::Respond(Refusal::InvalidToken.response(reason, grpc))
+            }
+            InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
         }
     }
+}
+
+/// A browser navigating to a page: `GET` or `HEAD` that accepts HTML.
+fn is_page_navigation(method: &Method, headers: &HeaderMap) -> bool {
+    (method == Method::GET || method == Method::HEAD)
+        && headers
+            .get_all(ACCEPT)
+            .iter()
+            .any(|accept| accept.to_str().is_ok_and(|accept| accept.contains("text/html")))
+}
+
+/// Whether a response gets the `Set-Cookie` that deletes the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClearCookie {
+    Yes,
+    No,
 }
 
 fn is_grpc(headers: &HeaderMap) -> bool {

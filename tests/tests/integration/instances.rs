@@ -83,6 +83,16 @@ impl Instance {
     }
 }
 
+/// The quickstart's logout: a same-origin `POST` with the session cookie.
+fn log_out(addr: SocketAddr, cookie: &str) -> Reply {
+    common::client::send(
+        addr,
+        "POST",
+        "/logout",
+        &[("Cookie", cookie), ("Sec-Fetch-Site", "same-origin")],
+    )
+}
+
 struct Fleet {
     server: RedisServer,
     a: Instance,
@@ -175,7 +185,7 @@ fn a_session_revoked_on_one_instance_is_refused_on_the_other() {
     assert_eq!(b.me(&cookie).status, 200);
     assert_eq!(b.me(&cookie).status, 200, "now served from B's cache");
     let logging_out = Instant::now();
-    let logout = get(a.addr, "/logout", &[("Cookie", &cookie)]);
+    let logout = log_out(a.addr, &cookie);
     assert_eq!(logout.status, 302);
     b.wait_for(is_revocation);
     // Reported, not asserted: from the logout request on A to B's cache having dropped it.
@@ -195,7 +205,7 @@ fn a_session_revoked_on_one_instance_is_refused_on_the_other() {
     assert_eq!(b.me(&cookie).status, 200, "cached on B");
     assert_eq!(fleet.server.command("CLIENT KILL TYPE pubsub"), ":2");
     b.wait_for(|event| *event == StoreEvent::Interrupted);
-    assert_eq!(get(a.addr, "/logout", &[("Cookie", &cookie)]).status, 302);
+    assert_eq!(log_out(a.addr, &cookie).status, 302);
     let refused = b.me(&cookie);
     assert_eq!(refused.status, 401, "{}", refused.body);
     b.wait_for(|event| *event == StoreEvent::Subscribed);
@@ -233,7 +243,7 @@ fn a_stopped_redis_fails_closed_and_service_returns_with_it() {
             &[("email", "eve@example.com")],
         );
         assert_eq!(code.status, 503, "{}", code.body);
-        let logout = get(instance.addr, "/logout", &[("Cookie", &cookie)]);
+        let logout = log_out(instance.addr, &cookie);
         assert_eq!(
             logout.status, 503,
             "a logout that cannot be recorded says so: {}",

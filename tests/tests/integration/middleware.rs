@@ -126,6 +126,51 @@ fn extractors_without_the_layer_answer_500() {
     assert_eq!(http_get(addr, "/me", &[]).status, 401);
 }
 
+/// A refused session cookie is deleted on that response under every policy; what the request
+/// gets besides depends on the policy and on whether a browser is navigating to a page.
+#[test]
+fn a_refused_cookie_is_cleared_and_pages_go_on_signed_out() {
+    let cleared = "auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0";
+    let forged = sessions_at(NOW).create(&user("ada")).expect("signs");
+    let stale = cookie(&format!("{forged}x"));
+    let page = [("Cookie", stale.as_str()), ("Accept", "text/html,*/*;q=0.8")];
+    let api = [("Cookie", stale.as_str())];
+    let server = |policy| {
+        let layer = SessionLayer::builder(SessionCache::new(sessions()))
+            .invalid_token(policy)
+            .build()
+            .expect("valid layer");
+        serve(routes().layer(layer))
+    };
+
+    let default = strict_server();
+    let reply = http_get(default, "/maybe", &page);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "none"), "a page, signed out");
+    assert_eq!(reply.header("set-cookie"), Some(cleared));
+    let reply = http_get(default, "/maybe", &api);
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.header("set-cookie"), Some(cleared));
+
+    let strict = server(InvalidTokenPolicy::Reject);
+    let reply = http_get(strict, "/maybe", &page);
+    assert_eq!(reply.status, 401, "Reject refuses pages too");
+    assert_eq!(reply.header("set-cookie"), Some(cleared));
+
+    let lenient = server(InvalidTokenPolicy::TreatAsPublic);
+    let reply = http_get(lenient, "/maybe", &api);
+    assert_eq!((reply.status, reply.body.as_str()), (200, "none"));
+    assert_eq!(reply.header("set-cookie"), Some(cleared));
+
+    // A Bearer token is the client's own to manage: refused, and no cookie is touched.
+    let reply = http_get(
+        default,
+        "/maybe",
+        &[("Authorization", &bearer(&format!("{forged}x"))), page[1]],
+    );
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.header("set-cookie"), None);
+}
+
 #[test]
 fn valid_tokens_reach_extractors_and_the_hook() {
     let addr = strict_server();

@@ -152,7 +152,7 @@ fn a_one_time_code_signs_in_after_a_wrong_one() {
         without_cookie.body
     );
 
-    let logout = get(addr, "/logout", &[]);
+    let logout = common::client::send(addr, "POST", "/logout", &[]);
     assert_eq!(logout.status, 302);
     assert_eq!(logout.cookie("auth-token"), Some(""));
 }

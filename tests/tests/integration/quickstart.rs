@@ -67,7 +67,12 @@ fn quickstart_signs_in_reads_back_and_logs_out() {
     assert_eq!(open_redirect.status, 400);
     assert!(open_redirect.header("set-cookie").is_none());
 
-    let logout = get(addr, "/logout", &[("Cookie", cookie)]);
+    let logout = common::client::send(
+        addr,
+        "POST",
+        "/logout",
+        &[("Cookie", cookie), ("Sec-Fetch-Site", "same-origin")],
+    );
     assert_eq!(logout.status, 302);
     assert_eq!(
         logout.header("set-cookie"),
@@ -84,4 +89,75 @@ fn quickstart_signs_in_reads_back_and_logs_out() {
     );
     let other = get(addr, "/me", &[("Authorization", &format!("Bearer {token}"))]);
     assert_eq!(other.status, 200, "other sessions go on");
+}
+
+const CLEARED: &str = "auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0";
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+fn quickstart_server() -> std::net::SocketAddr {
+    let outbox: quickstart::Outbox = std::sync::Arc::new(|_| {});
+    let sessions = quickstart::development_sessions().expect("sessions");
+    serve(quickstart::app(sessions, "http://localhost:3000", outbox).expect("app"))
+}
+
+fn signed_in_cookie(addr: std::net::SocketAddr) -> String {
+    let login = get(addr, "/login?name=alice", &[]);
+    let set_cookie = login.header("set-cookie").expect("a session cookie");
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+/// The quickstart makes a new key at every start, so after a restart the browser still sends a
+/// cookie that can never verify. The home page shows the person signed out and deletes the
+/// cookie; an API call gets its 401 and the cookie deleted too; a Bearer token stays a plain 401.
+#[test]
+fn a_stale_cookie_after_a_restart_signs_out_and_is_cleared() {
+    let cookie = signed_in_cookie(quickstart_server());
+    let restarted = quickstart_server();
+
+    let home = get(restarted, "/", &[("Cookie", &cookie), ("Accept", BROWSER_ACCEPT)]);
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Not signed in"), "{}", home.body);
+    assert_eq!(home.header("set-cookie"), Some(CLEARED));
+
+    let api = get(restarted, "/me", &[("Cookie", &cookie)]);
+    assert_eq!(api.status, 401, "{}", api.body);
+    assert_eq!(api.json()["error"], "invalid_token");
+    assert_eq!(api.header("set-cookie"), Some(CLEARED));
+
+    let token = cookie.trim_start_matches("auth-token=");
+    let bearer = get(
+        restarted,
+        "/",
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Accept", BROWSER_ACCEPT),
+        ],
+    );
+    assert_eq!(bearer.status, 401, "a Bearer token is never downgraded");
+    assert_eq!(bearer.header("set-cookie"), None);
+}
+
+/// Logging out changes state: `GET /logout` shows a button and ends nothing (a link or an image on
+/// another site cannot log anyone out); a cross-site `POST` is refused; a same-origin one logs out.
+#[test]
+fn logging_out_takes_a_same_origin_post() {
+    let addr = quickstart_server();
+    let cookie = signed_in_cookie(addr);
+    let page = get(addr, "/logout", &[("Cookie", &cookie), ("Accept", BROWSER_ACCEPT)]);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<form method=\"post\" action=\"/logout\">"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.header("set-cookie"), None);
+    assert_eq!(get(addr, "/me", &[("Cookie", &cookie)]).status, 200, "still signed in");
+
+    let post = |extra: (&str, &str)| common::client::send(addr, "POST", "/logout", &[("Cookie", &cookie), extra]);
+    assert_eq!(post(("Origin", "https://evil.example")).status, 403);
+    assert_eq!(get(addr, "/me", &[("Cookie", &cookie)]).status, 200, "still signed in");
+    let logout = post(("Origin", &format!("http://{addr}")));
+    assert_eq!(logout.status, 302);
+    assert_eq!(logout.header("set-cookie"), Some(CLEARED));
+    assert_eq!(get(addr, "/me", &[("Cookie", &cookie)]).status, 401);
 }
