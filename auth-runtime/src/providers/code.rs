@@ -160,7 +160,12 @@ impl Provider for CodeProvider {
             store.remove(&key).await?;
             return Err(FlowError::CodeExpired);
         }
-        let attempts = store.increment(&format!("{key}:attempts"), self.ttl).await?;
+        // Every submission counts, before it is compared: per code, and per identity across
+        // every code flow (new flows do not bring new guesses past the identity's limit).
+        request.count_code_try(&pending.claims).await?;
+        let attempts = store
+            .increment(&request.security_key("attempts", &flow), self.ttl)
+            .await?;
         let right: bool = submitted.as_bytes().ct_eq(pending.code.as_bytes()).into();
         if !right || attempts > u64::from(self.max_attempts) {
             if attempts >= u64::from(self.max_attempts) {

@@ -68,6 +68,13 @@ pub enum FlowError {
     /// failed validation.
     #[error("the identity provider's answer was not accepted: {0}")]
     Upstream(#[source] Box<dyn StdError + Send + Sync>),
+    /// Too many sign-in requests or code submissions for this identity or client; try again in
+    /// `retry_after` seconds (sent as `Retry-After`).
+    #[error("too many sign-in attempts; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds until the limit's window ends.
+        retry_after: u64,
+    },
     /// The request body could not be read or was too large.
     #[error("the request body could not be read (limit {MAX_BODY} bytes)")]
     Body,
@@ -96,6 +103,7 @@ impl FlowError {
             FlowError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             FlowError::Issue(_) | FlowError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
             FlowError::Body => StatusCode::PAYLOAD_TOO_LARGE,
+            FlowError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -13,6 +13,7 @@ use http::{HeaderMap, Method, Uri};
 use url::Url;
 
 use super::error::{FlowError, MAX_BODY, MAX_CLAIMS_LEN, Response};
+use super::limits::{RateLimits, count, normalized_identity};
 use crate::cookie::CookieOptions;
 use crate::random::random_id;
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
@@ -60,6 +61,9 @@ pub struct FlowRequest {
     params: Vec<(String, String)>,
     mount: Arc<Mount>,
     store: Arc<dyn Store>,
+    limits: Arc<RateLimits>,
+    /// The client address, as the limits are configured to read it.
+    client: Option<String>,
 }
 
 impl fmt::Debug for FlowRequest {
@@ -142,6 +146,57 @@ impl FlowRequest {
         &*self.store
     }
 
+    /// The store key of a security record of this provider (`{kind}:{provider}:{id}`, where
+    /// `kind` is one of [`SECURITY_KEY_PREFIXES`](crate::store::SECURITY_KEY_PREFIXES)).
+    pub(crate) fn security_key(&self, kind: &str, id: &str) -> String {
+        format!("{kind}:{}:{id}", self.mount.name)
+    }
+
+    /// Counts an authorize request against the per-client and per-identity limits.
+    pub(crate) async fn count_authorize(&self) -> Result<(), FlowError> {
+        let now = self.now()?;
+        if let Some(client) = &self.client {
+            count(
+                &*self.store,
+                self.limits.requests_per_client,
+                "authorize-client",
+                client,
+                now,
+            )
+            .await?;
+        }
+        if let Some(identity) = self.param(&self.limits.identity_claim) {
+            let identity = normalized_identity(identity);
+            count(
+                &*self.store,
+                self.limits.requests_per_identity,
+                "authorize-identity",
+                &identity,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Counts a code submission for the identity in `claims` against the per-identity limit,
+    /// across every flow of every provider.
+    pub(crate) async fn count_code_try(&self, claims: &UserClaims) -> Result<(), FlowError> {
+        let Some(identity) = claims.get(&self.limits.identity_claim) else {
+            return Ok(());
+        };
+        let now = self.now()?;
+        let identity = normalized_identity(identity);
+        count(
+            &*self.store,
+            self.limits.code_tries_per_identity,
+            "code-try",
+            &identity,
+            now,
+        )
+        .await
+    }
+
     /// A store key private to this provider: `{provider}:{kind}:{id}`.
     pub fn store_key(&self, kind: &str, id: &str) -> String {
         format!("{}:{kind}:{id}", self.mount.name)
@@ -211,8 +266,14 @@ impl FlowRequest {
     }
 
     /// Reads one step's request: the query parameters, then the form fields of a `POST`.
-    pub(crate) async fn read(mount: &Arc<Mount>, store: &Arc<dyn Store>, request: Request) -> Result<Self, FlowError> {
+    pub(crate) async fn read(
+        mount: &Arc<Mount>,
+        store: &Arc<dyn Store>,
+        limits: &Arc<RateLimits>,
+        request: Request,
+    ) -> Result<Self, FlowError> {
         let (parts, body) = request.into_parts();
+        let client = limits.client_of(&parts.headers, &parts.extensions);
         let mut params: Vec<(String, String)> = parts
             .uri
             .query()
@@ -237,6 +298,8 @@ impl FlowRequest {
             params,
             mount: Arc::clone(mount),
             store: Arc::clone(store),
+            limits: Arc::clone(limits),
+            client,
         })
     }
 }

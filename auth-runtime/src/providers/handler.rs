@@ -10,12 +10,13 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::{MethodRouter, get};
 use http::StatusCode;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use url::Url;
 
 use super::contract::{BoxFuture, Provider, Step};
 use super::error::{FlowError, Response};
 use super::flow::{FLOW_TOKEN_TYPE, FlowRequest, MAX_FLOW_LIFETIME, Mount};
+use super::limits::{ClientAddress, RateLimit, RateLimits};
 use crate::cookie::CookieError;
 use crate::session_types::SessionTypes;
 use crate::sessions::Sessions;
@@ -148,6 +149,7 @@ struct HandlerInner {
     store: Arc<dyn Store>,
     jwks: String,
     on_error: Box<ErrorPage>,
+    limits: Arc<RateLimits>,
 }
 
 impl fmt::Debug for AuthHandler {
@@ -200,6 +202,7 @@ pub struct AuthHandlerBuilder<S> {
     store: Option<Arc<dyn Store>>,
     providers: Vec<(String, Box<dyn Flow>)>,
     on_error: Option<Box<ErrorPage>>,
+    limits: RateLimits,
 }
 
 impl<S> fmt::Debug for AuthHandlerBuilder<S> {
@@ -222,6 +225,7 @@ impl AuthHandler {
             store: None,
             providers: Vec::new(),
             on_error: None,
+            limits: RateLimits::default(),
         }
     }
 
@@ -309,19 +313,35 @@ impl HandlerInner {
                 "no such sign-in provider",
             );
         };
-        let request = match FlowRequest::read(mount, &self.store, request).await {
+        let request = match FlowRequest::read(mount, &self.store, &self.limits, request).await {
             Ok(request) => request,
-            Err(error) => return (self.on_error)(&mount.name, error),
+            Err(error) => return self.error_page(&mount.name, error),
         };
         let result = match kind {
-            StepKind::Authorize => flow.authorize(&request).await,
+            StepKind::Authorize => match request.count_authorize().await {
+                Ok(()) => flow.authorize(&request).await,
+                Err(error) => Err(error),
+            },
             StepKind::Callback => flow.callback(&request).await,
         };
         result.unwrap_or_else(|error| {
-            let mut response = (self.on_error)(&mount.name, error);
+            let mut response = self.error_page(&mount.name, error);
             request.clear_flow_state(&mut response);
             response
         })
+    }
+
+    /// `on_error`'s page, with `Retry-After` on a rate limit whatever the page says.
+    fn error_page(&self, provider: &str, error: FlowError) -> Response {
+        let retry_after = match &error {
+            FlowError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let mut response = (self.on_error)(provider, error);
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -349,6 +369,41 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
     {
         self.providers
             .push((name.into(), Box::new(Mounted { provider, on_success })));
+        self
+    }
+
+    /// How many authorize requests (links and codes sent) one identity may make per window;
+    /// [`DEFAULT_REQUESTS_PER_IDENTITY`](super::DEFAULT_REQUESTS_PER_IDENTITY) by default.
+    pub fn limit_requests_per_identity(mut self, limit: RateLimit) -> Self {
+        self.limits.requests_per_identity = limit;
+        self
+    }
+
+    /// How many authorize requests one client address may make per window;
+    /// [`DEFAULT_REQUESTS_PER_CLIENT`](super::DEFAULT_REQUESTS_PER_CLIENT) by default.
+    pub fn limit_requests_per_client(mut self, limit: RateLimit) -> Self {
+        self.limits.requests_per_client = limit;
+        self
+    }
+
+    /// How many codes one identity may submit per window, across all its code flows;
+    /// [`DEFAULT_CODE_TRIES_PER_IDENTITY`](super::DEFAULT_CODE_TRIES_PER_IDENTITY) by default.
+    pub fn limit_code_tries_per_identity(mut self, limit: RateLimit) -> Self {
+        self.limits.code_tries_per_identity = limit;
+        self
+    }
+
+    /// The claim that names the person signing in, which the per-identity limits count by;
+    /// `email` by default.
+    pub fn identity_claim(mut self, claim: impl Into<String>) -> Self {
+        self.limits.identity_claim = claim.into();
+        self
+    }
+
+    /// Where the per-client limit reads the client's address; [`ClientAddress::Peer`] by
+    /// default.
+    pub fn client_address(mut self, source: ClientAddress) -> Self {
+        self.limits.client_address = source;
         self
     }
 
@@ -427,6 +482,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 jwks,
                 on_error: self.on_error.unwrap_or_else(|| Box::new(default_error_page)),
+                limits: Arc::new(self.limits),
             }),
         })
     }

@@ -115,7 +115,7 @@ impl Provider for LinkProvider {
         // leeway its verification allows (and the second that `exp + leeway` itself still passes).
         let remember = Duration::from_secs(verified.claims.expires_at.saturating_sub(now).saturating_add(1))
             + request.flow_token_leeway();
-        let key = request.store_key("link-used", &token_id);
+        let key = request.security_key("link-used", &token_id);
         if !request.store().put_new(&key, Vec::new(), remember).await? {
             return Err(FlowError::LinkUsed);
         }

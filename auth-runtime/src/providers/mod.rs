@@ -32,6 +32,7 @@ pub(crate) mod contract;
 pub(crate) mod error;
 pub(crate) mod flow;
 pub(crate) mod handler;
+pub(crate) mod limits;
 pub mod link;
 #[cfg(feature = "oidc")]
 pub mod oidc;
@@ -41,4 +42,8 @@ pub use self::contract::{Provider, Step};
 pub use self::error::{FlowError, MAX_CLAIMS_LEN, Response};
 pub use self::flow::{FlowRequest, UserClaims};
 pub use self::handler::{AuthHandler, AuthHandlerBuilder, DEFAULT_PREFIX, HandlerConfigError, default_error_page};
+pub use self::limits::{
+    ClientAddress, DEFAULT_CODE_TRIES_PER_IDENTITY, DEFAULT_REQUESTS_PER_CLIENT, DEFAULT_REQUESTS_PER_IDENTITY,
+    RateLimit,
+};
 pub use self::link::{Link, LinkProvider};

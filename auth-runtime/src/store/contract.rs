@@ -9,6 +9,17 @@ use std::time::Duration;
 
 use super::events::{Invalidation, Listener, Subscription};
 
+/// Key prefixes of the security records: what refuses something (a revocation, a used sign-in
+/// link, an attempt counter, a rate-limit counter). A store must never drop one of them early to
+/// make room for other records: [`MemoryStore`](super::MemoryStore) gives them a capacity of
+/// their own, and `RedisStore` refuses a Redis that evicts.
+pub const SECURITY_KEY_PREFIXES: &[&str] = &["revoked:", "revoked-sub:", "link-used:", "attempts:", "rate:"];
+
+/// Whether `key` is a security record's (it starts with one of [`SECURITY_KEY_PREFIXES`]).
+pub fn is_security_key(key: &str) -> bool {
+    SECURITY_KEY_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
 /// The future every [`Store`] operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 

@@ -6,18 +6,23 @@ use std::future::ready;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::contract::{Store, StoreError, StoreFuture};
+use super::contract::{Store, StoreError, StoreFuture, is_security_key};
 use super::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
 
-/// The default capacity of a [`MemoryStore`]: live records beyond it are refused, so a flood of
-/// sign-in requests cannot exhaust memory.
+/// The default capacity of a [`MemoryStore`] for flow records (pending codes and sign-ins): live
+/// records beyond it are refused, so a flood of sign-in requests cannot exhaust memory.
 pub const DEFAULT_STORE_CAPACITY: usize = 100_000;
+/// The default capacity of a [`MemoryStore`] for security records ([`is_security_key`]:
+/// revocations, used links, attempt and rate counters), apart from the flows' so that a flood of
+/// flows can never crowd them out.
+pub const DEFAULT_SECURITY_CAPACITY: usize = 200_000;
 
 /// A [`Store`] in this process's memory: the default, for one instance. Cheap to clone (an `Arc`
 /// inside); clones share records.
 ///
 /// Records live until their time to live passes; expired records are dropped when the store is
-/// full and whenever they are read. Invalidation events reach the listeners of this store and
+/// full and whenever they are read. Security records ([`is_security_key`]) have a capacity of
+/// their own: flows filling theirs never make a revocation or a used-link marker fail. Invalidation events reach the listeners of this store and
 /// its clones (one process); its subscription is always live.
 #[derive(Clone)]
 pub struct MemoryStore {
@@ -25,9 +30,28 @@ pub struct MemoryStore {
 }
 
 struct MemoryInner {
-    records: Mutex<HashMap<String, Record>>,
+    records: Mutex<Records>,
     capacity: usize,
+    security_capacity: usize,
     listeners: Listeners,
+}
+
+/// The records, in two classes with a capacity each.
+#[derive(Default)]
+struct Records {
+    flows: HashMap<String, Record>,
+    security: HashMap<String, Record>,
+}
+
+impl Records {
+    /// The class `key` belongs to.
+    fn of(&mut self, key: &str) -> &mut HashMap<String, Record> {
+        if is_security_key(key) {
+            &mut self.security
+        } else {
+            &mut self.flows
+        }
+    }
 }
 
 struct Record {
@@ -38,34 +62,44 @@ struct Record {
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("records", &self.lock().len())
+            .field("records", &self.len())
             .field("capacity", &self.inner.capacity)
+            .field("security_capacity", &self.inner.security_capacity)
             .finish()
     }
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore::with_capacity(DEFAULT_STORE_CAPACITY)
+        MemoryStore::with_capacities(DEFAULT_STORE_CAPACITY, DEFAULT_SECURITY_CAPACITY)
     }
 }
 
 impl MemoryStore {
-    /// An empty store holding at most [`DEFAULT_STORE_CAPACITY`] live records.
+    /// An empty store holding at most [`DEFAULT_STORE_CAPACITY`] live flow records and
+    /// [`DEFAULT_SECURITY_CAPACITY`] live security records.
     pub fn new() -> Self {
         MemoryStore::default()
     }
 
-    /// An empty store holding at most `capacity` live records.
+    /// An empty store holding at most `capacity` live flow records (and the default number of
+    /// security records).
     pub fn with_capacity(capacity: usize) -> Self {
+        MemoryStore::with_capacities(capacity, DEFAULT_SECURITY_CAPACITY)
+    }
+
+    /// An empty store holding at most `flows` live flow records and `security` live security
+    /// records ([`is_security_key`]).
+    pub fn with_capacities(flows: usize, security: usize) -> Self {
         // One process: no event can be missed, so the subscription is live from the start and
         // every listener hears `Subscribed` as it is added.
         let listeners = Listeners::new();
         listeners.emit(&StoreEvent::Subscribed);
         MemoryStore {
             inner: Arc::new(MemoryInner {
-                records: Mutex::new(HashMap::new()),
-                capacity,
+                records: Mutex::new(Records::default()),
+                capacity: flows,
+                security_capacity: security,
                 listeners,
             }),
         }
@@ -73,7 +107,8 @@ impl MemoryStore {
 
     /// The number of records held, live or not yet swept.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        let records = self.lock();
+        records.flows.len() + records.security.len()
     }
 
     /// Whether no record is held.
@@ -83,7 +118,7 @@ impl MemoryStore {
 
     // A panic while holding the lock cannot leave a record half-written (every update is one
     // `HashMap` call), so a poisoned lock is still consistent.
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Record>> {
+    fn lock(&self) -> MutexGuard<'_, Records> {
         self.inner.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -95,7 +130,11 @@ impl MemoryStore {
     }
 
     fn insert(&self, records: &mut HashMap<String, Record>, key: &str, record: Record) -> Result<(), StoreError> {
-        let capacity = self.inner.capacity;
+        let capacity = if is_security_key(key) {
+            self.inner.security_capacity
+        } else {
+            self.inner.capacity
+        };
         if records.len() >= capacity && !records.contains_key(key) {
             let now = Instant::now();
             records.retain(|_, record| record.expires > now);
@@ -116,9 +155,10 @@ fn expiry(ttl: Duration) -> Instant {
 
 impl Store for MemoryStore {
     fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
-        let mut records = self.lock();
+        let mut guard = self.lock();
+        let records = guard.of(key);
         let result = self.insert(
-            &mut records,
+            records,
             key,
             Record {
                 value,
@@ -129,12 +169,13 @@ impl Store for MemoryStore {
     }
 
     fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
-        let mut records = self.lock();
-        let result = if MemoryStore::live(&mut records, key, Instant::now()).is_some() {
+        let mut guard = self.lock();
+        let records = guard.of(key);
+        let result = if MemoryStore::live(records, key, Instant::now()).is_some() {
             Ok(false)
         } else {
             self.insert(
-                &mut records,
+                records,
                 key,
                 Record {
                     value,
@@ -147,14 +188,16 @@ impl Store for MemoryStore {
     }
 
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        let mut records = self.lock();
-        let value = MemoryStore::live(&mut records, key, Instant::now()).map(|record| record.value.clone());
+        let mut guard = self.lock();
+        let records = guard.of(key);
+        let value = MemoryStore::live(records, key, Instant::now()).map(|record| record.value.clone());
         Box::pin(ready(Ok(value)))
     }
 
     fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        let mut records = self.lock();
-        let live = MemoryStore::live(&mut records, key, Instant::now()).is_some();
+        let mut guard = self.lock();
+        let records = guard.of(key);
+        let live = MemoryStore::live(records, key, Instant::now()).is_some();
         let value = if live {
             records.remove(key).map(|record| record.value)
         } else {
@@ -164,8 +207,9 @@ impl Store for MemoryStore {
     }
 
     fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
-        let mut records = self.lock();
-        let result = match MemoryStore::live(&mut records, key, Instant::now()) {
+        let mut guard = self.lock();
+        let records = guard.of(key);
+        let result = match MemoryStore::live(records, key, Instant::now()) {
             Some(record) => match <[u8; 8]>::try_from(record.value.as_slice()) {
                 Ok(bytes) => {
                     let count = u64::from_be_bytes(bytes).saturating_add(1);
@@ -179,14 +223,14 @@ impl Store for MemoryStore {
                     value: 1u64.to_be_bytes().to_vec(),
                     expires: expiry(ttl),
                 };
-                self.insert(&mut records, key, record).map(|()| 1)
+                self.insert(records, key, record).map(|()| 1)
             }
         };
         Box::pin(ready(result))
     }
 
     fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        self.lock().remove(key);
+        self.lock().of(key).remove(key);
         Box::pin(ready(Ok(())))
     }
 
@@ -300,5 +344,24 @@ mod tests {
             Err(StoreError::Full { capacity: 2 })
         ));
         now(store.put("a", b"again".to_vec(), MINUTE)).unwrap();
+    }
+
+    #[test]
+    fn flows_filling_their_share_never_crowd_out_security_records() {
+        let store = MemoryStore::with_capacities(2, 3);
+        now(store.put("code:code:1", Vec::new(), MINUTE)).expect("room");
+        now(store.put("code:code:2", Vec::new(), MINUTE)).expect("room");
+        assert!(matches!(
+            now(store.put("code:code:3", Vec::new(), MINUTE)),
+            Err(StoreError::Full { capacity: 2 })
+        ));
+        now(store.put("revoked:s1", Vec::new(), MINUTE)).expect("a revocation has its own room");
+        assert!(now(store.put_new("link-used:link:j1", Vec::new(), MINUTE)).expect("its own room"));
+        assert_eq!(now(store.increment("rate:code-try:0:x", MINUTE)).expect("its own room"), 1);
+        assert!(matches!(
+            now(store.put("revoked:s2", Vec::new(), MINUTE)),
+            Err(StoreError::Full { capacity: 3 })
+        ));
+        assert_eq!(store.len(), 5);
     }
 }

@@ -20,9 +20,9 @@ pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-pub use self::contract::{Store, StoreError, StoreFuture};
+pub use self::contract::{SECURITY_KEY_PREFIXES, Store, StoreError, StoreFuture, is_security_key};
 pub use self::events::{Invalidation, Listener, ListenerFn, Listeners, StoreEvent, Subscription};
-pub use self::memory::{DEFAULT_STORE_CAPACITY, MemoryStore};
+pub use self::memory::{DEFAULT_SECURITY_CAPACITY, DEFAULT_STORE_CAPACITY, MemoryStore};
 #[cfg(feature = "redis")]
 pub use self::redis::{
     DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,

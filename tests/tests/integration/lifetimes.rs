@@ -111,5 +111,5 @@ fn a_used_link_is_remembered_until_it_no_longer_verifies() {
     let path = url.trim_start_matches("http://localhost:3000");
     assert_eq!(http_get(addr, path, &[]).status, 200);
     // The link expires at NOW + 600 and verifies until NOW + 600 + 300.
-    assert!(store.ttl_of("link:link-used:") > Duration::from_secs(600) + leeway);
+    assert!(store.ttl_of("link-used:link:") > Duration::from_secs(600) + leeway);
 }

@@ -15,6 +15,7 @@ mod grpc;
 mod instances;
 mod layout;
 mod lifetimes;
+mod limits;
 mod middleware;
 mod oidc;
 mod opaque_sessions;
