@@ -294,7 +294,10 @@ impl<V: SessionVerifier> Shared<V> {
             return Decision::Continue(None, ClearCookie::No);
         }
         let grpc = is_grpc(headers);
+        // `?token=` is read on a navigation only: a POST (a form from another site) cannot plant a
+        // session through the landing route.
         if self.landing.as_deref() == Some(path)
+            && (method == Method::GET || method == Method::HEAD)
             // Boxed: the landing future is large and rare; every other request would carry its size.
             && let Some(response) = Box::pin(self.landing(uri, headers, grpc)).await
         {

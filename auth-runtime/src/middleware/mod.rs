@@ -4,7 +4,7 @@
 //!
 //! Per request, in order:
 //! 1. A path matching a skip pattern passes through untouched (no session is read).
-//! 2. On the landing route, a `?token=` is verified, moved into the session cookie, and the
+//! 2. On the landing route, a `GET` with `?token=` has the token verified, moved into the session cookie, and the
 //!    browser redirected to the same URL without it. `?token=` is read nowhere else.
 //! 3. The token is read: `Authorization: Bearer`, then the session cookie (configurable with
 //!    `token_sources`). None: a public request.

@@ -11,6 +11,8 @@
 //!   `increment` in the store); the last wrong attempt voids the code.
 //! - A right code is redeemed with an atomic `take`: two concurrent right submissions sign in
 //!   once.
+//! - Codes are submitted by `POST` only, from this site (the handler checks `Origin`): a
+//!   cross-site navigation, which carries the `SameSite=Lax` flow cookie, cannot complete a flow.
 //!
 //! [`Store`]: crate::store::Store
 
@@ -18,6 +20,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use http::Method;
 use subtle::ConstantTimeEq;
 
 use super::contract::{Callback, Provider, Step, callback};
@@ -149,6 +152,11 @@ impl Provider for CodeProvider {
     }
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<UserClaims>, FlowError> {
+        // Codes are submitted with a form: a GET (a cross-site navigation carries the Lax flow
+        // cookie, a form POST from another site does not) never completes a flow.
+        if request.method() != Method::POST {
+            return Err(FlowError::UsePost);
+        }
         let flow = request.flow_state().ok_or(FlowError::MissingState)?;
         let submitted = request.param("code").ok_or(FlowError::MissingParameter("code"))?;
         let store = request.store();

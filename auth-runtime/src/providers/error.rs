@@ -75,6 +75,13 @@ pub enum FlowError {
         /// Seconds until the limit's window ends.
         retry_after: u64,
     },
+    /// A browser sent this step's `POST` from another site: refused, so no other site can sign
+    /// someone in, spend their link or ask for codes in their name.
+    #[error("the sign-in request came from another site")]
+    CrossSite,
+    /// This step takes a `POST` (a code, a link's confirmation): a `GET` never spends anything.
+    #[error("this step takes a form submission (POST)")]
+    UsePost,
     /// The request body could not be read or was too large.
     #[error("the request body could not be read (limit {MAX_BODY} bytes)")]
     Body,
@@ -104,6 +111,8 @@ impl FlowError {
             FlowError::Issue(_) | FlowError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
             FlowError::Body => StatusCode::PAYLOAD_TOO_LARGE,
             FlowError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            FlowError::CrossSite => StatusCode::FORBIDDEN,
+            FlowError::UsePost => StatusCode::METHOD_NOT_ALLOWED,
             _ => StatusCode::BAD_REQUEST,
         }
     }

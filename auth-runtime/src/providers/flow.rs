@@ -8,8 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
-use http::header::{CONTENT_TYPE, HeaderValue, SET_COOKIE};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::header::{CONTENT_TYPE, HeaderValue, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Uri};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::error::{FlowError, MAX_BODY, MAX_CLAIMS_LEN, Response};
@@ -49,7 +52,18 @@ pub(crate) const FLOW_TOKEN_TYPE: &str = "auth-flow+jwt";
 #[derive(crate::SessionTypes)]
 #[session(crate = "crate")]
 pub(crate) enum FlowToken {
-    Link { claims: BTreeMap<String, String> },
+    Link {
+        claims: BTreeMap<String, String>,
+        /// The SHA-256 (base64url) of the nonce in the flow cookie of the browser that asked for
+        /// the link; `None` on links signed before links were bound to a browser.
+        browser: Option<String>,
+    },
+}
+
+/// The binding of a flow to a browser: the SHA-256 of the nonce its flow cookie holds, so the
+/// link (which travels by email) never carries the nonce itself.
+pub(crate) fn browser_binding(nonce: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(nonce.as_bytes()))
 }
 
 /// One request to a provider step, with what the step may use: its parameters, the flow
@@ -144,6 +158,32 @@ impl FlowRequest {
     /// The store the handler was built with.
     pub fn store(&self) -> &dyn Store {
         &*self.store
+    }
+
+    /// Refuses a `POST` that a browser sent from another site: its `Sec-Fetch-Site` is not
+    /// `same-origin`, or its `Origin` is not this service's (the base URL's). A request with
+    /// neither header is not from a browser (every current browser sends `Origin` on a `POST`)
+    /// and goes on. Steps that change state on a `POST` (redeeming a link, submitting a code,
+    /// asking for one) are then always the person's own doing on this site.
+    pub(crate) fn check_same_origin(&self) -> Result<(), FlowError> {
+        if let Some(site) = self.headers.get("sec-fetch-site") {
+            return if site.as_bytes() == b"same-origin" {
+                Ok(())
+            } else {
+                Err(FlowError::CrossSite)
+            };
+        }
+        match self.headers.get(ORIGIN) {
+            None => Ok(()),
+            Some(origin) => {
+                let ours = self.mount.callback.origin().ascii_serialization();
+                if origin.as_bytes() == ours.as_bytes() {
+                    Ok(())
+                } else {
+                    Err(FlowError::CrossSite)
+                }
+            }
+        }
     }
 
     /// The store key of a security record of this provider (`{kind}:{provider}:{id}`, where
@@ -243,10 +283,17 @@ impl FlowRequest {
         Ok(self.mount.tokens.now()?)
     }
 
-    /// Signs a flow token carrying `claims` for this provider (a magic link's), living `ttl`.
-    pub(crate) fn sign_flow_token(&self, claims: &UserClaims, ttl: Duration) -> Result<IssuedToken, FlowError> {
+    /// Signs a flow token carrying `claims` for this provider (a magic link's), living `ttl`,
+    /// bound to the browser whose flow cookie holds `nonce`.
+    pub(crate) fn sign_flow_token(
+        &self,
+        claims: &UserClaims,
+        ttl: Duration,
+        nonce: &str,
+    ) -> Result<IssuedToken, FlowError> {
         let token = FlowToken::Link {
             claims: claims.0.clone(),
+            browser: Some(browser_binding(nonce)),
         };
         let options = IssueOptions {
             lifetime: Some(ttl),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::{MethodRouter, get};
-use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
+use http::{Method, StatusCode};
 use url::Url;
 
 use super::contract::{BoxFuture, Provider, Step};
@@ -317,6 +317,11 @@ impl HandlerInner {
             Ok(request) => request,
             Err(error) => return self.error_page(&mount.name, error),
         };
+        if request.method() == Method::POST
+            && let Err(error) = request.check_same_origin()
+        {
+            return self.error_page(&mount.name, error);
+        }
         let result = match kind {
             StepKind::Authorize => match request.count_authorize().await {
                 Ok(()) => flow.authorize(&request).await,

@@ -2,6 +2,13 @@
 //! into a short-lived link to the callback and hands it to `on_link` (which emails it); the
 //! callback checks the link and lets it through once.
 //!
+//! A `GET` of the link never spends it: mail scanners fetch links before the person does. It
+//! answers a page whose form `POST`s the link back, and only that `POST` (same-origin checked)
+//! redeems it. The link is bound to the browser that asked for it (a nonce in that browser's
+//! flow cookie, whose hash the link carries): there the page continues on its own; in any other
+//! browser (the link opened on a phone, or sent by an attacker to plant their own session) it asks
+//! first: "Sign in as ada@example.com?". [`LinkProvider::confirm_page`] replaces that page.
+//!
 //! A link is a JWT signed with the sessions' key, with its own `typ` (`auth-flow+jwt`) and the
 //! provider's callback URL as audience, so it can never pass for a session or for another
 //! provider's link. Single use is a `put_new` of the link's `jti` in the [`Store`], kept until the
@@ -14,11 +21,14 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use http::{Method, StatusCode};
+use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::contract::{Callback, Provider, Step, callback};
 use super::error::{FlowError, Response};
-use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl};
+use super::flow::{FlowRequest, FlowToken, UserClaims, browser_binding, clamp_ttl, flow_id};
 use crate::token::verify::VerifyError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
@@ -47,10 +57,40 @@ impl fmt::Debug for Link {
     }
 }
 
+/// What the page a link's `GET` answers with needs: the form it must `POST`, and whether this is
+/// the browser that asked for the link.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct LinkConfirmation {
+    /// Where the form goes: the callback's path.
+    pub action: String,
+    /// The link's token, for the form's hidden `token` field.
+    pub token: String,
+    /// The claims the link signs in with (`email`, ...), to say who the person becomes.
+    pub claims: UserClaims,
+    /// Whether this browser asked for the link (its flow cookie holds the link's nonce): the page
+    /// may continue on its own. Otherwise it must ask.
+    pub same_browser: bool,
+}
+
+impl fmt::Debug for LinkConfirmation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LinkConfirmation")
+            .field("action", &self.action)
+            .field("token", &"<redacted>")
+            .field("claims", &self.claims)
+            .field("same_browser", &self.same_browser)
+            .finish()
+    }
+}
+
+type ConfirmPage = dyn Fn(&LinkConfirmation) -> Response + Send + Sync;
+
 /// Signs people in with a link sent to them; see the [module docs](self).
 pub struct LinkProvider {
     on_link: Callback<Link>,
     ttl: Duration,
+    confirm_page: Box<ConfirmPage>,
 }
 
 impl fmt::Debug for LinkProvider {
@@ -72,7 +112,16 @@ impl LinkProvider {
         LinkProvider {
             on_link: callback(on_link),
             ttl: DEFAULT_LINK_TTL,
+            confirm_page: Box::new(default_confirm_page),
         }
+    }
+
+    /// The page a link's `GET` answers with, instead of [`default_confirm_page`]. It must hold a
+    /// form that `POST`s `token` to `action`; in the browser that asked for the link
+    /// (`same_browser`) it may submit itself.
+    pub fn confirm_page(mut self, page: impl Fn(&LinkConfirmation) -> Response + Send + Sync + 'static) -> Self {
+        self.confirm_page = Box::new(page);
+        self
     }
 
     /// How long a link works: between 1 second and 1 day (values outside are clamped).
@@ -87,7 +136,8 @@ impl Provider for LinkProvider {
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
         let claims = request.required_claims()?;
-        let issued = request.sign_flow_token(&claims, self.ttl)?;
+        let nonce = flow_id()?;
+        let issued = request.sign_flow_token(&claims, self.ttl, &nonce)?;
         let mut url = request.callback_url().clone();
         url.query_pairs_mut().append_pair("token", &issued.token);
         let link = Link {
@@ -95,7 +145,9 @@ impl Provider for LinkProvider {
             claims,
             expires_at: issued.expires_at,
         };
-        (self.on_link)(link).await
+        let mut response = (self.on_link)(link).await?;
+        request.set_flow_state(&mut response, &nonce, self.ttl)?;
+        Ok(response)
     }
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<UserClaims>, FlowError> {
@@ -104,7 +156,23 @@ impl Provider for LinkProvider {
             VerifyError::Expired { .. } => FlowError::LinkExpired,
             other => FlowError::LinkInvalid(other),
         })?;
-        let FlowToken::Link { claims } = verified.session;
+        let FlowToken::Link { claims, browser } = verified.session;
+        if request.method() != Method::POST {
+            // A GET (a person, or a mail scanner) spends nothing: it gets the page that POSTs.
+            let same_browser = match (browser, request.flow_state()) {
+                (Some(expected), Some(nonce)) => {
+                    bool::from(expected.as_bytes().ct_eq(browser_binding(&nonce).as_bytes()))
+                }
+                _ => false,
+            };
+            let confirmation = LinkConfirmation {
+                action: request.callback_url().path().to_owned(),
+                token: token.to_owned(),
+                claims: UserClaims(claims),
+                same_browser,
+            };
+            return Ok(Step::Respond((self.confirm_page)(&confirmation)));
+        }
         // `jti` is always set on links this provider signs; a link without one is not ours.
         let token_id = verified
             .claims
@@ -121,4 +189,52 @@ impl Provider for LinkProvider {
         }
         Ok(Step::Success(UserClaims(claims)))
     }
+}
+
+/// The default page of a link's `GET`: "Sign in as ada@example.com?" with a button that `POST`s
+/// the link, which in the browser that asked for it submits itself. Plain HTML, escaped, never
+/// cached, never sent as a referrer.
+pub fn default_confirm_page(confirmation: &LinkConfirmation) -> Response {
+    let who = confirmation.claims.get("email").map(str::to_owned).unwrap_or_else(|| {
+        let values: Vec<&str> = confirmation.claims.0.values().map(String::as_str).collect();
+        values.join(", ")
+    });
+    let (question, script) = if confirmation.same_browser {
+        ("Signing you in as", "<script>document.forms[0].submit()</script>")
+    } else {
+        ("Sign in as", "")
+    };
+    let html = format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Sign in</title><form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <p>{question} <b>{who}</b>?</p><button>Sign in</button></form>{script}",
+        action = escape_html(&confirmation.action),
+        token = escape_html(&confirmation.token),
+        who = escape_html(&who),
+    );
+    let mut response = Response::new(html.into());
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `text` safe inside HTML text and double-quoted attributes.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
 }

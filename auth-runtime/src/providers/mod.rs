@@ -46,4 +46,4 @@ pub use self::limits::{
     ClientAddress, DEFAULT_CODE_TRIES_PER_IDENTITY, DEFAULT_REQUESTS_PER_CLIENT, DEFAULT_REQUESTS_PER_IDENTITY,
     RateLimit,
 };
-pub use self::link::{Link, LinkProvider};
+pub use self::link::{Link, LinkConfirmation, LinkProvider};

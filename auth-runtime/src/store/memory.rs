@@ -357,7 +357,10 @@ mod tests {
         ));
         now(store.put("revoked:s1", Vec::new(), MINUTE)).expect("a revocation has its own room");
         assert!(now(store.put_new("link-used:link:j1", Vec::new(), MINUTE)).expect("its own room"));
-        assert_eq!(now(store.increment("rate:code-try:0:x", MINUTE)).expect("its own room"), 1);
+        assert_eq!(
+            now(store.increment("rate:code-try:0:x", MINUTE)).expect("its own room"),
+            1
+        );
         assert!(matches!(
             now(store.put("revoked:s2", Vec::new(), MINUTE)),
             Err(StoreError::Full { capacity: 3 })

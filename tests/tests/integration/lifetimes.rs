@@ -9,7 +9,7 @@ use auth_runtime::MAX_LEEWAY;
 use auth_runtime::providers::{AuthHandler, FlowError, LinkProvider, Response, UserClaims};
 use auth_runtime::revocation::Revocations;
 use auth_runtime::store::{Invalidation, Listener, MemoryStore, Store, StoreFuture, Subscription};
-use common::client::{get as http_get, post_form, serve};
+use common::client::{post_form, redeem_link, serve};
 use common::*;
 
 use crate::common;
@@ -109,7 +109,7 @@ fn a_used_link_is_remembered_until_it_no_longer_verifies() {
     );
     let url = link.lock().unwrap().clone();
     let path = url.trim_start_matches("http://localhost:3000");
-    assert_eq!(http_get(addr, path, &[]).status, 200);
+    assert_eq!(redeem_link(addr, path, &[]).status, 200);
     // The link expires at NOW + 600 and verifies until NOW + 600 + 300.
     assert!(store.ttl_of("link-used:link:") > Duration::from_secs(600) + leeway);
 }

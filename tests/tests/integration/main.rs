@@ -9,6 +9,7 @@
 
 mod common;
 
+mod binding;
 mod cache;
 mod fuzz_corpora;
 mod grpc;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use auth_runtime::VerificationKey;
 use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, LinkProvider, Response, UserClaims};
 use auth_runtime::store::MemoryStore;
-use common::client::{Reply, get, path_of, post_form, serve};
+use common::client::{Reply, get, path_of, post_form, redeem_link, serve};
 use common::{AppSession, NOW};
 use quickstart::Message;
 
@@ -62,8 +62,21 @@ fn a_magic_link_signs_in_once() {
         link.starts_with("http://localhost:3000/auth/link/callback?token="),
         "{link}"
     );
-    // Links are built for the configured base URL; the test server listens elsewhere.
-    let followed = get(addr, &path_of(&link), &[]);
+    // Links are built for the configured base URL; the test server listens elsewhere. Opening
+    // the link (in another browser than the one that asked) asks first, and spends nothing.
+    let page = get(addr, &path_of(&link), &[]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Sign in as <b>alice@example.com</b>?"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<form method=\"post\" action=\"/auth/link/callback\">")
+    );
+    assert_eq!(page.cookie("auth-token"), None);
+    let followed = redeem_link(addr, &path_of(&link), &[]);
     assert_eq!(followed.status, 302, "{}", followed.body);
     assert_eq!(followed.header("location"), Some("/me"));
     assert_eq!(
@@ -71,7 +84,7 @@ fn a_magic_link_signs_in_once() {
         serde_json::json!({"type": "user", "properties": {"userID": "alice@example.com"}})
     );
 
-    let again = get(addr, &path_of(&link), &[]);
+    let again = redeem_link(addr, &path_of(&link), &[]);
     assert_eq!(again.status, 400);
     assert!(again.body.contains("already used"), "{}", again.body);
     assert_eq!(again.cookie("auth-token"), None);
@@ -307,7 +320,7 @@ fn a_link_works_for_its_own_provider_only() {
     let elsewhere = get(app.addr, &link.replacen("/auth/link/", "/auth/other-link/", 1), &[]);
     assert_eq!(elsewhere.status, 400);
     assert!(elsewhere.body.contains("audience"), "{}", elsewhere.body);
-    assert_eq!(get(app.addr, &link, &[]).status, 302);
+    assert_eq!(redeem_link(app.addr, &link, &[]).status, 302);
 }
 
 #[test]
@@ -317,11 +330,11 @@ fn single_use_lives_in_the_store_not_in_the_handler() {
     let before = clocked(store.clone(), Arc::clone(&clock));
     get(before.addr, "/auth/link/authorize?email=fay@example.com", &[]);
     let link = path_of(&before.last()).replacen("/base", "", 1);
-    assert_eq!(get(before.addr, &link, &[]).status, 302);
+    assert_eq!(redeem_link(before.addr, &link, &[]).status, 302);
 
     // A new handler (a restart, or another instance) with the same store and key.
     let after = clocked(store, clock);
-    let reused = get(after.addr, &link, &[]);
+    let reused = redeem_link(after.addr, &link, &[]);
     assert_eq!(reused.status, 400);
     assert!(reused.body.contains("already used"), "{}", reused.body);
 }

@@ -41,6 +41,19 @@ pub fn post_form(addr: SocketAddr, path: &str, headers: &[(&str, &str)], form: &
     send_body(addr, "POST", path, &headers, &body)
 }
 
+/// Redeems a sign-in link as a browser does from the link's page: `POST`s its token to the
+/// callback, from this site. (A `GET` of the link only answers that page.)
+pub fn redeem_link(addr: SocketAddr, link_path: &str, headers: &[(&str, &str)]) -> Reply {
+    let (path, query) = link_path.split_once('?').expect("a link with a query");
+    let token = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+        .expect("a token in the link");
+    let mut headers = headers.to_vec();
+    headers.push(("Sec-Fetch-Site", "same-origin"));
+    post_form(addr, path, &headers, &[("token", &token)])
+}
+
 /// [`send`] with a request body.
 pub fn send_body(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("connects");
