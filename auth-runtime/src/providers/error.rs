@@ -75,6 +75,10 @@ pub enum FlowError {
         /// Seconds until the limit's window ends.
         retry_after: u64,
     },
+    /// The identity provider does not say it verified the email address, and the provider was
+    /// built to require that.
+    #[error("the identity provider has not verified this email address")]
+    EmailNotVerified,
     /// A browser sent this step's `POST` from another site: refused, so no other site can sign
     /// someone in, spend their link or ask for codes in their name.
     #[error("the sign-in request came from another site")]

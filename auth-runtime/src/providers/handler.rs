@@ -330,8 +330,13 @@ impl HandlerInner {
             StepKind::Callback => flow.callback(&request).await,
         };
         result.unwrap_or_else(|error| {
+            // A request that is not the flow's own (a forged callback, another site's POST) ends
+            // nothing: the person's flow in progress keeps its cookie.
+            let foreign = matches!(error, FlowError::StateMismatch | FlowError::CrossSite);
             let mut response = self.error_page(&mount.name, error);
-            request.clear_flow_state(&mut response);
+            if !foreign {
+                request.clear_flow_state(&mut response);
+            }
             response
         })
     }

@@ -4,14 +4,23 @@
 //! - Authorize: a fresh PKCE verifier, `state` and `nonce` are kept in the [`Store`] under a
 //!   random flow id that only this browser's flow cookie holds; the browser is redirected to the
 //!   identity provider.
-//! - Callback: the flow record is taken (so a callback works once), the returned `state` must
-//!   equal the remembered one (constant-time), the `iss` parameter, when the provider sends it,
-//!   must be the discovered issuer (RFC 9207, against mix-up attacks), then the code is exchanged
+//! - Callback: the returned `state` must equal the remembered one (constant-time); only then is
+//!   the flow record taken (so a callback works once, and a forged callback, such as a cross-site
+//!   navigation that carries the flow cookie, leaves the person's flow in progress alone). The
+//!   `iss` parameter must be the discovered issuer when the provider sends it, and must be sent
+//!   when the provider advertises `authorization_response_iss_parameter_supported` (RFC 9207,
+//!   against mix-up attacks); then the code is exchanged
 //!   with the PKCE verifier and the ID token is checked by `openidconnect`: signature against the
 //!   provider's JWKS with the provider's advertised algorithms, `iss`, `aud`, `azp`, `exp`, and
 //!   the `nonce`; an `at_hash`, when present, must match the access token. When `email` was asked
 //!   for but the ID token does not carry it, the userinfo endpoint is asked, and its `sub` must
 //!   be the ID token's.
+//!
+//! An ID token signed with a key the provider did not publish at discovery (it rotated its keys)
+//! makes the provider's discovery document and JWKS be fetched again, at most once a minute and
+//! once for all concurrent sign-ins, and the token checked once more against the new keys.
+//! [`require_verified_email`](OidcProvider::require_verified_email) refuses a sign-in whose email
+//! the provider has not verified.
 //!
 //! The HTTP client follows no redirects (a token endpoint that redirects could otherwise point
 //! the server at internal addresses) and gives up after 10 seconds.
@@ -19,13 +28,18 @@
 //! [`Store`]: crate::store::Store
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
+    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse, reqwest,
+    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError, TokenResponse, reqwest,
 };
 use subtle::ConstantTimeEq;
 
@@ -37,6 +51,34 @@ use crate::sessions::IssueError;
 
 /// How long a person has to complete the sign-in at the identity provider: 10 minutes.
 pub const DEFAULT_OIDC_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// The least time between two fetches of the provider's keys after an unknown `kid`.
+const KEYS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The discovery fields beyond OpenID Connect Discovery that the flow reads.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+struct ExtraMetadata {
+    /// RFC 9207: the provider sends `iss` with every authorization response.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 type Client =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
@@ -97,7 +139,12 @@ impl fmt::Debug for OidcClaims {
 
 /// Signs people in with an OpenID Connect identity provider; see the [module docs](self).
 pub struct OidcProvider {
-    metadata: CoreProviderMetadata,
+    issuer_url: IssuerUrl,
+    /// The discovery document and keys; replaced when the keys are fetched again.
+    metadata: RwLock<Arc<Metadata>>,
+    /// When the keys were last fetched again; one fetch at a time.
+    refetched: tokio::sync::Mutex<Option<Instant>>,
+    require_verified_email: bool,
     client_id: ClientId,
     client_secret: Option<ClientSecret>,
     scopes: Vec<String>,
@@ -108,7 +155,7 @@ pub struct OidcProvider {
 impl fmt::Debug for OidcProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OidcProvider")
-            .field("issuer", &self.metadata.issuer().as_str())
+            .field("issuer", &self.issuer_url.as_str())
             .field("client_id", &self.client_id.as_str())
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
@@ -141,14 +188,17 @@ impl OidcProvider {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(OidcError::HttpClient)?;
-        let metadata = CoreProviderMetadata::discover_async(issuer_url, &http)
+        let metadata = Metadata::discover_async(issuer_url.clone(), &http)
             .await
             .map_err(|error| OidcError::Discovery {
                 issuer: issuer.to_owned(),
                 source: Box::new(error),
             })?;
         Ok(OidcProvider {
-            metadata,
+            issuer_url,
+            metadata: RwLock::new(Arc::new(metadata)),
+            refetched: tokio::sync::Mutex::new(None),
+            require_verified_email: false,
             client_id: ClientId::new(client_id.into()),
             client_secret: client_secret.map(ClientSecret::new),
             scopes: vec!["email".to_owned(), "profile".to_owned()],
@@ -173,18 +223,43 @@ impl OidcProvider {
         self
     }
 
-    /// The issuer, as discovered.
-    pub fn issuer(&self) -> &str {
-        self.metadata.issuer().as_str()
+    /// Refuses a sign-in whose `email` the provider does not say it verified
+    /// (`email_verified: true`), for apps that map an email address to an account: otherwise
+    /// anyone who can register that address at the provider becomes that account here.
+    pub fn require_verified_email(mut self) -> Self {
+        self.require_verified_email = true;
+        self
     }
 
-    fn client(&self, request: &FlowRequest) -> Client {
-        CoreClient::from_provider_metadata(
-            self.metadata.clone(),
-            self.client_id.clone(),
-            self.client_secret.clone(),
-        )
-        .set_redirect_uri(RedirectUrl::from_url(request.callback_url().clone()))
+    /// The issuer, as configured (discovery checks the document names the same one).
+    pub fn issuer(&self) -> &str {
+        self.issuer_url.as_str()
+    }
+
+    fn metadata(&self) -> Arc<Metadata> {
+        Arc::clone(&self.metadata.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn client(&self, metadata: &Metadata, request: &FlowRequest) -> Client {
+        CoreClient::from_provider_metadata(metadata.clone(), self.client_id.clone(), self.client_secret.clone())
+            .set_redirect_uri(RedirectUrl::from_url(request.callback_url().clone()))
+    }
+
+    /// Fetches the discovery document and keys again (the provider rotated its keys): at most
+    /// once per [`KEYS_REFETCH_INTERVAL`], and once for every sign-in waiting on it.
+    async fn refetch_keys(&self) -> Result<Arc<Metadata>, FlowError> {
+        let mut refetched = self.refetched.lock().await;
+        if refetched.is_some_and(|at| at.elapsed() < KEYS_REFETCH_INTERVAL) {
+            return Ok(self.metadata());
+        }
+        *refetched = Some(Instant::now());
+        let fresh = Arc::new(
+            Metadata::discover_async(self.issuer_url.clone(), &self.http)
+                .await
+                .map_err(upstream)?,
+        );
+        *self.metadata.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&fresh);
+        Ok(fresh)
     }
 }
 
@@ -193,7 +268,7 @@ impl Provider for OidcProvider {
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let client = self.client(request);
+        let client = self.client(&self.metadata(), request);
         let mut authorize = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -223,17 +298,19 @@ impl Provider for OidcProvider {
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<OidcClaims>, FlowError> {
         let flow = request.flow_state().ok_or(FlowError::MissingState)?;
-        // Taken before anything else is checked: whatever happens next, this flow is over.
-        let record = request
-            .store()
-            .take(&request.store_key("oidc", &flow))
-            .await?
-            .ok_or(FlowError::StateExpired)?;
+        let key = request.store_key("oidc", &flow);
+        let record = request.store().get(&key).await?.ok_or(FlowError::StateExpired)?;
         let pending: PendingLogin = serde_json::from_slice(&record).map_err(|_| FlowError::StateExpired)?;
         let state = request.param("state").ok_or(FlowError::MissingParameter("state"))?;
         if !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes())) {
+            // Not this flow's response (a forged or cross-site callback): the flow goes on.
             return Err(FlowError::StateMismatch);
         }
+        // The response is this flow's: taken now, so it completes once whatever happens next.
+        if request.store().take(&key).await?.is_none() {
+            return Err(FlowError::StateExpired);
+        }
+        let metadata = self.metadata();
         if let Some(error) = request.param("error") {
             return Err(FlowError::Denied {
                 error: error.to_owned(),
@@ -242,11 +319,21 @@ impl Provider for OidcProvider {
         }
         // RFC 9207: an `iss` in the response must be our issuer; a second `iss` must not hide a
         // wrong one.
-        if request.params().iter().any(|(name, _)| name == "iss") && request.param("iss") != Some(self.issuer()) {
+        let sent_iss = request.params().iter().any(|(name, _)| name == "iss");
+        if sent_iss && request.param("iss") != Some(self.issuer()) {
             return Err(upstream("the callback's `iss` is not the configured issuer"));
         }
+        if !sent_iss
+            && metadata
+                .additional_metadata()
+                .authorization_response_iss_parameter_supported
+        {
+            return Err(upstream(
+                "the provider sends `iss` with its responses, and this one has none",
+            ));
+        }
         let code = request.param("code").ok_or(FlowError::MissingParameter("code"))?;
-        let client = self.client(request);
+        let mut client = self.client(&metadata, request);
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(upstream)?
@@ -257,10 +344,22 @@ impl Provider for OidcProvider {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| upstream("the token response has no `id_token`"))?;
+        let nonce = Nonce::new(pending.nonce);
+        let first = id_token.claims(&client.id_token_verifier(), &nonce).cloned();
+        let claims = match first {
+            Ok(claims) => claims,
+            Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
+                // A key the provider published after discovery: fetch its keys again, check once more.
+                let refetched = self.refetch_keys().await?;
+                client = self.client(&refetched, request);
+                id_token
+                    .claims(&client.id_token_verifier(), &nonce)
+                    .map_err(upstream)?
+                    .clone()
+            }
+            Err(error) => return Err(upstream(error)),
+        };
         let verifier = client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce))
-            .map_err(upstream)?;
         if let Some(expected) = claims.access_token_hash() {
             let actual = AccessTokenHash::from_token(
                 tokens.access_token(),
@@ -287,7 +386,7 @@ impl Provider for OidcProvider {
         // In the code flow, providers may keep scope claims out of the ID token and serve them
         // from userinfo (OpenID Connect Core, section 5.4); ask it, bound to the token's subject.
         let asked_for_email = self.scopes.iter().any(|scope| scope == "email");
-        if asked_for_email && signed_in.email.is_none() && self.metadata.userinfo_endpoint().is_some() {
+        if asked_for_email && signed_in.email.is_none() && metadata.userinfo_endpoint().is_some() {
             let info: CoreUserInfoClaims = client
                 .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
                 .map_err(upstream)?
@@ -297,6 +396,9 @@ impl Provider for OidcProvider {
             signed_in.email = info.email().map(|email| email.to_string());
             signed_in.email_verified = info.email_verified();
             signed_in.name = signed_in.name.or_else(|| name(info.name()));
+        }
+        if self.require_verified_email && signed_in.email_verified != Some(true) {
+            return Err(FlowError::EmailNotVerified);
         }
         Ok(Step::Success(signed_in))
     }

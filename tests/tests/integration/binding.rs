@@ -151,7 +151,11 @@ fn the_landing_route_reads_a_token_on_get_only() {
     assert_eq!(minted.status, 200);
     let token = minted.body;
     let posted = send(addr, "POST", &format!("/me?token={token}"), &[]);
-    assert!(!signed_in(&posted), "a POST never sets the session cookie: {}", posted.body);
+    assert!(
+        !signed_in(&posted),
+        "a POST never sets the session cookie: {}",
+        posted.body
+    );
     let navigated = get(addr, &format!("/me?token={token}"), &[]);
     assert_eq!(navigated.status, 302);
     assert!(signed_in(&navigated));
