@@ -3,9 +3,11 @@
 //!
 //! Each target has an oracle beyond "does not panic": the request path never lets an unsigned
 //! session through, a decoded session serializes back to JSON that decodes to the same session,
-//! and an accepted redirect resolves to the allowed origin.
+//! an accepted redirect resolves to the allowed origin, and the sign-in flows never sign anyone in
+//! on a `GET` or on another site's `POST`.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey};
@@ -198,4 +200,76 @@ pub fn redirect(data: &[u8]) {
         "accepted {text:?} as {:?}, which leaves for {origin}",
         target.as_str()
     );
+}
+
+/// The origin the sign-in flows are served on.
+pub const FLOW_ORIGIN: &str = "https://app.example.com";
+
+/// Sign-ins the flows' `on_success` has run.
+static SIGN_INS: AtomicU64 = AtomicU64::new(0);
+
+static FLOWS: LazyLock<Router> = LazyLock::new(|| {
+    use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, LinkProvider, Response, UserClaims};
+    let links = LinkProvider::new(|_| async { Ok::<Response, FlowError>(Response::default()) });
+    let codes = CodeProvider::new(
+        |_| async { Ok::<Response, FlowError>(Response::default()) },
+        |_| async { Ok::<Response, FlowError>(Response::default()) },
+    );
+    let on_success = |_: UserClaims| async {
+        SIGN_INS.fetch_add(1, Ordering::SeqCst);
+        Ok::<Response, FlowError>(Response::default())
+    };
+    AuthHandler::builder(&SESSIONS, FLOW_ORIGIN)
+        .provider("link", links, on_success)
+        .provider("code", codes, on_success)
+        .build()
+        .unwrap_or_else(|error| panic!("handler: {error}"))
+        .router()
+});
+
+/// The sign-in flows' state machine: the input is a request line (`METHOD /path?query`), header
+/// lines, a blank line and a form body, sent to an `AuthHandler` with a link and a code provider
+/// whose state (the store, the rate limits) carries over from input to input. Oracle: a `GET`
+/// or `HEAD` never signs anyone in, and a `POST` a browser sent from another site is refused with
+/// 403 and signs no one in. Returns the status.
+pub fn sign_in_flow(data: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(data);
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut lines = head.split('\n');
+    let first = lines.next().unwrap_or("/");
+    let (method, target) = first.split_once(' ').unwrap_or(("GET", first));
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(if target.starts_with('/') { target } else { "/" });
+    let mut foreign = false;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim_start();
+            let name_lower = name.trim().to_ascii_lowercase();
+            foreign |= name_lower == "origin" && value != FLOW_ORIGIN;
+            foreign |= name_lower == "sec-fetch-site" && value != "same-origin";
+            builder = builder.header(name, value);
+        }
+    }
+    let Ok(request) = builder.body(Body::from(body.to_owned())) else {
+        return 0; // Not a request http accepts; nothing of ours runs.
+    };
+    let method = request.method().clone();
+    let before = SIGN_INS.load(Ordering::SeqCst);
+    let mut app = FLOWS.clone();
+    let Ok(response) = RUNTIME.block_on(app.call(request));
+    let signed_in = SIGN_INS.load(Ordering::SeqCst) != before;
+    if method == http::Method::GET || method == http::Method::HEAD {
+        assert!(!signed_in, "signed in on a {method}: {text:?}");
+    }
+    if method == http::Method::POST && foreign {
+        assert!(!signed_in, "signed in on another site's POST: {text:?}");
+        // Routed POSTs from another site are refused; other paths and methods are axum's.
+        assert!(
+            matches!(response.status().as_u16(), 403 | 404 | 405 | 413),
+            "another site's POST answered {}: {text:?}",
+            response.status()
+        );
+    }
+    response.status().as_u16()
 }

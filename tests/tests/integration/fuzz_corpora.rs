@@ -53,3 +53,17 @@ fn redirect_inputs() {
         targets::redirect(&data);
     }
 }
+
+#[test]
+fn sign_in_flow_inputs() {
+    for (name, data) in inputs("sign_in_flow") {
+        let status = targets::sign_in_flow(&data);
+        let expected = match name.as_str() {
+            "link_authorize" | "code_authorize" | "list" => 200,
+            "link_get" => 400,
+            "code_cross_site" => 403,
+            other => panic!("an input the test does not know: {other}"),
+        };
+        assert_eq!(status, expected, "{name}");
+    }
+}
