@@ -57,13 +57,17 @@ fn is_loopback(host: &str) -> bool {
 
 /// `Sec-Fetch-Site: same-origin`, or an `Origin` that is allowed or is this request's own.
 pub(crate) fn same_origin(headers: &HeaderMap, uri: &Uri, allowed: &[url::Origin], site: &SiteScheme) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site.as_bytes() == b"same-origin")
-    {
+    // A header given twice must say the same thing both times: one good value must not hide a
+    // bad one (no browser sends two).
+    let mut sites = headers.get_all("sec-fetch-site").iter().peekable();
+    if sites.peek().is_some() && sites.all(|site| site.as_bytes() == b"same-origin") {
         return true;
     }
-    let Some(origin) = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok()) else {
+    let mut origins = headers.get_all(ORIGIN).iter();
+    let (Some(origin), None) = (origins.next(), origins.next()) else {
+        return false;
+    };
+    let Ok(origin) = origin.to_str() else {
         return false;
     };
     let Ok(origin) = url::Url::parse(origin) else {
@@ -179,5 +183,17 @@ mod tests {
         assert!(!same_origin(&other, &h2, &[], &plain));
         let elsewhere = headers(&[("origin", "https://evil.example")]);
         assert!(!same_origin(&elsewhere, &h2, &[], &plain));
+    }
+
+    /// No browser sends either header twice: a second value must not hide a cross-site one.
+    #[test]
+    fn a_second_header_never_hides_a_cross_site_one() {
+        let mut two_sites = headers(&[("sec-fetch-site", "same-origin"), ("host", "app.example.com")]);
+        two_sites.append("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&two_sites, &Uri::default(), &[], &SECURE));
+        let mut two_origins = headers(&[("origin", "https://app.example.com"), ("host", "app.example.com")]);
+        assert!(same_origin(&two_origins, &Uri::default(), &[], &SECURE));
+        two_origins.append("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&two_origins, &Uri::default(), &[], &SECURE));
     }
 }

@@ -165,24 +165,28 @@ impl FlowRequest {
     /// neither header is not from a browser (every current browser sends `Origin` on a `POST`)
     /// and goes on. Steps that change state on a `POST` (redeeming a link, submitting a code,
     /// asking for one) are then always the person's own doing on this site.
+    ///
+    /// A header given twice must say the same thing both times: no browser sends two, and one
+    /// good value must not hide a bad one.
     pub(crate) fn check_same_origin(&self) -> Result<(), FlowError> {
-        if let Some(site) = self.headers.get("sec-fetch-site") {
-            return if site.as_bytes() == b"same-origin" {
+        let mut sites = self.headers.get_all("sec-fetch-site").iter().peekable();
+        if sites.peek().is_some() {
+            return if sites.all(|site| site.as_bytes() == b"same-origin") {
                 Ok(())
             } else {
                 Err(FlowError::CrossSite)
             };
         }
-        match self.headers.get(ORIGIN) {
-            None => Ok(()),
-            Some(origin) => {
-                let ours = self.mount.callback.origin().ascii_serialization();
-                if origin.as_bytes() == ours.as_bytes() {
-                    Ok(())
-                } else {
-                    Err(FlowError::CrossSite)
-                }
-            }
+        let ours = self.mount.callback.origin().ascii_serialization();
+        if self
+            .headers
+            .get_all(ORIGIN)
+            .iter()
+            .all(|origin| origin.as_bytes() == ours.as_bytes())
+        {
+            Ok(())
+        } else {
+            Err(FlowError::CrossSite)
         }
     }
 
