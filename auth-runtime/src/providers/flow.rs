@@ -160,30 +160,25 @@ impl FlowRequest {
         &*self.store
     }
 
-    /// Refuses a `POST` that a browser sent from another site: its `Sec-Fetch-Site` is not
-    /// `same-origin`, or its `Origin` is not this service's (the base URL's). A request with
-    /// neither header is not from a browser (every current browser sends `Origin` on a `POST`)
-    /// and goes on. Steps that change state on a `POST` (redeeming a link, submitting a code,
-    /// asking for one) are then always the person's own doing on this site.
-    ///
-    /// A header given twice must say the same thing both times: no browser sends two, and one
-    /// good value must not hide a bad one.
+    /// Refuses a `POST` that a browser sent from another site: a `Sec-Fetch-Site` that is not
+    /// `same-origin`, or an `Origin` that is not this service's (the base URL's). Every value of
+    /// either header must say so (no browser sends two, and one good value must not hide a bad
+    /// one). A request with neither header is not from a browser (every current browser sends
+    /// `Origin` on a `POST`) and goes on. Steps that change state on a `POST` (redeeming a link,
+    /// submitting a code, asking for one) are then always the person's own doing on this site.
     pub(crate) fn check_same_origin(&self) -> Result<(), FlowError> {
-        let mut sites = self.headers.get_all("sec-fetch-site").iter().peekable();
-        if sites.peek().is_some() {
-            return if sites.all(|site| site.as_bytes() == b"same-origin") {
-                Ok(())
-            } else {
-                Err(FlowError::CrossSite)
-            };
-        }
         let ours = self.mount.callback.origin().ascii_serialization();
-        if self
+        let same_site = self
+            .headers
+            .get_all("sec-fetch-site")
+            .iter()
+            .all(|site| site.as_bytes() == b"same-origin");
+        let same_origin = self
             .headers
             .get_all(ORIGIN)
             .iter()
-            .all(|origin| origin.as_bytes() == ours.as_bytes())
-        {
+            .all(|origin| origin.as_bytes() == ours.as_bytes());
+        if same_site && same_origin {
             Ok(())
         } else {
             Err(FlowError::CrossSite)

@@ -64,6 +64,8 @@ fn sign_in_flow_inputs() {
             "code_cross_site" => 403,
             // Found by the fuzzer: a second `Sec-Fetch-Site` that is not same-origin.
             "two-sec-fetch-site-headers" => 403,
+            // Found by the fuzzer: `Sec-Fetch-Site: same-origin` beside an `Origin` that is not ours.
+            "empty-origin-beside-same-origin-site" => 403,
             other => panic!("an input the test does not know: {other}"),
         };
         assert_eq!(status, expected, "{name}");
