@@ -6,19 +6,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use auth_examples::quickstart_app as quickstart;
-use common::client::{Reply, get, path_of, post_form, redeem_link, send, serve};
+use auth_runtime::store::MemoryStore;
+use common::client::{Reply, get, path_of, post_form, redeem_link, send};
 
 use crate::common;
 
 type Sent = Arc<Mutex<Vec<quickstart::Message>>>;
 
 fn quickstart_app() -> (SocketAddr, Sent) {
-    let sent: Sent = Arc::default();
-    let recorder = Arc::clone(&sent);
-    let outbox: quickstart::Outbox = Arc::new(move |message| recorder.lock().unwrap().push(message));
-    let sessions = quickstart::development_sessions().expect("sessions");
-    let app = quickstart::app(sessions, "http://localhost:3000", outbox).expect("app");
-    (serve(app), sent)
+    crate::limits::quickstart_on(Arc::new(MemoryStore::new()))
 }
 
 /// Asks for a link from a browser: the link's path, and that browser's flow cookie.

@@ -107,6 +107,17 @@ fn calls(backend: &Backend) -> usize {
     backend.calls.load(Ordering::SeqCst)
 }
 
+/// Yields until the backend has been called once; bounded, so a broken test fails instead of
+/// spinning.
+async fn until_called(backend: &Backend) {
+    let mut yields = 0;
+    while calls(backend) == 0 {
+        assert!(yields < 100_000, "the backend was never called");
+        yields += 1;
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Holds the first backend call at the gate until every other spawned task has had its turns
 /// to reach the cache, then lets it through. The wait is bounded, so a broken test fails
 /// instead of spinning.
@@ -510,12 +521,7 @@ fn an_invalidation_during_a_verification_is_not_lost() {
             let (cache, ada) = (cache.clone(), ada.clone());
             async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
         });
-        let mut yields = 0;
-        while calls(&backend) == 0 {
-            assert!(yields < 100_000, "the backend was never called");
-            yields += 1;
-            tokio::task::yield_now().await;
-        }
+        until_called(&backend).await;
         store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
         gate.add_permits(10);
         assert!(pending.await.unwrap(), "the overlapping request keeps its answer");
@@ -552,12 +558,7 @@ fn no_request_after_a_revocation_is_served_the_answer_it_overlapped() {
             let (cache, ada) = (cache.clone(), ada.clone());
             async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
         });
-        let mut yields = 0;
-        while calls(&backend) == 0 {
-            assert!(yields < 100_000, "the backend was never called");
-            yields += 1;
-            tokio::task::yield_now().await;
-        }
+        until_called(&backend).await;
         backend.revoked.store(true, Ordering::SeqCst);
         store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
 

@@ -12,7 +12,8 @@ use common::client::{Reply, post_form, send, serve};
 
 use crate::common;
 
-fn quickstart_on(store: Arc<dyn Store>) -> (SocketAddr, Arc<Mutex<Vec<quickstart::Message>>>) {
+/// The quickstart on `store`, and what it "sent".
+pub(crate) fn quickstart_on(store: Arc<dyn Store>) -> (SocketAddr, Arc<Mutex<Vec<quickstart::Message>>>) {
     let sent: Arc<Mutex<Vec<quickstart::Message>>> = Arc::default();
     let recorder = Arc::clone(&sent);
     let outbox: quickstart::Outbox = Arc::new(move |message| recorder.lock().unwrap().push(message));
