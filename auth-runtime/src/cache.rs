@@ -251,8 +251,6 @@ impl<V: SessionVerifier> SessionCache<V> {
         let Some(entries) = self.entries.as_ref().filter(|_| self.is_live()) else {
             return self.verify_uncached(token, headers).await.map_err(Arc::new);
         };
-        // Read before anything else: an invalidation after this point may postdate the request.
-        let started = self.generation();
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
         // so a hit neither builds nor moves it.
@@ -262,19 +260,22 @@ impl<V: SessionVerifier> SessionCache<V> {
         {
             return Ok(Arc::clone(&entry.authenticated));
         }
-        Box::pin(self.verify_miss(entries, key, token, headers, started)).await
+        Box::pin(self.verify_miss(entries, key, token, headers)).await
     }
 
     /// A miss, an entry past its expiry, or one not yet confirmed: concurrent misses for one key
-    /// share one verifier call. `started` is the invalidation generation when this request began.
+    /// share one verifier call.
     async fn verify_miss(
         &self,
         entries: &Entries<V::Session>,
         key: Key,
         token: &str,
         headers: &HeaderMap,
-        started: u64,
     ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
+        // The invalidation generation as this request comes to the verifier. Read here rather than
+        // on the hit path: reading later can only count more invalidations as before the request,
+        // which sends it to the verifier afresh, never serves it an older answer.
+        let started = self.generation();
         let entry = entries
             .try_get_with(key, async {
                 let generation = self.generation();

@@ -68,8 +68,8 @@ pub(super) struct Shared<V: SessionVerifier> {
     landing: Option<String>,
     csrf: bool,
     origins: Vec<url::Origin>,
-    /// The scheme the service is served on, if configured (see `csrf.rs` for the default).
-    scheme: Option<Scheme>,
+    /// How the scheme the service is served on is known (see `csrf.rs`); settled at build.
+    site: SiteScheme,
     /// The `Set-Cookie` that deletes the session cookie, made once at build.
     clear_cookie: Option<HeaderValue>,
 }
@@ -90,6 +90,8 @@ pub enum LayerConfigError {
 pub struct SessionLayerBuilder<V: SessionVerifier> {
     shared: Shared<V>,
     origin_errors: Vec<InvalidOrigin>,
+    /// The configured scheme; without one, `build` takes it from the cookie options.
+    scheme: Option<Scheme>,
 }
 
 impl<V: SessionVerifier> SessionLayer<V> {
@@ -106,10 +108,12 @@ impl<V: SessionVerifier> SessionLayer<V> {
                 landing: None,
                 csrf: true,
                 origins: Vec::new(),
-                scheme: None,
+                // Replaced in `build`, once the cookie options are final.
+                site: SiteScheme::FromCookie { secure: true },
                 clear_cookie: None,
             },
             origin_errors: Vec::new(),
+            scheme: None,
         }
     }
 
@@ -183,7 +187,7 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// an HTTP/2 request's own `:scheme`, else HTTPS when the session cookie is `Secure` (plain
     /// HTTP too for loopback hosts), either one when it is not.
     pub fn site_scheme(mut self, scheme: Scheme) -> Self {
-        self.shared.scheme = Some(scheme);
+        self.scheme = Some(scheme);
         self
     }
 
@@ -196,6 +200,12 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
         let mut shared = self.shared;
         // Validated options always make a valid header; `None` would only skip the clearing.
         shared.clear_cookie = HeaderValue::from_str(&shared.cookie.clear_cookie_header()).ok();
+        shared.site = match self.scheme {
+            Some(scheme) => SiteScheme::Configured(scheme),
+            None => SiteScheme::FromCookie {
+                secure: shared.cookie.is_secure(),
+            },
+        };
         Ok(SessionLayer {
             shared: Arc::new(shared),
         })
@@ -311,7 +321,11 @@ impl<V: SessionVerifier> Shared<V> {
             Ok(Credential::Found(token, source)) => (token, source),
             Err(error) => return self.invalid(&error.to_string(), grpc),
         };
-        if source == TokenSource::Cookie && self.csrf && is_unsafe(method) && !self.same_origin(headers, uri) {
+        if source == TokenSource::Cookie
+            && self.csrf
+            && is_unsafe(method)
+            && !same_origin(headers, uri, &self.origins, &self.site)
+        {
             return Decision::Respond(
                 Refusal::Forbidden.response("cross-site request with the session cookie refused", grpc),
             );
@@ -323,17 +337,6 @@ impl<V: SessionVerifier> Shared<V> {
         }
     }
 
-    /// Whether a cookie-authenticated unsafe request comes from this site; see `csrf.rs`.
-    fn same_origin(&self, headers: &HeaderMap, uri: &Uri) -> bool {
-        let site = match &self.scheme {
-            Some(scheme) => SiteScheme::Configured(scheme.clone()),
-            None => SiteScheme::FromCookie {
-                secure: self.cookie.is_secure(),
-            },
-        };
-        same_origin(headers, uri, &self.origins, &site)
-    }
-
     /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
     /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
     /// backend that could not answer says nothing about the token: that cookie is kept.
@@ -341,10 +344,10 @@ impl<V: SessionVerifier> Shared<V> {
         if matches!(error, VerifierError::BackendUnavailable(_)) {
             return self.refused(error, grpc);
         }
-        let signed_out_page =
-            self.invalid == InvalidTokenPolicy::SignOutPages && !grpc && is_page_navigation(method, headers);
+        if self.invalid == InvalidTokenPolicy::SignOutPages && !grpc && is_page_navigation(method, headers) {
+            return Decision::Continue(None, ClearCookie::Yes);
+        }
         match self.refused(error, grpc) {
-            _ if signed_out_page => Decision::Continue(None, ClearCookie::Yes),
             Decision::Continue(session, _) => Decision::Continue(session, ClearCookie::Yes),
             Decision::Respond(mut response) => {
                 if let Some(clear) = &self.clear_cookie {
