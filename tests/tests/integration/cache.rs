@@ -503,25 +503,54 @@ fn nothing_is_served_from_memory_while_the_subscription_is_not_live() {
     });
 }
 
+/// A cache following a store, and a first request for ada's session held inside the backend
+/// (at its gate) after the backend has looked.
+struct Underway {
+    store: Arc<dyn Store>,
+    gate: Arc<Semaphore>,
+    backend: Arc<Backend>,
+    cache: SessionCache<Arc<Backend>>,
+    ada: String,
+    pending: tokio::task::JoinHandle<bool>,
+}
+
+async fn verification_underway() -> Underway {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let gate = Arc::new(Semaphore::new(0));
+    let backend = Arc::new(Backend {
+        gate: Some(Arc::clone(&gate)),
+        ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+    });
+    let cache = following(&backend, Arc::clone(&store));
+    let ada = format!("id.ada.{}", NOW + 3600);
+    let pending = tokio::spawn({
+        let (cache, ada) = (cache.clone(), ada.clone());
+        async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
+    });
+    until_called(&backend).await;
+    Underway {
+        store,
+        gate,
+        backend,
+        cache,
+        ada,
+        pending,
+    }
+}
+
 #[test]
 fn an_invalidation_during_a_verification_is_not_lost() {
     runtime().block_on(async {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let gate = Arc::new(Semaphore::new(0));
-        let backend = Arc::new(Backend {
-            gate: Some(Arc::clone(&gate)),
-            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
-        });
-        let cache = following(&backend, Arc::clone(&store));
-        let ada = format!("id.ada.{}", NOW + 3600);
-
         // The verifier has looked (say, at a revocation list) and is still answering when
         // another instance revokes the session.
-        let pending = tokio::spawn({
-            let (cache, ada) = (cache.clone(), ada.clone());
-            async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
-        });
-        until_called(&backend).await;
+        let Underway {
+            store,
+            gate,
+            backend,
+            cache,
+            ada,
+            pending,
+        } = verification_underway().await;
         store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
         gate.add_permits(10);
         assert!(pending.await.unwrap(), "the overlapping request keeps its answer");
@@ -546,19 +575,14 @@ fn no_request_after_a_revocation_is_served_the_answer_it_overlapped() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let gate = Arc::new(Semaphore::new(0));
-        let backend = Arc::new(Backend {
-            gate: Some(Arc::clone(&gate)),
-            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
-        });
-        let cache = following(&backend, Arc::clone(&store));
-        let ada = format!("id.ada.{}", NOW + 3600);
-        let pending = tokio::spawn({
-            let (cache, ada) = (cache.clone(), ada.clone());
-            async move { cache.verify(&ada, &HeaderMap::new()).await.is_ok() }
-        });
-        until_called(&backend).await;
+        let Underway {
+            store,
+            gate,
+            backend,
+            cache,
+            ada,
+            pending,
+        } = verification_underway().await;
         backend.revoked.store(true, Ordering::SeqCst);
         store.publish(&Invalidation::Session("sid-ada".into())).await.unwrap();
 
