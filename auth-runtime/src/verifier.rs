@@ -48,7 +48,11 @@ use crate::session_types::SessionTypes;
 use crate::token::claims::Verified;
 
 /// A verified session and what the cache and handlers need to know about it.
+///
+/// Made with [`Authenticated::new`] and its fields set one by one (new fields may come, with
+/// `None` for verifiers that do not know them), or from a [`Verified`] token with `.into()`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Authenticated<S> {
     /// The typed session.
     pub session: S,
@@ -62,6 +66,32 @@ pub struct Authenticated<S> {
     /// When the credential was issued (`iat`), in seconds since the Unix epoch: revoking a
     /// subject ends the sessions issued up to then. `None` when the backend does not say.
     pub issued_at: Option<u64>,
+    /// The landing binding the credential was issued with (`nonce`), checked when it arrives on
+    /// the landing route (the session layer's `landing_route`). `None` for credentials that are
+    /// not sent through a landing route.
+    pub nonce: Option<String>,
+}
+
+impl<S> Authenticated<S> {
+    /// `session`, with nothing else known about it: no expiry (the cache TTL alone bounds its
+    /// entry), subject, session id, issue time or landing binding.
+    ///
+    /// ```
+    /// # use auth_runtime::Authenticated;
+    /// let mut authenticated = Authenticated::new("ada".to_owned());
+    /// authenticated.expires_at = Some(1_900_000_000);
+    /// authenticated.subject = Some("user-1".to_owned());
+    /// ```
+    pub fn new(session: S) -> Self {
+        Authenticated {
+            session,
+            expires_at: None,
+            subject: None,
+            session_id: None,
+            issued_at: None,
+            nonce: None,
+        }
+    }
 }
 
 impl<S> From<Verified<S>> for Authenticated<S> {
@@ -72,6 +102,7 @@ impl<S> From<Verified<S>> for Authenticated<S> {
             subject: verified.claims.subject,
             session_id: verified.claims.token_id,
             issued_at: verified.claims.issued_at,
+            nonce: verified.claims.nonce,
         }
     }
 }

@@ -95,13 +95,11 @@ impl SessionVerifier for SessionStore {
                 user_id: row.user_id.clone(),
             }
         };
-        Ok(Authenticated {
-            session,
-            expires_at: Some(row.expires_at),
-            subject: Some(row.user_id),
-            session_id: Some(id),
-            issued_at: None,
-        })
+        let mut authenticated = Authenticated::new(session);
+        authenticated.expires_at = Some(row.expires_at);
+        authenticated.subject = Some(row.user_id);
+        authenticated.session_id = Some(id);
+        Ok(authenticated)
     }
 }
 

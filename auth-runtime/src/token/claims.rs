@@ -17,6 +17,9 @@ pub struct Claims {
     pub expires_at: u64,
     /// `jti`: the token's unique id, when present.
     pub token_id: Option<String>,
+    /// `nonce`: the binding of a token sent to a landing route (the base64url SHA-256 of the
+    /// nonce the browser that started the sign-in holds), when it was issued with one.
+    pub nonce: Option<String>,
 }
 
 /// A token that passed every check, and the session it carries.

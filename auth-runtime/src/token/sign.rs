@@ -19,6 +19,7 @@ pub(crate) struct NewClaims<'a, S> {
     pub(crate) issued_at: u64,
     pub(crate) expires_at: u64,
     pub(crate) token_id: &'a str,
+    pub(crate) nonce: Option<&'a str>,
 }
 
 impl<S: SessionTypes> Serialize for NewClaims<'_, S> {
@@ -34,6 +35,9 @@ impl<S: SessionTypes> Serialize for NewClaims<'_, S> {
         map.serialize_entry("iat", &self.issued_at)?;
         map.serialize_entry("exp", &self.expires_at)?;
         map.serialize_entry("jti", self.token_id)?;
+        if let Some(nonce) = self.nonce {
+            map.serialize_entry("nonce", nonce)?;
+        }
         map.end()
     }
 }

@@ -296,6 +296,7 @@ struct RawClaims<'a> {
     not_before: Option<u64>,
     expires_at: Option<u64>,
     token_id: Option<Cow<'a, str>>,
+    nonce: Option<Cow<'a, str>>,
 }
 
 /// Latest time a token may name: the end of year 9999. Anything later is a forged or broken
@@ -393,6 +394,7 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
             not_before: raw.not_before,
             expires_at,
             token_id: raw.token_id.map(Cow::into_owned),
+            nonce: raw.nonce.map(Cow::into_owned),
         },
     })
 }
@@ -464,6 +466,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
                 "aud" => self.read(&mut map, &mut raw.audience, "aud")?,
                 "sub" => self.read(&mut map, &mut raw.subject, "sub")?,
                 "jti" => self.read(&mut map, &mut raw.token_id, "jti")?,
+                "nonce" => self.read(&mut map, &mut raw.nonce, "nonce")?,
                 "iat" => self.read_time(&mut map, &mut raw.issued_at, "iat")?,
                 "nbf" => self.read_time(&mut map, &mut raw.not_before, "nbf")?,
                 "exp" => self.read_time(&mut map, &mut raw.expires_at, "exp")?,

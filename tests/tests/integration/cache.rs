@@ -71,13 +71,11 @@ impl SessionVerifier for Backend {
     }
 
     fn map_session(&self, (user, exp): (String, u64)) -> Result<Authenticated<AppSession>, VerifierError> {
-        Ok(Authenticated {
-            session: user_of(&user),
-            expires_at: Some(exp),
-            subject: Some(user.clone()),
-            session_id: Some(format!("sid-{user}")),
-            issued_at: None,
-        })
+        let mut authenticated = Authenticated::new(user_of(&user));
+        authenticated.expires_at = Some(exp);
+        authenticated.subject = Some(user.clone());
+        authenticated.session_id = Some(format!("sid-{user}"));
+        Ok(authenticated)
     }
 
     fn cache_key(&self) -> CacheKey {

@@ -34,6 +34,24 @@ fn header_and_payload_are_pinned() {
         )
     );
     assert_eq!(issued.token_id.len(), 22, "128 random bits in base64url");
+
+    // A token bound to a landing nonce carries it last, as OpenID Connect's `nonce`.
+    let binding = "n".repeat(43);
+    let options = IssueOptions {
+        nonce: Some(binding.clone()),
+        ..IssueOptions::default()
+    };
+    let bound = sessions.issue(&user("123"), &options).expect("issues");
+    assert_eq!(
+        decode_part(&bound.token, 1),
+        format!(
+            r#"{{"type":"user","properties":{{"userID":"123"}},"iss":"https://auth.example.com","aud":"app","iat":{NOW},"exp":{},"jti":"{}","nonce":"{binding}"}}"#,
+            NOW + 30 * 24 * 3600,
+            bound.token_id
+        )
+    );
+    let verified = sessions.verify(&bound.token).expect("verifies");
+    assert_eq!(verified.claims.nonce.as_deref(), Some(binding.as_str()));
 }
 
 #[test]
