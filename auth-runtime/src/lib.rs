@@ -4,13 +4,16 @@
 // One module per concern, from the bottom of the dependency graph to the top; none imports from
 // a module on a later line, and tests/tests/integration/layout.rs checks there is no cycle:
 //   clock, random, session_types, token/ (keys, crypto, wire, claims, sign, verify, defaults)
-//   cookie, redirect (the allowlist and the 302), credentials (reading a request's token)
+//   cookie, redirect (the allowlist and the 302), binding (landing nonces), credentials (reading
+//   a request's token)
 //   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
 //   memory, redis)
-//   cache, revocation, middleware/ (layer, landing, csrf, skip, refusal, current, body), axum
+//   cache, revocation, middleware/ (layer, landing, confirm, page, csrf, skip,
+//   refusal, current, body), axum
 //   providers/ (error, flow, contract, handler, link, code, oidc), schema
 #[cfg(feature = "axum")]
 pub mod axum;
+mod binding;
 #[cfg(feature = "middleware")]
 mod cache;
 mod clock;
@@ -35,6 +38,7 @@ mod verifier;
 #[doc(hidden)]
 pub mod __private;
 
+pub use crate::binding::LANDING_NONCE_PARAMETER;
 pub use crate::cookie::{CookieError, CookieOptions, SameSite};
 pub use crate::credentials::{Authentication, RequestError, TokenSource};
 pub use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
@@ -58,8 +62,8 @@ pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierErro
 pub use crate::cache::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
 #[cfg(feature = "middleware")]
 pub use crate::middleware::{
-    InvalidTokenPolicy, LayerConfigError, NoSession, SessionLayer, SessionLayerBuilder, require_session,
-    use_authenticated, use_session,
+    InvalidTokenPolicy, LandingBinding, LandingError, LandingNonce, LayerConfigError, NoSession, SessionLayer,
+    SessionLayerBuilder, require_session, use_authenticated, use_session,
 };
 
 /// JWK types of the key set [`Sessions::jwks`] returns, re-exported from `jsonwebtoken`.

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, Response};
 use jsonwebtoken::jwk::JwkSet;
 
+use crate::binding::flow_binding;
 use crate::clock::Clock;
 use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{Authentication, Credential, DEFAULT_SOURCES, RequestError, find_credential};
@@ -153,6 +154,11 @@ pub struct IssueOptions {
     pub subject: Option<String>,
     /// Lifetime of this token, instead of the configured default; capped at the default.
     pub lifetime: Option<Duration>,
+    /// `nonce`: binds a token sent to a landing route to the browser that started the sign-in.
+    /// The value is the [`landing_nonce`](crate::LANDING_NONCE_PARAMETER) the sign-in request
+    /// carried (the session layer's `landing_nonce().binding()`). [`Sessions::parameter`] sets it
+    /// on its own inside an `AuthHandler`'s `on_success`.
+    pub nonce: Option<String>,
 }
 
 /// A freshly signed token.
@@ -371,6 +377,7 @@ impl<S: SessionTypes> Sessions<S> {
             issued_at,
             expires_at,
             token_id: &token_id,
+            nonce: options.nonce.as_deref(),
         };
         let token = sign(&config.signing, &config.token_type, &claims)?;
         Ok(IssuedToken {
@@ -409,6 +416,12 @@ impl<S: SessionTypes> Sessions<S> {
     /// Point it at a landing route that moves the token into a cookie or storage and redirects
     /// on: a token in a URL can leak through history and logs (`Referrer-Policy: no-referrer` is
     /// set on this response for that reason).
+    ///
+    /// Inside an `AuthHandler`'s `on_success`, the token is bound to the browser that started the
+    /// sign-in (its `nonce` claim is the flow's [`landing_nonce`](crate::LANDING_NONCE_PARAMETER),
+    /// when the sign-in request carried one), so the session layer's landing route lets it in
+    /// there without asking; elsewhere pass [`IssueOptions::nonce`] to
+    /// [`parameter_with`](Self::parameter_with).
     pub fn parameter<B: Default>(&self, session: &S, redirect: &str) -> Result<Response<B>, IssueError> {
         self.parameter_with(session, redirect, &IssueOptions::default())
     }
@@ -421,7 +434,16 @@ impl<S: SessionTypes> Sessions<S> {
         options: &IssueOptions,
     ) -> Result<Response<B>, IssueError> {
         let target = self.inner.redirects.check(redirect)?;
-        let issued = self.issue(session, options)?;
+        let issued = match (&options.nonce, flow_binding()) {
+            (None, Some(binding)) => {
+                let bound = IssueOptions {
+                    nonce: Some(binding),
+                    ..options.clone()
+                };
+                self.issue(session, &bound)?
+            }
+            _ => self.issue(session, options)?,
+        };
         let location = target.with_query_parameter("token", &issued.token);
         Ok(found(location.as_str(), None)?)
     }

@@ -12,7 +12,9 @@ use auth_runtime::providers::{
 };
 use auth_runtime::revocation::{Revocable, Revocations};
 use auth_runtime::store::{MemoryStore, Store};
-use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey, use_authenticated};
+use auth_runtime::{
+    IssueOptions, SessionCache, SessionLayer, SessionVerifier, Sessions, SigningKey, use_authenticated,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -91,6 +93,10 @@ pub fn app_with_store(
         .landing_route("/me")
         .build()?;
     let logout = move |State(sessions): State<Sessions<AppSession>>| logout(sessions, revocations);
+    let landing = layer.clone();
+    let login = move |State(sessions): State<Sessions<AppSession>>, Query(query): Query<Login>| {
+        std::future::ready(login(&sessions, &landing, query))
+    };
     let routes = Router::new()
         .route("/", get(home))
         .route("/login", get(login))
@@ -240,15 +246,31 @@ async fn home(session: Option<Session<AppSession>>) -> Html<String> {
     ))
 }
 
-async fn login(State(sessions): State<Sessions<AppSession>>, Query(login): Query<Login>) -> Response {
+/// The developer shortcut: signs in as `name`, in the session cookie or (`via=parameter`) with
+/// `?token=` to the landing route, bound to this browser by a fresh landing nonce so the landing
+/// route lets it in without asking.
+fn login<V: SessionVerifier>(sessions: &Sessions<AppSession>, layer: &SessionLayer<V>, login: Login) -> Response {
     let session = AppSession::User { user_id: login.name };
-    let response = if login.via == "parameter" {
-        sessions.parameter::<Body>(&session, &login.redirect)
-    } else {
-        sessions.cookie::<Body>(&session, &login.redirect)
+    if login.via != "parameter" {
+        return sessions
+            .cookie::<Body>(&session, &login.redirect)
+            .unwrap_or_else(|error| (StatusCode::BAD_REQUEST, error.to_string()).into_response());
+    }
+    let nonce = match layer.landing_nonce() {
+        Ok(nonce) => nonce,
+        Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
     };
-    match response {
-        Ok(response) => response,
+    let options = IssueOptions {
+        nonce: Some(nonce.binding().to_owned()),
+        ..IssueOptions::default()
+    };
+    match sessions.parameter_with::<Body>(&session, &login.redirect, &options) {
+        Ok(mut response) => {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, nonce.set_cookie().clone());
+            response
+        }
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
 }

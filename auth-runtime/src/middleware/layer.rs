@@ -15,6 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::SessionBody;
+use super::confirm::{ConfirmPage, LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use super::csrf::{SiteScheme, is_unsafe, same_origin};
 use super::current::{CURRENT, CurrentSession, ErasedSession};
 use super::refusal::Refusal;
@@ -66,10 +67,16 @@ pub(super) struct Shared<V: SessionVerifier> {
     invalid: InvalidTokenPolicy,
     skip: Vec<String>,
     landing: Option<String>,
+    pub(super) landing_binding: LandingBinding,
+    pub(super) landing_page: Box<ConfirmPage<V::Session>>,
+    /// The landing nonce cookie, made at build when there is a landing route.
+    pub(super) landing_cookie: Option<CookieOptions>,
+    /// The `Set-Cookie` that deletes the landing nonce cookie, made once at build.
+    pub(super) clear_landing_cookie: Option<HeaderValue>,
     csrf: bool,
-    origins: Vec<url::Origin>,
+    pub(super) origins: Vec<url::Origin>,
     /// How the scheme the service is served on is known (see `csrf.rs`); settled at build.
-    site: SiteScheme,
+    pub(super) site: SiteScheme,
     /// The `Set-Cookie` that deletes the session cookie, made once at build.
     clear_cookie: Option<HeaderValue>,
 }
@@ -106,6 +113,10 @@ impl<V: SessionVerifier> SessionLayer<V> {
                 invalid: InvalidTokenPolicy::default(),
                 skip: Vec::new(),
                 landing: None,
+                landing_binding: LandingBinding::default(),
+                landing_page: Box::new(default_landing_page),
+                landing_cookie: None,
+                clear_landing_cookie: None,
                 csrf: true,
                 origins: Vec::new(),
                 // Replaced in `build`, once the cookie options are final.
@@ -120,6 +131,10 @@ impl<V: SessionVerifier> SessionLayer<V> {
     /// The cache, for invalidation (`invalidate_token`, `invalidate_subject`, ...).
     pub fn cache(&self) -> &SessionCache<V> {
         &self.shared.cache
+    }
+
+    pub(super) fn shared(&self) -> &Shared<V> {
+        &self.shared
     }
 }
 
@@ -161,8 +176,31 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
 
     /// The one path where `?token=<jwt>` is accepted (the target of `Sessions::parameter`): the
     /// token is moved into the session cookie and the browser sent to the same URL without it.
+    ///
+    /// Only in the browser that started the sign-in, by default: the token's `nonce` must match
+    /// the browser's landing cookie (see [`SessionLayer::sign_in_redirect`] and
+    /// [`SessionLayer::landing_nonce`]). Any other browser is asked first (see
+    /// [`landing_binding`](Self::landing_binding)).
     pub fn landing_route(mut self, path: impl Into<String>) -> Self {
         self.shared.landing = Some(path.into());
+        self
+    }
+
+    /// What the landing route does with a valid token not bound to this browser;
+    /// [`LandingBinding::Confirm`] by default.
+    pub fn landing_binding(mut self, binding: LandingBinding) -> Self {
+        self.shared.landing_binding = binding;
+        self
+    }
+
+    /// The page that asks before a token not bound to this browser signs it in, instead of
+    /// [`default_landing_page`]. It must hold a form that `POST`s to
+    /// [`action`](LandingConfirmation::action), and must not submit itself.
+    pub fn landing_page(
+        mut self,
+        page: impl Fn(&LandingConfirmation<'_, V::Session>) -> Response<Bytes> + Send + Sync + 'static,
+    ) -> Self {
+        self.shared.landing_page = Box::new(page);
         self
     }
 
@@ -200,6 +238,12 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
         let mut shared = self.shared;
         // Validated options always make a valid header; `None` would only skip the clearing.
         shared.clear_cookie = HeaderValue::from_str(&shared.cookie.clear_cookie_header()).ok();
+        if let Some(path) = &shared.landing {
+            let cookie = landing_cookie(&shared.cookie, path);
+            cookie.validate()?;
+            shared.clear_landing_cookie = HeaderValue::from_str(&cookie.clear_cookie_header()).ok();
+            shared.landing_cookie = Some(cookie);
+        }
         shared.site = match self.scheme {
             Some(scheme) => SiteScheme::Configured(scheme),
             None => SiteScheme::FromCookie {
@@ -304,12 +348,12 @@ impl<V: SessionVerifier> Shared<V> {
             return Decision::Continue(None, ClearCookie::No);
         }
         let grpc = is_grpc(headers);
-        // `?token=` is read on a navigation only: a POST (a form from another site) cannot plant a
-        // session through the landing route.
+        // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
+        // before a token not bound to this browser goes in.
         if self.landing.as_deref() == Some(path)
-            && (method == Method::GET || method == Method::HEAD)
+            && matches!(*method, Method::GET | Method::HEAD | Method::POST)
             // Boxed: the landing future is large and rare; every other request would carry its size.
-            && let Some(response) = Box::pin(self.landing(uri, headers, grpc)).await
+            && let Some(response) = Box::pin(self.landing(method, uri, headers, grpc)).await
         {
             return Decision::Respond(response);
         }

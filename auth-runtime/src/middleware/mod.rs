@@ -4,8 +4,10 @@
 //!
 //! Per request, in order:
 //! 1. A path matching a skip pattern passes through untouched (no session is read).
-//! 2. On the landing route, a `GET` with `?token=` has the token verified, moved into the session cookie, and the
-//!    browser redirected to the same URL without it. `?token=` is read nowhere else.
+//! 2. On the landing route, a `GET` with `?token=` has the token verified, moved into the session
+//!    cookie, and the browser redirected to the same URL without it, when the token is bound to
+//!    this browser (its `nonce` matches the landing cookie); otherwise a page asks first, and its
+//!    same-origin `POST` does it. `?token=` is read nowhere else.
 //! 3. The token is read: `Authorization: Bearer`, then the session cookie (configurable with
 //!    `token_sources`). None: a public request.
 //! 4. A cookie-authenticated request with an unsafe method (POST, PUT, PATCH, DELETE) must be
@@ -26,13 +28,17 @@
 //! [`Layer`]: tower_layer::Layer
 
 pub(crate) mod body;
+pub(crate) mod confirm;
 pub(crate) mod csrf;
 pub(crate) mod current;
 pub(crate) mod landing;
 pub(crate) mod layer;
+pub(crate) mod page;
 pub(crate) mod refusal;
 pub(crate) mod skip;
 
 pub use self::body::SessionBody;
+pub use self::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};
 pub use self::current::{NoSession, require_session, session_from_extensions, use_authenticated, use_session};
+pub use self::landing::{LandingError, LandingNonce};
 pub use self::layer::{InvalidTokenPolicy, LayerConfigError, SessionLayer, SessionLayerBuilder, SessionService};

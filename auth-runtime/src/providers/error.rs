@@ -50,6 +50,10 @@ pub enum FlowError {
     /// A required parameter is missing, or was given more than once.
     #[error("the request needs exactly one `{0}` parameter")]
     MissingParameter(&'static str),
+    /// A parameter is malformed (a `landing_nonce` that is not 43 base64url characters, or given
+    /// twice).
+    #[error("the `{0}` parameter is not valid")]
+    InvalidParameter(&'static str),
     /// The authorize step got no claims to sign in with (no `email=`, for example).
     #[error("the sign-in request carries no claims (for example `email`)")]
     NoClaims,

@@ -8,15 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{CONTENT_TYPE, HeaderValue, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Uri};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::error::{FlowError, MAX_BODY, MAX_CLAIMS_LEN, Response};
 use super::limits::{RateLimits, count, normalized_identity};
+use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
 use crate::cookie::CookieOptions;
 use crate::random::random_id;
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
@@ -60,12 +58,6 @@ pub(crate) enum FlowToken {
     },
 }
 
-/// The binding of a flow to a browser: the SHA-256 of the nonce its flow cookie holds, so the
-/// link (which travels by email) never carries the nonce itself.
-pub(crate) fn browser_binding(nonce: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(nonce.as_bytes()))
-}
-
 /// One request to a provider step, with what the step may use: its parameters, the flow
 /// cookie, the store, and the provider's callback URL.
 pub struct FlowRequest {
@@ -78,6 +70,8 @@ pub struct FlowRequest {
     limits: Arc<RateLimits>,
     /// The client address, as the limits are configured to read it.
     client: Option<String>,
+    /// The request's `landing_nonce` (kept out of the parameters and claims).
+    landing: Option<String>,
 }
 
 impl fmt::Debug for FlowRequest {
@@ -292,7 +286,7 @@ impl FlowRequest {
     ) -> Result<IssuedToken, FlowError> {
         let token = FlowToken::Link {
             claims: claims.0.clone(),
-            browser: Some(browser_binding(nonce)),
+            browser: Some(binding_of(nonce)),
         };
         let options = IssueOptions {
             lifetime: Some(ttl),
@@ -337,6 +331,7 @@ impl FlowRequest {
                 .map_err(|_| FlowError::Body)?;
             params.extend(url::form_urlencoded::parse(&body).into_owned());
         }
+        let landing = take_landing_binding(&mut params)?;
         Ok(FlowRequest {
             method: parts.method,
             uri: parts.uri,
@@ -346,7 +341,60 @@ impl FlowRequest {
             store: Arc::clone(store),
             limits: Arc::clone(limits),
             client,
+            landing,
         })
+    }
+
+    /// Sets the handler's landing cookie on `response` when this request carried a
+    /// `landing_nonce`: the flow's `on_success` will bind its token to it.
+    pub(crate) fn remember_landing_binding(&self, response: &mut Response) -> Result<(), FlowError> {
+        let Some(binding) = &self.landing else {
+            return Ok(());
+        };
+        let header = self
+            .mount
+            .landing_cookie
+            .set_cookie_header(binding, Some(MAX_FLOW_LIFETIME.as_secs()))
+            .map_err(IssueError::from)?;
+        response
+            .headers_mut()
+            .append(SET_COOKIE, HeaderValue::from_str(&header).map_err(IssueError::from)?);
+        Ok(())
+    }
+
+    /// The landing binding this browser's sign-in started with (the handler's landing cookie),
+    /// if it sent exactly one well-formed value.
+    pub(crate) fn landing_binding(&self) -> Option<String> {
+        let mut values = self.mount.landing_cookie.find(&self.headers);
+        match values.len() {
+            1 => values.pop().filter(|value| is_binding(value)),
+            _ => None,
+        }
+    }
+
+    /// Deletes the handler's landing cookie on `response`: the flow it was for has ended.
+    pub(crate) fn clear_landing_binding(&self, response: &mut Response) {
+        if let Ok(header) = HeaderValue::from_str(&self.mount.landing_cookie.clear_cookie_header()) {
+            response.headers_mut().append(SET_COOKIE, header);
+        }
+    }
+}
+
+/// Takes the `landing_nonce` parameters out of `params` (it is not a claim): none, or exactly one
+/// well-formed binding.
+fn take_landing_binding(params: &mut Vec<(String, String)>) -> Result<Option<String>, FlowError> {
+    let mut found = Vec::new();
+    params.retain(|(name, value)| {
+        let landing = name == LANDING_NONCE_PARAMETER;
+        if landing {
+            found.push(value.clone());
+        }
+        !landing
+    });
+    match found.as_slice() {
+        [] => Ok(None),
+        [binding] if is_binding(binding) => Ok(Some(binding.clone())),
+        _ => Err(FlowError::InvalidParameter(LANDING_NONCE_PARAMETER)),
     }
 }
 
@@ -356,6 +404,9 @@ pub(crate) struct Mount {
     pub(crate) authorize: Url,
     pub(crate) callback: Url,
     pub(crate) flow_cookie: CookieOptions,
+    /// The handler's landing cookie: the `landing_nonce` a sign-in started with, scoped to the
+    /// handler's prefix (every provider's steps see it).
+    pub(crate) landing_cookie: CookieOptions,
     /// Flow tokens bound to this provider: their audience is its callback URL.
     pub(crate) tokens: Sessions<FlowToken>,
 }

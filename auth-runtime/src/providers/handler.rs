@@ -17,6 +17,7 @@ use super::contract::{BoxFuture, Provider, Step};
 use super::error::{FlowError, Response};
 use super::flow::{FLOW_TOKEN_TYPE, FlowRequest, MAX_FLOW_LIFETIME, Mount};
 use super::limits::{ClientAddress, RateLimit, RateLimits};
+use crate::binding::with_flow_binding;
 use crate::cookie::CookieError;
 use crate::session_types::SessionTypes;
 use crate::sessions::Sessions;
@@ -87,8 +88,17 @@ where
             match self.provider.callback(request).await? {
                 Step::Respond(response) => Ok(response),
                 Step::Success(claims) => {
-                    let mut response = (self.on_success)(claims).await?;
+                    // `Sessions::parameter` in `on_success` binds its token to the browser's
+                    // landing nonce, when the sign-in started with one. `on_success` is called
+                    // inside the scope too: it may sign before it returns its future.
+                    let binding = request.landing_binding();
+                    let bound = binding.is_some();
+                    let success = async { (self.on_success)(claims).await };
+                    let mut response = with_flow_binding(binding, success).await?;
                     request.clear_flow_state(&mut response);
+                    if bound {
+                        request.clear_landing_binding(&mut response);
+                    }
                     Ok(response)
                 }
             }
@@ -324,7 +334,10 @@ impl HandlerInner {
         }
         let result = match kind {
             StepKind::Authorize => match request.count_authorize().await {
-                Ok(()) => flow.authorize(&request).await,
+                Ok(()) => flow.authorize(&request).await.and_then(|mut response| {
+                    request.remember_landing_binding(&mut response)?;
+                    Ok(response)
+                }),
                 Err(error) => Err(error),
             },
             StepKind::Callback => flow.callback(&request).await,
@@ -472,6 +485,14 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
                 .path(format!("{base_path}{prefix}/{name}"))
                 .max_age(MAX_FLOW_LIFETIME);
             flow_cookie.validate()?;
+            let landing_cookie = self
+                .sessions
+                .cookie_options()
+                .clone()
+                .name("auth-landing")
+                .path(format!("{base_path}{prefix}"))
+                .max_age(MAX_FLOW_LIFETIME);
+            landing_cookie.validate()?;
             let tokens = self
                 .sessions
                 .sibling(FLOW_TOKEN_TYPE, callback.to_string(), MAX_FLOW_LIFETIME);
@@ -480,6 +501,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
                 authorize,
                 callback,
                 flow_cookie,
+                landing_cookie,
                 tokens,
             };
             providers.push((Arc::new(mount), flow));

@@ -21,14 +21,14 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, StatusCode};
-use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::contract::{Callback, Provider, Step, callback};
 use super::error::{FlowError, Response};
-use super::flow::{FlowRequest, FlowToken, UserClaims, browser_binding, clamp_ttl, flow_id};
+use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl, flow_id};
+use crate::binding::binds;
+use crate::middleware::page::{escape_html, set_page_headers};
 use crate::token::verify::VerifyError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
@@ -160,9 +160,7 @@ impl Provider for LinkProvider {
         if request.method() != Method::POST {
             // A GET (a person, or a mail scanner) spends nothing: it gets the page that POSTs.
             let same_browser = match (browser, request.flow_state()) {
-                (Some(expected), Some(nonce)) => {
-                    bool::from(expected.as_bytes().ct_eq(browser_binding(&nonce).as_bytes()))
-                }
+                (Some(expected), Some(nonce)) => binds(&nonce, &expected),
                 _ => false,
             };
             let confirmation = LinkConfirmation {
@@ -193,7 +191,7 @@ impl Provider for LinkProvider {
 
 /// The default page of a link's `GET`: "Sign in as ada@example.com?" with a button that `POST`s
 /// the link, which in the browser that asked for it submits itself. Plain HTML, escaped, never
-/// cached, never sent as a referrer.
+/// cached, never sent as a referrer, never framed by another site.
 pub fn default_confirm_page(confirmation: &LinkConfirmation) -> Response {
     let who = confirmation.claims.get("email").map(str::to_owned).unwrap_or_else(|| {
         let values: Vec<&str> = confirmation.claims.0.values().map(String::as_str).collect();
@@ -215,26 +213,6 @@ pub fn default_confirm_page(confirmation: &LinkConfirmation) -> Response {
     );
     let mut response = Response::new(html.into());
     *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    set_page_headers(response.headers_mut());
     response
-}
-
-/// `text` safe inside HTML text and double-quoted attributes.
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
 }

@@ -72,6 +72,9 @@ fn a_link_opened_in_another_browser_asks_first() {
 
     let other = get(addr, &link, &[]);
     assert_eq!(other.status, 200);
+    // Never framed: another site cannot lay a decoy over the button (clickjacking).
+    assert_eq!(other.header("content-security-policy"), Some("frame-ancestors 'none'"));
+    assert_eq!(other.header("x-frame-options"), Some("DENY"));
     assert!(
         other.body.contains("Sign in as <b>ada@example.com</b>?"),
         "{}",
@@ -138,21 +141,27 @@ fn another_site_cannot_complete_a_sign_in() {
     assert!(signed_in(&own));
 }
 
-/// `?token=` turns into a cookie on a navigation to the landing route only: a form another site
-/// POSTs there cannot plant a session.
+/// `?token=` never turns into a cookie for another site: a form it POSTs to the landing route is
+/// refused, and a navigation it starts with a token this browser did not ask for only asks.
 #[test]
-fn the_landing_route_reads_a_token_on_get_only() {
+fn another_site_cannot_plant_a_session_through_the_landing_route() {
     let (addr, _) = quickstart_app();
     let minted = get(addr, "/token?name=mallory", &[]);
     assert_eq!(minted.status, 200);
     let token = minted.body;
-    let posted = send(addr, "POST", &format!("/me?token={token}"), &[]);
+    let landing = format!("/me?token={token}");
+    let posted = send(addr, "POST", &landing, &[("Origin", "https://evil.example")]);
+    assert_eq!(posted.status, 403, "{}", posted.body);
+    assert!(!signed_in(&posted));
+    let navigated = get(addr, &landing, &[("Accept", "text/html")]);
+    assert_eq!(navigated.status, 200);
+    assert!(!signed_in(&navigated), "a navigation only asks");
     assert!(
-        !signed_in(&posted),
-        "a POST never sets the session cookie: {}",
-        posted.body
+        navigated.body.contains("Continue signing in as <b>mallory</b>?"),
+        "{}",
+        navigated.body
     );
-    let navigated = get(addr, &format!("/me?token={token}"), &[]);
-    assert_eq!(navigated.status, 302);
-    assert!(signed_in(&navigated));
+    let clicked = send(addr, "POST", &landing, &[("Sec-Fetch-Site", "same-origin")]);
+    assert_eq!(clicked.status, 303);
+    assert!(signed_in(&clicked), "the person's own click on the page signs in");
 }

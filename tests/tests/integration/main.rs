@@ -14,6 +14,7 @@ mod cache;
 mod fuzz_corpora;
 mod grpc;
 mod instances;
+mod landing;
 mod layout;
 mod lifetimes;
 mod limits;

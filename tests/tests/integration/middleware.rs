@@ -238,15 +238,47 @@ fn skipped_paths_are_not_authenticated() {
     );
 }
 
+/// A token the browser did not ask for (no landing nonce) is not let in on a GET: the route
+/// answers a page that asks, and the page's same-origin POST moves the token into the cookie.
 #[test]
-fn the_landing_route_moves_the_token_into_the_cookie() {
+fn the_landing_route_moves_the_token_into_the_cookie_once_confirmed() {
     let addr = strict_server();
     let token = sessions().create(&user("ada")).expect("issues");
-    let landing = http_get(addr, &format!("/landing?next=%2Fhome&token={token}&x=1"), &[]);
-    assert_eq!(landing.status, 302);
-    assert_eq!(landing.header("location"), Some("/landing?next=%2Fhome&x=1"));
-    assert_eq!(landing.header("referrer-policy"), Some("no-referrer"));
-    let set_cookie = landing.header("set-cookie").expect("the token becomes the cookie");
+    let landing_url = format!("/landing?next=%2Fhome&token={token}&x=1");
+    let asked = http_get(addr, &landing_url, &[("Accept", "text/html")]);
+    assert_eq!(asked.status, 200);
+    assert!(asked.header("set-cookie").is_none(), "a GET plants nothing");
+    assert_eq!(asked.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(asked.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(asked.header("cache-control"), Some("no-store"));
+    assert_eq!(asked.header("content-security-policy"), Some("frame-ancestors 'none'"));
+    assert_eq!(asked.header("x-frame-options"), Some("DENY"));
+    assert!(
+        asked.body.contains(&format!(
+            "<form method=\"post\" action=\"{}\">",
+            landing_url.replace('&', "&amp;")
+        )),
+        "{}",
+        asked.body
+    );
+    assert!(
+        asked.body.contains("Continue signing in?"),
+        "no subject, no name: {}",
+        asked.body
+    );
+    assert!(!asked.body.contains("<script"), "the page never submits itself");
+
+    let cross_site = send(addr, "POST", &landing_url, &[("Origin", "https://evil.example")]);
+    assert_eq!(cross_site.status, 403, "{}", cross_site.body);
+    assert!(cross_site.header("set-cookie").is_none());
+    let no_origin = send(addr, "POST", &landing_url, &[]);
+    assert_eq!(no_origin.status, 403, "a POST that cannot show it is from this site");
+
+    let confirmed = send(addr, "POST", &landing_url, &[("Sec-Fetch-Site", "same-origin")]);
+    assert_eq!(confirmed.status, 303);
+    assert_eq!(confirmed.header("location"), Some("/landing?next=%2Fhome&x=1"));
+    assert_eq!(confirmed.header("referrer-policy"), Some("no-referrer"));
+    let set_cookie = confirmed.header("set-cookie").expect("the token becomes the cookie");
     assert!(set_cookie.starts_with(&format!(
         "auth-token={token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age="
     )));

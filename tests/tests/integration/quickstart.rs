@@ -53,13 +53,15 @@ fn quickstart_signs_in_reads_back_and_logs_out() {
     assert_eq!(parameter.status, 302);
     let location = parameter.header("location").expect("a redirect").to_owned();
     assert!(location.starts_with("/me?token="), "{location}");
-    let landing = get(addr, &location, &[]);
+    let nonce = parameter
+        .cookie("auth-token-landing")
+        .expect("the shortcut binds the token to this browser");
+    let landing = get(addr, &location, &[("Cookie", &format!("auth-token-landing={nonce}"))]);
     assert_eq!(landing.status, 302, "the landing route moves the token into the cookie");
     assert_eq!(landing.header("location"), Some("/me"));
-    let landed_cookie = landing
-        .header("set-cookie")
-        .and_then(|value| value.split(';').next())
-        .expect("cookie");
+    let landed_cookie = format!("auth-token={}", landing.cookie("auth-token").expect("cookie"));
+    assert_eq!(landing.cookie("auth-token-landing"), Some(""), "the nonce is spent");
+    let landed_cookie = landed_cookie.as_str();
     let me = get(addr, "/me", &[("Cookie", landed_cookie)]);
     assert!(me.body.contains("\"carol\""), "{}", me.body);
 

@@ -155,6 +155,19 @@ impl Browser {
         }
     }
 
+    /// A form `POST` to an absolute `url` with this browser's cookies (and `headers`), keeping
+    /// the cookies the reply sets; redirects are not followed.
+    pub fn post_form(&mut self, url: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> Reply {
+        let cookies = self.cookie_header();
+        let mut all = headers.to_vec();
+        if !cookies.is_empty() {
+            all.push(("Cookie", &cookies));
+        }
+        let reply = post_form(addr_of(url), &path_of(url), &all, form);
+        self.keep(&reply);
+        reply
+    }
+
     /// `GET url`, then every redirect, until a reply that is not a redirect or whose target is
     /// `stop_at` (the target is returned in that reply's `location`, unfollowed).
     pub fn follow(&mut self, url: &str, stop_at: Option<&str>) -> Reply {
@@ -190,6 +203,27 @@ pub fn serve(app: axum::Router) -> SocketAddr {
         .build()
         .expect("runtime");
     serve_on(runtime, app)
+}
+
+/// An ephemeral 127.0.0.1 port bound now, and the function that serves an app on it: for two
+/// servers that must each know the other's address before either app is built.
+pub fn serve_later() -> (SocketAddr, impl FnOnce(axum::Router)) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binds");
+    let addr = listener.local_addr().expect("address");
+    let start = move |app: axum::Router| {
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        });
+    };
+    (addr, start)
 }
 
 /// [`serve`] on `runtime`, which the app's own tasks (a store's subscription, say) were started on.

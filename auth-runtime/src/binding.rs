@@ -1,0 +1,72 @@
+//! Binding a token sent to a landing route to the browser that started the sign-in.
+//!
+//! A token that travels in a URL (`Sessions::parameter`) could be sent by anyone to anyone: an
+//! attacker signs in, then sends a person the landing URL carrying the attacker's session (login
+//! CSRF). The defence is OpenID Connect's `nonce`, applied to the landing route:
+//!
+//! 1. The app gives the browser a random nonce in a cookie scoped to its landing route, and sends
+//!    the sign-in server its hash as the `landing_nonce` parameter
+//!    (`SessionLayer::sign_in_redirect` does both).
+//! 2. The sign-in server writes that hash into the token's `nonce` claim
+//!    ([`IssueOptions::nonce`](crate::IssueOptions::nonce); `AuthHandler` and
+//!    `Sessions::parameter` do it on their own).
+//! 3. The landing route lets the token straight in only when the browser's nonce cookie hashes
+//!    to the token's `nonce`; any other browser is asked first, on a page whose button `POST`s
+//!    the token back, same-origin checked.
+//!
+//! The hash travels, never the nonce itself, so a sign-in URL or a token in a log cannot be turned
+//! into the cookie.
+
+/// The parameter of a sign-in request that carries the landing binding: the base64url SHA-256
+/// (43 characters) of the nonce in the browser's landing cookie.
+pub const LANDING_NONCE_PARAMETER: &str = "landing_nonce";
+
+/// Whether `value` looks like a binding: 43 base64url characters (a SHA-256).
+#[cfg(feature = "providers")]
+pub(crate) fn is_binding(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The binding of `nonce`: its SHA-256, base64url.
+#[cfg(feature = "middleware")]
+pub(crate) fn binding_of(nonce: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::{Digest, Sha256};
+    URL_SAFE_NO_PAD.encode(Sha256::digest(nonce.as_bytes()))
+}
+
+/// Whether the browser's `nonce` hashes to `binding`, compared in constant time.
+#[cfg(feature = "middleware")]
+pub(crate) fn binds(nonce: &str, binding: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(binding_of(nonce).as_bytes().ct_eq(binding.as_bytes()))
+}
+
+#[cfg(feature = "providers")]
+tokio::task_local! {
+    /// The landing binding of the sign-in flow whose `on_success` is running.
+    static FLOW_BINDING: Option<String>;
+}
+
+/// Runs `future` (a flow's `on_success`) with the flow's landing binding in scope, where
+/// [`flow_binding`] finds it.
+#[cfg(feature = "providers")]
+pub(crate) async fn with_flow_binding<F: std::future::Future>(binding: Option<String>, future: F) -> F::Output {
+    FLOW_BINDING.scope(binding, future).await
+}
+
+/// The landing binding of the sign-in flow whose `on_success` is running, if any.
+pub(crate) fn flow_binding() -> Option<String> {
+    #[cfg(feature = "providers")]
+    {
+        FLOW_BINDING.try_with(Clone::clone).ok().flatten()
+    }
+    #[cfg(not(feature = "providers"))]
+    {
+        None
+    }
+}
