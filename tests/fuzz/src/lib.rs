@@ -100,8 +100,9 @@ fn signed_by_us(token: &str) -> bool {
 
 /// The whole request path: the input is a request line (`[METHOD ]/path?query`), then header
 /// lines (`name: value`), one per line. Headers → token extraction → verification → typed
-/// decode → handler. Oracle: a request answered as signed in carries a token that verifies.
-/// Returns whether the handler saw a session.
+/// decode → handler. Oracles: a request answered as signed in carries a token that verifies;
+/// the session cookie is only ever set by a navigation that carried a landing nonce cookie, or by
+/// a `POST` that says it comes from this site. Returns whether the handler saw a session.
 pub fn request_path(data: &[u8]) -> bool {
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
@@ -111,16 +112,21 @@ pub fn request_path(data: &[u8]) -> bool {
         .method(method)
         .uri(if target.starts_with('/') { target } else { "/" });
     let mut credentials = Vec::new();
+    let (mut carries_nonce, mut says_same_site) = (false, false);
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
             let value = value.trim_start();
             builder = builder.header(name, value);
             credentials.push(value.to_owned());
+            let name = name.trim().to_ascii_lowercase();
+            carries_nonce |= name == "cookie" && value.contains("auth-token-landing=");
+            says_same_site |= matches!(name.as_str(), "origin" | "sec-fetch-site");
         }
     }
     let Ok(request) = builder.body(Body::empty()) else {
         return false; // Not a request http accepts; nothing of ours runs.
     };
+    let method = request.method().clone();
     let query_tokens: Vec<String> = request
         .uri()
         .query()
@@ -134,6 +140,16 @@ pub fn request_path(data: &[u8]) -> bool {
     let mut app = APP.clone();
     let response = RUNTIME.block_on(app.call(request));
     let Ok(response) = response;
+    let sets_session = response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .any(|value| value.as_bytes().starts_with(b"auth-token=") && !value.as_bytes().starts_with(b"auth-token=;"));
+    if sets_session {
+        let bound = method != http::Method::POST && carries_nonce;
+        let confirmed = method == http::Method::POST && says_same_site;
+        assert!(bound || confirmed, "set the session cookie unasked: {text:?}");
+    }
     if response.status() != StatusCode::OK {
         return false;
     }

@@ -59,7 +59,7 @@ fn sign_in_flow_inputs() {
     for (name, data) in inputs("sign_in_flow") {
         let status = targets::sign_in_flow(&data);
         let expected = match name.as_str() {
-            "link_authorize" | "code_authorize" | "list" => 200,
+            "link_authorize" | "code_authorize" | "code_authorize_landing" | "list" => 200,
             "link_get" => 400,
             "code_cross_site" => 403,
             // Found by the fuzzer: a second `Sec-Fetch-Site` that is not same-origin.
