@@ -24,6 +24,14 @@ pub enum Algorithm {
     RS256,
     /// HMAC with SHA-256; a shared secret of at least 32 bytes, verification needs the same secret.
     HS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384; verification only (tokens of other issuers).
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512; verification only (SST v2's sessions).
+    RS512,
+    /// RSASSA-PSS with SHA-256; verification only (tokens of other issuers).
+    PS256,
+    /// ECDSA over P-384 with SHA-384; verification only (tokens of other issuers).
+    ES384,
 }
 
 impl Algorithm {
@@ -34,6 +42,10 @@ impl Algorithm {
             Algorithm::ES256 => "ES256",
             Algorithm::RS256 => "RS256",
             Algorithm::HS256 => "HS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::ES384 => "ES384",
         }
     }
 
@@ -43,7 +55,35 @@ impl Algorithm {
             Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
             Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
             Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
+            Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+            Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+            Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+            Algorithm::ES384 => jsonwebtoken::Algorithm::ES384,
         }
+    }
+
+    /// The algorithm of an `alg` header value, if it is one of ours.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        [
+            Algorithm::EdDSA,
+            Algorithm::ES256,
+            Algorithm::RS256,
+            Algorithm::HS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::ES384,
+        ]
+        .into_iter()
+        .find(|algorithm| algorithm.as_str() == name)
+    }
+
+    /// Whether keys of this algorithm are RSA keys (of at least 2048 bits).
+    fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256
+        )
     }
 }
 
@@ -73,7 +113,7 @@ pub enum KeyError {
         len: usize,
     },
     /// An RSA modulus below 2048 bits.
-    #[error("RS256 key has a {bits}-bit modulus; use at least 2048 bits")]
+    #[error("RSA key has a {bits}-bit modulus; use at least 2048 bits")]
     RsaKeyTooSmall {
         /// The modulus size in bits.
         bits: usize,
@@ -147,6 +187,25 @@ impl VerificationKey {
         Self::public(Algorithm::RS256, key)
     }
 
+    /// An RSA public key in PEM (PKCS#1 or SPKI) of at least 2048 bits, for `algorithm`: RS256,
+    /// RS384, RS512 or PS256 (a key verifies one algorithm, never the others).
+    pub fn rsa_pem(pem: &[u8], algorithm: Algorithm) -> Result<Self, KeyError> {
+        if !algorithm.is_rsa() {
+            return Err(KeyError::WrongKeyType {
+                algorithm,
+                reason: "an RSA key verifies RS256, RS384, RS512 or PS256",
+            });
+        }
+        let key = DecodingKey::from_rsa_pem(pem).map_err(invalid(algorithm))?;
+        Self::public(algorithm, key)
+    }
+
+    /// A P-384 public key in PEM, for ES384.
+    pub fn es384_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let key = DecodingKey::from_ec_pem(pem).map_err(invalid(Algorithm::ES384))?;
+        Self::public(Algorithm::ES384, key)
+    }
+
     /// An HS256 shared secret of at least 32 bytes; give it a `kid` with [`with_kid`](Self::with_kid).
     pub fn hs256(secret: &[u8]) -> Result<Self, KeyError> {
         check_hmac_secret(secret)?;
@@ -160,19 +219,26 @@ impl VerificationKey {
         })
     }
 
-    /// A public key from a JWK with an `alg` of `EdDSA`, `ES256` or `RS256`; its `kid`, if any, is kept.
+    /// A public key from a JWK with an `alg` of `EdDSA`, `ES256`, `ES384`, `RS256`, `RS384`,
+    /// `RS512` or `PS256`; its `kid`, if any, is kept.
     ///
     /// A JWK marked for another purpose (`use` other than `sig`, or `key_ops` without `verify`) is
-    /// refused: a key published for encryption must not vouch for signatures.
+    /// refused: a key published for encryption must not vouch for signatures. So is a JWK without
+    /// `alg`: which algorithm a key verifies is never guessed.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        use jsonwebtoken::jwk::KeyAlgorithm;
         let algorithm = match jwk.common.key_algorithm {
-            Some(jsonwebtoken::jwk::KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
-            Some(jsonwebtoken::jwk::KeyAlgorithm::ES256) => Algorithm::ES256,
-            Some(jsonwebtoken::jwk::KeyAlgorithm::RS256) => Algorithm::RS256,
+            Some(KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
+            Some(KeyAlgorithm::ES256) => Algorithm::ES256,
+            Some(KeyAlgorithm::ES384) => Algorithm::ES384,
+            Some(KeyAlgorithm::RS256) => Algorithm::RS256,
+            Some(KeyAlgorithm::RS384) => Algorithm::RS384,
+            Some(KeyAlgorithm::RS512) => Algorithm::RS512,
+            Some(KeyAlgorithm::PS256) => Algorithm::PS256,
             _ => {
                 return Err(KeyError::WrongKeyType {
                     algorithm: Algorithm::EdDSA,
-                    reason: "the JWK needs an `alg` of EdDSA, ES256 or RS256",
+                    reason: "the JWK needs an `alg` of EdDSA, ES256, ES384, RS256, RS384, RS512 or PS256",
                 });
             }
         };
@@ -425,7 +491,12 @@ fn check_public_jwk(algorithm: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
                 return wrong("ES256 keys must be on the P-256 curve");
             }
         }
-        (AlgorithmParameters::RSA(params), Algorithm::RS256) => {
+        (AlgorithmParameters::EllipticCurve(params), Algorithm::ES384) => {
+            if params.curve != EllipticCurve::P384 {
+                return wrong("ES384 keys must be on the P-384 curve");
+            }
+        }
+        (AlgorithmParameters::RSA(params), algorithm) if algorithm.is_rsa() => {
             let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(&params.n)
                 .map_err(|_| KeyError::WrongKeyType {
