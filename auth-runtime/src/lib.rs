@@ -8,6 +8,7 @@
 //   a request's token)
 //   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
 //   memory, redis)
+//   issuers/ (lookup, jwks, keys, verifier: other issuers' tokens)
 //   cache, revocation, middleware/ (layer, landing, confirm, page, csrf, skip,
 //   refusal, current, body), axum
 //   providers/ (error, flow, contract, handler, link, code, oidc), schema
@@ -19,6 +20,8 @@ mod cache;
 mod clock;
 mod cookie;
 mod credentials;
+#[cfg(feature = "middleware")]
+pub mod issuers;
 #[cfg(feature = "middleware")]
 pub mod middleware;
 #[cfg(feature = "providers")]

@@ -54,6 +54,12 @@ pub enum VerifyError {
         /// The key's algorithm.
         expected: Algorithm,
     },
+    /// The header's `alg` is not one the verifier accepts from this issuer.
+    #[error("token algorithm `{found}` is not accepted from this issuer")]
+    AlgorithmNotAllowed {
+        /// The token's `alg`.
+        found: String,
+    },
     /// The signature does not verify with the selected key.
     #[error("bad signature")]
     BadSignature,
@@ -121,6 +127,20 @@ pub enum VerifyError {
         /// The token's `aud`.
         found: String,
     },
+    /// A claim the verifier requires has another value (OpenAuth's `mode` is `refresh`, not
+    /// `access`, say) or is missing.
+    #[error("claim `{claim}` is {}, expected {expected}", found.as_deref().unwrap_or("missing"))]
+    WrongClaim {
+        /// The claim's name.
+        claim: String,
+        /// Its value in the token, as JSON; `None` when absent.
+        found: Option<String>,
+        /// The value required, as JSON.
+        expected: String,
+    },
+    /// The verifier's mapping from claims to the session refused them.
+    #[error("the token's claims do not map to a session: {0}")]
+    Unmapped(String),
     /// The session `type` is not one of the enum's tags.
     #[error("unknown session type `{found}`, expected one of {}", quoted_list(expected))]
     UnknownSessionType {
@@ -205,38 +225,79 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D:
     IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
-/// Verifies `token` under `policy` and decodes its session.
-pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Result<Verified<S>, VerifyError> {
-    if token.len() > policy.max_len {
+/// A compact JWS split into its three base64url parts, after the size check.
+pub(crate) struct Compact<'t> {
+    pub(crate) header: &'t str,
+    pub(crate) payload: &'t str,
+    pub(crate) signature: &'t str,
+    /// `header.payload`: the bytes the signature covers.
+    pub(crate) signed: &'t [u8],
+}
+
+/// Splits `token` into its parts; refuses one over `max_len` bytes before looking at it.
+pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, VerifyError> {
+    if token.len() > max_len {
         return Err(VerifyError::TooLarge {
             len: token.len(),
-            max: policy.max_len,
+            max: max_len,
         });
     }
     let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(VerifyError::Malformed(Malformed::Parts));
     };
+    let signed_len = header.len() + 1 + payload.len();
+    Ok(Compact {
+        header,
+        payload,
+        signature,
+        signed: &token.as_bytes()[..signed_len],
+    })
+}
+
+/// A decoded header: `alg`, `typ` and `kid`, with `crit` already refused.
+pub(crate) struct TokenHeader {
+    pub(crate) alg: String,
+    pub(crate) typ: Option<String>,
+    pub(crate) kid: Option<String>,
+}
+
+/// Decodes a header and refuses `crit`; `jku`, `jwk`, `x5u` and `x5c` are never read.
+pub(crate) fn read_header(header_b64: &str) -> Result<TokenHeader, VerifyError> {
+    let header_json = decode_part(header_b64, "header")?;
+    let header: Header<'_> =
+        serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
+    if header.crit {
+        return Err(VerifyError::CriticalHeader);
+    }
+    Ok(TokenHeader {
+        alg: header.alg.into_owned(),
+        typ: header.typ.map(Cow::into_owned),
+        kid: header.kid.map(Cow::into_owned),
+    })
+}
+
+/// Verifies `token` under `policy` and decodes its session.
+pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Result<Verified<S>, VerifyError> {
+    let parts = split(token, policy.max_len)?;
     // Our own tokens carry exactly the header we issue with their key: known good, nothing to parse.
     let issued = policy
         .keys
         .iter()
         .zip(policy.issued_headers)
-        .find(|(_, issued)| issued.as_deref() == Some(header_b64));
+        .find(|(_, issued)| issued.as_deref() == Some(parts.header));
     let (key, token_type) = match issued {
         Some((key, _)) => (key, Ok(())),
-        None => check_header(header_b64, policy)?,
+        None => check_header(parts.header, policy)?,
     };
-    let signature = decode_part(signature_b64, "signature")?;
-    let signed_len = header_b64.len() + 1 + payload_b64.len();
-    if !key.verify_signature(&token.as_bytes()[..signed_len], &signature) {
+    let signature = decode_part(parts.signature, "signature")?;
+    if !key.verify_signature(parts.signed, &signature) {
         return Err(VerifyError::BadSignature);
     }
     // Decoded before the `typ` verdict, so a token with a valid signature over an unreadable
     // payload is malformed whatever its type.
-    let payload = decode_part(payload_b64, "payload")?;
+    let payload = decode_part(parts.payload, "payload")?;
     token_type?;
     decode_payload(&payload, policy)
 }
@@ -248,37 +309,32 @@ fn check_header<'p>(
     header_b64: &str,
     policy: &Policy<'p>,
 ) -> Result<(&'p VerificationKey, Result<(), VerifyError>), VerifyError> {
-    let header_json = decode_part(header_b64, "header")?;
-    let header: Header<'_> =
-        serde_json::from_slice(&header_json).map_err(|error| VerifyError::Malformed(Malformed::Header(error)))?;
-    if header.crit {
-        return Err(VerifyError::CriticalHeader);
-    }
+    let header = read_header(header_b64)?;
     let kid = header.kid.as_deref().unwrap_or(policy.default_kid);
     let key = policy
         .keys
         .iter()
         .find(|key| key.kid == kid)
         .ok_or_else(|| VerifyError::UnknownKey {
-            kid: header.kid.as_deref().map(str::to_owned),
+            kid: header.kid.clone(),
         })?;
     if header.alg != key.algorithm.as_str() {
         return Err(VerifyError::AlgorithmMismatch {
-            found: header.alg.into_owned(),
+            found: header.alg,
             expected: key.algorithm,
         });
     }
     let token_type = match &header.typ {
         Some(typ) if typ.eq_ignore_ascii_case(policy.token_type) => Ok(()),
         other => Err(VerifyError::WrongTokenType {
-            found: other.as_deref().map(str::to_owned),
+            found: other.clone(),
             expected: policy.token_type.to_owned(),
         }),
     };
     Ok((key, token_type))
 }
 
-fn decode_part(part: &str, name: &'static str) -> Result<Vec<u8>, VerifyError> {
+pub(crate) fn decode_part(part: &str, name: &'static str) -> Result<Vec<u8>, VerifyError> {
     URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| VerifyError::Malformed(Malformed::Base64 { part: name }))
@@ -286,24 +342,57 @@ fn decode_part(part: &str, name: &'static str) -> Result<Vec<u8>, VerifyError> {
 
 /// The payload's claims as read, before they are checked.
 #[derive(Default)]
-struct RawClaims<'a> {
-    session_type: Option<Cow<'a, str>>,
-    properties: Option<&'a RawValue>,
-    issuer: Option<Cow<'a, str>>,
-    audience: Option<Cow<'a, str>>,
-    subject: Option<Cow<'a, str>>,
-    issued_at: Option<u64>,
-    not_before: Option<u64>,
-    expires_at: Option<u64>,
-    token_id: Option<Cow<'a, str>>,
-    nonce: Option<Cow<'a, str>>,
+pub(crate) struct RawClaims<'a> {
+    pub(crate) session_type: Option<Cow<'a, str>>,
+    pub(crate) properties: Option<&'a RawValue>,
+    pub(crate) issuer: Option<Cow<'a, str>>,
+    pub(crate) audience: Option<Audience<'a>>,
+    pub(crate) subject: Option<Cow<'a, str>>,
+    pub(crate) issued_at: Option<u64>,
+    pub(crate) not_before: Option<u64>,
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) token_id: Option<Cow<'a, str>>,
+    pub(crate) nonce: Option<Cow<'a, str>>,
+    /// The claims [`ClaimsReading::extra`] asked for, by their index there.
+    pub(crate) extra: Vec<(usize, &'a RawValue)>,
 }
 
-/// Latest time a token may name: the end of year 9999. Anything later is a forged or broken
-/// number, and bounding it keeps all time arithmetic far from overflow.
-const MAX_TIMESTAMP: u64 = 253_402_300_799;
+/// `aud`: one string, or (where [`ClaimsReading::audience_list`] allows it) a list of them.
+pub(crate) enum Audience<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
 
-fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Result<Verified<S>, VerifyError> {
+impl Audience<'_> {
+    /// Whether `audience` is the one, or one of the list.
+    pub(crate) fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|one| one == audience),
+        }
+    }
+
+    /// The audience as shown in an error.
+    pub(crate) fn shown(&self) -> String {
+        match self {
+            Audience::One(one) => one.clone().into_owned(),
+            Audience::Many(many) => many.join(", "),
+        }
+    }
+}
+
+/// What to read from a payload besides the registered claims.
+#[derive(Default)]
+pub(crate) struct ClaimsReading<'o> {
+    /// Whether `aud` may be a list (RFC 7519 allows it; our own tokens never use one).
+    pub(crate) audience_list: bool,
+    /// Other claims to capture (OpenAuth's `mode`, say), raw.
+    pub(crate) extra: &'o [String],
+}
+
+/// Reads a payload's claims: a JSON object, every claim we know at most once, times as integers
+/// up to the year 9999.
+pub(crate) fn read_claims<'a>(payload: &'a [u8], reading: &ClaimsReading<'_>) -> Result<RawClaims<'a>, VerifyError> {
     // The visitor reports claim errors here, typed; serde only carries a placeholder out.
     let claim_error = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(payload);
@@ -311,18 +400,53 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
         &mut deserializer,
         ClaimsVisitor {
             claim_error: &claim_error,
+            reading,
         },
     )
     .and_then(|claims| deserializer.end().map(|()| claims));
-    let raw = match parsed {
-        Ok(raw) => raw,
-        Err(error) => {
-            return Err(claim_error
-                .into_inner()
-                .unwrap_or(VerifyError::Malformed(Malformed::Payload(error))));
-        }
-    };
+    parsed.map_err(|error| {
+        claim_error
+            .into_inner()
+            .unwrap_or(VerifyError::Malformed(Malformed::Payload(error)))
+    })
+}
 
+/// `iat` and `nbf` against the clock: neither may be later than now plus the leeway.
+pub(crate) fn check_issued_and_not_before(raw: &RawClaims<'_>, now: u64, leeway: u64) -> Result<(), VerifyError> {
+    if let Some(issued_at) = raw.issued_at
+        && issued_at > now.saturating_add(leeway)
+    {
+        return Err(VerifyError::IssuedInTheFuture { issued_at, now });
+    }
+    if let Some(not_before) = raw.not_before
+        && not_before > now.saturating_add(leeway)
+    {
+        return Err(VerifyError::NotYetValid { not_before, now });
+    }
+    Ok(())
+}
+
+/// The typed session of `{"type", "properties"}`: the same decode for every issuer.
+pub(crate) fn decode_session<S: SessionTypes>(raw: &RawClaims<'_>) -> Result<S, VerifyError> {
+    let session_type = raw.session_type.as_deref().ok_or(VerifyError::MissingClaim("type"))?;
+    if !S::TYPES.contains(&session_type) {
+        return Err(VerifyError::UnknownSessionType {
+            found: session_type.to_owned(),
+            expected: S::TYPES,
+        });
+    }
+    let properties = raw.properties.map_or("{}", RawValue::get);
+    let mut properties_deserializer = serde_json::Deserializer::from_str(properties);
+    de::DeserializeSeed::deserialize(PropertiesSeed::<S>::new(session_type), &mut properties_deserializer)
+        .map_err(VerifyError::InvalidProperties)
+}
+
+/// Latest time a token may name: the end of year 9999. Anything later is a forged or broken
+/// number, and bounding it keeps all time arithmetic far from overflow.
+const MAX_TIMESTAMP: u64 = 253_402_300_799;
+
+fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Result<Verified<S>, VerifyError> {
+    let raw = read_claims(payload, &ClaimsReading::default())?;
     let expires_at = raw.expires_at.ok_or(VerifyError::MissingClaim("exp"))?;
     if policy.now > expires_at.saturating_add(policy.leeway) {
         return Err(VerifyError::Expired {
@@ -350,45 +474,25 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
             max: policy.max_lifetime,
         });
     }
-    if let Some(not_before) = raw.not_before
-        && not_before > policy.now.saturating_add(policy.leeway)
-    {
-        return Err(VerifyError::NotYetValid {
-            not_before,
-            now: policy.now,
-        });
-    }
-    let issuer = raw.issuer.ok_or(VerifyError::MissingClaim("iss"))?;
+    check_issued_and_not_before(&raw, policy.now, policy.leeway)?;
+    let issuer = raw.issuer.as_deref().ok_or(VerifyError::MissingClaim("iss"))?;
     if issuer != policy.issuer {
         return Err(VerifyError::WrongIssuer {
-            found: issuer.into_owned(),
+            found: issuer.to_owned(),
         });
     }
-    let audience = raw.audience.ok_or(VerifyError::MissingClaim("aud"))?;
-    if audience != policy.audience {
+    let audience = raw.audience.as_ref().ok_or(VerifyError::MissingClaim("aud"))?;
+    if !audience.contains(policy.audience) {
         return Err(VerifyError::WrongAudience {
-            found: audience.into_owned(),
+            found: audience.shown(),
         });
     }
-
-    let session_type = raw.session_type.ok_or(VerifyError::MissingClaim("type"))?;
-    if !S::TYPES.contains(&session_type.as_ref()) {
-        return Err(VerifyError::UnknownSessionType {
-            found: session_type.into_owned(),
-            expected: S::TYPES,
-        });
-    }
-    let properties = raw.properties.map_or("{}", RawValue::get);
-    let mut properties_deserializer = serde_json::Deserializer::from_str(properties);
-    let session =
-        de::DeserializeSeed::deserialize(PropertiesSeed::<S>::new(&session_type), &mut properties_deserializer)
-            .map_err(VerifyError::InvalidProperties)?;
-
+    let session = decode_session(&raw)?;
     Ok(Verified {
         session,
         claims: Claims {
-            issuer: issuer.into_owned(),
-            audience: audience.into_owned(),
+            issuer: issuer.to_owned(),
+            audience: policy.audience.to_owned(),
             subject: raw.subject.map(Cow::into_owned),
             issued_at: raw.issued_at,
             not_before: raw.not_before,
@@ -399,16 +503,24 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
     })
 }
 
-struct ClaimsVisitor<'e> {
+struct ClaimsVisitor<'e, 'o> {
     claim_error: &'e RefCell<Option<VerifyError>>,
+    reading: &'e ClaimsReading<'o>,
 }
 
-impl ClaimsVisitor<'_> {
+impl ClaimsVisitor<'_, '_> {
     /// Records the typed error and hands serde a placeholder to unwind with.
     fn fail<E: de::Error>(&self, error: VerifyError) -> E {
         let message = error.to_string();
         *self.claim_error.borrow_mut() = Some(error);
         E::custom(message)
+    }
+
+    fn twice<E: de::Error>(&self, claim: &'static str) -> E {
+        self.fail(VerifyError::InvalidClaim {
+            claim,
+            reason: "the claim appears twice".to_owned(),
+        })
     }
 
     fn read<'de, A, T>(&self, map: &mut A, slot: &mut Option<T>, claim: &'static str) -> Result<(), A::Error>
@@ -417,10 +529,7 @@ impl ClaimsVisitor<'_> {
         T: Deserialize<'de>,
     {
         if slot.is_some() {
-            return Err(self.fail(VerifyError::InvalidClaim {
-                claim,
-                reason: "the claim appears twice".to_owned(),
-            }));
+            return Err(self.twice(claim));
         }
         let value = map.next_value::<T>().map_err(|error| {
             self.fail(VerifyError::InvalidClaim {
@@ -447,9 +556,36 @@ impl ClaimsVisitor<'_> {
         }
         Ok(())
     }
+
+    /// `aud` as one string, or as a list of strings where the reading allows it.
+    fn read_audience<'de, A: MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        slot: &mut Option<Audience<'de>>,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(self.twice("aud"));
+        }
+        if !self.reading.audience_list {
+            let mut one = None;
+            self.read(map, &mut one, "aud")?;
+            *slot = one.map(Audience::One);
+            return Ok(());
+        }
+        let mut raw: Option<&'de RawValue> = None;
+        self.read(map, &mut raw, "aud")?;
+        let invalid = |reason: String| self.fail(VerifyError::InvalidClaim { claim: "aud", reason });
+        let text = raw.map_or("null", RawValue::get);
+        *slot = Some(if text.starts_with('[') {
+            Audience::Many(serde_json::from_str(text).map_err(|error| invalid(error.to_string()))?)
+        } else {
+            Audience::One(serde_json::from_str(text).map_err(|error| invalid(error.to_string()))?)
+        });
+        Ok(())
+    }
 }
 
-impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
+impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
     type Value = RawClaims<'de>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -463,16 +599,27 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
                 "type" => self.read(&mut map, &mut raw.session_type, "type")?,
                 "properties" => self.read(&mut map, &mut raw.properties, "properties")?,
                 "iss" => self.read(&mut map, &mut raw.issuer, "iss")?,
-                "aud" => self.read(&mut map, &mut raw.audience, "aud")?,
+                "aud" => self.read_audience(&mut map, &mut raw.audience)?,
                 "sub" => self.read(&mut map, &mut raw.subject, "sub")?,
                 "jti" => self.read(&mut map, &mut raw.token_id, "jti")?,
                 "nonce" => self.read(&mut map, &mut raw.nonce, "nonce")?,
                 "iat" => self.read_time(&mut map, &mut raw.issued_at, "iat")?,
                 "nbf" => self.read_time(&mut map, &mut raw.not_before, "nbf")?,
                 "exp" => self.read_time(&mut map, &mut raw.expires_at, "exp")?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                other => match self.reading.extra.iter().position(|name| name == other) {
+                    Some(index) => {
+                        if raw.extra.iter().any(|(seen, _)| *seen == index) {
+                            return Err(self.fail(VerifyError::InvalidClaim {
+                                claim: "(extra)",
+                                reason: format!("the claim `{}` appears twice", key.as_str().escape_debug()),
+                            }));
+                        }
+                        raw.extra.push((index, map.next_value()?));
+                    }
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
             }
         }
         Ok(raw)

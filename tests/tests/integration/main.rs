@@ -14,6 +14,8 @@ mod cache;
 mod fuzz_corpora;
 mod grpc;
 mod instances;
+mod issuers;
+mod jwks;
 mod landing;
 mod layout;
 mod lifetimes;

@@ -1,0 +1,493 @@
+//! [`RemoteJwks`]: another issuer's signing keys, fetched from its JWK Set and kept fresh.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use http::header::{ACCEPT, CACHE_CONTROL};
+use jsonwebtoken::jwk::Jwk;
+use url::Url;
+
+use super::lookup::{LookupError, select};
+use crate::token::keys::VerificationKey;
+
+/// Where the key set is, as given to [`RemoteJwks::builder`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksSource {
+    /// `<issuer>/.well-known/jwks.json` (OpenAuth publishes its keys there).
+    Issuer(String),
+    /// This URL.
+    Url(String),
+    /// The `jwks_uri` of `<issuer>/.well-known/openid-configuration`, or of
+    /// `<issuer>/.well-known/oauth-authorization-server` when there is none.
+    Discovery(String),
+}
+
+/// Why a [`RemoteJwks`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// The issuer or key set URL is not an absolute `http(s)` URL.
+    #[error("`{0}` must be an absolute http(s) URL without query or fragment")]
+    Url(String),
+    /// The HTTP client could not be built (its TLS setup failed).
+    #[error("the HTTP client could not be built: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Another issuer's signing keys, fetched and cached. Clones share one cache.
+///
+/// - Where: `<issuer>/.well-known/jwks.json`, an explicit URL, or the `jwks_uri` of the issuer's
+///   OpenID (or RFC 8414 OAuth) discovery document, whose `issuer` must be the one configured.
+/// - How long: the answer's `Cache-Control: max-age`, kept within bounds (30 s to 1 day by
+///   default; 5 minutes without one). A background refresh starts once a fifth of that time is
+///   left, so requests do not wait on the issuer.
+/// - Rotation: a token naming an unknown `kid` fetches the set again, at most once per
+///   [`refetch_interval`](RemoteJwksBuilder::refetch_interval); concurrent fetches are coalesced
+///   into one, so a thousand requests with a new `kid` cause one request to the issuer.
+/// - Outages: when a fetch fails the last good set keeps serving for
+///   [`max_stale`](RemoteJwksBuilder::max_stale) past its expiry, then lookups fail closed
+///   (`BackendUnavailable`: 503 through the layer, never cached).
+/// - What is kept: only keys for signatures (`use` `sig` or absent, `key_ops` with `verify` or
+///   absent) with an `alg` this crate verifies and a key that fits it (curve, RSA of 2048 bits or
+///   more); others are skipped. A set with no usable key is an error.
+/// - The client follows no redirects, times out (5 s by default) and reads at most 256 KiB.
+#[derive(Clone)]
+pub struct RemoteJwks {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RemoteJwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteJwks")
+            .field("source", &self.inner.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`RemoteJwks`].
+#[derive(Debug)]
+pub struct RemoteJwksBuilder {
+    source: JwksSource,
+    options: Options,
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    default_ttl: Duration,
+    min_ttl: Duration,
+    max_ttl: Duration,
+    refetch_interval: Duration,
+    max_stale: Duration,
+    timeout: Duration,
+    max_body: usize,
+    max_keys: usize,
+}
+
+struct Inner {
+    source: JwksSource,
+    options: Options,
+    client: reqwest::Client,
+    /// The key set URL, once known (at build, or after discovery).
+    url: Mutex<Option<Url>>,
+    state: Mutex<State>,
+    /// Held while fetching: one fetch at a time, the others wait and use its result.
+    fetching: tokio::sync::Mutex<()>,
+    /// Whether a background refresh is under way.
+    refreshing: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    keys: Arc<Vec<VerificationKey>>,
+    /// Until when the set is fresh; `None` before the first good fetch.
+    fresh_until: Option<Instant>,
+    /// When a background refresh starts.
+    refresh_at: Option<Instant>,
+    /// Every fetch attempt, good or bad, counts: waiters compare it to know one happened.
+    attempts: u64,
+    last_attempt: Option<Instant>,
+    last_error: Option<String>,
+}
+
+impl RemoteJwks {
+    /// The keys at `<issuer>/.well-known/jwks.json`, with the default bounds.
+    pub fn issuer(issuer: &str) -> Result<RemoteJwks, JwksError> {
+        RemoteJwks::builder(JwksSource::Issuer(issuer.to_owned())).build()
+    }
+
+    /// The keys at `url`, with the default bounds.
+    pub fn url(url: &str) -> Result<RemoteJwks, JwksError> {
+        RemoteJwks::builder(JwksSource::Url(url.to_owned())).build()
+    }
+
+    /// The keys the issuer's discovery document points to, with the default bounds.
+    pub fn discover(issuer: &str) -> Result<RemoteJwks, JwksError> {
+        RemoteJwks::builder(JwksSource::Discovery(issuer.to_owned())).build()
+    }
+
+    /// Starts a key set at `source`, to set bounds other than the defaults.
+    pub fn builder(source: JwksSource) -> RemoteJwksBuilder {
+        RemoteJwksBuilder {
+            source,
+            options: Options {
+                default_ttl: Duration::from_secs(5 * 60),
+                min_ttl: Duration::from_secs(30),
+                max_ttl: Duration::from_secs(24 * 60 * 60),
+                refetch_interval: Duration::from_secs(30),
+                max_stale: Duration::from_secs(60 * 60),
+                timeout: Duration::from_secs(5),
+                max_body: 256 * 1024,
+                max_keys: 64,
+            },
+        }
+    }
+}
+
+impl RemoteJwksBuilder {
+    /// How long a set without `Cache-Control: max-age` is fresh; 5 minutes by default.
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.options.default_ttl = ttl;
+        self
+    }
+
+    /// The bounds a `max-age` is kept within; 30 s and 1 day by default.
+    pub fn ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.options.min_ttl = min;
+        self.options.max_ttl = max.max(min);
+        self
+    }
+
+    /// The least time between two fetches caused by unknown `kid`s; 30 s by default.
+    pub fn refetch_interval(mut self, interval: Duration) -> Self {
+        self.options.refetch_interval = interval;
+        self
+    }
+
+    /// How long past its expiry the last good set keeps serving while the issuer cannot be
+    /// reached; 1 hour by default. After that, lookups fail closed.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.options.max_stale = max_stale;
+        self
+    }
+
+    /// The time one fetch may take, connection included; 5 s by default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// The largest answer read; 256 KiB by default.
+    pub fn max_body(mut self, max_body: usize) -> Self {
+        self.options.max_body = max_body;
+        self
+    }
+
+    /// Builds the key set; nothing is fetched until a token needs a key.
+    pub fn build(self) -> Result<RemoteJwks, JwksError> {
+        let url = match &self.source {
+            JwksSource::Issuer(issuer) => {
+                let issuer = web_url(issuer)?;
+                let jwks = format!("{}/.well-known/jwks.json", issuer.as_str().trim_end_matches('/'));
+                Some(web_url(&jwks)?)
+            }
+            JwksSource::Url(url) => Some(web_url(url)?),
+            JwksSource::Discovery(issuer) => {
+                web_url(issuer)?;
+                None
+            }
+        };
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.options.timeout)
+            .connect_timeout(self.options.timeout)
+            .build()
+            .map_err(JwksError::Client)?;
+        Ok(RemoteJwks {
+            inner: Arc::new(Inner {
+                source: self.source,
+                options: self.options,
+                client,
+                url: Mutex::new(url),
+                state: Mutex::new(State::default()),
+                fetching: tokio::sync::Mutex::new(()),
+                refreshing: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+/// `text` as an absolute `http(s)` URL without query or fragment.
+fn web_url(text: &str) -> Result<Url, JwksError> {
+    Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .filter(|url| url.query().is_none() && url.fragment().is_none())
+        .ok_or_else(|| JwksError::Url(text.to_owned()))
+}
+
+impl RemoteJwks {
+    /// The set holding the key for `kid`, and its index there; fetches as the module docs say.
+    pub(crate) async fn find(&self, kid: Option<&str>) -> Result<(Arc<Vec<VerificationKey>>, usize), LookupError> {
+        let inner = &self.inner;
+        let now = Instant::now();
+        let (fresh_until, refresh_at, attempts, failed_recently) = {
+            let state = inner.state();
+            let failed_recently = state.last_error.is_some()
+                && state
+                    .last_attempt
+                    .is_some_and(|at| at.elapsed() < inner.options.refetch_interval);
+            (state.fresh_until, state.refresh_at, state.attempts, failed_recently)
+        };
+        let expired = fresh_until.is_none_or(|fresh_until| now >= fresh_until);
+        if expired {
+            // Never fetched, or expired: fetch now (coalesced; after a failure, not again before
+            // the refetch interval), and fall back on a set still within the staleness bound.
+            let fetched = if failed_recently {
+                Err(inner.state().last_error.clone().unwrap_or_default())
+            } else {
+                inner.fetch_once(attempts).await
+            };
+            if let Err(error) = fetched {
+                let usable = fresh_until.is_some_and(|fresh_until| now < fresh_until + inner.options.max_stale);
+                if !usable {
+                    return Err(LookupError::Unavailable(error));
+                }
+            }
+        } else if refresh_at.is_some_and(|at| now >= at) {
+            self.refresh_in_background(attempts);
+        }
+        let (keys, attempts, last_attempt) = {
+            let state = inner.state();
+            (Arc::clone(&state.keys), state.attempts, state.last_attempt)
+        };
+        if let Some(index) = select(&keys, kid) {
+            return Ok((keys, index));
+        }
+        // An unknown `kid`: the issuer may have rotated. Ask again, at most once per interval.
+        let due = last_attempt.is_none_or(|at| at.elapsed() >= inner.options.refetch_interval);
+        if !due {
+            return Err(LookupError::Unknown);
+        }
+        // A failed refetch leaves the set as it was: the token's key is still unknown.
+        let _ = inner.fetch_once(attempts).await;
+        let keys = Arc::clone(&inner.state().keys);
+        match select(&keys, kid) {
+            Some(index) => Ok((keys, index)),
+            None => Err(LookupError::Unknown),
+        }
+    }
+
+    /// Starts a refresh on the current tokio runtime, unless one is under way (or there is no
+    /// runtime: the set is then fetched when it expires).
+    fn refresh_in_background(&self, attempts: u64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.inner.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        runtime.spawn(async move {
+            let _ = inner.fetch_once(attempts).await;
+            inner.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl Inner {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is replaced whole under the lock; a panic elsewhere cannot leave it half-written.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fetches the set unless another fetch was attempted since `seen` attempts (then that one's
+    /// outcome is this one's): concurrent callers share one request to the issuer.
+    async fn fetch_once(&self, seen: u64) -> Result<(), String> {
+        let _fetching = self.fetching.lock().await;
+        {
+            let state = self.state();
+            if state.attempts != seen {
+                return match &state.last_error {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(()),
+                };
+            }
+        }
+        let fetched = self.fetch().await;
+        let now = Instant::now();
+        let mut state = self.state();
+        // Counted once the outcome is known: a caller that read the count while this fetch was
+        // under way waits for it and takes its outcome, instead of fetching again.
+        state.attempts += 1;
+        state.last_attempt = Some(now);
+        match fetched {
+            Ok((keys, ttl)) => {
+                state.keys = Arc::new(keys);
+                state.fresh_until = Some(now + ttl);
+                state.refresh_at = Some(now + ttl - ttl / 5);
+                state.last_error = None;
+                Ok(())
+            }
+            Err(error) => {
+                state.last_error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// One request for the set: its usable keys, and how long they are fresh.
+    async fn fetch(&self) -> Result<(Vec<VerificationKey>, Duration), String> {
+        let url = self.jwks_url().await?;
+        let response = self.get(&url).await?;
+        let ttl = self.ttl(response.headers());
+        let body = self.read_body(response, &url).await?;
+        let keys = usable_keys(&body, self.options.max_keys).map_err(|error| format!("{url}: {error}"))?;
+        Ok((keys, ttl))
+    }
+
+    /// The key set URL: known at build, or read once from the discovery document.
+    async fn jwks_url(&self) -> Result<Url, String> {
+        if let Some(url) = self.url.lock().unwrap_or_else(PoisonError::into_inner).clone() {
+            return Ok(url);
+        }
+        let JwksSource::Discovery(issuer) = &self.source else {
+            return Err("no key set URL".to_owned());
+        };
+        let url = self.discover(issuer).await?;
+        *self.url.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
+        Ok(url)
+    }
+
+    /// `jwks_uri` from the issuer's OpenID configuration, or its RFC 8414 metadata.
+    async fn discover(&self, issuer: &str) -> Result<Url, String> {
+        let issuer = issuer.trim_end_matches('/');
+        let mut last = String::new();
+        for document in ["openid-configuration", "oauth-authorization-server"] {
+            let url = web_url(&format!("{issuer}/.well-known/{document}")).map_err(|error| error.to_string())?;
+            let response = match self.get(&url).await {
+                Ok(response) => response,
+                Err(error) => {
+                    last = error;
+                    continue;
+                }
+            };
+            let body = self.read_body(response, &url).await?;
+            #[derive(serde::Deserialize)]
+            struct Metadata {
+                issuer: String,
+                jwks_uri: String,
+            }
+            let metadata: Metadata =
+                serde_json::from_slice(&body).map_err(|error| format!("{url}: not a discovery document: {error}"))?;
+            if metadata.issuer.trim_end_matches('/') != issuer {
+                return Err(format!("{url} names another issuer, `{}`", metadata.issuer));
+            }
+            let jwks = web_url(&metadata.jwks_uri).map_err(|error| format!("{url}: {error}"))?;
+            if issuer.starts_with("https:") && jwks.scheme() != "https" {
+                return Err(format!(
+                    "{url}: the key set of an HTTPS issuer must be served over HTTPS"
+                ));
+            }
+            return Ok(jwks);
+        }
+        Err(last)
+    }
+
+    /// `GET url`: a `200`, or an error that names the URL and what went wrong.
+    async fn get(&self, url: &Url) -> Result<reqwest::Response, String> {
+        let response = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| format!("{url}: {}", describe(error)))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(format!("{url} answered {status}"));
+        }
+        Ok(response)
+    }
+
+    /// The body, refused past `max_body` bytes before it is all read.
+    async fn read_body(&self, mut response: reqwest::Response, url: &Url) -> Result<Vec<u8>, String> {
+        let max = self.options.max_body;
+        if response.content_length().is_some_and(|len| len > max as u64) {
+            return Err(format!("{url}: the answer is over {max} bytes"));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| format!("{url}: {}", describe(error)))?
+        {
+            if body.len() + chunk.len() > max {
+                return Err(format!("{url}: the answer is over {max} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// How long an answer is fresh: its `max-age` within bounds, `no-store`/`no-cache` as the
+    /// lower bound, the default without either.
+    fn ttl(&self, headers: &http::HeaderMap) -> Duration {
+        let options = &self.options;
+        let mut ttl = None;
+        for directive in headers
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+        {
+            let directive = directive.trim();
+            if directive.eq_ignore_ascii_case("no-store") || directive.eq_ignore_ascii_case("no-cache") {
+                ttl = Some(Duration::ZERO);
+            } else if let Some((name, value)) = directive.split_once('=')
+                && name.trim().eq_ignore_ascii_case("max-age")
+                && ttl.is_none()
+                && let Ok(seconds) = value.trim().trim_matches('"').parse::<u64>()
+            {
+                ttl = Some(Duration::from_secs(seconds));
+            }
+        }
+        ttl.unwrap_or(options.default_ttl)
+            .clamp(options.min_ttl, options.max_ttl)
+    }
+}
+
+/// A client error without the URL reqwest adds (the caller names it once).
+fn describe(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        error.without_url().to_string()
+    }
+}
+
+/// The signing keys of a JWK Set this crate can verify with; others are skipped.
+fn usable_keys(body: &[u8], max_keys: usize) -> Result<Vec<VerificationKey>, String> {
+    #[derive(serde::Deserialize)]
+    struct Set {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: Set = serde_json::from_slice(body).map_err(|error| format!("not a JWK Set: {error}"))?;
+    if set.keys.len() > max_keys {
+        return Err(format!("{} keys, more than the {max_keys} read", set.keys.len()));
+    }
+    let total = set.keys.len();
+    let keys: Vec<VerificationKey> = set
+        .keys
+        .into_iter()
+        .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
+        .filter_map(|jwk| VerificationKey::from_jwk(&jwk).ok())
+        .collect();
+    if keys.is_empty() {
+        return Err(format!("none of its {total} keys is a usable signing key"));
+    }
+    Ok(keys)
+}

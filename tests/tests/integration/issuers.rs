@@ -1,0 +1,421 @@
+//! Sessions other issuers signed, read through the unchanged session layer, against the real
+//! issuers: an OpenAuth issuer (`@openauthjs/openauth` served with `@hono/node-server`) driven
+//! through authorize -> code -> `/token` and its refresh, and SST v2's signer (`fast-jwt` as
+//! `sst/node/auth` calls it). Both from tests/issuers/package-lock.json; needs Node.js.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use auth_runtime::issuers::{JwksSource, JwtVerifier, KeySource, RemoteJwks};
+use auth_runtime::{Algorithm, SessionCache, SessionLayer, SessionVerifier, VerificationKey, use_authenticated};
+use axum::Router;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::AppSession;
+use common::client::{Reply, get as http_get, post_form, serve};
+use common::tools;
+
+use crate::common;
+
+fn require_node() {
+    tools::require("Node.js", "node", &["--version"]);
+    tools::npm_install(&tools::dir("issuers"), "@openauthjs/openauth");
+}
+
+/// An OpenAuth issuer process; stopped when dropped.
+struct OpenAuth {
+    child: Child,
+    issuer: String,
+    /// How many times the issuer served its JWK Set (its request log, read from stdout).
+    jwks_fetches: Arc<AtomicUsize>,
+}
+
+impl Drop for OpenAuth {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OpenAuth {
+    /// Starts the issuer on `port` (0: any free one).
+    fn start(port: u16) -> OpenAuth {
+        let mut child = Command::new("node")
+            .arg("openauth.mjs")
+            .arg(port.to_string())
+            .current_dir(tools::dir("issuers"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (ready, issuer) = mpsc::channel();
+        let jwks_fetches = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&jwks_fetches);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(issuer) = line.strip_prefix("READY ") {
+                    let _ = ready.send(issuer.to_owned());
+                }
+                // hono's logger: `<-- GET /.well-known/jwks.json` for each request.
+                if line.contains("<-- GET /.well-known/jwks.json") {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let issuer = issuer
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the OpenAuth issuer prints READY within a minute");
+        OpenAuth {
+            child,
+            issuer,
+            jwks_fetches,
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        common::client::addr_of(&self.issuer)
+    }
+
+    fn port(&self) -> u16 {
+        self.addr().port()
+    }
+
+    /// OpenAuth's authorization code flow for `client_id`, as its client library runs it:
+    /// `/authorize` (which sets its encrypted `authorization` cookie) -> the provider, which
+    /// signs in at once -> the redirect with `code` -> `POST /token`. Returns the token answer.
+    fn sign_in(&self, client_id: &str) -> serde_json::Value {
+        let redirect_uri = "http://127.0.0.1:9/callback";
+        let authorize = format!(
+            "/authorize?client_id={client_id}&redirect_uri={}&response_type=code&provider=auto",
+            url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
+        );
+        let started = http_get(self.addr(), &authorize, &[]);
+        assert_eq!(started.status, 302, "{}", started.body);
+        let authorization = started
+            .cookie("authorization")
+            .expect("OpenAuth's authorization cookie");
+        let cookie = format!("authorization={authorization}");
+        let provider = http_get(self.addr(), "/auto/authorize", &[("Cookie", &cookie)]);
+        assert_eq!(provider.status, 302, "{}", provider.body);
+        let location = provider.header("location").expect("the redirect with the code");
+        let code = url::Url::parse(location)
+            .expect("absolute")
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, code)| code.into_owned())
+            .expect("a code");
+        let tokens = post_form(
+            self.addr(),
+            "/token",
+            &[],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect_uri),
+                ("client_id", client_id),
+            ],
+        );
+        assert_eq!(tokens.status, 200, "{}", tokens.body);
+        tokens.json()
+    }
+
+    /// OpenAuth's refresh: `POST /token` with `grant_type=refresh_token`.
+    fn refresh(&self, refresh_token: &str) -> serde_json::Value {
+        let tokens = post_form(
+            self.addr(),
+            "/token",
+            &[],
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+        );
+        assert_eq!(tokens.status, 200, "{}", tokens.body);
+        tokens.json()
+    }
+}
+
+fn access_token(tokens: &serde_json::Value) -> String {
+    tokens["access_token"].as_str().expect("an access token").to_owned()
+}
+
+/// An app behind the session layer verifying with `verifier`; `/me` shows the typed session.
+fn app_with<V: SessionVerifier<Session = AppSession>>(verifier: V, cached: bool) -> SocketAddr {
+    let cache = if cached {
+        SessionCache::new(verifier)
+    } else {
+        SessionCache::builder(verifier).capacity(0).build()
+    };
+    let layer = SessionLayer::builder(cache).build().expect("layer");
+    let me = || async {
+        match use_authenticated::<AppSession>() {
+            Some(authenticated) => format!("{:?} sub={:?}", authenticated.session, authenticated.subject),
+            None => "public".to_owned(),
+        }
+    };
+    serve(Router::new().route("/me", get(me)).layer(layer))
+}
+
+fn openauth_verifier(issuer: &OpenAuth, jwks: RemoteJwks) -> JwtVerifier<AppSession> {
+    JwtVerifier::openauth(&issuer.issuer, "app", jwks)
+        .build()
+        .expect("verifier")
+}
+
+fn bearer(addr: SocketAddr, token: &str) -> Reply {
+    http_get(addr, "/me", &[("Authorization", &format!("Bearer {token}"))])
+}
+
+#[test]
+#[ignore = "needs Node.js (tests/issuers/package-lock.json)"]
+fn openauth_access_tokens_are_read_typed_and_refreshed() {
+    require_node();
+    let issuer = OpenAuth::start(0);
+    let jwks = RemoteJwks::issuer(&issuer.issuer).expect("jwks");
+    let addr = app_with(openauth_verifier(&issuer, jwks), true);
+
+    let tokens = issuer.sign_in("app");
+    let read = bearer(addr, &access_token(&tokens));
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(
+        read.body
+            .starts_with(r#"User { user_id: "ada@example.com" } sub=Some("user:"#),
+        "{}",
+        read.body
+    );
+
+    let refreshed = issuer.refresh(tokens["refresh_token"].as_str().expect("a refresh token"));
+    let next = access_token(&refreshed);
+    assert_ne!(next, access_token(&tokens));
+    let read = bearer(addr, &next);
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(read.body.contains("ada@example.com"), "{}", read.body);
+    assert_eq!(
+        issuer.jwks_fetches.load(Ordering::SeqCst),
+        1,
+        "one fetch, then the cache"
+    );
+
+    // A token OpenAuth issued to another client: OpenAuth's own client would take it; we check `aud`.
+    let other = bearer(addr, &access_token(&issuer.sign_in("other-app")));
+    assert_eq!(other.status, 401, "{}", other.body);
+    assert!(other.body.contains("audience"), "{}", other.body);
+
+    // The refresh token is not an access token.
+    let refresh = bearer(addr, refreshed["refresh_token"].as_str().expect("refresh token"));
+    assert_eq!(refresh.status, 401);
+}
+
+/// HS256 "signed" with the issuer's public key (the classic algorithm confusion): refused before
+/// any key is used, whatever the key set holds.
+#[test]
+#[ignore = "needs Node.js (tests/issuers/package-lock.json)"]
+fn openauth_keys_never_verify_an_hmac_token() {
+    require_node();
+    let issuer = OpenAuth::start(0);
+    let addr = app_with(
+        openauth_verifier(&issuer, RemoteJwks::issuer(&issuer.issuer).expect("jwks")),
+        true,
+    );
+    let genuine = access_token(&issuer.sign_in("app"));
+    let jwks = http_get(issuer.addr(), "/.well-known/jwks.json", &[]).json();
+    let key = &jwks["keys"][0];
+    let header = format!(r#"{{"alg":"HS256","kid":{},"typ":"JWT"}}"#, key["kid"]);
+    let payload = genuine.split('.').nth(1).expect("payload");
+    let message = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header));
+    for secret in [key.to_string(), key["x"].as_str().expect("x").to_owned()] {
+        let forged = common::sign_text_with(
+            &message,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+            jsonwebtoken::Algorithm::HS256,
+        );
+        let forged = bearer(addr, &forged);
+        assert_eq!(forged.status, 401, "{}", forged.body);
+        assert!(forged.body.contains("HS256"), "{}", forged.body);
+    }
+}
+
+/// A restarted issuer has a new signing key: its first token names an unknown `kid`, which
+/// fetches the set once more, and passes; the old key's tokens no longer do.
+#[test]
+#[ignore = "needs Node.js (tests/issuers/package-lock.json)"]
+fn a_restarted_openauth_is_read_after_one_refetch() {
+    require_node();
+    let first = OpenAuth::start(0);
+    let port = first.port();
+    let jwks = RemoteJwks::builder(JwksSource::Issuer(first.issuer.clone()))
+        .refetch_interval(Duration::ZERO)
+        .build()
+        .expect("jwks");
+    let addr = app_with(openauth_verifier(&first, jwks), false);
+    let before = access_token(&first.sign_in("app"));
+    assert_eq!(bearer(addr, &before).status, 200);
+    drop(first);
+
+    let second = OpenAuth::start(port);
+    let after = access_token(&second.sign_in("app"));
+    assert_eq!(second.jwks_fetches.load(Ordering::SeqCst), 0);
+    let read = bearer(addr, &after);
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(
+        second.jwks_fetches.load(Ordering::SeqCst),
+        1,
+        "one refetch for the new kid"
+    );
+    assert_eq!(bearer(addr, &after).status, 200);
+    assert_eq!(second.jwks_fetches.load(Ordering::SeqCst), 1, "the new set is cached");
+    let old = bearer(addr, &before);
+    assert_eq!(old.status, 401, "the retired key is gone: {}", old.body);
+}
+
+/// The issuer down: the cached set keeps serving until its staleness bound, then every request
+/// that needs a key is 503 (never a 401: the token may be fine).
+#[test]
+#[ignore = "needs Node.js (tests/issuers/package-lock.json)"]
+fn an_issuer_down_is_served_from_its_last_keys_until_the_bound_then_503() {
+    require_node();
+    let issuer = OpenAuth::start(0);
+    let jwks = RemoteJwks::builder(JwksSource::Issuer(issuer.issuer.clone()))
+        .ttl_bounds(Duration::from_secs(1), Duration::from_secs(1))
+        .max_stale(Duration::from_secs(2))
+        .refetch_interval(Duration::from_millis(200))
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("jwks");
+    let addr = app_with(openauth_verifier(&issuer, jwks), false);
+    let token = access_token(&issuer.sign_in("app"));
+    assert_eq!(bearer(addr, &token).status, 200);
+    drop(issuer);
+    std::thread::sleep(Duration::from_millis(1500));
+    let stale = bearer(addr, &token);
+    assert_eq!(stale.status, 200, "within the bound: {}", stale.body);
+    std::thread::sleep(Duration::from_millis(2000));
+    let down = bearer(addr, &token);
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert_eq!(down.header("retry-after"), Some("1"));
+}
+
+/// The path to SST v2's signer and the test RSA key.
+fn sst_sign(session: &str, algorithm: &str, issued_at: Option<u64>) -> String {
+    let key = tools::dir("keys").join("rs256.pem");
+    let mut command = Command::new("node");
+    command
+        .arg("sst-v2-sign.mjs")
+        .arg(&key)
+        .arg(session)
+        .arg(algorithm)
+        .current_dir(tools::dir("issuers"));
+    if let Some(issued_at) = issued_at {
+        command.arg(issued_at.to_string());
+    }
+    let output = command.output().expect("node runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("a token")
+}
+
+fn sst_verifier() -> JwtVerifier<AppSession> {
+    JwtVerifier::sst_v2(&common::key_pem("rs256.pub.pem"), Duration::from_secs(24 * 60 * 60))
+        .expect("the public key")
+        .build()
+        .expect("verifier")
+}
+
+#[test]
+#[ignore = "needs Node.js (tests/issuers/package-lock.json)"]
+fn sst_v2_sessions_signed_by_fast_jwt_are_read_from_the_cookie() {
+    require_node();
+    let addr = app_with(sst_verifier(), true);
+    let session = r#"{"type":"user","properties":{"userID":"ada"}}"#;
+    let token = sst_sign(session, "RS512", None);
+    let header = String::from_utf8(
+        URL_SAFE_NO_PAD
+            .decode(token.split('.').next().expect("header"))
+            .expect("b64"),
+    )
+    .expect("utf-8");
+    assert_eq!(header, r#"{"alg":"RS512","typ":"JWT"}"#, "SST v2's header");
+    let cookie = format!("auth-token={token}");
+    let read = http_get(addr, "/me", &[("Cookie", &cookie)]);
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body, r#"User { user_id: "ada" } sub=None"#);
+
+    // No `exp` in the format: older than the maximum age is refused.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let old = sst_sign(session, "RS512", Some(now - 2 * 24 * 60 * 60));
+    let refused = bearer(addr, &old);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert!(refused.body.contains("expired"), "{}", refused.body);
+
+    // The same key under another algorithm: SST v2 signs RS512 only.
+    for algorithm in ["RS256", "RS384"] {
+        let other = sst_sign(session, algorithm, None);
+        let refused = bearer(addr, &other);
+        assert_eq!(refused.status, 401, "{algorithm}: {}", refused.body);
+        assert!(refused.body.contains(algorithm), "{}", refused.body);
+    }
+
+    // A `type` the enum does not know: a refusal that names the ones it does.
+    let unknown = sst_sign(r#"{"type":"admin","properties":{}}"#, "RS512", None);
+    let refused = bearer(addr, &unknown);
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused
+            .body
+            .contains(r#"unknown session type `admin`, expected one of `user`, `api`, `guest`"#),
+        "{}",
+        refused.body
+    );
+}
+
+/// Fixed keys: OpenAuth's profile refuses a token whose `mode` is not `access`, and a verifier
+/// without issuer or audience is not built.
+#[test]
+fn openauth_profile_requires_mode_access() {
+    let signing = common::key_pem("es256.pem");
+    let key = VerificationKey::es256_pem(&common::key_pem("es256.pub.pem"))
+        .expect("key")
+        .with_kid("k1")
+        .expect("kid");
+    let verifier: JwtVerifier<AppSession> = JwtVerifier::openauth("http://127.0.0.1:1", "app", KeySource::fixed([key]))
+        .build()
+        .expect("verifier");
+    let exp = common::NOW + 4_000_000_000;
+    let sign = |mode: &str| {
+        let header = r#"{"alg":"ES256","kid":"k1","typ":"JWT"}"#;
+        let payload = format!(
+            r#"{{"mode":"{mode}","type":"user","properties":{{"userID":"ada"}},"aud":"app","iss":"http://127.0.0.1:1","sub":"user:1","exp":{exp}}}"#
+        );
+        let message = common::message_of(header, &payload);
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(&signing).expect("EC key");
+        common::sign_text_with(&message, &key, jsonwebtoken::Algorithm::ES256)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let access = runtime
+        .block_on(verifier.verify(&sign("access")))
+        .expect("an access token");
+    assert_eq!(access.session, common::user("ada"));
+    assert_eq!(access.subject.as_deref(), Some("user:1"));
+    let refresh = runtime.block_on(verifier.verify(&sign("refresh")));
+    let message = refresh.expect_err("a refresh-mode token").to_string();
+    assert!(
+        message.contains(r#"claim `mode` is "refresh", expected "access""#),
+        "{message}"
+    );
+
+    let unbound = JwtVerifier::<AppSession>::builder(KeySource::fixed([]))
+        .algorithms(&[Algorithm::ES256])
+        .build();
+    assert!(unbound.is_err(), "no issuer, no audience");
+    let hmac = JwtVerifier::<AppSession>::builder(KeySource::fixed([]))
+        .issuer("https://issuer.example")
+        .audience("app")
+        .algorithms(&[Algorithm::HS256])
+        .build();
+    assert!(hmac.is_err(), "HS256 is never another issuer's");
+}
