@@ -216,10 +216,9 @@ fn openauth_access_tokens_are_read_typed_and_refreshed() {
 fn openauth_keys_never_verify_an_hmac_token() {
     require_node();
     let issuer = OpenAuth::start(0);
-    let addr = app_with(
-        openauth_verifier(&issuer, RemoteJwks::issuer(&issuer.issuer).expect("jwks")),
-        true,
-    );
+    // Keys found through discovery: OpenAuth publishes RFC 8414 metadata (no OpenID configuration).
+    let jwks = RemoteJwks::discover(&issuer.issuer).expect("jwks");
+    let addr = app_with(openauth_verifier(&issuer, jwks), true);
     let genuine = access_token(&issuer.sign_in("app"));
     let jwks = http_get(issuer.addr(), "/.well-known/jwks.json", &[]).json();
     let key = &jwks["keys"][0];
@@ -236,6 +235,11 @@ fn openauth_keys_never_verify_an_hmac_token() {
         assert_eq!(forged.status, 401, "{}", forged.body);
         assert!(forged.body.contains("HS256"), "{}", forged.body);
     }
+    assert_eq!(
+        bearer(addr, &genuine).status,
+        200,
+        "the genuine token, keys from discovery"
+    );
 }
 
 /// A restarted issuer has a new signing key: its first token names an unknown `kid`, which
@@ -418,4 +422,163 @@ fn openauth_profile_requires_mode_access() {
         .algorithms(&[Algorithm::HS256])
         .build();
     assert!(hmac.is_err(), "HS256 is never another issuer's");
+}
+
+/// A token of `algorithm` signed by jsonwebtoken with the test key `private`.
+fn signed(algorithm: jsonwebtoken::Algorithm, private: &str, payload: &str) -> String {
+    let pem = common::key_pem(private);
+    let key = if private.starts_with("rs") {
+        jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("RSA key")
+    } else {
+        jsonwebtoken::EncodingKey::from_ec_pem(&pem).expect("EC key")
+    };
+    let header = format!(r#"{{"alg":"{algorithm:?}","typ":"JWT"}}"#);
+    common::sign_text_with(&common::message_of(&header, payload), &key, algorithm)
+}
+
+fn future() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 3600
+}
+
+fn to_jsonwebtoken(algorithm: Algorithm) -> jsonwebtoken::Algorithm {
+    match algorithm {
+        Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+        Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+        _ => jsonwebtoken::Algorithm::ES384,
+    }
+}
+
+/// The algorithms other issuers use, each verified by its own key only, with the same key rules.
+#[test]
+fn other_issuers_algorithms_verify_with_their_own_key_only() {
+    let payload = format!(
+        r#"{{"type":"user","properties":{{"userID":"ada"}},"iss":"https://issuer.example","aud":"app","exp":{}}}"#,
+        future()
+    );
+    let rsa = common::key_pem("rs256.pub.pem");
+    let es384_jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
+        &jsonwebtoken::EncodingKey::from_ec_pem(&common::key_pem("es384.pem")).expect("P-384 key"),
+        jsonwebtoken::Algorithm::ES384,
+    )
+    .expect("a JWK");
+    let cases = [
+        (
+            Algorithm::RS384,
+            VerificationKey::rsa_pem(&rsa, Algorithm::RS384),
+            "rs256.pem",
+        ),
+        (
+            Algorithm::RS512,
+            VerificationKey::rsa_pem(&rsa, Algorithm::RS512),
+            "rs256.pem",
+        ),
+        (
+            Algorithm::PS256,
+            VerificationKey::rsa_pem(&rsa, Algorithm::PS256),
+            "rs256.pem",
+        ),
+        (Algorithm::ES384, VerificationKey::from_jwk(&es384_jwk), "es384.pem"),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let all = [Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::ES384];
+    for (algorithm, key, private) in cases {
+        let key = key.expect("the key loads");
+        assert_eq!(key.algorithm(), algorithm);
+        let verifier = JwtVerifier::<AppSession>::builder(KeySource::fixed([key]))
+            .issuer("https://issuer.example")
+            .audience("app")
+            .algorithms(&all)
+            .build()
+            .expect("verifier");
+        let token = signed(to_jsonwebtoken(algorithm), private, &payload);
+        let verified = runtime.block_on(verifier.verify(&token)).expect("its own algorithm");
+        assert_eq!(verified.session, common::user("ada"), "{algorithm}");
+        for other in all.into_iter().filter(|other| *other != algorithm) {
+            let other_private = if other == Algorithm::ES384 {
+                "es384.pem"
+            } else {
+                "rs256.pem"
+            };
+            let token = signed(to_jsonwebtoken(other), other_private, &payload);
+            let refused = runtime
+                .block_on(verifier.verify(&token))
+                .expect_err("another algorithm");
+            assert!(
+                refused.to_string().contains("its key is for"),
+                "{algorithm} key, {other} token: {refused}"
+            );
+        }
+    }
+    assert!(matches!(
+        VerificationKey::rsa_pem(&common::key_pem("rs1024.pub.pem"), Algorithm::RS512),
+        Err(auth_runtime::KeyError::RsaKeyTooSmall { bits: 1024 })
+    ));
+    assert!(
+        VerificationKey::rsa_pem(&rsa, Algorithm::ES384).is_err(),
+        "an RSA key is not an EC key"
+    );
+    assert!(
+        VerificationKey::es256_pem(&common::key_pem("es384.pem")).is_err(),
+        "a P-384 key is not ES256's"
+    );
+}
+
+/// The generic profile: an OpenID provider's access token with a list `aud` and a `scope`,
+/// mapped by a closure; the issuer and audience are checked before the mapping runs.
+#[test]
+fn a_generic_profile_maps_claims_with_a_closure() {
+    let verifier = JwtVerifier::<AppSession>::builder(
+        VerificationKey::rsa_pem(&common::key_pem("rs256.pub.pem"), Algorithm::RS256).expect("key"),
+    )
+    .issuer("https://login.example.com")
+    .audience("api://app")
+    .algorithms(&[Algorithm::RS256])
+    .map_claims(|claims| {
+        let client_id = claims.subject.clone().ok_or("no sub")?;
+        let scopes = claims
+            .all
+            .get("scope")
+            .and_then(|scope| scope.as_str())
+            .ok_or("no scope")?;
+        Ok(AppSession::Api(common::ApiClient {
+            client_id,
+            scopes: scopes.split(' ').map(str::to_owned).collect(),
+        }))
+    })
+    .build()
+    .expect("verifier");
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let exp = future();
+    let token = |iss: &str, aud: &str, extra: &str| {
+        let payload = format!(r#"{{"iss":"{iss}","aud":{aud},"sub":"svc-1","exp":{exp}{extra}}}"#);
+        signed(jsonwebtoken::Algorithm::RS256, "rs256.pem", &payload)
+    };
+    let good = token(
+        "https://login.example.com",
+        r#"["other","api://app"]"#,
+        r#","scope":"read write""#,
+    );
+    let verified = runtime.block_on(verifier.verify(&good)).expect("maps");
+    assert_eq!(
+        verified.session,
+        AppSession::Api(common::ApiClient {
+            client_id: "svc-1".to_owned(),
+            scopes: vec!["read".to_owned(), "write".to_owned()],
+        })
+    );
+    assert_eq!(verified.expires_at, Some(exp));
+    let refusal = |token: String| {
+        runtime
+            .block_on(verifier.verify(&token))
+            .expect_err("refused")
+            .to_string()
+    };
+    assert!(refusal(token("https://login.example.com", r#"["other"]"#, r#","scope":"read""#)).contains("audience"));
+    assert!(refusal(token("https://evil.example", r#""api://app""#, r#","scope":"read""#)).contains("issuer"));
+    assert!(refusal(token("https://login.example.com", r#""api://app""#, "")).contains("no scope"));
 }
