@@ -269,7 +269,7 @@ fn the_last_good_set_serves_until_the_staleness_bound() {
     let verifier = verifier(
         jwks(&server)
             .ttl_bounds(Duration::from_millis(300), Duration::from_millis(300))
-            .max_stale(Duration::from_millis(700))
+            .max_stale(Duration::from_millis(1500))
             .refetch_interval(Duration::from_millis(100))
             .build()
             .expect("jwks"),
@@ -283,13 +283,13 @@ fn the_last_good_set_serves_until_the_staleness_bound() {
         body: String::new(),
         location: None,
     });
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         refused_as(runtime.block_on(verifier.verify(&token))),
         "accepted",
         "stale, within the bound"
     );
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(1600));
     let down = refused_as(runtime.block_on(verifier.verify(&token)));
     assert!(down.starts_with("unavailable:") && down.contains("500"), "{down}");
 
@@ -407,4 +407,68 @@ fn no_redirects_and_a_bounded_body() {
     runtime
         .block_on(roomy.verify(&key.token()))
         .expect("within a larger limit");
+}
+
+/// A fifth of the freshness left: a request is answered from the current set while a refresh
+/// runs beside it, so the set is renewed before it expires. The refresh failing costs nothing.
+#[test]
+fn the_set_is_refreshed_ahead_of_its_expiry() {
+    let key = es256("k1");
+    let server = Server::start(Answer::keys(std::slice::from_ref(&key.jwk)));
+    let verifier = verifier(
+        jwks(&server)
+            .ttl_bounds(Duration::from_secs(1), Duration::from_secs(1))
+            .build()
+            .expect("jwks"),
+    );
+    let runtime = runtime();
+    let token = key.token();
+    runtime.block_on(verifier.verify(&token)).expect("verifies");
+    assert_eq!(server.fetches(), 1);
+    std::thread::sleep(Duration::from_millis(850));
+    server.set(Answer {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        cache_control: None,
+        body: String::new(),
+        location: None,
+    });
+    // Past the refresh point, before the expiry: answered from the set in hand.
+    runtime
+        .block_on(verifier.verify(&token))
+        .expect("served while the refresh runs");
+    // Nothing asks for a key after that request: a second fetch can only be its refresh.
+    for _ in 0..100 {
+        if server.fetches() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(server.fetches(), 2, "a refresh ran beside the request");
+}
+
+/// An issuer that accepts the connection and never answers: the fetch gives up after the
+/// configured timeout, and the lookup is "unavailable".
+#[test]
+fn a_silent_issuer_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!("http://{}/jwks", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        // Holds each connection open, reading nothing back, for the test's lifetime.
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4).flatten() {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let verifier = verifier(
+        RemoteJwks::builder(JwksSource::Url(url))
+            .timeout(Duration::from_millis(300))
+            .build()
+            .expect("jwks"),
+    );
+    let refused = refused_as(runtime().block_on(verifier.verify(&es256("k1").token())));
+    assert!(
+        refused.starts_with("unavailable:") && refused.contains("timed out"),
+        "{refused}"
+    );
 }
