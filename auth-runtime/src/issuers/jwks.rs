@@ -184,8 +184,22 @@ impl RemoteJwksBuilder {
         self
     }
 
-    /// Builds the key set; nothing is fetched until a token needs a key.
-    pub fn build(self) -> Result<RemoteJwks, JwksError> {
+    /// Builds the key set; nothing is fetched until a token needs a key. Durations over a year
+    /// count as a year.
+    pub fn build(mut self) -> Result<RemoteJwks, JwksError> {
+        // Bounded so that no time arithmetic on them can overflow.
+        const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+        let options = &mut self.options;
+        for duration in [
+            &mut options.default_ttl,
+            &mut options.min_ttl,
+            &mut options.max_ttl,
+            &mut options.refetch_interval,
+            &mut options.max_stale,
+            &mut options.timeout,
+        ] {
+            *duration = (*duration).min(YEAR);
+        }
         let url = match &self.source {
             JwksSource::Issuer(issuer) => {
                 let issuer = web_url(issuer)?;
