@@ -8,7 +8,8 @@
 //   a request's token)
 //   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
 //   memory, redis)
-//   issuers/ (lookup, jwks, keys, verifier: other issuers' tokens)
+//   http_client (reqwest, as jwks and session_server use it)
+//   issuers/ (lookup, jwks, keys, verifier: other issuers' tokens), session_server
 //   cache, revocation, middleware/ (layer, landing, confirm, page, csrf, skip,
 //   refusal, current, body), axum
 //   providers/ (error, flow, contract, handler, link, code, oidc), schema
@@ -20,6 +21,8 @@ mod cache;
 mod clock;
 mod cookie;
 mod credentials;
+#[cfg(any(feature = "jwks", feature = "session-server"))]
+mod http_client;
 #[cfg(feature = "middleware")]
 pub mod issuers;
 #[cfg(feature = "middleware")]
@@ -32,6 +35,8 @@ mod redirect;
 pub mod revocation;
 #[cfg(feature = "schema")]
 pub mod schema;
+#[cfg(feature = "session-server")]
+pub mod session_server;
 mod session_types;
 mod sessions;
 pub mod store;

@@ -23,11 +23,13 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
             "-p",
             "auth-runtime",
             "--features",
-            "middleware",
+            "middleware,jwks",
             "--bench",
             "tokens",
             "--bench",
             "cache",
+            "--bench",
+            "issuers",
         ],
         &[("BURST_REPORT", burst_report.as_os_str())],
     )?;
@@ -85,6 +87,13 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
         us(overhead),
         us(median(&eddsa, "verify_uncached")?),
         1.0 / 30.0,
+        "µs",
+    );
+    row(
+        "another issuer's ES256 token: remote JWKS (warm) vs local key",
+        us(median("issuers_ES256", "remote-jwks-warm")?),
+        us(median("issuers_ES256", "local-key")?),
+        1.05,
         "µs",
     );
     let secs = |duration: Duration| duration.as_secs_f64();

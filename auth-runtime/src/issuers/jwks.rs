@@ -9,6 +9,7 @@ use jsonwebtoken::jwk::Jwk;
 use url::Url;
 
 use super::lookup::{LookupError, select};
+use crate::http_client::{client, describe, read_limited};
 use crate::token::keys::VerificationKey;
 
 /// Where the key set is, as given to [`RemoteJwks::builder`].
@@ -212,12 +213,7 @@ impl RemoteJwksBuilder {
                 None
             }
         };
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.options.timeout)
-            .connect_timeout(self.options.timeout)
-            .build()
-            .map_err(JwksError::Client)?;
+        let client = client(self.options.timeout).map_err(JwksError::Client)?;
         Ok(RemoteJwks {
             inner: Arc::new(Inner {
                 source: self.source,
@@ -426,23 +422,8 @@ impl Inner {
     }
 
     /// The body, refused past `max_body` bytes before it is all read.
-    async fn read_body(&self, mut response: reqwest::Response, url: &Url) -> Result<Vec<u8>, String> {
-        let max = self.options.max_body;
-        if response.content_length().is_some_and(|len| len > max as u64) {
-            return Err(format!("{url}: the answer is over {max} bytes"));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| format!("{url}: {}", describe(error)))?
-        {
-            if body.len() + chunk.len() > max {
-                return Err(format!("{url}: the answer is over {max} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    async fn read_body(&self, response: reqwest::Response, url: &Url) -> Result<Vec<u8>, String> {
+        read_limited(response, self.options.max_body, url.as_str()).await
     }
 
     /// How long an answer is fresh: its `max-age` within bounds, `no-store`/`no-cache` as the
@@ -469,17 +450,6 @@ impl Inner {
         }
         ttl.unwrap_or(options.default_ttl)
             .clamp(options.min_ttl, options.max_ttl)
-    }
-}
-
-/// A client error without the URL reqwest adds (the caller names it once).
-fn describe(error: reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        error.without_url().to_string()
     }
 }
 

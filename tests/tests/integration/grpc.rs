@@ -26,12 +26,12 @@ struct WhoAmIReply {
     user_id: String,
 }
 
-const METHOD: &str = "/test.Identity/WhoAmI";
+pub(crate) const METHOD: &str = "/test.Identity/WhoAmI";
 const PING: &str = "/test.Identity/Ping";
 
 /// Answers with the caller's user id, read through `use_session`.
 #[derive(Clone)]
-struct Identity;
+pub(crate) struct Identity;
 
 impl tonic::server::NamedService for Identity {
     const NAME: &'static str = "test.Identity";
@@ -79,6 +79,19 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for Identity {
 }
 
 async fn call(addr: std::net::SocketAddr, path: &'static str, authorization: Option<&str>) -> Result<String, Status> {
+    let metadata: Vec<(&'static str, &str)> = authorization
+        .map(|value| ("authorization", value))
+        .into_iter()
+        .collect();
+    call_with(addr, path, &metadata).await
+}
+
+/// Calls `path` with these metadata entries (`authorization`, `cookie`, ...).
+pub(crate) async fn call_with(
+    addr: std::net::SocketAddr,
+    path: &'static str,
+    metadata: &[(&'static str, &str)],
+) -> Result<String, Status> {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .expect("endpoint")
         .connect()
@@ -87,10 +100,8 @@ async fn call(addr: std::net::SocketAddr, path: &'static str, authorization: Opt
     let mut client = tonic::client::Grpc::new(channel);
     client.ready().await.expect("ready");
     let mut request = tonic::Request::new(WhoAmIRequest {});
-    if let Some(value) = authorization {
-        request
-            .metadata_mut()
-            .insert("authorization", value.parse().expect("ascii"));
+    for (key, value) in metadata {
+        request.metadata_mut().insert(*key, value.parse().expect("ascii"));
     }
     let codec = ProstCodec::<WhoAmIRequest, WhoAmIReply>::default();
     client

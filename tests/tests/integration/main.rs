@@ -9,6 +9,7 @@
 
 mod common;
 
+mod better_auth;
 mod binding;
 mod cache;
 mod fuzz_corpora;

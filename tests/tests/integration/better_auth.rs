@@ -1,0 +1,348 @@
+//! Sessions that live in better-auth, read through `SessionServer` behind the unchanged layer, on
+//! axum and tonic, against the real `better-auth` npm package (in-memory adapter, email and
+//! password) served on 127.0.0.1 by examples/better-auth/server.mjs from its lock file. Needs
+//! Node.js.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use auth_runtime::session_server::{BETTER_AUTH_COOKIE, SessionServer};
+use auth_runtime::{CookieOptions, SessionCache, SessionLayer, SessionTypes, use_authenticated};
+use axum::Router;
+use axum::routing::get;
+use common::client::{Reply, get as http_get, send_body, serve};
+use common::tools;
+
+use crate::common::{self, AppSession};
+use crate::grpc;
+
+/// What a better-auth session maps to: the user's id and email.
+#[derive(SessionTypes, Debug, Clone, PartialEq)]
+enum Member {
+    Member { user_id: String, email: String },
+}
+
+/// Connectum's `mapSession: (session) => ({ subject: session.user.id, ... })`, typed.
+fn member(answer: &serde_json::Value) -> Result<Member, String> {
+    let user = answer.get("user").ok_or("no user")?;
+    let text = |field: &str| {
+        user.get(field)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or(format!("no user.{field}"))
+    };
+    Ok(Member::Member {
+        user_id: text("id")?,
+        email: text("email")?,
+    })
+}
+
+fn example_dir() -> std::path::PathBuf {
+    tools::dir("../examples/better-auth")
+}
+
+fn require_node() {
+    tools::require("Node.js", "node", &["--version"]);
+    tools::npm_install(&example_dir(), "better-auth");
+}
+
+/// A better-auth server process; stopped when dropped.
+struct BetterAuth {
+    child: Child,
+    base: String,
+}
+
+impl Drop for BetterAuth {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BetterAuth {
+    /// Starts better-auth on `port` (0: any free one); sessions last `lifetime` if given.
+    fn start(port: u16, lifetime: Option<u64>) -> BetterAuth {
+        let mut child = Command::new("node")
+            .arg("server.mjs")
+            .arg(port.to_string())
+            .args(lifetime.map(|seconds| seconds.to_string()))
+            .env("STOP_AFTER_SECONDS", "300")
+            .current_dir(example_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (ready, base) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("READY ") {
+                    let _ = ready.send(base.to_owned());
+                }
+            }
+        });
+        let base = base
+            .recv_timeout(Duration::from_secs(60))
+            .expect("better-auth prints READY within a minute");
+        BetterAuth { child, base }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        common::client::addr_of(&self.base)
+    }
+
+    /// better-auth's own JSON API, from its own origin.
+    fn post(&self, path: &str, cookie: Option<&str>, body: &serde_json::Value) -> Reply {
+        let mut headers = vec![("Content-Type", "application/json"), ("Origin", self.base.as_str())];
+        if let Some(cookie) = cookie {
+            headers.push(("Cookie", cookie));
+        }
+        send_body(self.addr(), "POST", path, &headers, &body.to_string())
+    }
+
+    /// Signs up `email` and returns the session cookie's value (as better-auth sets it).
+    fn sign_up(&self, email: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": "correct horse battery staple", "name": "Ada"});
+        let reply = self.post("/api/auth/sign-up/email", None, &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply
+            .cookie(BETTER_AUTH_COOKIE)
+            .expect("better-auth's session cookie")
+            .to_owned()
+    }
+
+    fn sign_in(&self, email: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": "correct horse battery staple"});
+        let reply = self.post("/api/auth/sign-in/email", None, &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply
+            .cookie(BETTER_AUTH_COOKIE)
+            .expect("better-auth's session cookie")
+            .to_owned()
+    }
+
+    fn sign_out(&self, session: &str) {
+        let cookie = format!("{BETTER_AUTH_COOKIE}={session}");
+        let reply = self.post("/api/auth/sign-out", Some(&cookie), &serde_json::json!({}));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    /// How many times `/api/auth/get-session` was asked, counted by the Node side.
+    fn get_session_calls(&self) -> u64 {
+        http_get(self.addr(), "/test/get-session-calls", &[]).json()["calls"]
+            .as_u64()
+            .expect("a count")
+    }
+}
+
+fn cookie(session: &str) -> String {
+    format!("{BETTER_AUTH_COOKIE}={session}")
+}
+
+/// The layer reading better-auth's cookie, in front of `/me`, verifying through `verifier`'s cache.
+fn layer_for(cache: SessionCache<SessionServer<Member>>) -> SessionLayer<SessionServer<Member>> {
+    SessionLayer::builder(cache)
+        .cookie(CookieOptions::new().name(BETTER_AUTH_COOKIE))
+        .build()
+        .expect("layer")
+}
+
+fn me_app(layer: SessionLayer<SessionServer<Member>>) -> Router {
+    let me = || async {
+        match use_authenticated::<Member>() {
+            Some(authenticated) => format!("{:?} sub={:?}", authenticated.session, authenticated.subject),
+            None => "public".to_owned(),
+        }
+    };
+    Router::new().route("/me", get(me)).layer(layer)
+}
+
+fn verifier(server: &BetterAuth) -> SessionServer<Member> {
+    SessionServer::better_auth(&server.base, member)
+        .build()
+        .expect("verifier")
+}
+
+fn me(addr: SocketAddr, session: &str) -> Reply {
+    http_get(
+        addr,
+        "/me",
+        &[("Cookie", &cookie(session)), ("Accept", "application/json")],
+    )
+}
+
+#[test]
+#[ignore = "needs Node.js (examples/better-auth/package-lock.json)"]
+fn better_auth_sessions_are_read_typed_on_axum_and_tonic() {
+    require_node();
+    let server = BetterAuth::start(0, None);
+    let session = server.sign_up("ada@example.com");
+    let addr = serve(me_app(layer_for(SessionCache::new(verifier(&server)))));
+    let read = me(addr, &session);
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(
+        read.body.starts_with(r#"Member { user_id: ""#)
+            && read.body.contains(r#"email: "ada@example.com" } sub=Some("#),
+        "{}",
+        read.body
+    );
+    let forged = me(addr, "forged.c2lnbmF0dXJl");
+    assert_eq!(forged.status, 401, "{}", forged.body);
+
+    // tonic: the same cookie as gRPC metadata, the same layer, `use_session` in the method.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let users = SessionServer::better_auth(&server.base, |answer| {
+            let id = answer.pointer("/user/id").and_then(serde_json::Value::as_str);
+            Ok(AppSession::User {
+                user_id: id.ok_or("no user id")?.to_owned(),
+            })
+        })
+        .build()
+        .expect("verifier");
+        // Native gRPC clients send no `Origin`, and a browser cannot send `application/grpc` to
+        // another site without a CORS preflight: this gRPC-only server turns the check off.
+        let layer = SessionLayer::builder(SessionCache::new(users))
+            .cookie(CookieOptions::new().name(BETTER_AUTH_COOKIE))
+            .csrf_protection(false)
+            .build()
+            .expect("layer");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let grpc_addr = listener.local_addr().expect("address");
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let grpc_server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(layer)
+                .add_service(grpc::Identity)
+                .serve_with_incoming(incoming),
+        );
+        let user_id = grpc::call_with(grpc_addr, grpc::METHOD, &[("cookie", &cookie(&session))])
+            .await
+            .expect("the better-auth session");
+        assert!(read.body.contains(&format!(r#"user_id: "{user_id}""#)), "{user_id}");
+        let status = grpc::call_with(grpc_addr, grpc::METHOD, &[("cookie", &cookie("forged.c2ln"))])
+            .await
+            .expect_err("a forged cookie");
+        assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+        grpc_server.abort();
+    });
+}
+
+/// Signing out in better-auth: the cached answer lives until the app invalidates it (at once)
+/// or the cache TTL passes (1 s here; 60 s by default, the bound the README states).
+#[test]
+#[ignore = "needs Node.js (examples/better-auth/package-lock.json)"]
+fn a_signed_out_session_is_refused_after_invalidation_or_the_cache_ttl() {
+    require_node();
+    let server = BetterAuth::start(0, None);
+    let cache = SessionCache::builder(verifier(&server))
+        .ttl(Duration::from_secs(1))
+        .build();
+    let layer = layer_for(cache);
+    let cache = layer.cache().clone();
+    let addr = serve(me_app(layer));
+
+    let first = server.sign_up("ada@example.com");
+    assert_eq!(me(addr, &first).status, 200);
+    server.sign_out(&first);
+    cache.invalidate_token(&first);
+    assert_eq!(
+        me(addr, &first).status,
+        401,
+        "refused as soon as the app invalidates it"
+    );
+
+    let second = server.sign_in("ada@example.com");
+    assert_eq!(me(addr, &second).status, 200);
+    server.sign_out(&second);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(me(addr, &second).status, 401, "refused once the cache TTL has passed");
+}
+
+/// The session's own `expiresAt` bounds the cache entry: a session better-auth lets expire is
+/// refused at its expiry, however long the cache TTL.
+#[test]
+#[ignore = "needs Node.js (examples/better-auth/package-lock.json)"]
+fn an_expired_session_is_refused_at_its_expiry() {
+    require_node();
+    let server = BetterAuth::start(0, Some(2));
+    let cache = SessionCache::builder(verifier(&server))
+        .ttl(Duration::from_secs(600))
+        .build();
+    let addr = serve(me_app(layer_for(cache)));
+    let session = server.sign_up("ada@example.com");
+    assert_eq!(me(addr, &session).status, 200);
+    std::thread::sleep(Duration::from_millis(3200));
+    let expired = me(addr, &session);
+    assert_eq!(expired.status, 401, "{}", expired.body);
+}
+
+/// better-auth stopped: 503 with `Retry-After`, never cached: once it is back, the same cookie is
+/// asked about again (and, the in-memory sessions being gone, refused).
+#[test]
+#[ignore = "needs Node.js (examples/better-auth/package-lock.json)"]
+fn better_auth_down_is_503_and_nothing_is_cached() {
+    require_node();
+    let server = BetterAuth::start(0, None);
+    let port = server.addr().port();
+    let addr = serve(me_app(layer_for(SessionCache::new(verifier(&server)))));
+    let session = server.sign_up("ada@example.com");
+    drop(server);
+    for _ in 0..2 {
+        let down = me(addr, &session);
+        assert_eq!(down.status, 503, "{}", down.body);
+        assert_eq!(down.header("retry-after"), Some("1"));
+    }
+    let back = BetterAuth::start(port, None);
+    let asked = me(addr, &session);
+    assert_eq!(asked.status, 401, "asked again, not a cached 503: {}", asked.body);
+    assert_eq!(back.get_session_calls(), 1);
+}
+
+/// A thousand concurrent requests with one fresh cookie: one call reaches better-auth (counted
+/// on the Node side); the others wait for its answer.
+#[test]
+#[ignore = "needs Node.js (examples/better-auth/package-lock.json)"]
+fn a_thousand_requests_with_one_fresh_cookie_make_one_call() {
+    use tower_service::Service;
+    require_node();
+    let server = BetterAuth::start(0, None);
+    let session = server.sign_up("ada@example.com");
+    let before = server.get_session_calls();
+    let app = me_app(layer_for(SessionCache::new(verifier(&server))));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let signed_in = runtime.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let mut app = app.clone();
+                let request = http::Request::get("/me")
+                    .header("cookie", cookie(&session))
+                    .body(axum::body::Body::empty())
+                    .expect("request");
+                tokio::spawn(async move {
+                    let response = app.call(request).await.expect("infallible");
+                    let body = axum::body::to_bytes(response.into_body(), 4096).await.expect("body");
+                    body.starts_with(b"Member")
+                })
+            })
+            .collect();
+        let mut signed_in = 0;
+        for task in tasks {
+            signed_in += usize::from(task.await.expect("task"));
+        }
+        signed_in
+    });
+    assert_eq!(signed_in, 1000);
+    assert_eq!(server.get_session_calls() - before, 1, "one call to better-auth");
+}
