@@ -1,4 +1,4 @@
-// A better-auth server (in-memory adapter, email and password) on 127.0.0.1 only, for
+// A better-auth server (in-memory adapter, email and password, the bearer plugin) on 127.0.0.1 only, for
 // `cargo run --example better_auth` and tests/tests/integration/better_auth.rs. Prints
 // `READY <base URL>` once listening.
 //
@@ -10,6 +10,7 @@
 import http from 'node:http';
 import { betterAuth } from 'better-auth';
 import { memoryAdapter } from 'better-auth/adapters/memory';
+import { bearer } from 'better-auth/plugins/bearer';
 import { toNodeHandler } from 'better-auth/node';
 
 const port = Number(process.argv[2] ?? 3100);
@@ -46,6 +47,9 @@ server.listen(port, '127.0.0.1', () => {
     database: memoryAdapter(db),
     emailAndPassword: { enabled: true },
     trustedOrigins: [base],
+    // API clients send the session as `Authorization: Bearer` (the token sign-in answers in
+    // `set-auth-token`).
+    plugins: [bearer()],
     ...(lifetime ? { session: { expiresIn: lifetime, updateAge: lifetime } } : {}),
   });
   handler = toNodeHandler(auth);

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use auth_runtime::session_server::{BETTER_AUTH_COOKIE, SessionServer};
-use auth_runtime::{CookieOptions, SessionCache, SessionLayer, SessionTypes, use_authenticated};
+use auth_runtime::session_server::{BETTER_AUTH_COOKIE, Forward, SessionServer};
+use auth_runtime::{CookieOptions, SessionCache, SessionLayer, SessionTypes, TokenSource, use_authenticated};
 use axum::Router;
 use axum::routing::get;
 use common::client::{Reply, get as http_get, send_body, serve};
@@ -112,6 +112,19 @@ impl BetterAuth {
             .cookie(BETTER_AUTH_COOKIE)
             .expect("better-auth's session cookie")
             .to_owned()
+    }
+
+    /// Signs up `email` as an API client would: the session token better-auth's bearer plugin
+    /// answers in `set-auth-token` (percent-decoded, as a client sends it).
+    fn sign_up_for_bearer(&self, email: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": "correct horse battery staple", "name": "Ada"});
+        let reply = self.post("/api/auth/sign-up/email", None, &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let token = reply.header("set-auth-token").expect("the bearer plugin's token");
+        percent_encoding::percent_decode_str(token)
+            .decode_utf8()
+            .expect("UTF-8")
+            .into_owned()
     }
 
     fn sign_in(&self, email: &str) -> String {
@@ -345,4 +358,72 @@ fn a_thousand_requests_with_one_fresh_cookie_make_one_call() {
     });
     assert_eq!(signed_in, 1000);
     assert_eq!(server.get_session_calls() - before, 1, "one call to better-auth");
+}
+
+/// better-auth's bearer plugin: an API client's `Authorization: Bearer` forwarded as such.
+#[test]
+#[ignore = "needs Node.js (examples/better-auth/package-lock.json)"]
+fn a_bearer_token_is_forwarded_as_a_bearer_token() {
+    require_node();
+    let server = BetterAuth::start(0, None);
+    let token = server.sign_up_for_bearer("ada@example.com");
+    let verifier = SessionServer::builder(
+        &format!("{}/api/auth/get-session", server.base),
+        Forward::Bearer,
+        member,
+    )
+    .build()
+    .expect("verifier");
+    let layer = SessionLayer::builder(SessionCache::new(verifier))
+        .token_sources(&[TokenSource::Bearer])
+        .build()
+        .expect("layer");
+    let me = || async {
+        use_authenticated::<Member>().map_or("public".to_owned(), |authenticated| {
+            format!("{:?}", authenticated.session)
+        })
+    };
+    let addr = serve(Router::new().route("/me", get(me)).layer(layer));
+    let read = http_get(addr, "/me", &[("Authorization", &format!("Bearer {token}"))]);
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(read.body.contains(r#"email: "ada@example.com""#), "{}", read.body);
+    let forged = http_get(addr, "/me", &[("Authorization", "Bearer forged.c2lnbmF0dXJl")]);
+    assert_eq!(forged.status, 401, "{}", forged.body);
+}
+
+/// A session server that accepts the connection and never answers: 503 after the timeout.
+#[test]
+fn a_silent_session_server_is_unavailable_after_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4).flatten() {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let verifier = SessionServer::better_auth(&base, member)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("verifier");
+    let addr = serve(me_app(layer_for(SessionCache::new(verifier))));
+    let reply = me(addr, "some.session");
+    assert_eq!(reply.status, 503, "{}", reply.body);
+}
+
+/// Over HTTPS better-auth names its cookie with the `__Secure-` prefix; the verifier forwards
+/// that name, which the layer must read too.
+#[test]
+fn the_cookie_name_follows_the_scheme() {
+    let plain = SessionServer::<Member>::better_auth("http://127.0.0.1:3100", member);
+    assert_eq!(plain.forwarded_cookie(), Some(BETTER_AUTH_COOKIE));
+    let secure = SessionServer::<Member>::better_auth("https://app.example.com/", member);
+    assert_eq!(secure.forwarded_cookie(), Some("__Secure-better-auth.session_token"));
+    assert!(
+        SessionServer::<Member>::better_auth("not a url", member)
+            .build()
+            .is_err(),
+        "the endpoint is checked"
+    );
 }
