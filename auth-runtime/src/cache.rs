@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::store::contract::Store;
 use crate::store::events::{Invalidation, StoreEvent, Subscription};
+use crate::telemetry::event;
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// The default time a verified session is kept: one minute, so a revocation in the backend takes
@@ -74,8 +75,73 @@ impl<S> Expiry<Key, Arc<Entry<S>>> for EntryExpiry {
     }
 }
 
+/// How a verification was answered, for the layer's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// From a cached entry.
+    Hit,
+    /// This request asked the verifier.
+    Miss,
+    /// Another request's verifier call answered this one too.
+    Coalesced,
+    /// No cache (disabled, or not following its store's events): the verifier was asked.
+    Uncached,
+}
+
+impl Outcome {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events show it"))]
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Coalesced => "coalesced",
+            Outcome::Uncached => "uncached",
+        }
+    }
+}
+
+/// The counters of a cache, shared by its clones.
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    coalesced: AtomicU64,
+    uncached: AtomicU64,
+    invalidations: AtomicU64,
+    verifier_calls: AtomicU64,
+    refused: AtomicU64,
+    unavailable: AtomicU64,
+}
+
+/// A snapshot of a cache's counters since it was built: for a metrics exporter to read on its
+/// own schedule (no metrics library needed). Counters only grow; `entries` is the current size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Requests answered from a cached entry.
+    pub hits: u64,
+    /// Requests that asked the verifier (and, on success, filled an entry).
+    pub misses: u64,
+    /// Requests that waited for another request's verifier call for the same token.
+    pub coalesced: u64,
+    /// Requests that asked the verifier with no cache in between (caching off, or a cache whose
+    /// store subscription was not live).
+    pub uncached: u64,
+    /// Invalidations applied: explicit calls and the store's events.
+    pub invalidations: u64,
+    /// Calls to the verifier.
+    pub verifier_calls: u64,
+    /// Verifier calls that refused the credential (`MissingCredentials`, `VerificationFailed`).
+    pub verifier_refused: u64,
+    /// Verifier calls whose backend could not answer (`BackendUnavailable`).
+    pub verifier_unavailable: u64,
+    /// Entries cached now (moka's count, which may lag pending evictions).
+    pub entries: u64,
+}
+
 /// A [`SessionVerifier`] with a cache in front; cheap to clone.
 pub struct SessionCache<V: SessionVerifier> {
+    counters: Arc<Counters>,
     verifier: Arc<V>,
     entries: Option<Entries<V::Session>>,
     /// Headers that join the key: the verifier's `CacheKey::TokenAndHeaders`, read once at build.
@@ -88,6 +154,7 @@ pub struct SessionCache<V: SessionVerifier> {
 impl<V: SessionVerifier> Clone for SessionCache<V> {
     fn clone(&self) -> Self {
         SessionCache {
+            counters: Arc::clone(&self.counters),
             verifier: Arc::clone(&self.verifier),
             entries: self.entries.clone(),
             key_headers: Arc::clone(&self.key_headers),
@@ -154,11 +221,15 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
                 .support_invalidation_closures()
                 .build()
         });
+        let counters = Arc::new(Counters::default());
         let follow = match (&entries, &self.store) {
-            (Some(entries), Some(store)) => Some(Arc::new(follow(store.as_ref(), entries.clone()))),
+            (Some(entries), Some(store)) => {
+                Some(Arc::new(follow(store.as_ref(), entries.clone(), Arc::clone(&counters))))
+            }
             _ => None,
         };
         SessionCache {
+            counters,
             verifier: Arc::new(self.verifier),
             entries,
             key_headers,
@@ -191,12 +262,14 @@ fn with_session_id<S>(authenticated: &Authenticated<S>, session_id: &str) -> boo
 }
 
 /// Subscribes `entries` to `store`'s events.
-fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: Entries<S>) -> Follow {
+fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: Entries<S>, counters: Arc<Counters>) -> Follow {
     let watch = Arc::new(Watch::default());
     let listener_watch = Arc::clone(&watch);
     let subscription = store.subscribe(Arc::new(move |event: &StoreEvent| {
         let watch = &listener_watch;
         watch.generation.fetch_add(1, Ordering::AcqRel);
+        counters.invalidations.fetch_add(1, Ordering::Relaxed);
+        event!(debug, CACHE, event = event.kind(), "store event applied to the cache");
         match event {
             StoreEvent::Invalidate(Invalidation::Session(id)) => drop_matching(&entries, id, with_session_id),
             StoreEvent::Invalidate(Invalidation::Subject(subject)) => drop_matching(&entries, subject, of_subject),
@@ -248,8 +321,21 @@ impl<V: SessionVerifier> SessionCache<V> {
         token: &str,
         headers: &HeaderMap,
     ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
+        self.verify_observed(token, headers).await.0
+    }
+
+    /// [`verify`](Self::verify), and how it was answered.
+    pub(crate) async fn verify_observed(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> (Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>>, Outcome) {
         let Some(entries) = self.entries.as_ref().filter(|_| self.is_live()) else {
-            return self.verify_uncached(token, headers).await.map_err(Arc::new);
+            self.counters.uncached.fetch_add(1, Ordering::Relaxed);
+            return (
+                self.verify_uncached(token, headers).await.map_err(Arc::new),
+                Outcome::Uncached,
+            );
         };
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
@@ -258,9 +344,27 @@ impl<V: SessionVerifier> SessionCache<V> {
             && entry.confirmed.load(Ordering::Acquire)
             && self.now() < entry.valid_until
         {
-            return Ok(Arc::clone(&entry.authenticated));
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return (Ok(Arc::clone(&entry.authenticated)), Outcome::Hit);
         }
         Box::pin(self.verify_miss(entries, key, token, headers)).await
+    }
+
+    /// The cache's counters since it was built, and its current size.
+    pub fn stats(&self) -> CacheStats {
+        let counters = &*self.counters;
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        CacheStats {
+            hits: read(&counters.hits),
+            misses: read(&counters.misses),
+            coalesced: read(&counters.coalesced),
+            uncached: read(&counters.uncached),
+            invalidations: read(&counters.invalidations),
+            verifier_calls: read(&counters.verifier_calls),
+            verifier_refused: read(&counters.refused),
+            verifier_unavailable: read(&counters.unavailable),
+            entries: self.entries.as_ref().map_or(0, moka::future::Cache::entry_count),
+        }
     }
 
     /// A miss, an entry past its expiry, or one not yet confirmed: concurrent misses for one key
@@ -271,18 +375,42 @@ impl<V: SessionVerifier> SessionCache<V> {
         key: Key,
         token: &str,
         headers: &HeaderMap,
-    ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
+    ) -> (Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>>, Outcome) {
         // The invalidation generation as this request comes to the verifier. Read here rather than
         // on the hit path: reading later can only count more invalidations as before the request,
         // which sends it to the verifier afresh, never serves it an older answer.
         let started = self.generation();
+        let asked = AtomicBool::new(false);
         let entry = entries
             .try_get_with(key, async {
+                asked.store(true, Ordering::Relaxed);
                 let generation = self.generation();
                 let authenticated = self.verify_uncached(token, headers).await?;
                 Ok::<_, VerifierError>(self.entry(token, authenticated, generation))
             })
-            .await?;
+            .await;
+        let outcome = if asked.load(Ordering::Relaxed) {
+            self.counters.misses.fetch_add(1, Ordering::Relaxed);
+            Outcome::Miss
+        } else {
+            self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+            Outcome::Coalesced
+        };
+        (self.settle(entries, key, started, token, headers, entry).await, outcome)
+    }
+
+    /// A verification's entry, served only if no invalidation overlapped it and it is not past
+    /// its expiry; otherwise the verifier is asked afresh.
+    async fn settle(
+        &self,
+        entries: &Entries<V::Session>,
+        key: Key,
+        started: u64,
+        token: &str,
+        headers: &HeaderMap,
+        entry: Result<Arc<Entry<V::Session>>, Arc<VerifierError>>,
+    ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
+        let entry = entry?;
         if !entry.confirmed.load(Ordering::Acquire) {
             if entry.generation == self.generation() && self.is_live() {
                 // No invalidation since the verifier was asked: from now on hits may serve it. An
@@ -314,6 +442,7 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Forgets the cached session of `token`, however the verifier keyed it.
     pub fn invalidate_token(&self, token: &str) {
+        self.count_invalidation("token");
         if let Some(entries) = &self.entries {
             let token_hash: Key = Sha256::digest(token.as_bytes()).into();
             // Err only when closures are not enabled, which `build` always does.
@@ -323,6 +452,7 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Forgets every cached session of one subject (`sub`): after a password change, say.
     pub fn invalidate_subject(&self, subject: &str) {
+        self.count_invalidation("subject");
         if let Some(entries) = &self.entries {
             drop_matching(entries, subject, of_subject);
         }
@@ -330,6 +460,7 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Forgets the cached session with this id (`jti`, or the verifier's opaque id): after logout.
     pub fn invalidate_session_id(&self, session_id: &str) {
+        self.count_invalidation("session_id");
         if let Some(entries) = &self.entries {
             drop_matching(entries, session_id, with_session_id);
         }
@@ -337,6 +468,7 @@ impl<V: SessionVerifier> SessionCache<V> {
 
     /// Forgets everything: after a signing key is retired, say.
     pub fn invalidate_all(&self) {
+        self.count_invalidation("all");
         if let Some(entries) = &self.entries {
             entries.invalidate_all();
         }
@@ -353,13 +485,32 @@ impl<V: SessionVerifier> SessionCache<V> {
         }
     }
 
+    fn count_invalidation(&self, by: &'static str) {
+        self.counters.invalidations.fetch_add(1, Ordering::Relaxed);
+        event!(debug, CACHE, by, "cache invalidated");
+        let _ = by;
+    }
+
     async fn verify_uncached(
         &self,
         token: &str,
         headers: &HeaderMap,
     ) -> Result<Arc<Authenticated<V::Session>>, VerifierError> {
-        let output = self.verifier.verify_session(token, headers).await?;
-        Ok(Arc::new(self.verifier.map_session(output)?))
+        self.counters.verifier_calls.fetch_add(1, Ordering::Relaxed);
+        let result = match self.verifier.verify_session(token, headers).await {
+            Ok(output) => self.verifier.map_session(output).map(Arc::new),
+            Err(error) => Err(error),
+        };
+        match &result {
+            Ok(_) => {}
+            Err(VerifierError::BackendUnavailable(_)) => {
+                self.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
     }
 
     /// Whether the cache may serve from memory: always, unless it follows a store whose

@@ -22,6 +22,16 @@ pub enum TokenSource {
     Cookie,
 }
 
+impl TokenSource {
+    /// `header` or `cookie`, as events and logs name the source.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Bearer => "header",
+            TokenSource::Cookie => "cookie",
+        }
+    }
+}
+
 /// The outcome of reading a request.
 #[derive(Debug)]
 pub enum Authentication<S> {
@@ -79,6 +89,18 @@ pub enum RequestError {
         #[source]
         error: VerifyError,
     },
+}
+
+impl RequestError {
+    /// The kind of refusal, as events and logs name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestError::MultipleAuthorizationHeaders => "multiple_authorization_headers",
+            RequestError::MalformedBearer => "malformed_bearer",
+            RequestError::MultipleCookies(_) => "multiple_cookies",
+            RequestError::Token { error, .. } => error.kind(),
+        }
+    }
 }
 
 /// A token found in a request, before verification.

@@ -3,7 +3,7 @@
 
 // One module per concern, from the bottom of the dependency graph to the top; none imports from
 // a module on a later line, and tests/tests/integration/layout.rs checks there is no cycle:
-//   clock, random, session_types, token/ (keys, crypto, wire, claims, sign, verify, defaults)
+//   telemetry (event targets), clock, random, session_types, token/ (keys, crypto, wire, claims, sign, verify, defaults)
 //   cookie, redirect (the allowlist and the 302), binding (landing nonces), credentials (reading
 //   a request's token)
 //   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
@@ -40,6 +40,7 @@ pub mod session_server;
 mod session_types;
 mod sessions;
 pub mod store;
+mod telemetry;
 mod token;
 mod verifier;
 
@@ -67,7 +68,7 @@ pub use crate::token::verify::{Malformed, VerifyError};
 pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 #[cfg(feature = "middleware")]
-pub use crate::cache::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
+pub use crate::cache::{CacheStats, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
 #[cfg(feature = "middleware")]
 pub use crate::middleware::{
     InvalidTokenPolicy, LandingBinding, LandingError, LandingNonce, LayerConfigError, NoSession, SessionLayer,

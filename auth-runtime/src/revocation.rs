@@ -61,6 +61,7 @@
 //! of a subject issued until now ([`revoke_subject`](Revocations::revoke_subject), by `sub` and
 //! `iat`: "log me out everywhere", a locked account).
 
+use crate::telemetry::event;
 use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
@@ -141,6 +142,7 @@ impl Revocations {
             .await?;
         let invalidation = Invalidation::Session(session_id.to_owned());
         self.store.publish(&invalidation).await?;
+        event!(info, REVOCATION, session_id, "session revoked");
         Ok(())
     }
 
@@ -160,6 +162,7 @@ impl Revocations {
             .await?;
         let invalidation = Invalidation::Subject(subject.to_owned());
         self.store.publish(&invalidation).await?;
+        event!(info, REVOCATION, subject, "every session of the subject revoked");
         Ok(())
     }
 

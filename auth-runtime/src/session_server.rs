@@ -27,6 +27,8 @@ use url::Url;
 use crate::clock::Clock;
 use crate::http_client::{client, describe, read_limited};
 use crate::session_types::SessionTypes;
+#[cfg(feature = "tracing")]
+use crate::telemetry::event;
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 /// How the credential is forwarded to the session endpoint.
@@ -327,7 +329,18 @@ impl<S: SessionTypes> SessionVerifier for SessionServer<S> {
     type Output = serde_json::Value;
 
     async fn verify_session(&self, token: &str, _headers: &HeaderMap) -> Result<serde_json::Value, VerifierError> {
-        self.ask(token).await
+        let answer = self.ask(token).await;
+        #[cfg(feature = "tracing")]
+        match &answer {
+            Err(error @ VerifierError::BackendUnavailable(_)) => {
+                event!(warn, SESSION_SERVER, endpoint = self.inner.endpoint.as_str(), error = %error, "session server unavailable");
+            }
+            Err(error) => {
+                event!(debug, SESSION_SERVER, error = %error, "session server knows no such session");
+            }
+            Ok(_) => {}
+        }
+        answer
     }
 
     fn map_session(&self, answer: serde_json::Value) -> Result<Authenticated<S>, VerifierError> {

@@ -123,6 +123,19 @@ pub enum VerifierError {
 }
 
 impl VerifierError {
+    /// The kind of refusal, as events and logs name it: `missing_credentials`,
+    /// `backend_unavailable`, the [`VerifyError::kind`](crate::VerifyError::kind) of a token
+    /// refusal, or `verification_failed` for another verifier's own reasons.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifierError::MissingCredentials => "missing_credentials",
+            VerifierError::BackendUnavailable(_) => "backend_unavailable",
+            VerifierError::VerificationFailed(cause) => cause
+                .downcast_ref::<crate::token::verify::VerifyError>()
+                .map_or("verification_failed", crate::token::verify::VerifyError::kind),
+        }
+    }
+
     /// `VerificationFailed` from any error or message.
     pub fn failed(cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         VerifierError::VerificationFailed(cause.into())

@@ -25,6 +25,9 @@
 //! invalidations there, `QUICKSTART_SIGNING_KEY=key.pem` signs with that Ed25519 key (PKCS#8 PEM)
 //! instead of a fresh one, and `QUICKSTART_BASE_URL` is the address people open.
 //!
+//! Each sign-in step and each refusal is logged in the terminal as it happens (the crate's
+//! `tracing` events, printed by `tracing-subscriber`).
+//!
 //! The app itself is in `examples/src/quickstart_app.rs` (the tests serve the same app), and its
 //! session type, `AppSession` with its `#[derive(SessionTypes)]`, in `examples/src/quickstart.rs`,
 //! where `cargo xtask schema` exports it from.
@@ -35,8 +38,23 @@ use std::sync::Arc;
 use auth_examples::quickstart_app::{Message, Outbox, app_with_store, development_sessions, sessions_with_key};
 use auth_runtime::store::{MemoryStore, RedisStore, Store};
 
+/// Prints the crate's events in the terminal: every sign-in step and refusal at DEBUG for
+/// `auth_runtime`, INFO for everything else (README, "Logs and metrics").
+fn log_to_the_terminal() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("auth_runtime", tracing::Level::DEBUG)
+        .with_default(tracing::Level::INFO);
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().compact())
+        .with(filter)
+        .init();
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
+    log_to_the_terminal();
     let addr = std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

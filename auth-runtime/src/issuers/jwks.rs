@@ -10,6 +10,7 @@ use url::Url;
 
 use super::lookup::{LookupError, select};
 use crate::http_client::{client, describe, read_limited};
+use crate::telemetry::event;
 use crate::token::keys::VerificationKey;
 
 /// Where the key set is, as given to [`RemoteJwks::builder`].
@@ -264,6 +265,7 @@ impl RemoteJwks {
                 if !usable {
                     return Err(LookupError::Unavailable(error));
                 }
+                event!(warn, KEYS, error = %error, "serving the last good JWK Set past its expiry");
             }
         } else if refresh_at.is_some_and(|at| now >= at) {
             self.refresh_in_background(attempts);
@@ -280,6 +282,12 @@ impl RemoteJwks {
         if !due {
             return Err(LookupError::Unknown);
         }
+        event!(
+            debug,
+            KEYS,
+            kid = kid.map(crate::telemetry::shown),
+            "unknown kid; fetching the JWK Set again"
+        );
         // A failed refetch leaves the set as it was: the token's key is still unknown.
         let _ = inner.fetch_once(attempts).await;
         let keys = Arc::clone(&inner.state().keys);
@@ -326,6 +334,16 @@ impl Inner {
             }
         }
         let fetched = self.fetch().await;
+        #[cfg(feature = "tracing")]
+        match &fetched {
+            Ok((keys, ttl)) => event!(info, KEYS,
+                source = ?self.source,
+                keys = keys.len(),
+                fresh_for_seconds = ttl.as_secs(),
+                "JWK Set fetched"
+            ),
+            Err(error) => event!(warn, KEYS, source = ?self.source, error = %error, "JWK Set fetch failed"),
+        }
         let now = Instant::now();
         let mut state = self.state();
         // Counted once the outcome is known: a caller that read the count while this fetch was

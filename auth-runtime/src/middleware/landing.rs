@@ -17,12 +17,13 @@ use url::Url;
 
 use super::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation};
 use super::csrf::same_origin;
-use super::layer::{Decision, SessionLayer, Shared};
+use super::layer::{Decision, SessionLayer, Shared, refusal_event};
 use super::refusal::Refusal;
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, binds};
 use crate::cookie::CookieError;
 use crate::random::random_id;
 use crate::redirect::found;
+use crate::telemetry::event;
 use crate::verifier::{Authenticated, SessionVerifier};
 
 /// A fresh landing nonce for one sign-in: the cookie that gives it to the browser, and the
@@ -128,11 +129,18 @@ impl<V: SessionVerifier> Shared<V> {
         let confirmed = method == Method::POST;
         // Only a page of this site may confirm: another site's form cannot plant a session.
         if confirmed && !same_origin(headers, uri, &self.origins, &self.site) {
+            event!(
+                info,
+                SESSION,
+                path = uri.path(),
+                "landing: cross-site confirmation refused"
+            );
             return Some(Refusal::Forbidden.response("cross-site sign-in confirmation refused", grpc));
         }
         let authenticated = match self.cache.verify(&token, headers).await {
             Ok(authenticated) => authenticated,
             Err(error) => {
+                refusal_event(&error, "landing", &token);
                 return match self.refused(&error, grpc) {
                     Decision::Respond(response) => Some(response),
                     // Lenient: drop the bad token from the URL, set nothing.
@@ -149,6 +157,13 @@ impl<V: SessionVerifier> Shared<V> {
                 action: &action,
                 session: &authenticated,
             };
+            event!(
+                debug,
+                SESSION,
+                subject = authenticated.subject.as_deref(),
+                bound = authenticated.nonce.is_some(),
+                "landing: a token not bound to this browser; confirmation asked"
+            );
             let mut page = (self.landing_page)(&confirmation);
             if method == Method::HEAD {
                 *page.body_mut() = Bytes::new();
@@ -172,6 +187,13 @@ impl<V: SessionVerifier> Shared<V> {
             // After a POST, the browser fetches the next page with a GET.
             *response.status_mut() = StatusCode::SEE_OTHER;
         }
+        event!(
+            debug,
+            SESSION,
+            subject = authenticated.subject.as_deref(),
+            confirmed,
+            "landing: token moved into the session cookie"
+        );
         // The nonce has done its work: one nonce, one sign-in.
         if let Some(clear) = &self.clear_landing_cookie {
             response.headers_mut().append(SET_COOKIE, clear.clone());

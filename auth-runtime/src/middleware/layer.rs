@@ -24,6 +24,7 @@ use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
 use crate::redirect::{InvalidOrigin, parse_origin};
+use crate::telemetry::event;
 use crate::verifier::{SessionVerifier, VerifierError};
 
 /// What the layer does with a token that fails verification.
@@ -363,21 +364,63 @@ impl<V: SessionVerifier> Shared<V> {
         let (token, source) = match credential {
             Ok(Credential::None) => return Decision::Continue(None, ClearCookie::No),
             Ok(Credential::Found(token, source)) => (token, source),
-            Err(error) => return self.invalid(&error.to_string(), grpc),
+            Err(error) => {
+                event!(
+                    debug,
+                    SESSION,
+                    reason = error.kind(),
+                    path = uri.path(),
+                    "credentials refused"
+                );
+                return self.invalid(&error.to_string(), grpc);
+            }
         };
         if source == TokenSource::Cookie
             && self.csrf
             && is_unsafe(method)
             && !same_origin(headers, uri, &self.origins, &self.site)
         {
+            event!(
+                info,
+                SESSION,
+                method = method.as_str(),
+                path = uri.path(),
+                origin = headers
+                    .get(http::header::ORIGIN)
+                    .and_then(|value| value.to_str().ok())
+                    .map(crate::telemetry::shown),
+                sec_fetch_site = headers
+                    .get("sec-fetch-site")
+                    .and_then(|value| value.to_str().ok())
+                    .map(crate::telemetry::shown),
+                "cross-site request with the session cookie refused"
+            );
             return Decision::Respond(
                 Refusal::Forbidden.response("cross-site request with the session cookie refused", grpc),
             );
         }
-        match self.cache.verify(&token, headers).await {
-            Ok(authenticated) => Decision::Continue(Some(authenticated), ClearCookie::No),
-            Err(error) if source == TokenSource::Cookie => self.refused_cookie(&error, method, headers, grpc),
-            Err(error) => self.refused(&error, grpc),
+        let (verified, _outcome) = self.cache.verify_observed(&token, headers).await;
+        match verified {
+            Ok(authenticated) => {
+                event!(
+                    debug,
+                    SESSION,
+                    source = source.as_str(),
+                    cache = _outcome.as_str(),
+                    subject = authenticated.subject.as_deref(),
+                    session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
+                    "session accepted"
+                );
+                Decision::Continue(Some(authenticated), ClearCookie::No)
+            }
+            Err(error) => {
+                refusal_event(&error, source.as_str(), &token);
+                if source == TokenSource::Cookie {
+                    self.refused_cookie(&error, method, headers, grpc)
+                } else {
+                    self.refused(&error, grpc)
+                }
+            }
         }
     }
 
@@ -422,6 +465,34 @@ impl<V: SessionVerifier> Shared<V> {
             InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
         }
     }
+}
+
+/// The event of a refused credential: its kind, where it came from, the `kid` its header names
+/// (escaped, cut short), never the token. A backend that could not answer is a warning.
+pub(super) fn refusal_event(error: &VerifierError, source: &'static str, token: &str) {
+    if let VerifierError::BackendUnavailable(_) = error {
+        event!(warn, SESSION, source, error = %error, "session backend unavailable; answered 503");
+    } else {
+        event!(
+            debug,
+            SESSION,
+            reason = error.kind(),
+            source,
+            kid = header_kid(token).as_deref(),
+            "token refused"
+        );
+    }
+    let _ = (error, source, token);
+}
+
+/// The `kid` a token's header names, shown safely; `None` if it names none or is unreadable.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events show it"))]
+fn header_kid(token: &str) -> Option<String> {
+    use base64::Engine;
+    let header = token.split('.').next().filter(|header| header.len() <= 2048)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&json).ok()?;
+    value.get("kid")?.as_str().map(crate::telemetry::shown)
 }
 
 /// A browser navigating to a page: `GET` or `HEAD` that accepts HTML.

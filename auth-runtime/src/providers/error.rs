@@ -105,6 +105,35 @@ pub enum FlowError {
 }
 
 impl FlowError {
+    /// The kind of failure, as events and logs name it (`link_expired`, `code_expired`,
+    /// `rate_limited`, `cross_site`, ...): never the code, the link or the flow's state.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FlowError::LinkExpired => "link_expired",
+            FlowError::LinkInvalid(_) => "link_invalid",
+            FlowError::LinkUsed => "link_used",
+            FlowError::CodeExpired => "code_expired",
+            FlowError::TooManyAttempts => "too_many_attempts",
+            FlowError::MissingState => "missing_state",
+            FlowError::StateMismatch => "state_mismatch",
+            FlowError::StateExpired => "state_expired",
+            FlowError::MissingParameter(_) => "missing_parameter",
+            FlowError::InvalidParameter(_) => "invalid_parameter",
+            FlowError::NoClaims => "no_claims",
+            FlowError::ClaimsTooLarge => "claims_too_large",
+            FlowError::Denied { .. } => "denied",
+            FlowError::Upstream(_) => "upstream",
+            FlowError::RateLimited { .. } => "rate_limited",
+            FlowError::EmailNotVerified => "email_not_verified",
+            FlowError::CrossSite => "cross_site",
+            FlowError::UsePost => "use_post",
+            FlowError::Body => "body",
+            FlowError::Store(_) => "store",
+            FlowError::Issue(_) => "issue",
+            FlowError::Other(_) => "other",
+        }
+    }
+
     /// Wraps an error from a callback or a provider of your own.
     pub fn other(error: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         FlowError::Other(error.into())

@@ -23,6 +23,7 @@ use crate::session_types::SessionTypes;
 use crate::sessions::Sessions;
 use crate::store::contract::Store;
 use crate::store::memory::MemoryStore;
+use crate::telemetry::event;
 
 /// The default mount point of the router.
 pub const DEFAULT_PREFIX: &str = "/auth";
@@ -95,6 +96,7 @@ where
                     let bound = binding.is_some();
                     let success = async { (self.on_success)(claims).await };
                     let mut response = with_flow_binding(binding, success).await?;
+                    event!(info, SIGN_IN, provider = request.provider(), bound, "signed in");
                     request.clear_flow_state(&mut response);
                     if bound {
                         request.clear_landing_binding(&mut response);
@@ -284,6 +286,16 @@ enum StepKind {
     Callback,
 }
 
+impl StepKind {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events show it"))]
+    fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Authorize => "authorize",
+            StepKind::Callback => "callback",
+        }
+    }
+}
+
 fn ready_response(response: Response) -> std::future::Ready<Response> {
     std::future::ready(response)
 }
@@ -325,12 +337,12 @@ impl HandlerInner {
         };
         let request = match FlowRequest::read(mount, &self.store, &self.limits, request).await {
             Ok(request) => request,
-            Err(error) => return self.error_page(&mount.name, error),
+            Err(error) => return self.failed(&mount.name, kind, error),
         };
         if request.method() == Method::POST
             && let Err(error) = request.check_same_origin()
         {
-            return self.error_page(&mount.name, error);
+            return self.failed(&mount.name, kind, error);
         }
         let result = match kind {
             StepKind::Authorize => match request.count_authorize().await {
@@ -342,16 +354,50 @@ impl HandlerInner {
             },
             StepKind::Callback => flow.callback(&request).await,
         };
-        result.unwrap_or_else(|error| {
-            // A request that is not the flow's own (a forged callback, another site's POST) ends
-            // nothing: the person's flow in progress keeps its cookie.
-            let foreign = matches!(error, FlowError::StateMismatch | FlowError::CrossSite);
-            let mut response = self.error_page(&mount.name, error);
-            if !foreign {
-                request.clear_flow_state(&mut response);
+        match result {
+            Ok(response) => {
+                event!(
+                    debug,
+                    SIGN_IN,
+                    provider = mount.name.as_str(),
+                    step = kind.as_str(),
+                    status = response.status().as_u16(),
+                    "sign-in step answered"
+                );
+                response
             }
-            response
-        })
+            Err(error) => {
+                // A request that is not the flow's own (a forged callback, another site's POST)
+                // ends nothing: the person's flow in progress keeps its cookie.
+                let foreign = matches!(error, FlowError::StateMismatch | FlowError::CrossSite);
+                let mut response = self.failed(&mount.name, kind, error);
+                if !foreign {
+                    request.clear_flow_state(&mut response);
+                }
+                response
+            }
+        }
+    }
+
+    /// The error page of a failed step, and its event: the provider, the step and the kind of
+    /// failure at INFO (a person's mistake, an expired link, a rate limit), the message too at
+    /// WARN for what is the server's side (the store, the identity provider, issuing).
+    fn failed(&self, provider: &str, step: StepKind, error: FlowError) -> Response {
+        #[cfg(feature = "tracing")]
+        if error.status().is_server_error() {
+            event!(warn, SIGN_IN, provider, step = step.as_str(), error = error.kind(), detail = %error, "sign-in step failed");
+        } else {
+            event!(
+                info,
+                SIGN_IN,
+                provider,
+                step = step.as_str(),
+                error = error.kind(),
+                "sign-in step refused"
+            );
+        }
+        let _ = step;
+        self.error_page(provider, error)
     }
 
     /// `on_error`'s page, with `Retry-After` on a rate limit whatever the page says.

@@ -54,6 +54,20 @@ pub enum StoreEvent {
     Interrupted,
 }
 
+impl StoreEvent {
+    /// The kind of event, as events and logs name it: `invalidate_session`,
+    /// `invalidate_subject`, `invalidate_all`, `subscribed` or `interrupted`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreEvent::Invalidate(Invalidation::Session(_)) => "invalidate_session",
+            StoreEvent::Invalidate(Invalidation::Subject(_)) => "invalidate_subject",
+            StoreEvent::Invalidate(_) => "invalidate_all",
+            StoreEvent::Subscribed => "subscribed",
+            StoreEvent::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// A subscriber to a store's events.
 pub type Listener = Arc<ListenerFn>;
 

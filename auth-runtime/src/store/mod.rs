@@ -17,12 +17,14 @@
 pub(crate) mod contract;
 pub(crate) mod events;
 pub(crate) mod memory;
+pub(crate) mod metered;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
 pub use self::contract::{SECURITY_KEY_PREFIXES, Store, StoreError, StoreFuture, is_security_key};
 pub use self::events::{Invalidation, Listener, ListenerFn, Listeners, StoreEvent, Subscription};
 pub use self::memory::{DEFAULT_SECURITY_CAPACITY, DEFAULT_STORE_CAPACITY, MemoryStore};
+pub use self::metered::{MeteredStore, OperationStats, StoreStats};
 #[cfg(feature = "redis")]
 pub use self::redis::{
     DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,

@@ -1,5 +1,6 @@
 //! [`RedisStore`]: the [`Store`] of a fleet, in Redis (feature `redis`).
 
+use crate::telemetry::event;
 use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -409,12 +410,18 @@ impl Subscriber {
                 let Some(listeners) = self.listeners.upgrade() else {
                     return;
                 };
+                event!(info, STORE, "Redis subscription live; cached sessions start afresh");
                 listeners.emit(&StoreEvent::Subscribed);
                 drop(listeners);
                 self.deliver(sink, stream).await;
                 let Some(listeners) = self.listeners.upgrade() else {
                     return;
                 };
+                event!(
+                    warn,
+                    STORE,
+                    "Redis subscription lost; caches serve nothing from memory until it is back"
+                );
                 listeners.emit(&StoreEvent::Interrupted);
             } else if self.listeners.strong_count() == 0 {
                 return;

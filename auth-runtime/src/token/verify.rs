@@ -157,6 +157,36 @@ pub enum VerifyError {
     InvalidProperties(#[source] serde_json::Error),
 }
 
+impl VerifyError {
+    /// The kind of refusal, as events and logs name it (`expired`, `bad_signature`,
+    /// `unknown_key`, ...): stable, and never the token or any part of it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::TooLarge { .. } => "too_large",
+            VerifyError::Malformed(_) => "malformed",
+            VerifyError::CriticalHeader => "critical_header",
+            VerifyError::UnknownKey { .. } => "unknown_key",
+            VerifyError::AlgorithmMismatch { .. } => "algorithm_mismatch",
+            VerifyError::AlgorithmNotAllowed { .. } => "algorithm_not_allowed",
+            VerifyError::BadSignature => "bad_signature",
+            VerifyError::WrongTokenType { .. } => "wrong_token_type",
+            VerifyError::MissingClaim(_) => "missing_claim",
+            VerifyError::InvalidClaim { .. } => "invalid_claim",
+            VerifyError::Expired { .. } => "expired",
+            VerifyError::IssuedInTheFuture { .. } => "issued_in_the_future",
+            VerifyError::LifetimeTooLong { .. } => "lifetime_too_long",
+            VerifyError::NotYetValid { .. } => "not_yet_valid",
+            VerifyError::WrongIssuer { .. } => "wrong_issuer",
+            VerifyError::WrongAudience { .. } => "wrong_audience",
+            VerifyError::WrongClaim { .. } => "wrong_claim",
+            VerifyError::Unmapped(_) => "unmapped",
+            VerifyError::UnknownSessionType { .. } => "unknown_session_type",
+            VerifyError::Clock => "clock",
+            VerifyError::InvalidProperties(_) => "invalid_properties",
+        }
+    }
+}
+
 /// What was malformed about a token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -21,6 +21,7 @@ mod landing;
 mod layout;
 mod lifetimes;
 mod limits;
+mod logs;
 mod middleware;
 mod oidc;
 mod opaque_sessions;
