@@ -154,6 +154,41 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
             assert_eq!(task.await.expect("task").expect("verified"), user("ada"));
         }
         assert_eq!(calls(&backend), 1, "1000 concurrent requests, one backend call");
+
+        // The counters an exporter reads say the same.
+        cache.verify(&token, &HeaderMap::new()).await.expect("a hit");
+        assert!(cache.verify("id.nobody", &HeaderMap::new()).await.is_err());
+        backend.outages.store(1, Ordering::SeqCst);
+        assert!(cache.verify(&format!("id.bob.{}", NOW + 60), &HeaderMap::new()).await.is_err());
+        cache.invalidate_subject("ada");
+        let stats = cache.stats();
+        assert_eq!(
+            (stats.misses, stats.coalesced, stats.hits),
+            (3, 999, 1),
+            "one miss and 999 waits for ada, a hit, two more misses: {stats:?}"
+        );
+        assert_eq!(stats.verifier_calls, 3, "{stats:?}");
+        assert_eq!((stats.verifier_refused, stats.verifier_unavailable), (1, 1), "{stats:?}");
+        assert_eq!(stats.invalidations, 1, "{stats:?}");
+    });
+}
+
+/// A metered store counts and times each operation, errors apart.
+#[test]
+fn a_metered_store_counts_and_times_every_call() {
+    use auth_runtime::store::{MemoryStore, MeteredStore, Store};
+    runtime().block_on(async {
+        let metered = MeteredStore::new(MemoryStore::with_capacities(1, 1));
+        let store: Arc<dyn Store> = Arc::new(metered.clone());
+        let ttl = std::time::Duration::from_secs(60);
+        store.put("a", b"1".to_vec(), ttl).await.expect("fits");
+        assert!(store.put("b", b"2".to_vec(), ttl).await.is_err(), "full");
+        assert_eq!(store.get("a").await.expect("reads"), Some(b"1".to_vec()));
+        assert_eq!(store.increment("rate:x", ttl).await.expect("counts"), 1);
+        let stats = metered.stats();
+        assert_eq!((stats.put.calls, stats.put.errors), (2, 1), "{stats:?}");
+        assert_eq!((stats.get.calls, stats.increment.calls, stats.take.calls), (1, 1, 0), "{stats:?}");
+        assert!(stats.put.max >= stats.put.mean() && stats.put.total >= stats.put.max, "{stats:?}");
     });
 }
 
