@@ -6,7 +6,9 @@
 //!   called without the layer; in process, no sockets;
 //! - `burst/1000-cached` against `burst/1000-uncached`: 1000 concurrent requests carrying one fresh
 //!   token on a two-thread runtime, through a new cache each time or straight to the verifier.
-//!   The backend calls of every cached burst are counted and printed.
+//!   The backend calls of every cached burst are counted and printed;
+//! - `authorize/100-rules`: one verdict from a table of 100 authorization rules, the deciding rule
+//!   last, against the layer's cache-hit overhead above.
 //!
 //! Run with: cargo bench -p auth-runtime --features middleware --bench cache
 
@@ -18,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use auth_runtime::middleware::{Condition, Rules, Verdict};
 use auth_runtime::{
     Authenticated, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions, SigningKey, Verified,
     VerifierError,
@@ -155,6 +158,7 @@ fn bench(c: &mut Criterion) {
         });
         if name == "EdDSA" {
             bench_request(&mut group, &runtime, &sessions, &token);
+            bench_rules(&mut group);
             bench_burst(&mut group, &sessions);
         }
         group.finish();
@@ -189,6 +193,27 @@ fn bench_request(
     });
     group.bench_function("request/layer-cache-hit", |b| {
         b.iter(|| runtime.block_on(serve(&mut layered, request(black_box(&cookie)))))
+    });
+}
+
+/// One request's verdict from a table of 100 rules, the deciding one last (99 patterns tried
+/// and missed first): the cost the `authorize` rules add to a request.
+fn bench_rules(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let mut rules = Rules::<AppSession>::deny_by_default();
+    for index in 0..99 {
+        rules = rules.allow(&format!("/service-{index}/*"), Condition::any_session());
+    }
+    rules = rules.allow(
+        "/me",
+        Condition::when("a person", |session| matches!(session, AppSession::User { .. })),
+    );
+    let session = user();
+    if rules.evaluate("/me", Some(&session), None) != Verdict::Allow {
+        eprintln!("the rule table does not allow /me");
+        return;
+    }
+    group.bench_function("authorize/100-rules", |b| {
+        b.iter(|| rules.evaluate(black_box("/me"), Some(black_box(&session)), None))
     });
 }
 

@@ -19,6 +19,8 @@ pub(crate) const KEYS: &str = "auth_runtime::keys";
 pub(crate) const SESSION_SERVER: &str = "auth_runtime::session_server";
 /// The sign-in flows of the `/auth` router.
 pub(crate) const SIGN_IN: &str = "auth_runtime::sign_in";
+/// Authorization rules' decisions.
+pub(crate) const AUTHZ: &str = "auth_runtime::authz";
 /// Revocations written.
 pub(crate) const REVOCATION: &str = "auth_runtime::revocation";
 

@@ -90,6 +90,13 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
         "µs",
     );
     row(
+        "100 authorization rules vs the layer's cache-hit overhead",
+        us(median(&eddsa, "authorize_100-rules")?),
+        us(overhead),
+        1.0,
+        "µs",
+    );
+    row(
         "another issuer's ES256 token: remote JWKS (warm) vs local key",
         us(median("issuers_ES256", "remote-jwks-warm")?),
         us(median("issuers_ES256", "local-key")?),

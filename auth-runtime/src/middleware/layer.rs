@@ -14,6 +14,7 @@ use http::{HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::authz::{Rules, Verdict};
 use super::body::SessionBody;
 use super::confirm::{ConfirmPage, LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use super::csrf::{SiteScheme, is_unsafe, same_origin};
@@ -25,7 +26,7 @@ use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
 use crate::redirect::{InvalidOrigin, parse_origin};
 use crate::telemetry::event;
-use crate::verifier::{SessionVerifier, VerifierError};
+use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
 /// What the layer does with a token that fails verification.
 ///
@@ -68,6 +69,8 @@ pub(super) struct Shared<V: SessionVerifier> {
     invalid: InvalidTokenPolicy,
     skip: Vec<String>,
     landing: Option<String>,
+    /// Authorization rules, evaluated once the session is known.
+    rules: Option<Rules<V::Session>>,
     pub(super) landing_binding: LandingBinding,
     pub(super) landing_page: Box<ConfirmPage<V::Session>>,
     /// The landing nonce cookie, made at build when there is a landing route.
@@ -114,6 +117,7 @@ impl<V: SessionVerifier> SessionLayer<V> {
                 invalid: InvalidTokenPolicy::default(),
                 skip: Vec::new(),
                 landing: None,
+                rules: None,
                 landing_binding: LandingBinding::default(),
                 landing_page: Box::new(default_landing_page),
                 landing_cookie: None,
@@ -187,6 +191,14 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
         self
     }
 
+    /// Evaluates `rules` for every request the layer covers (skipped paths are outside it), once
+    /// the session is known: 401 without a session and 403 with one when they deny, 400 for a
+    /// path not in canonical form. See [`Rules`].
+    pub fn authorize(mut self, rules: Rules<V::Session>) -> Self {
+        self.shared.rules = Some(rules);
+        self
+    }
+
     /// What the landing route does with a valid token not bound to this browser;
     /// [`LandingBinding::Confirm`] by default.
     pub fn landing_binding(mut self, binding: LandingBinding) -> Self {
@@ -251,6 +263,12 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
                 secure: shared.cookie.is_secure(),
             },
         };
+        if let Some(rules) = &shared.rules {
+            // Development builds say what they enforce, once, at start-up.
+            #[cfg(debug_assertions)]
+            event!(info, AUTHZ, skip = ?shared.skip, "authorization rules, first match wins:\n{}", rules.table());
+            let _ = rules;
+        }
         Ok(SessionLayer {
             shared: Arc::new(shared),
         })
@@ -348,6 +366,54 @@ impl<V: SessionVerifier> Shared<V> {
         if self.skip.iter().any(|pattern| wildcard_match(pattern, path)) {
             return Decision::Continue(None, ClearCookie::No);
         }
+        let decision = self.decide_session(method, uri, headers).await;
+        match (&self.rules, decision) {
+            (Some(rules), Decision::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
+            (_, decision) => decision,
+        }
+    }
+
+    /// The rules' verdict on a request whose session (or absence of one) is known.
+    fn authorize(
+        &self,
+        rules: &Rules<V::Session>,
+        path: &str,
+        session: Option<Arc<dyn ErasedSession>>,
+        clear: ClearCookie,
+        headers: &HeaderMap,
+    ) -> Decision {
+        let typed = session
+            .clone()
+            .and_then(|session| session.as_any().downcast::<Authenticated<V::Session>>().ok());
+        let subject = typed
+            .as_ref()
+            .and_then(|authenticated| authenticated.subject.as_deref());
+        let verdict = rules.evaluate(
+            path,
+            typed.as_ref().map(|authenticated| &authenticated.session),
+            subject,
+        );
+        let grpc = is_grpc(headers);
+        let mut response = match verdict {
+            Verdict::Allow => return Decision::Continue(session, clear),
+            Verdict::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", grpc),
+            Verdict::Deny if typed.is_some() => {
+                Refusal::Forbidden.response("not allowed by the authorization rules", grpc)
+            }
+            Verdict::Deny => Refusal::Unauthenticated.response("a session is required", grpc),
+        };
+        if clear == ClearCookie::Yes
+            && let Some(clear) = &self.clear_cookie
+        {
+            response.headers_mut().append(SET_COOKIE, clear.clone());
+        }
+        Decision::Respond(response)
+    }
+
+    /// The session of a request the layer covers: the landing route, the credential, CSRF, and
+    /// verification through the cache.
+    async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
+        let path = uri.path();
         let grpc = is_grpc(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
         // before a token not bound to this browser goes in.

@@ -18,6 +18,8 @@
 //!    ([`BackendUnavailable`](crate::VerifierError::BackendUnavailable): a store that is down)
 //!    gets 503 with `Retry-After` instead, so the client keeps its token and tries again; no
 //!    session is ever granted without the backend's answer.
+//! 6. With [`authorize`](SessionLayerBuilder::authorize), the [`Rules`] decide on the path and
+//!    the session: 401 without a session, 403 with one, 400 for a path not in canonical form.
 //!
 //! gRPC requests (`content-type: application/grpc...`) get `grpc-status` 16 (Unauthenticated),
 //! 7 (PermissionDenied) and 14 (Unavailable) instead of 401, 403 and 503.
@@ -27,6 +29,7 @@
 //!
 //! [`Layer`]: tower_layer::Layer
 
+pub(crate) mod authz;
 pub(crate) mod body;
 pub(crate) mod confirm;
 pub(crate) mod csrf;
@@ -37,6 +40,7 @@ pub(crate) mod page;
 pub(crate) mod refusal;
 pub(crate) mod skip;
 
+pub use self::authz::{Condition, Decided, Effect, Grants, Rules, Verdict};
 pub use self::body::SessionBody;
 pub use self::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};
 pub use self::current::{NoSession, require_session, session_from_extensions, use_authenticated, use_session};

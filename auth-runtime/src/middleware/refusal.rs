@@ -5,7 +5,8 @@
 //! |---|---|---|---|
 //! | no session where one is required | 401 | `unauthenticated` | 16 Unauthenticated |
 //! | a token was presented and refused | 401 | `invalid_token` | 16 Unauthenticated |
-//! | a session of the wrong kind, or a cross-site request | 403 | `forbidden` | 7 PermissionDenied |
+//! | a session of the wrong kind, a cross-site request, or denied by an authorization rule | 403 | `forbidden` | 7 PermissionDenied |
+//! | a path not in canonical form, where authorization rules apply | 400 | `bad_request` | 3 InvalidArgument |
 //! | the session backend could not answer | 503 | `temporarily_unavailable` | 14 Unavailable |
 //! | the session layer is not installed on the route | 500 | `session_layer_missing` | 13 Internal |
 //!
@@ -21,11 +22,9 @@ use http::{Response, StatusCode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
     /// No session where one is required.
-    #[cfg_attr(
-        not(feature = "axum"),
-        allow(dead_code, reason = "only the axum extractors require a session")
-    )]
     Unauthenticated,
+    /// The request path is not in canonical form (authorization rules cannot vouch for it).
+    BadRequest,
     /// A token was presented and refused.
     InvalidToken,
     /// A session of the wrong kind, or a cross-site request with the session cookie.
@@ -45,6 +44,7 @@ impl Refusal {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Refusal::Unauthenticated => "unauthenticated",
+            Refusal::BadRequest => "bad_request",
             Refusal::InvalidToken => "invalid_token",
             Refusal::Forbidden => "forbidden",
             Refusal::Unavailable => "temporarily_unavailable",
@@ -57,6 +57,7 @@ impl Refusal {
         match self {
             Refusal::Unauthenticated | Refusal::InvalidToken => StatusCode::UNAUTHORIZED,
             Refusal::Forbidden => StatusCode::FORBIDDEN,
+            Refusal::BadRequest => StatusCode::BAD_REQUEST,
             Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,6 +67,7 @@ impl Refusal {
         match self {
             Refusal::Unauthenticated | Refusal::InvalidToken => "16",
             Refusal::Forbidden => "7",
+            Refusal::BadRequest => "3",
             Refusal::Unavailable => "14",
             Refusal::LayerMissing => "13",
         }
@@ -95,7 +97,7 @@ impl Refusal {
             Refusal::Unavailable => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            Refusal::Forbidden | Refusal::LayerMissing => {}
+            Refusal::Forbidden | Refusal::BadRequest | Refusal::LayerMissing => {}
         }
         response
     }
@@ -121,6 +123,7 @@ mod tests {
     fn every_refusal_has_the_one_json_shape() {
         let kinds = [
             Refusal::Unauthenticated,
+            Refusal::BadRequest,
             Refusal::InvalidToken,
             Refusal::Forbidden,
             Refusal::Unavailable,

@@ -159,7 +159,12 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
         cache.verify(&token, &HeaderMap::new()).await.expect("a hit");
         assert!(cache.verify("id.nobody", &HeaderMap::new()).await.is_err());
         backend.outages.store(1, Ordering::SeqCst);
-        assert!(cache.verify(&format!("id.bob.{}", NOW + 60), &HeaderMap::new()).await.is_err());
+        assert!(
+            cache
+                .verify(&format!("id.bob.{}", NOW + 60), &HeaderMap::new())
+                .await
+                .is_err()
+        );
         cache.invalidate_subject("ada");
         let stats = cache.stats();
         assert_eq!(
@@ -168,7 +173,11 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
             "one miss and 999 waits for ada, a hit, two more misses: {stats:?}"
         );
         assert_eq!(stats.verifier_calls, 3, "{stats:?}");
-        assert_eq!((stats.verifier_refused, stats.verifier_unavailable), (1, 1), "{stats:?}");
+        assert_eq!(
+            (stats.verifier_refused, stats.verifier_unavailable),
+            (1, 1),
+            "{stats:?}"
+        );
         assert_eq!(stats.invalidations, 1, "{stats:?}");
     });
 }
@@ -187,8 +196,15 @@ fn a_metered_store_counts_and_times_every_call() {
         assert_eq!(store.increment("rate:x", ttl).await.expect("counts"), 1);
         let stats = metered.stats();
         assert_eq!((stats.put.calls, stats.put.errors), (2, 1), "{stats:?}");
-        assert_eq!((stats.get.calls, stats.increment.calls, stats.take.calls), (1, 1, 0), "{stats:?}");
-        assert!(stats.put.max >= stats.put.mean() && stats.put.total >= stats.put.max, "{stats:?}");
+        assert_eq!(
+            (stats.get.calls, stats.increment.calls, stats.take.calls),
+            (1, 1, 0),
+            "{stats:?}"
+        );
+        assert!(
+            stats.put.max >= stats.put.mean() && stats.put.total >= stats.put.max,
+            "{stats:?}"
+        );
     });
 }
 

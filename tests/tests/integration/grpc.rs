@@ -27,7 +27,7 @@ struct WhoAmIReply {
 }
 
 pub(crate) const METHOD: &str = "/test.Identity/WhoAmI";
-const PING: &str = "/test.Identity/Ping";
+pub(crate) const PING: &str = "/test.Identity/Ping";
 
 /// Answers with the caller's user id, read through `use_session`.
 #[derive(Clone)]

@@ -9,6 +9,7 @@
 
 mod common;
 
+mod authz;
 mod better_auth;
 mod binding;
 mod cache;

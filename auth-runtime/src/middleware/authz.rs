@@ -1,0 +1,485 @@
+//! Authorization rules on typed sessions: one list for every route and gRPC method, first match
+//! wins, deny by default ([`Rules`]). The session layer evaluates them once the session is known
+//! ([`SessionLayerBuilder::authorize`](super::SessionLayerBuilder::authorize)).
+
+use std::any::Any;
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+
+use crate::session_types::SessionTypes;
+
+/// What a rule does when it decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The request goes on to the handler.
+    Allow,
+    /// The request is refused: 401 without a session, 403 with one.
+    Deny,
+}
+
+/// Roles and scopes a session grants, for [`Condition::role`] and [`Condition::scope`]:
+/// implement it for your session enum (both default to granting nothing).
+pub trait Grants {
+    /// Whether the session has `role`.
+    fn has_role(&self, role: &str) -> bool {
+        let _ = role;
+        false
+    }
+
+    /// Whether the session has `scope`.
+    fn has_scope(&self, scope: &str) -> bool {
+        let _ = scope;
+        false
+    }
+}
+
+type Predicate<S> = dyn Fn(&S) -> bool + Send + Sync;
+
+enum Test<S> {
+    /// With or without a session: a public route.
+    Anyone,
+    /// Any session.
+    AnySession,
+    /// A session for which the predicate holds.
+    Session(Arc<Predicate<S>>),
+}
+
+/// What a rule requires of the request's session.
+pub struct Condition<S> {
+    test: Test<S>,
+    label: String,
+}
+
+impl<S> fmt::Debug for Condition<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+impl<S: SessionTypes> Condition<S> {
+    /// Anyone, with a session or without: public routes.
+    pub fn anyone() -> Self {
+        Condition {
+            test: Test::Anyone,
+            label: "anyone".to_owned(),
+        }
+    }
+
+    /// Any session.
+    pub fn any_session() -> Self {
+        Condition {
+            test: Test::AnySession,
+            label: "any session".to_owned(),
+        }
+    }
+
+    /// A session of the newtype variant holding `T` (as `Require<T>` would extract it).
+    pub fn variant<T: Any>() -> Self {
+        let name = std::any::type_name::<T>();
+        Condition::when(
+            &format!("variant {}", name.rsplit("::").next().unwrap_or(name)),
+            |session: &S| session.variant_any().is_some_and(|value| value.is::<T>()),
+        )
+    }
+
+    /// A session for which `predicate` holds (`|s: &AppSession| matches!(s, AppSession::Admin(_))`);
+    /// `label` names it in the rule table and the decision hook.
+    pub fn when(label: &str, predicate: impl Fn(&S) -> bool + Send + Sync + 'static) -> Self {
+        Condition {
+            test: Test::Session(Arc::new(predicate)),
+            label: label.to_owned(),
+        }
+    }
+}
+
+impl<S: SessionTypes + Grants> Condition<S> {
+    /// A session with `role` ([`Grants::has_role`]).
+    pub fn role(role: &str) -> Self {
+        let owned = role.to_owned();
+        Condition::when(&format!("role {role}"), move |session: &S| session.has_role(&owned))
+    }
+
+    /// A session with `scope` ([`Grants::has_scope`]).
+    pub fn scope(scope: &str) -> Self {
+        let owned = scope.to_owned();
+        Condition::when(&format!("scope {scope}"), move |session: &S| session.has_scope(&owned))
+    }
+}
+
+impl<S> Condition<S> {
+    fn holds(&self, session: Option<&S>) -> bool {
+        match (&self.test, session) {
+            (Test::Anyone, _) => true,
+            (Test::AnySession, session) => session.is_some(),
+            (Test::Session(predicate), Some(session)) => predicate(session),
+            (Test::Session(_), None) => false,
+        }
+    }
+}
+
+/// A path pattern, split once at its `*`s.
+struct Pattern {
+    text: String,
+    /// The literal pieces between the `*`s; one piece means no wildcard.
+    pieces: Vec<String>,
+}
+
+impl Pattern {
+    fn new(pattern: &str, case_insensitive: bool) -> Pattern {
+        let text = if pattern.starts_with('/') {
+            pattern.to_owned()
+        } else {
+            format!("/{pattern}")
+        };
+        let folded = if case_insensitive {
+            text.to_ascii_lowercase()
+        } else {
+            text.clone()
+        };
+        Pattern {
+            pieces: folded.split('*').map(str::to_owned).collect(),
+            text,
+        }
+    }
+
+    /// Whether the pattern matches all of `path`; allocation-free.
+    fn matches(&self, path: &str) -> bool {
+        let Some((first, rest_pieces)) = self.pieces.split_first() else {
+            return false;
+        };
+        let Some(mut rest) = path.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        let Some((last, middle)) = rest_pieces.split_last() else {
+            return rest.is_empty();
+        };
+        for piece in middle {
+            match rest.find(piece.as_str()) {
+                Some(index) => rest = &rest[index + piece.len()..],
+                None => return false,
+            }
+        }
+        rest.ends_with(last.as_str())
+    }
+}
+
+struct Rule<S> {
+    pattern: Pattern,
+    condition: Condition<S>,
+    effect: Effect,
+}
+
+/// What the rules decided for one request, for the decision hook (an audit log).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Decided<'a> {
+    /// The request path (gRPC: `/package.Service/Method`).
+    pub path: &'a str,
+    /// The deciding rule's position in the list (from 0), its pattern and its condition's label;
+    /// `None` when the default decided, or the path was refused as not canonical.
+    pub rule: Option<(usize, &'a str, &'a str)>,
+    /// What was decided.
+    pub effect: Effect,
+    /// The session's subject, if there is a session and it has one.
+    pub subject: Option<&'a str>,
+}
+
+type Hook = dyn Fn(&Decided<'_>) + Send + Sync;
+
+/// The verdict of [`Rules::evaluate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed.
+    Allow,
+    /// Refused by a rule or the default.
+    Deny,
+    /// Refused: the path is not in canonical form.
+    NotCanonical,
+}
+
+/// An ordered list of authorization rules with a default.
+///
+/// A rule is a path pattern (the syntax of `skip`: `*` matches any run of characters; a gRPC
+/// method is `/package.Service/Method`), a [`Condition`] on the session, and an [`Effect`]. The
+/// first rule whose pattern matches the path and whose condition holds decides; when none does,
+/// the default decides. A request refused without a session is `401`, with one `403` (gRPC 16
+/// and 7), in the layer's one JSON shape.
+///
+/// Paths are matched as the router would route them, never looser: a path that is not in
+/// canonical form (`//`, `.` or `..` segments, a backslash, or percent-encoded `/`, `\`, `.` or
+/// unreserved characters) is refused with `400` before any rule, since a router or proxy that
+/// normalizes it could route it to a handler a rule meant to protect. A pattern matches the path
+/// with or without one trailing slash. Matching is case sensitive, like axum's router;
+/// [`Rules::case_insensitive`] for routers that are not.
+///
+/// ```
+/// use auth_runtime::SessionTypes;
+/// use auth_runtime::middleware::{Condition, Grants, Rules};
+///
+/// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// struct Admin {
+///     user_id: String,
+/// }
+///
+/// #[derive(SessionTypes, Debug, Clone, PartialEq)]
+/// enum AppSession {
+///     User { user_id: String, roles: Vec<String> },
+///     Admin(Admin),
+/// }
+///
+/// impl Grants for AppSession {
+///     fn has_role(&self, role: &str) -> bool {
+///         matches!(self, AppSession::User { roles, .. } if roles.iter().any(|r| r == role))
+///     }
+/// }
+///
+/// let rules = Rules::<AppSession>::deny_by_default()
+///     .public("/health")
+///     .public("/grpc.health.v1.Health/*")
+///     .allow("/admin/*", Condition::variant::<Admin>())
+///     .deny("/reports/export", Condition::role("intern"))
+///     .allow("/reports/*", Condition::role("analyst"))
+///     .allow("/me", Condition::any_session());
+/// println!("{}", rules.table());
+/// ```
+pub struct Rules<S> {
+    rules: Vec<Rule<S>>,
+    default: Effect,
+    hook: Option<Arc<Hook>>,
+    case_insensitive: bool,
+}
+
+impl<S> fmt::Debug for Rules<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.table())
+    }
+}
+
+impl<S> Rules<S> {
+    /// The effective rule table, one line per rule in order, then the default.
+    pub fn table(&self) -> String {
+        let mut table = String::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            let effect = match rule.effect {
+                Effect::Allow => "allow",
+                Effect::Deny => "deny ",
+            };
+            let _ = writeln!(
+                table,
+                "{index:>3}  {effect}  {:<40}  {}",
+                rule.pattern.text, rule.condition.label
+            );
+        }
+        let default = match self.default {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+        };
+        let _ = writeln!(table, "  *  {default}  (default)");
+        table
+    }
+}
+
+impl<S: SessionTypes> Rules<S> {
+    /// No rule yet; what no rule allows is refused.
+    pub fn deny_by_default() -> Self {
+        Rules {
+            rules: Vec::new(),
+            default: Effect::Deny,
+            hook: None,
+            case_insensitive: false,
+        }
+    }
+
+    /// No rule yet; what no rule denies goes on. Prefer [`deny_by_default`](Self::deny_by_default):
+    /// a route added later is then closed until a rule opens it.
+    pub fn allow_by_default() -> Self {
+        Rules {
+            default: Effect::Allow,
+            ..Rules::deny_by_default()
+        }
+    }
+
+    /// Adds a rule: `pattern`, when `condition` holds, is allowed.
+    pub fn allow(self, pattern: &str, condition: Condition<S>) -> Self {
+        self.rule(pattern, condition, Effect::Allow)
+    }
+
+    /// Adds a rule: `pattern`, when `condition` holds, is denied.
+    pub fn deny(self, pattern: &str, condition: Condition<S>) -> Self {
+        self.rule(pattern, condition, Effect::Deny)
+    }
+
+    /// Adds a public route: `pattern` is allowed with or without a session.
+    pub fn public(self, pattern: &str) -> Self {
+        self.allow(pattern, Condition::anyone())
+    }
+
+    /// Adds a rule with `effect`.
+    pub fn rule(mut self, pattern: &str, condition: Condition<S>, effect: Effect) -> Self {
+        self.rules.push(Rule {
+            pattern: Pattern::new(pattern, self.case_insensitive),
+            condition,
+            effect,
+        });
+        self
+    }
+
+    /// Matches paths without regard to ASCII case, for routers that route that way (axum does
+    /// not). Applies to the rules added after it.
+    pub fn case_insensitive(mut self) -> Self {
+        self.case_insensitive = true;
+        self
+    }
+
+    /// Calls `hook` with every decision: which rule decided (or the default), what, for whom.
+    pub fn on_decision(mut self, hook: impl Fn(&Decided<'_>) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Decides for a request to `path` with `session` (and its `subject`, for the hook).
+    pub fn evaluate(&self, path: &str, session: Option<&S>, subject: Option<&str>) -> Verdict {
+        if !is_canonical(path) {
+            self.tell(path, None, Effect::Deny, subject);
+            return Verdict::NotCanonical;
+        }
+        let folded;
+        let path_seen = if self.case_insensitive {
+            folded = path.to_ascii_lowercase();
+            folded.as_str()
+        } else {
+            path
+        };
+        // `/admin/` is `/admin` with a trailing slash: a pattern matches either.
+        let trimmed = path_seen.strip_suffix('/').filter(|trimmed| !trimmed.is_empty());
+        for (index, rule) in self.rules.iter().enumerate() {
+            let matches =
+                rule.pattern.matches(path_seen) || trimmed.is_some_and(|trimmed| rule.pattern.matches(trimmed));
+            if matches && rule.condition.holds(session) {
+                self.tell(
+                    path,
+                    Some((index, rule.pattern.text.as_str(), rule.condition.label.as_str())),
+                    rule.effect,
+                    subject,
+                );
+                return verdict(rule.effect);
+            }
+        }
+        self.tell(path, None, self.default, subject);
+        verdict(self.default)
+    }
+
+    fn tell(&self, path: &str, rule: Option<(usize, &str, &str)>, effect: Effect, subject: Option<&str>) {
+        crate::telemetry::event!(
+            debug,
+            AUTHZ,
+            path,
+            rule = rule.map(|(index, _, _)| index),
+            pattern = rule.map(|(_, pattern, _)| pattern),
+            effect = ?effect,
+            "authorization decided"
+        );
+        if let Some(hook) = &self.hook {
+            hook(&Decided {
+                path,
+                rule,
+                effect,
+                subject,
+            });
+        }
+    }
+}
+
+fn verdict(effect: Effect) -> Verdict {
+    match effect {
+        Effect::Allow => Verdict::Allow,
+        Effect::Deny => Verdict::Deny,
+    }
+}
+
+/// Whether `path` is in the one form a router and every proxy agree on: no empty, `.` or `..`
+/// segment, no backslash, and no percent-encoded `/`, `\`, `.` or unreserved character.
+pub(crate) fn is_canonical(path: &str) -> bool {
+    if !path.starts_with('/') || path.contains('\\') {
+        return false;
+    }
+    let body = &path[1..];
+    if !body.is_empty() {
+        let segments = body.split('/').count();
+        let bad = body.split('/').enumerate().any(|(index, segment)| {
+            // One trailing slash leaves an empty last segment, which is fine.
+            (segment.is_empty() && index + 1 != segments) || segment == "." || segment == ".."
+        });
+        if bad {
+            return false;
+        }
+    }
+    let bytes = path.as_bytes();
+    let mut index = 0;
+    while let Some(offset) = bytes[index..].iter().position(|&byte| byte == b'%') {
+        let at = index + offset;
+        let Some(hex) = path.get(at + 1..at + 3) else {
+            return false;
+        };
+        let Ok(byte) = u8::from_str_radix(hex, 16) else {
+            return false;
+        };
+        if byte == b'/' || byte == b'\\' || byte == b'%' || byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            return false;
+        }
+        index = at + 3;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_paths_pass() {
+        for path in [
+            "/",
+            "/admin",
+            "/admin/",
+            "/a/b.c/d",
+            "/pkg.Service/Method",
+            "/caf%C3%A9",
+            "/a%20b",
+        ] {
+            assert!(is_canonical(path), "{path}");
+        }
+        for path in [
+            "//admin",
+            "/admin//x",
+            "/admin/../admin",
+            "/./admin",
+            "/admin/.",
+            "/admin/..",
+            "/admin%2Fx",
+            "/admin%2fx",
+            "/admin%5Cx",
+            "/adm%69n",
+            "/%2e%2e/admin",
+            "/a\\b",
+            "/a%",
+            "/a%2",
+            "/a%zz",
+            "admin",
+        ] {
+            assert!(!is_canonical(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn patterns_match_whole_paths() {
+        let pattern = |text: &str| Pattern::new(text, false);
+        assert!(pattern("/health").matches("/health"));
+        assert!(!pattern("/health").matches("/healthz"));
+        assert!(pattern("/admin/*").matches("/admin/users"));
+        assert!(!pattern("/admin/*").matches("/administrator"));
+        assert!(pattern("pkg.Service/*").matches("/pkg.Service/Method"));
+        assert!(pattern("/*/public/*").matches("/v1/public/x"));
+        assert!(!pattern("/a*b*c").matches("/aXcYb"));
+    }
+}
