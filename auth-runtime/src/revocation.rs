@@ -124,9 +124,10 @@ impl Revocations {
     /// the token fails on its own whatever the configuration; a session without an
     /// expiry is remembered for [`DEFAULT_LIFETIME`].
     ///
-    /// Then every instance sharing the store hears of it ([`Invalidation::Session`]). `Ok` means
-    /// both steps were done; on an error, report that the logout failed: the record may be
-    /// written while some instance's cache still holds the session (until its TTL).
+    /// Every instance sharing the store hears of it ([`Invalidation::Session`]) in the same step
+    /// ([`Store::put_and_publish`]: one `MULTI`/`EXEC` on Redis, the record and the event or
+    /// neither). `Ok` means both were done; on an error, report that the logout failed and let
+    /// the person try again.
     pub async fn revoke(&self, session_id: &str, expires_at: Option<u64>) -> Result<(), RevocationError> {
         if session_id.is_empty() {
             return Err(RevocationError::NoSessionId);
@@ -137,11 +138,12 @@ impl Revocations {
             }
             None => DEFAULT_LIFETIME,
         };
-        self.store
-            .put(&key(REVOKED_PREFIX, session_id), Vec::new(), ttl)
-            .await?;
+        // One step: the record and the event together, or neither (the logout then fails and
+        // is tried again), never a record the other instances' caches did not hear of.
         let invalidation = Invalidation::Session(session_id.to_owned());
-        self.store.publish(&invalidation).await?;
+        self.store
+            .put_and_publish(&key(REVOKED_PREFIX, session_id), Vec::new(), ttl, &invalidation)
+            .await?;
         event!(info, REVOCATION, session_id, "session revoked");
         Ok(())
     }
@@ -157,11 +159,10 @@ impl Revocations {
         let now = self.now()?;
         let ttl = self.max_lifetime + MAX_LEEWAY;
         let record = now.to_string().into_bytes();
-        self.store
-            .put(&key(REVOKED_SUBJECT_PREFIX, subject), record, ttl)
-            .await?;
         let invalidation = Invalidation::Subject(subject.to_owned());
-        self.store.publish(&invalidation).await?;
+        self.store
+            .put_and_publish(&key(REVOKED_SUBJECT_PREFIX, subject), record, ttl, &invalidation)
+            .await?;
         event!(info, REVOCATION, subject, "every session of the subject revoked");
         Ok(())
     }
@@ -178,17 +179,46 @@ impl Revocations {
         let Some(record) = self.store.get(&key(REVOKED_SUBJECT_PREFIX, subject)).await? else {
             return Ok(false);
         };
-        // A record we cannot read (written by something else) revokes everything: fail closed.
-        let revoked_at = std::str::from_utf8(&record)
-            .ok()
-            .and_then(|text| text.parse::<u64>().ok())
-            .unwrap_or(u64::MAX);
-        Ok(issued_at.is_none_or(|issued_at| issued_at <= revoked_at))
+        Ok(subject_record_revokes(&record, issued_at))
+    }
+
+    /// Whether the session `session_id` of `subject`, issued at `issued_at`, was revoked, by
+    /// id or with its subject: both records read in one store call (one `MGET` on Redis, one
+    /// round trip per cache miss).
+    pub async fn is_session_revoked(
+        &self,
+        session_id: &str,
+        subject: Option<&str>,
+        issued_at: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut keys = vec![key(REVOKED_PREFIX, session_id)];
+        if let Some(subject) = subject {
+            keys.push(key(REVOKED_SUBJECT_PREFIX, subject));
+        }
+        let records = self.store.get_many(&keys).await?;
+        if records.first().is_some_and(Option::is_some) {
+            return Ok(true);
+        }
+        Ok(match records.get(1) {
+            Some(Some(record)) => subject_record_revokes(record, issued_at),
+            _ => false,
+        })
     }
 
     fn now(&self) -> Result<u64, RevocationError> {
         self.clock.unix_seconds().map_err(|_| RevocationError::Clock)
     }
+}
+
+/// Whether a subject's revocation record (the Unix second it was written) ends a session
+/// issued at `issued_at`. A record we cannot read (written by something else) revokes
+/// everything: fail closed.
+fn subject_record_revokes(record: &[u8], issued_at: Option<u64>) -> bool {
+    let revoked_at = std::str::from_utf8(record)
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    issued_at.is_none_or(|issued_at| issued_at <= revoked_at)
 }
 
 /// The store key for a session id or subject: ids made of URL-safe characters are used as they
@@ -267,17 +297,10 @@ impl<V: SessionVerifier> SessionVerifier for Revocable<V> {
         let Some(session_id) = authenticated.session_id.as_deref() else {
             return Err(VerifierError::failed(RevocationError::NoSessionId));
         };
-        let revoked = match self.revocations.is_revoked(session_id).await {
-            Ok(false) => match authenticated.subject.as_deref() {
-                Some(subject) => {
-                    self.revocations
-                        .is_subject_revoked(subject, authenticated.issued_at)
-                        .await
-                }
-                None => Ok(false),
-            },
-            other => other,
-        };
+        let revoked = self
+            .revocations
+            .is_session_revoked(session_id, authenticated.subject.as_deref(), authenticated.issued_at)
+            .await;
         match revoked {
             Ok(false) => Ok(authenticated),
             Ok(true) => Err(VerifierError::failed(Revoked)),

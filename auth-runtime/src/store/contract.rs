@@ -58,6 +58,34 @@ pub trait Store: Send + Sync + 'static {
         Box::pin(ready(Ok(())))
     }
 
+    /// The live records under `keys`, in order, in one call where the store can (Redis: one
+    /// `MGET`, one round trip). The default reads them one by one.
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let mut records = Vec::with_capacity(keys.len());
+            for key in keys {
+                records.push(self.get(key).await?);
+            }
+            Ok(records)
+        })
+    }
+
+    /// Saves `value` under `key` for `ttl` and announces `invalidation`, as one step where the
+    /// store can (Redis: `MULTI`/`EXEC`, both or neither): a revocation is never written without
+    /// the other instances hearing of it. The default does the two in turn.
+    fn put_and_publish<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+        invalidation: &'a Invalidation,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.put(key, value, ttl).await?;
+            self.publish(invalidation).await
+        })
+    }
+
     /// Calls `listener` with every [`StoreEvent`] until the returned [`Subscription`] is dropped.
     ///
     /// A store must send [`StoreEvent::Subscribed`] once every later [`publish`](Store::publish)
@@ -106,6 +134,20 @@ impl<T: Store + ?Sized> Store for Arc<T> {
 
     fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
         T::publish(self, invalidation)
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        T::get_many(self, keys)
+    }
+
+    fn put_and_publish<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+        invalidation: &'a Invalidation,
+    ) -> StoreFuture<'a, ()> {
+        T::put_and_publish(self, key, value, ttl, invalidation)
     }
 
     fn subscribe(&self, listener: Listener) -> Subscription {

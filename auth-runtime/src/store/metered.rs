@@ -12,7 +12,17 @@ use crate::telemetry::event;
 
 /// The operations of a [`Store`], as [`StoreStats`] and events name them.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events name operations"))]
-const OPERATIONS: [&str; 7] = ["put", "put_new", "get", "take", "increment", "remove", "publish"];
+const OPERATIONS: [&str; 9] = [
+    "put",
+    "put_new",
+    "get",
+    "take",
+    "increment",
+    "remove",
+    "publish",
+    "get_many",
+    "put_and_publish",
+];
 
 #[derive(Default)]
 struct Counter {
@@ -64,6 +74,10 @@ pub struct StoreStats {
     pub remove: OperationStats,
     /// [`Store::publish`].
     pub publish: OperationStats,
+    /// [`Store::get_many`].
+    pub get_many: OperationStats,
+    /// [`Store::put_and_publish`].
+    pub put_and_publish: OperationStats,
 }
 
 /// `store` with every call counted and timed; clones share the counters, so keep one to read
@@ -82,7 +96,7 @@ pub struct StoreStats {
 /// ```
 pub struct MeteredStore<S> {
     inner: Arc<S>,
-    counters: Arc<[Counter; 7]>,
+    counters: Arc<[Counter; 9]>,
 }
 
 impl<S> Clone for MeteredStore<S> {
@@ -133,6 +147,8 @@ impl<S> MeteredStore<S> {
             increment: read(4),
             remove: read(5),
             publish: read(6),
+            get_many: read(7),
+            put_and_publish: read(8),
         }
     }
 }
@@ -190,6 +206,20 @@ impl<S: Store> Store for MeteredStore<S> {
 
     fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
         self.timed(6, self.inner.publish(invalidation))
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        self.timed(7, self.inner.get_many(keys))
+    }
+
+    fn put_and_publish<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+        invalidation: &'a Invalidation,
+    ) -> StoreFuture<'a, ()> {
+        self.timed(8, self.inner.put_and_publish(key, value, ttl, invalidation))
     }
 
     fn subscribe(&self, listener: Listener) -> Subscription {

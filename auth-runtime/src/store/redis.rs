@@ -266,6 +266,18 @@ impl RedisStore {
         }
     }
 
+    /// Runs `pipeline` (a `MULTI`/`EXEC` transaction), once more if the connection had dropped,
+    /// each try within the timeout.
+    async fn query_pipeline(&self, pipeline: &redis::Pipeline) -> Result<(), StoreError> {
+        let mut connection = self.inner.commands.clone();
+        match within(self.inner.timeout, pipeline.query_async::<()>(&mut connection)).await {
+            Err(StoreError::Unavailable(error)) if is_connection_error(error.as_ref()) => {
+                within(self.inner.timeout, pipeline.query_async::<()>(&mut connection)).await
+            }
+            other => other,
+        }
+    }
+
     /// Starts the event subscription's task, once.
     fn start_subscriber(&self) {
         self.inner.subscriber.get_or_init(|| {
@@ -381,6 +393,44 @@ impl Store for RedisStore {
             let mut command = redis::cmd("PUBLISH");
             command.arg(&self.inner.channel).arg(invalidation.encode());
             self.query::<redis::Value>(&command).await.map(drop)
+        })
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut command = redis::cmd("MGET");
+            for key in keys {
+                command.arg(self.redis_key(key));
+            }
+            self.query(&command).await
+        })
+    }
+
+    fn put_and_publish<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Duration,
+        invalidation: &'a Invalidation,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut pipeline = redis::pipe();
+            pipeline
+                .atomic()
+                .cmd("SET")
+                .arg(self.redis_key(key))
+                .arg(value)
+                .arg("PX")
+                .arg(milliseconds(ttl))
+                .ignore()
+                .cmd("PUBLISH")
+                .arg(&self.inner.channel)
+                .arg(invalidation.encode())
+                .ignore();
+            self.query_pipeline(&pipeline).await
         })
     }
 

@@ -262,3 +262,78 @@ async fn a_redis_that_evicts_keys_is_refused_at_start() {
         "{error:?}"
     );
 }
+
+/// A revocation is one step: the record and its event together, or neither. A Redis that
+/// refuses `PUBLISH` inside the transaction (here: the command renamed away) leaves no record
+/// behind, so no instance is left holding a session the others were never told of.
+#[ignore = "needs redis-server"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_is_written_and_published_in_one_step() {
+    use auth_runtime::revocation::Revocations;
+    let server = RedisServer::start();
+    let store = Arc::new(connect(&server, "ok:").await);
+    let (_subscription, mut events) = listen(&store);
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    let revocations = Revocations::new(Arc::clone(&store) as Arc<dyn Store>);
+    revocations.revoke("jti-1", None).await.expect("revoked");
+    wait_for(
+        &mut events,
+        &StoreEvent::Invalidate(Invalidation::Session("jti-1".to_owned())),
+    )
+    .await;
+    assert!(revocations.is_revoked("jti-1").await.expect("reads"));
+
+    let no_publish = RedisServer::start_with(&["--rename-command", "PUBLISH", ""]);
+    let store: Arc<dyn Store> = Arc::new(connect(&no_publish, "np:").await);
+    let revocations = Revocations::new(Arc::clone(&store));
+    assert!(
+        revocations.revoke("jti-2", None).await.is_err(),
+        "the transaction is refused"
+    );
+    assert!(
+        !revocations.is_revoked("jti-2").await.expect("reads"),
+        "no record without its event"
+    );
+    assert_eq!(no_publish.command("EXISTS np:revoked:jti-2"), ":0");
+}
+
+/// A cache miss reads the session's and the subject's revocation records in one `MGET`: one
+/// round trip, counted by Redis itself.
+#[ignore = "needs redis-server"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_reads_both_revocation_records_in_one_round_trip() {
+    use auth_runtime::revocation::{Revocable, Revocations};
+    use auth_runtime::{SessionVerifier, Sessions};
+    let server = RedisServer::start();
+    let store: Arc<dyn Store> = Arc::new(connect(&server, "rt:").await);
+    let sessions: Sessions<common::AppSession> = common::builder(common::hs256_key())
+        .subject_from(|_| Some("ada".to_owned()))
+        .build()
+        .expect("sessions");
+    let revocable = Revocable::new(sessions.clone(), Revocations::new(Arc::clone(&store)));
+    let token = sessions.create(&common::user("ada")).expect("token");
+    assert_eq!(server.command("CONFIG RESETSTAT"), "+OK");
+    revocable
+        .verify_session(&token, &http::HeaderMap::new())
+        .await
+        .expect("not revoked");
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .expect("INFO");
+    assert!(stats.contains("cmdstat_mget:calls=1,"), "{stats}");
+    assert!(!stats.contains("cmdstat_get:"), "no single GET: {stats}");
+
+    Revocations::new(Arc::clone(&store))
+        .revoke_subject("ada")
+        .await
+        .expect("revoked");
+    let refused = revocable.verify_session(&token, &http::HeaderMap::new()).await;
+    assert!(
+        refused.is_err(),
+        "the subject's record, read by the same MGET, refuses it"
+    );
+}

@@ -1,0 +1,104 @@
+//! What a cache miss and a revocation cost against a real `redis-server` on 127.0.0.1 (started
+//! here; the benchmark says so and stops when there is none): the two revocation records read
+//! with two sequential `GET`s (how `Revocable` read them before) against one `MGET`
+//! (`Store::get_many`, how it reads them now), and a revocation written then published in two
+//! calls against one `MULTI`/`EXEC` (`Store::put_and_publish`).
+//!
+//! Run with: cargo bench -p auth-runtime --features redis --bench revocation
+
+use std::hint::black_box;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use auth_runtime::store::{Invalidation, RedisStore, Store};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis() -> Option<(Server, String)> {
+    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(300));
+    Some((Server(child), format!("redis://127.0.0.1:{port}/")))
+}
+
+fn bench(c: &mut Criterion) {
+    let Some((_server, url)) = start_redis() else {
+        eprintln!("revocation benchmark skipped: no redis-server on this machine (apt install redis-server)");
+        return;
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        return;
+    };
+    let store = match runtime.block_on(RedisStore::connect(url)) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("revocation benchmark skipped: {error}");
+            return;
+        }
+    };
+    let keys = vec![
+        "revoked:T5RH5JitDkUOWd8FU3tICg".to_owned(),
+        "revoked-sub:user-123".to_owned(),
+    ];
+    let invalidation = Invalidation::Session("T5RH5JitDkUOWd8FU3tICg-bench".to_owned());
+    let ttl = Duration::from_secs(60);
+    let mut group = c.benchmark_group("redis");
+    group.bench_function("miss/two-gets", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let first = store.get(black_box(&keys[0])).await;
+                let second = store.get(black_box(&keys[1])).await;
+                (first.is_ok(), second.is_ok())
+            })
+        })
+    });
+    group.bench_function("miss/get-many", |b| {
+        b.iter(|| runtime.block_on(store.get_many(black_box(&keys))).is_ok())
+    });
+    group.bench_function("revoke/put-then-publish", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let put = store.put("revoked:bench", Vec::new(), ttl).await;
+                let published = store.publish(&invalidation).await;
+                (put.is_ok(), published.is_ok())
+            })
+        })
+    });
+    group.bench_function("revoke/put-and-publish", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(store.put_and_publish("revoked:bench", Vec::new(), ttl, &invalidation))
+                .is_ok()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).sample_size(50);
+    targets = bench
+}
+criterion_main!(benches);
