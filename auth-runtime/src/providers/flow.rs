@@ -70,8 +70,10 @@ pub struct FlowRequest {
     limits: Arc<RateLimits>,
     /// The client address, as the limits are configured to read it.
     client: Option<String>,
-    /// The request's `landing_nonce` (kept out of the parameters and claims).
-    landing: Option<String>,
+    /// The request's `landing_nonce` (kept out of the parameters and claims), or the mark of a
+    /// malformed one, refused by [`check_parameters`](Self::check_parameters) once the request is
+    /// known to come from this site.
+    landing: Result<Option<String>, ()>,
 }
 
 impl fmt::Debug for FlowRequest {
@@ -331,7 +333,7 @@ impl FlowRequest {
                 .map_err(|_| FlowError::Body)?;
             params.extend(url::form_urlencoded::parse(&body).into_owned());
         }
-        let landing = take_landing_binding(&mut params)?;
+        let landing = take_landing_binding(&mut params);
         Ok(FlowRequest {
             method: parts.method,
             uri: parts.uri,
@@ -348,7 +350,7 @@ impl FlowRequest {
     /// Sets the handler's landing cookie on `response` when this request carried a
     /// `landing_nonce`: the flow's `on_success` will bind its token to it.
     pub(crate) fn remember_landing_binding(&self, response: &mut Response) -> Result<(), FlowError> {
-        let Some(binding) = &self.landing else {
+        let Ok(Some(binding)) = &self.landing else {
             return Ok(());
         };
         let header = self
@@ -360,6 +362,16 @@ impl FlowRequest {
             .headers_mut()
             .append(SET_COOKIE, HeaderValue::from_str(&header).map_err(IssueError::from)?);
         Ok(())
+    }
+
+    /// Refuses a request whose parameters the handler reads itself are malformed (a
+    /// `landing_nonce` that is not a SHA-256 in base64url, or one given twice). Checked after the
+    /// same-origin check: another site's request is refused as such, whatever it carries.
+    pub(crate) fn check_parameters(&self) -> Result<(), FlowError> {
+        match self.landing {
+            Ok(_) => Ok(()),
+            Err(()) => Err(FlowError::InvalidParameter(LANDING_NONCE_PARAMETER)),
+        }
     }
 
     /// The landing binding this browser's sign-in started with (the handler's landing cookie),
@@ -382,7 +394,7 @@ impl FlowRequest {
 
 /// Takes the `landing_nonce` parameters out of `params` (it is not a claim): none, or exactly one
 /// well-formed binding.
-fn take_landing_binding(params: &mut Vec<(String, String)>) -> Result<Option<String>, FlowError> {
+fn take_landing_binding(params: &mut Vec<(String, String)>) -> Result<Option<String>, ()> {
     let mut found = Vec::new();
     params.retain(|(name, value)| {
         let landing = name == LANDING_NONCE_PARAMETER;
@@ -394,7 +406,7 @@ fn take_landing_binding(params: &mut Vec<(String, String)>) -> Result<Option<Str
     match found.as_slice() {
         [] => Ok(None),
         [binding] if is_binding(binding) => Ok(Some(binding.clone())),
-        _ => Err(FlowError::InvalidParameter(LANDING_NONCE_PARAMETER)),
+        _ => Err(()),
     }
 }
 

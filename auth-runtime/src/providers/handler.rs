@@ -344,6 +344,9 @@ impl HandlerInner {
         {
             return self.failed(&mount.name, kind, error);
         }
+        if let Err(error) = request.check_parameters() {
+            return self.failed(&mount.name, kind, error);
+        }
         let result = match kind {
             StepKind::Authorize => match request.count_authorize().await {
                 Ok(()) => flow.authorize(&request).await.and_then(|mut response| {
