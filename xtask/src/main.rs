@@ -4,8 +4,10 @@
 //!   session types into `schema/`.
 //! - `cargo xtask schema --check`: fails if a committed file in `schema/` is stale.
 //! - `cargo xtask bench`: runs every benchmark and prints the targets of BENCHMARKS.md as ratios.
+//! - `cargo xtask load`: requests per second and tail latency through a real HTTP server.
 
 mod bench;
+mod load;
 
 use std::process::ExitCode;
 
@@ -14,7 +16,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   schema           write schema/*.schema.json and schema/*.d.ts from the examples' session types
   schema --check   fail if the committed files in schema/ are stale
-  bench            run every benchmark (about 10 minutes) and print the targets as ratios";
+  bench            run every benchmark (about 10 minutes) and print the targets as ratios
+  load             drive the layer through a real HTTP server and print requests/s and latency";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -59,6 +62,17 @@ fn main() -> ExitCode {
             }
             Err(error) => {
                 eprintln!("benchmarks failed: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        ["load"] => match load::run(&root) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!("the throughput target was missed (see the table above)");
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("load run failed: {error}");
                 ExitCode::FAILURE
             }
         },
