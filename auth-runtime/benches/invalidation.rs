@@ -101,6 +101,21 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    group.bench_function("1-of-100000", |b| {
+        b.iter_batched_ref(
+            filled,
+            |cache: &mut SessionCache<Table>| {
+                cache.invalidate_session_id(black_box("s0"));
+                runtime.block_on(async {
+                    for n in 0..INVALIDATIONS {
+                        let _ = cache.verify(&format!("t{}", ENTRIES - 1 - n), &headers).await;
+                    }
+                    cache.verify("t0", &headers).await.is_ok()
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
     group.bench_function("serving-only-in-100000", |b| {
         b.iter_batched_ref(
             filled,

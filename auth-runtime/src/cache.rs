@@ -13,8 +13,9 @@
 //!   the events every instance publishes through a shared [`Store`]. While that subscription is
 //!   interrupted the cache serves nothing from memory: every request asks the verifier.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderMap;
@@ -50,6 +51,78 @@ struct Entry<S> {
     /// then a hit does not serve the entry (moka makes it visible the moment it is inserted,
     /// before anyone could compare generations).
     confirmed: AtomicBool,
+    /// Set by an invalidation that names this entry (through the [`Index`]): never served again;
+    /// the next request for its key removes it and asks the verifier.
+    invalidated: AtomicBool,
+}
+
+/// The live entries by session id, subject and token, so that an invalidation flags exactly the
+/// entries it names (work proportional to them) instead of registering a predicate the cache
+/// runs over every entry. Bounded with the cache: an entry leaves the index when it leaves the
+/// cache (the eviction listener), and holds it only weakly.
+struct Index<S> {
+    by_session: HashMap<String, Vec<Weak<Entry<S>>>>,
+    by_subject: HashMap<String, Vec<Weak<Entry<S>>>>,
+    by_token: HashMap<Key, Vec<Weak<Entry<S>>>>,
+}
+
+type SharedIndex<S> = Arc<Mutex<Index<S>>>;
+
+impl<S> Default for Index<S> {
+    fn default() -> Self {
+        Index {
+            by_session: HashMap::new(),
+            by_subject: HashMap::new(),
+            by_token: HashMap::new(),
+        }
+    }
+}
+
+impl<S> Index<S> {
+    fn add(&mut self, entry: &Arc<Entry<S>>) {
+        let weak = Arc::downgrade(entry);
+        if let Some(id) = &entry.authenticated.session_id {
+            self.by_session.entry(id.clone()).or_default().push(weak.clone());
+        }
+        if let Some(subject) = &entry.authenticated.subject {
+            self.by_subject.entry(subject.clone()).or_default().push(weak.clone());
+        }
+        self.by_token.entry(entry.token_hash).or_default().push(weak);
+    }
+
+    fn remove(&mut self, entry: &Arc<Entry<S>>) {
+        fn forget<K: std::hash::Hash + Eq, S>(
+            map: &mut HashMap<K, Vec<Weak<Entry<S>>>>,
+            key: &K,
+            entry: &Arc<Entry<S>>,
+        ) {
+            if let Some(list) = map.get_mut(key) {
+                list.retain(|weak| !std::ptr::eq(weak.as_ptr(), Arc::as_ptr(entry)) && weak.strong_count() > 0);
+                if list.is_empty() {
+                    map.remove(key);
+                }
+            }
+        }
+        if let Some(id) = &entry.authenticated.session_id {
+            forget(&mut self.by_session, id, entry);
+        }
+        if let Some(subject) = &entry.authenticated.subject {
+            forget(&mut self.by_subject, subject, entry);
+        }
+        forget(&mut self.by_token, &entry.token_hash, entry);
+    }
+}
+
+/// Flags every entry of `list` as invalidated.
+fn flag<S>(list: Option<&Vec<Weak<Entry<S>>>>) {
+    for entry in list.into_iter().flatten().filter_map(Weak::upgrade) {
+        entry.invalidated.store(true, Ordering::Release);
+    }
+}
+
+fn lock<S>(index: &Mutex<Index<S>>) -> std::sync::MutexGuard<'_, Index<S>> {
+    // Every change to the index is one call that cannot leave it half-written.
+    index.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What a cache following a store's events knows of them.
@@ -144,6 +217,7 @@ pub struct SessionCache<V: SessionVerifier> {
     counters: Arc<Counters>,
     verifier: Arc<V>,
     entries: Option<Entries<V::Session>>,
+    index: SharedIndex<V::Session>,
     /// Headers that join the key: the verifier's `CacheKey::TokenAndHeaders`, read once at build.
     key_headers: Arc<[http::HeaderName]>,
     ttl: Duration,
@@ -157,6 +231,7 @@ impl<V: SessionVerifier> Clone for SessionCache<V> {
             counters: Arc::clone(&self.counters),
             verifier: Arc::clone(&self.verifier),
             entries: self.entries.clone(),
+            index: Arc::clone(&self.index),
             key_headers: Arc::clone(&self.key_headers),
             ttl: self.ttl,
             clock: self.clock.clone(),
@@ -214,24 +289,32 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
             CacheKey::TokenAndHeaders(names) => names.into(),
             _ => Arc::new([]),
         };
+        let index: SharedIndex<V::Session> = Arc::default();
         let entries = cacheable.then(|| {
+            let leaving = Arc::clone(&index);
             moka::future::Cache::builder()
                 .max_capacity(self.capacity)
                 .expire_after(EntryExpiry)
-                .support_invalidation_closures()
+                .eviction_listener(move |_key, entry: Arc<Entry<V::Session>>, _cause| {
+                    lock(&leaving).remove(&entry);
+                })
                 .build()
         });
         let counters = Arc::new(Counters::default());
         let follow = match (&entries, &self.store) {
-            (Some(entries), Some(store)) => {
-                Some(Arc::new(follow(store.as_ref(), entries.clone(), Arc::clone(&counters))))
-            }
+            (Some(entries), Some(store)) => Some(Arc::new(follow(
+                store.as_ref(),
+                entries.clone(),
+                Arc::clone(&index),
+                Arc::clone(&counters),
+            ))),
             _ => None,
         };
         SessionCache {
             counters,
             verifier: Arc::new(self.verifier),
             entries,
+            index,
             key_headers,
             ttl: self.ttl,
             clock: self.clock,
@@ -242,27 +325,13 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
 
 type Entries<S> = moka::future::Cache<Key, Arc<Entry<S>>>;
 
-/// Drops every entry whose session `matches` `needle`.
-fn drop_matching<S: Send + Sync + 'static>(
-    entries: &Entries<S>,
-    needle: &str,
-    matches: fn(&Authenticated<S>, &str) -> bool,
-) {
-    let needle = needle.to_owned();
-    // Err only when closures are not enabled, which `build` always does.
-    let _ = entries.invalidate_entries_if(move |_, entry| matches(&entry.authenticated, &needle));
-}
-
-fn of_subject<S>(authenticated: &Authenticated<S>, subject: &str) -> bool {
-    authenticated.subject.as_deref() == Some(subject)
-}
-
-fn with_session_id<S>(authenticated: &Authenticated<S>, session_id: &str) -> bool {
-    authenticated.session_id.as_deref() == Some(session_id)
-}
-
 /// Subscribes `entries` to `store`'s events.
-fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: Entries<S>, counters: Arc<Counters>) -> Follow {
+fn follow<S: Send + Sync + 'static>(
+    store: &dyn Store,
+    entries: Entries<S>,
+    index: SharedIndex<S>,
+    counters: Arc<Counters>,
+) -> Follow {
     let watch = Arc::new(Watch::default());
     let listener_watch = Arc::clone(&watch);
     let subscription = store.subscribe(Arc::new(move |event: &StoreEvent| {
@@ -271,8 +340,8 @@ fn follow<S: Send + Sync + 'static>(store: &dyn Store, entries: Entries<S>, coun
         counters.invalidations.fetch_add(1, Ordering::Relaxed);
         event!(debug, CACHE, event = event.kind(), "store event applied to the cache");
         match event {
-            StoreEvent::Invalidate(Invalidation::Session(id)) => drop_matching(&entries, id, with_session_id),
-            StoreEvent::Invalidate(Invalidation::Subject(subject)) => drop_matching(&entries, subject, of_subject),
+            StoreEvent::Invalidate(Invalidation::Session(id)) => flag(lock(&index).by_session.get(id)),
+            StoreEvent::Invalidate(Invalidation::Subject(subject)) => flag(lock(&index).by_subject.get(subject)),
             StoreEvent::Subscribed => {
                 // Whatever was published while nobody listened is unknown: start afresh.
                 entries.invalidate_all();
@@ -340,12 +409,18 @@ impl<V: SessionVerifier> SessionCache<V> {
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
         // so a hit neither builds nor moves it.
-        if let Some(entry) = entries.get(&key).await
-            && entry.confirmed.load(Ordering::Acquire)
-            && self.now() < entry.valid_until
-        {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
-            return (Ok(Arc::clone(&entry.authenticated)), Outcome::Hit);
+        if let Some(entry) = entries.get(&key).await {
+            if entry.confirmed.load(Ordering::Acquire)
+                && !entry.invalidated.load(Ordering::Acquire)
+                && self.now() < entry.valid_until
+            {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return (Ok(Arc::clone(&entry.authenticated)), Outcome::Hit);
+            }
+            if entry.invalidated.load(Ordering::Acquire) {
+                // Named by an invalidation: out of the cache, then asked afresh below.
+                entries.invalidate(&key).await;
+            }
         }
         Box::pin(self.verify_miss(entries, key, token, headers)).await
     }
@@ -386,7 +461,10 @@ impl<V: SessionVerifier> SessionCache<V> {
                 asked.store(true, Ordering::Relaxed);
                 let generation = self.generation();
                 let authenticated = self.verify_uncached(token, headers).await?;
-                Ok::<_, VerifierError>(self.entry(token, authenticated, generation))
+                let entry = self.entry(token, authenticated, generation);
+                // Indexed before the cache shows it: an invalidation from here on finds it.
+                lock(&self.index).add(&entry);
+                Ok::<_, VerifierError>(entry)
             })
             .await;
         let outcome = if asked.load(Ordering::Relaxed) {
@@ -411,6 +489,12 @@ impl<V: SessionVerifier> SessionCache<V> {
         entry: Result<Arc<Entry<V::Session>>, Arc<VerifierError>>,
     ) -> Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>> {
         let entry = entry?;
+        if entry.invalidated.load(Ordering::Acquire) {
+            // An invalidation named this session while it was being verified (or before this
+            // request joined): never served; the verifier decides afresh, uncached.
+            entries.invalidate(&key).await;
+            return self.verify_uncached(token, headers).await.map_err(Arc::new);
+        }
         if !entry.confirmed.load(Ordering::Acquire) {
             if entry.generation == self.generation() && self.is_live() {
                 // No invalidation since the verifier was asked: from now on hits may serve it. An
@@ -443,27 +527,20 @@ impl<V: SessionVerifier> SessionCache<V> {
     /// Forgets the cached session of `token`, however the verifier keyed it.
     pub fn invalidate_token(&self, token: &str) {
         self.count_invalidation("token");
-        if let Some(entries) = &self.entries {
-            let token_hash: Key = Sha256::digest(token.as_bytes()).into();
-            // Err only when closures are not enabled, which `build` always does.
-            let _ = entries.invalidate_entries_if(move |_, entry| entry.token_hash == token_hash);
-        }
+        let token_hash: Key = Sha256::digest(token.as_bytes()).into();
+        flag(lock(&self.index).by_token.get(&token_hash));
     }
 
     /// Forgets every cached session of one subject (`sub`): after a password change, say.
     pub fn invalidate_subject(&self, subject: &str) {
         self.count_invalidation("subject");
-        if let Some(entries) = &self.entries {
-            drop_matching(entries, subject, of_subject);
-        }
+        flag(lock(&self.index).by_subject.get(subject));
     }
 
     /// Forgets the cached session with this id (`jti`, or the verifier's opaque id): after logout.
     pub fn invalidate_session_id(&self, session_id: &str) {
         self.count_invalidation("session_id");
-        if let Some(entries) = &self.entries {
-            drop_matching(entries, session_id, with_session_id);
-        }
+        flag(lock(&self.index).by_session.get(session_id));
     }
 
     /// Forgets everything: after a signing key is retired, say.
@@ -545,6 +622,7 @@ impl<V: SessionVerifier> SessionCache<V> {
             time_to_live: Duration::from_secs(valid_until.saturating_sub(now)),
             generation,
             confirmed: AtomicBool::new(false),
+            invalidated: AtomicBool::new(false),
         })
     }
 
