@@ -666,3 +666,45 @@ fn no_request_after_a_revocation_is_served_the_answer_it_overlapped() {
         assert!(cache.verify(&ada, &HeaderMap::new()).await.is_err());
     });
 }
+
+/// An invalidation names its entries through the cache's index: exactly those are verified
+/// afresh, every other entry of a full cache goes on being served, and an entry the cache has
+/// dropped (its capacity) leaves nothing behind that a later invalidation could trip on.
+#[test]
+fn an_invalidation_reaches_exactly_the_entries_it_names() {
+    runtime().block_on(async {
+        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let cache = cache_over(&backend);
+        let headers = HeaderMap::new();
+        let token = |n: usize| format!("id.user{n}.{}", NOW + 3600);
+        for n in 0..1000 {
+            cache.verify(&token(n), &headers).await.expect("verified");
+        }
+        assert_eq!(calls(&backend), 1000);
+        cache.invalidate_session_id("sid-user7");
+        cache.invalidate_subject("user8");
+        cache.invalidate_token(&token(9));
+        for n in 0..1000 {
+            cache.verify(&token(n), &headers).await.expect("verified");
+        }
+        assert_eq!(calls(&backend), 1003, "three entries named, three verified afresh");
+        assert_eq!(cache.stats().invalidations, 3);
+
+        let small = SessionCache::builder(Arc::clone(&backend))
+            .capacity(10)
+            .clock(|| at(NOW))
+            .build();
+        for n in 0..200 {
+            small.verify(&token(n), &headers).await.expect("verified");
+        }
+        small.entry_count().await;
+        small.invalidate_session_id("sid-user1");
+        let before = calls(&backend);
+        small.verify(&token(199), &headers).await.expect("verified");
+        small.verify(&token(1), &headers).await.expect("verified");
+        assert!(
+            calls(&backend) <= before + 2,
+            "an evicted entry's index record is harmless"
+        );
+    });
+}
