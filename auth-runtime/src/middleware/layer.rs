@@ -20,7 +20,7 @@ use super::confirm::{ConfirmPage, LandingBinding, LandingConfirmation, default_l
 use super::csrf::{SiteScheme, is_unsafe, same_origin};
 use super::current::{CURRENT, CurrentSession, ErasedSession};
 use super::refusal::Refusal;
-use super::skip::wildcard_match;
+use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
@@ -67,7 +67,7 @@ pub(super) struct Shared<V: SessionVerifier> {
     pub(super) cookie: CookieOptions,
     sources: Vec<TokenSource>,
     invalid: InvalidTokenPolicy,
-    skip: Vec<String>,
+    skip: Vec<Pattern>,
     landing: Option<String>,
     /// Authorization rules, evaluated once the session is known.
     rules: Option<Rules<V::Session>>,
@@ -169,13 +169,7 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// Skips authentication for paths matching `pattern`, where `*` matches any run of
     /// characters: `/health`, `/assets/*`, or a gRPC method `grpc.health.v1.Health/*`.
     pub fn skip(mut self, pattern: impl Into<String>) -> Self {
-        let pattern = pattern.into();
-        let pattern = if pattern.starts_with('/') {
-            pattern
-        } else {
-            format!("/{pattern}")
-        };
-        self.shared.skip.push(pattern);
+        self.shared.skip.push(Pattern::new(&pattern.into(), false));
         self
     }
 
@@ -363,7 +357,7 @@ where
 impl<V: SessionVerifier> Shared<V> {
     async fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
         let path = uri.path();
-        if self.skip.iter().any(|pattern| wildcard_match(pattern, path)) {
+        if self.skip.iter().any(|pattern| pattern.matches(path)) {
             return Decision::Continue(None, ClearCookie::No);
         }
         let decision = self.decide_session(method, uri, headers).await;
@@ -554,11 +548,10 @@ pub(super) fn refusal_event(error: &VerifierError, source: &'static str, token: 
 /// The `kid` a token's header names, shown safely; `None` if it names none or is unreadable.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events show it"))]
 fn header_kid(token: &str) -> Option<String> {
-    use base64::Engine;
+    // Bounded: a refused token may be megabytes long, and this is only for an event.
     let header = token.split('.').next().filter(|header| header.len() <= 2048)?;
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&json).ok()?;
-    value.get("kid")?.as_str().map(crate::telemetry::shown)
+    let kid = crate::token::verify::read_header(header).ok()?.kid?;
+    Some(crate::telemetry::shown(&kid))
 }
 
 /// A browser navigating to a page: `GET` or `HEAD` that accepts HTML.

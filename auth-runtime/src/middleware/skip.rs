@@ -1,23 +1,66 @@
-//! Skip patterns: paths (or gRPC `package.Service/Method`s) the layer passes through untouched.
+//! Path patterns, for skip patterns (paths, or gRPC `package.Service/Method`s, the layer passes
+//! through untouched) and the authorization rules alike.
 
-/// Whether `pattern`, where `*` matches any run of characters, matches all of `text`.
-pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else { return false };
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let pieces: Vec<&str> = parts.collect();
-    let Some((last, middle)) = pieces.split_last() else {
-        return rest.is_empty();
-    };
-    for piece in middle {
-        match rest.find(piece) {
-            Some(index) => rest = &rest[index + piece.len()..],
-            None => return false,
+use std::fmt;
+
+/// A path pattern (`*` matches any run of characters; a gRPC method is
+/// `/package.Service/Method`), split once at its `*`s so matching allocates nothing.
+pub(crate) struct Pattern {
+    text: String,
+    /// The literal pieces between the `*`s; one piece means no wildcard.
+    pieces: Vec<String>,
+}
+
+impl Pattern {
+    /// `pattern`, with a leading `/` added if it has none; `case_insensitive` folds it to lower
+    /// case (the path must then be folded too).
+    pub(crate) fn new(pattern: &str, case_insensitive: bool) -> Pattern {
+        let text = if pattern.starts_with('/') {
+            pattern.to_owned()
+        } else {
+            format!("/{pattern}")
+        };
+        let folded = if case_insensitive {
+            text.to_ascii_lowercase()
+        } else {
+            text.clone()
+        };
+        Pattern {
+            pieces: folded.split('*').map(str::to_owned).collect(),
+            text,
         }
     }
-    rest.ends_with(last)
+
+    /// The pattern as written (with its leading `/`).
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the pattern matches all of `path`; allocation-free.
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        let Some((first, rest_pieces)) = self.pieces.split_first() else {
+            return false;
+        };
+        let Some(mut rest) = path.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        let Some((last, middle)) = rest_pieces.split_last() else {
+            return rest.is_empty();
+        };
+        for piece in middle {
+            match rest.find(piece.as_str()) {
+                Some(index) => rest = &rest[index + piece.len()..],
+                None => return false,
+            }
+        }
+        rest.ends_with(last.as_str())
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 #[cfg(test)]
@@ -26,13 +69,17 @@ mod tests {
 
     #[test]
     fn wildcards_match_whole_paths() {
-        assert!(wildcard_match("/health", "/health"));
-        assert!(!wildcard_match("/health", "/healthz"));
-        assert!(wildcard_match("/assets/*", "/assets/app.js"));
-        assert!(wildcard_match("/pkg.Service/*", "/pkg.Service/Method"));
-        assert!(!wildcard_match("/pkg.Service/*", "/pkg.Other/Method"));
-        assert!(wildcard_match("/*/public/*", "/v1/public/x"));
-        assert!(wildcard_match("/a*b*c", "/aXbYc"));
-        assert!(!wildcard_match("/a*b*c", "/aXcYb"));
+        let pattern = |text: &str| Pattern::new(text, false);
+        assert!(pattern("/health").matches("/health"));
+        assert!(!pattern("/health").matches("/healthz"));
+        assert!(pattern("/assets/*").matches("/assets/app.js"));
+        assert!(pattern("/pkg.Service/*").matches("/pkg.Service/Method"));
+        assert!(!pattern("/pkg.Service/*").matches("/pkg.Other/Method"));
+        assert!(pattern("/*/public/*").matches("/v1/public/x"));
+        assert!(pattern("/a*b*c").matches("/aXbYc"));
+        assert!(!pattern("/a*b*c").matches("/aXcYb"));
+        assert!(pattern("/admin/*").matches("/admin/users"));
+        assert!(!pattern("/admin/*").matches("/administrator"));
+        assert!(pattern("pkg.Service/*").matches("/pkg.Service/Method"));
     }
 }

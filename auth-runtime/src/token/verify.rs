@@ -211,14 +211,9 @@ pub enum Malformed {
 /// How an unknown `kid` is shown in messages and logs: escaped (a `kid` is attacker text) and cut
 /// to 64 characters (it may be kilobytes long).
 fn unknown_kid(kid: Option<&str>) -> String {
-    const SHOWN: usize = 64;
     match kid {
         None => "matches a token without kid".to_owned(),
-        Some(kid) => {
-            let escaped: String = kid.chars().take(SHOWN).flat_map(char::escape_debug).collect();
-            let more = if kid.chars().nth(SHOWN).is_some() { "…" } else { "" };
-            format!("with kid \"{escaped}{more}\"")
-        }
+        Some(kid) => format!("with kid \"{}\"", crate::telemetry::shown(kid)),
     }
 }
 
