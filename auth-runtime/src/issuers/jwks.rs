@@ -243,22 +243,21 @@ impl RemoteJwks {
     pub(crate) async fn find(&self, kid: Option<&str>) -> Result<(Arc<Vec<VerificationKey>>, usize), LookupError> {
         let inner = &self.inner;
         let now = Instant::now();
-        let (fresh_until, refresh_at, attempts, failed_recently) = {
+        let (fresh_until, refresh_at, attempts, recent_failure) = {
             let state = inner.state();
-            let failed_recently = state.last_error.is_some()
-                && state
-                    .last_attempt
-                    .is_some_and(|at| at.elapsed() < inner.options.refetch_interval);
-            (state.fresh_until, state.refresh_at, state.attempts, failed_recently)
+            let recent = state
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < inner.options.refetch_interval);
+            let recent_failure = state.last_error.as_ref().filter(|_| recent).cloned();
+            (state.fresh_until, state.refresh_at, state.attempts, recent_failure)
         };
         let expired = fresh_until.is_none_or(|fresh_until| now >= fresh_until);
         if expired {
             // Never fetched, or expired: fetch now (coalesced; after a failure, not again before
             // the refetch interval), and fall back on a set still within the staleness bound.
-            let fetched = if failed_recently {
-                Err(inner.state().last_error.clone().unwrap_or_default())
-            } else {
-                inner.fetch_once(attempts).await
+            let fetched = match recent_failure {
+                Some(error) => Err(error),
+                None => inner.fetch_once(attempts).await,
             };
             if let Err(error) = fetched {
                 let usable = fresh_until.is_some_and(|fresh_until| now < fresh_until + inner.options.max_stale);
