@@ -246,15 +246,7 @@ fn rules_on_grpc_methods() {
             .authorize(rules(&decisions))
             .build()
             .expect("layer");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-        let addr = listener.local_addr().expect("address");
-        let incoming = tonic::transport::server::TcpIncoming::from(listener);
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(layer)
-                .add_service(grpc::Identity)
-                .serve_with_incoming(incoming),
-        );
+        let (addr, server) = grpc::serve_identity(layer).await;
         let bearer = |index: usize| callers[index].1.as_ref().map(|token| format!("Bearer {token}"));
         let call = |path: &'static str, authorization: Option<String>| async move {
             let metadata: Vec<(&'static str, &str)> = authorization

@@ -227,15 +227,7 @@ fn better_auth_sessions_are_read_typed_on_axum_and_tonic() {
             .csrf_protection(false)
             .build()
             .expect("layer");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-        let grpc_addr = listener.local_addr().expect("address");
-        let incoming = tonic::transport::server::TcpIncoming::from(listener);
-        let grpc_server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(layer)
-                .add_service(grpc::Identity)
-                .serve_with_incoming(incoming),
-        );
+        let (grpc_addr, grpc_server) = grpc::serve_identity(layer).await;
         let user_id = grpc::call_with(grpc_addr, grpc::METHOD, &[("cookie", &cookie(&session))])
             .await
             .expect("the better-auth session");

@@ -78,6 +78,26 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for Identity {
     }
 }
 
+/// Serves `Identity` behind `layer` on a free 127.0.0.1 port, on the current runtime: the
+/// address, and the server task (abort it when done).
+pub(crate) async fn serve_identity<V: auth_runtime::SessionVerifier>(
+    layer: SessionLayer<V>,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("address");
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(layer)
+            .add_service(Identity)
+            .serve_with_incoming(incoming),
+    );
+    (addr, server)
+}
+
 async fn call(addr: std::net::SocketAddr, path: &'static str, authorization: Option<&str>) -> Result<String, Status> {
     let metadata: Vec<(&'static str, &str)> = authorization
         .map(|value| ("authorization", value))
@@ -123,15 +143,7 @@ fn tonic_server_behind_the_session_layer() {
             .skip("test.Identity/Pi*")
             .build()
             .expect("valid layer");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-        let addr = listener.local_addr().expect("address");
-        let incoming = tonic::transport::server::TcpIncoming::from(listener);
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(layer)
-                .add_service(Identity)
-                .serve_with_incoming(incoming),
-        );
+        let (addr, server) = serve_identity(layer).await;
 
         assert_eq!(call(addr, METHOD, None).await.expect("public call"), "public");
 
