@@ -18,7 +18,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use crate::middleware::current::{ErasedSession, LayerMissing, current_session};
-use crate::middleware::refusal::Refusal;
+use crate::middleware::refusal::{Format, Refusal};
 use crate::session_types::SessionTypes;
 use crate::verifier::Authenticated;
 
@@ -60,7 +60,7 @@ impl IntoResponse for SessionRejection {
             SessionRejection::LayerMissing => Refusal::LayerMissing,
             SessionRejection::WrongType { .. } => Refusal::Forbidden,
         };
-        kind.response(&self.to_string(), false).map(Body::from)
+        kind.response(&self.to_string(), Format::Json).map(Body::from)
     }
 }
 

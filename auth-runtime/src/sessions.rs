@@ -450,6 +450,11 @@ impl<S: SessionTypes> Sessions<S> {
 
     /// Signs out: `302 Found` to `redirect` with a `Set-Cookie` that deletes the session cookie
     /// (same name, path, domain and attributes; `Max-Age=0`).
+    ///
+    /// Answer it only to a request that carried the session (behind the session layer, one for
+    /// which `use_authenticated` returns a session): a form on another site posts without the
+    /// `SameSite=Lax` cookie, so the layer has nothing to refuse, and a handler that deletes the
+    /// cookie anyway lets any site sign your users out.
     pub fn logout<B: Default>(&self, redirect: &str) -> Result<Response<B>, IssueError> {
         let target = self.inner.redirects.check(redirect)?;
         Ok(found(target.as_str(), Some(&self.inner.cookie.clear_cookie_header()))?)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Response;
 
-use super::page::{escape_html, set_page_headers};
+use super::page::{escape_html, page_html, set_page_headers};
 use crate::cookie::CookieOptions;
 use crate::verifier::Authenticated;
 
@@ -59,14 +59,13 @@ pub fn default_landing_page<S>(confirmation: &LandingConfirmation<'_, S>) -> Res
         Some(subject) => format!(" as <b>{}</b>", escape_html(subject)),
         None => String::new(),
     };
-    let html = format!(
-        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Continue signing in?</title><form method=\"post\" action=\"{action}\">\
-         <p>Continue signing in{who}?</p>\
+    let body = format!(
+        "<h1>Continue signing in{who}?</h1><form method=\"post\" action=\"{action}\">\
          <p>This sign-in was not started in this browser. Continue only if you just signed in yourself.</p>\
          <button>Continue</button></form>",
         action = escape_html(confirmation.action),
     );
+    let html = page_html("Continue signing in?", &body);
     let mut response = Response::new(Bytes::from(html));
     set_page_headers(response.headers_mut());
     response

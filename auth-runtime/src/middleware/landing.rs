@@ -18,7 +18,7 @@ use url::Url;
 use super::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation};
 use super::csrf::same_origin;
 use super::layer::{Decision, SessionLayer, Shared, refusal_event};
-use super::refusal::Refusal;
+use super::refusal::{Format, Refusal};
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, binds};
 use crate::cookie::CookieError;
 use crate::random::random_id;
@@ -123,7 +123,7 @@ impl<V: SessionVerifier> Shared<V> {
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-        grpc: bool,
+        format: Format,
     ) -> Option<Response<Bytes>> {
         let (token, location) = split_landing_token(uri)?;
         let confirmed = method == Method::POST;
@@ -135,18 +135,18 @@ impl<V: SessionVerifier> Shared<V> {
                 path = uri.path(),
                 "landing: cross-site confirmation refused"
             );
-            return Some(Refusal::Forbidden.response("cross-site sign-in confirmation refused", grpc));
+            return Some(Refusal::Forbidden.response("cross-site sign-in confirmation refused", format));
         }
         let authenticated = match self.cache.verify(&token, headers).await {
             Ok(authenticated) => authenticated,
             Err(error) => {
                 refusal_event(&error, "landing", &token);
-                return match self.refused(&error, grpc) {
+                return match self.refused(&error, format) {
                     Decision::Respond(response) => Some(response),
                     // Lenient: drop the bad token from the URL, set nothing.
                     Decision::Continue(..) => Some(
                         found::<Bytes>(&location, None)
-                            .unwrap_or_else(|error| Refusal::InvalidToken.response(&error.to_string(), grpc)),
+                            .unwrap_or_else(|error| Refusal::InvalidToken.response(&error.to_string(), format)),
                     ),
                 };
             }
@@ -177,11 +177,11 @@ impl<V: SessionVerifier> Shared<V> {
         // A verifier may accept tokens a cookie cannot carry: refused, not silently dropped.
         let set_cookie = match self.cookie.set_cookie_header(&token, max_age) {
             Ok(set_cookie) => set_cookie,
-            Err(error) => return Some(Refusal::InvalidToken.response(&error.to_string(), grpc)),
+            Err(error) => return Some(Refusal::InvalidToken.response(&error.to_string(), format)),
         };
         let mut response = match found::<Bytes>(&location, Some(&set_cookie)) {
             Ok(response) => response,
-            Err(error) => return Some(Refusal::InvalidToken.response(&error.to_string(), grpc)),
+            Err(error) => return Some(Refusal::InvalidToken.response(&error.to_string(), format)),
         };
         if confirmed {
             // After a POST, the browser fetches the next page with a GET.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue, SET_COOKIE};
+use http::header::{ACCEPT, HeaderValue, SET_COOKIE};
 use http::uri::Scheme;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
@@ -19,7 +19,7 @@ use super::body::SessionBody;
 use super::confirm::{ConfirmPage, LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use super::csrf::{SiteScheme, is_unsafe, same_origin};
 use super::current::{CURRENT, CurrentSession, ErasedSession};
-use super::refusal::Refusal;
+use super::refusal::{Format, Refusal};
 use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
@@ -387,14 +387,14 @@ impl<V: SessionVerifier> Shared<V> {
             typed.as_ref().map(|authenticated| &authenticated.session),
             subject,
         );
-        let grpc = is_grpc(headers);
+        let format = Format::of(headers);
         let mut response = match verdict {
             Verdict::Allow => return Decision::Continue(session, clear),
-            Verdict::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", grpc),
+            Verdict::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", format),
             Verdict::Deny if typed.is_some() => {
-                Refusal::Forbidden.response("not allowed by the authorization rules", grpc)
+                Refusal::Forbidden.response("not allowed by the authorization rules", format)
             }
-            Verdict::Deny => Refusal::Unauthenticated.response("a session is required", grpc),
+            Verdict::Deny => Refusal::Unauthenticated.response("a session is required", format),
         };
         if clear == ClearCookie::Yes
             && let Some(clear) = &self.clear_cookie
@@ -408,13 +408,13 @@ impl<V: SessionVerifier> Shared<V> {
     /// verification through the cache.
     async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
         let path = uri.path();
-        let grpc = is_grpc(headers);
+        let format = Format::of(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
         // before a token not bound to this browser goes in.
         if self.landing.as_deref() == Some(path)
             && matches!(*method, Method::GET | Method::HEAD | Method::POST)
             // Boxed: the landing future is large and rare; every other request would carry its size.
-            && let Some(response) = Box::pin(self.landing(method, uri, headers, grpc)).await
+            && let Some(response) = Box::pin(self.landing(method, uri, headers, format)).await
         {
             return Decision::Respond(response);
         }
@@ -432,7 +432,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "credentials refused"
                 );
-                return self.invalid(&error.to_string(), grpc);
+                return self.invalid(&error.to_string(), format);
             }
         };
         if source == TokenSource::Cookie
@@ -456,7 +456,7 @@ impl<V: SessionVerifier> Shared<V> {
                 "cross-site request with the session cookie refused"
             );
             return Decision::Respond(
-                Refusal::Forbidden.response("cross-site request with the session cookie refused", grpc),
+                Refusal::Forbidden.response("cross-site request with the session cookie refused", format),
             );
         }
         let (verified, _outcome) = self.cache.verify_observed(&token, headers).await;
@@ -476,9 +476,9 @@ impl<V: SessionVerifier> Shared<V> {
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
                 if source == TokenSource::Cookie {
-                    self.refused_cookie(&error, method, headers, grpc)
+                    self.refused_cookie(&error, method, headers, format)
                 } else {
-                    self.refused(&error, grpc)
+                    self.refused(&error, format)
                 }
             }
         }
@@ -487,14 +487,17 @@ impl<V: SessionVerifier> Shared<V> {
     /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
     /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
     /// backend that could not answer says nothing about the token: that cookie is kept.
-    fn refused_cookie(&self, error: &VerifierError, method: &Method, headers: &HeaderMap, grpc: bool) -> Decision {
+    fn refused_cookie(&self, error: &VerifierError, method: &Method, headers: &HeaderMap, format: Format) -> Decision {
         if matches!(error, VerifierError::BackendUnavailable(_)) {
-            return self.refused(error, grpc);
+            return self.refused(error, format);
         }
-        if self.invalid == InvalidTokenPolicy::SignOutPages && !grpc && is_page_navigation(method, headers) {
+        if self.invalid == InvalidTokenPolicy::SignOutPages
+            && format != Format::Grpc
+            && is_page_navigation(method, headers)
+        {
             return Decision::Continue(None, ClearCookie::Yes);
         }
-        match self.refused(error, grpc) {
+        match self.refused(error, format) {
             Decision::Continue(session, _) => Decision::Continue(session, ClearCookie::Yes),
             Decision::Respond(mut response) => {
                 if let Some(clear) = &self.clear_cookie {
@@ -508,19 +511,21 @@ impl<V: SessionVerifier> Shared<V> {
     /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
     /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
     /// cause stays out of the response: it describes the infrastructure, not the token.
-    pub(super) fn refused(&self, error: &VerifierError, grpc: bool) -> Decision {
+    pub(super) fn refused(&self, error: &VerifierError, format: Format) -> Decision {
         match (error, self.invalid) {
             (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages) => {
-                Decision::Respond(Refusal::Unavailable.response("the session backend is unavailable; try again", grpc))
+                Decision::Respond(
+                    Refusal::Unavailable.response("the session backend is unavailable; try again", format),
+                )
             }
-            _ => self.invalid(&error.to_string(), grpc),
+            _ => self.invalid(&error.to_string(), format),
         }
     }
 
-    fn invalid(&self, reason: &str, grpc: bool) -> Decision {
+    fn invalid(&self, reason: &str, format: Format) -> Decision {
         match self.invalid {
             InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
-                Decision::Respond(Refusal::InvalidToken.response(reason, grpc))
+                Decision::Respond(Refusal::InvalidToken.response(reason, format))
             }
             InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
         }
@@ -568,10 +573,4 @@ fn is_page_navigation(method: &Method, headers: &HeaderMap) -> bool {
 pub(super) enum ClearCookie {
     Yes,
     No,
-}
-
-fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }

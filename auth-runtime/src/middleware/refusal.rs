@@ -12,11 +12,43 @@
 //!
 //! The HTTP body is `{"error": "<name>", "reason": "<what happened>"}`; a 401 carries
 //! `WWW-Authenticate: Bearer` (with `error="invalid_token"` for a refused token, RFC 6750), a
-//! 503 `Retry-After: 1`, and every refusal `Cache-Control: no-store`.
+//! 503 `Retry-After: 1`, and every refusal `Cache-Control: no-store`. A browser's request (its
+//! `Accept` names `text/html`: a page load or a form post) gets the same status and headers with
+//! a short page instead of the JSON, so a person reads what happened instead of raw JSON.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{Response, StatusCode};
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, Response, StatusCode};
+
+use super::page::{escape_html, page_html, set_page_headers};
+
+/// How a refusal is written, from what the request says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `{"error", "reason"}`: API clients, and anything that does not ask for HTML.
+    Json,
+    /// A page: a browser's page load or form post (`Accept` names `text/html`).
+    Html,
+    /// Trailers-only gRPC (`content-type: application/grpc...`).
+    Grpc,
+}
+
+impl Format {
+    /// The format `headers` ask for: gRPC by content type, HTML when `Accept` names it.
+    pub(crate) fn of(headers: &HeaderMap) -> Format {
+        let grpc = headers
+            .get(CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
+        if grpc {
+            return Format::Grpc;
+        }
+        let html = headers
+            .get_all(ACCEPT)
+            .iter()
+            .any(|accept| accept.to_str().is_ok_and(|accept| accept.contains("text/html")));
+        if html { Format::Html } else { Format::Json }
+    }
+}
 
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,16 +105,45 @@ impl Refusal {
         }
     }
 
-    /// The refusal as an HTTP response, or for a gRPC request the trailers-only equivalent.
-    pub(crate) fn response(self, reason: &str, grpc: bool) -> Response<Bytes> {
-        if grpc {
-            return self.grpc_response(reason);
+    /// The page's heading: what happened, for a person.
+    fn heading(self) -> &'static str {
+        match self {
+            Refusal::Unauthenticated => "Please sign in",
+            Refusal::BadRequest => "Bad request",
+            Refusal::InvalidToken => "Your sign-in is no longer valid",
+            Refusal::Forbidden => "Request refused",
+            Refusal::Unavailable => "Temporarily unavailable",
+            Refusal::LayerMissing => "Server error",
         }
-        let body = serde_json::json!({ "error": self.name(), "reason": reason }).to_string();
-        let mut response = Response::new(Bytes::from(body));
+    }
+
+    /// The refusal as an HTTP response in `format`.
+    pub(crate) fn response(self, reason: &str, format: Format) -> Response<Bytes> {
+        let mut response = match format {
+            Format::Grpc => return self.grpc_response(reason),
+            Format::Json => {
+                let body = serde_json::json!({ "error": self.name(), "reason": reason }).to_string();
+                let mut response = Response::new(Bytes::from(body));
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response
+            }
+            Format::Html => {
+                let heading = self.heading();
+                let mut sentence = reason.chars();
+                let reason: String = sentence
+                    .next()
+                    .map(|first| first.to_uppercase().chain(sentence).collect())
+                    .unwrap_or_default();
+                let body = format!("<h1>{heading}</h1><p>{}.</p>", escape_html(&reason));
+                let mut response = Response::new(Bytes::from(page_html(heading, &body)));
+                set_page_headers(response.headers_mut());
+                response
+            }
+        };
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match self {
             Refusal::InvalidToken => {
@@ -130,7 +191,7 @@ mod tests {
             Refusal::LayerMissing,
         ];
         for kind in kinds {
-            let response = kind.response("why", false);
+            let response = kind.response("why", Format::Json);
             assert_eq!(response.status(), kind.status());
             let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON body");
             assert_eq!(body, serde_json::json!({ "error": kind.name(), "reason": "why" }));
@@ -141,5 +202,35 @@ mod tests {
                 response.status() == StatusCode::UNAUTHORIZED
             );
         }
+    }
+
+    #[test]
+    fn a_browser_gets_a_page_with_the_same_status_and_headers() {
+        let mut browser = HeaderMap::new();
+        browser.insert(
+            ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
+        );
+        assert_eq!(Format::of(&browser), Format::Html);
+        assert_eq!(Format::of(&HeaderMap::new()), Format::Json);
+        let mut grpc = browser.clone();
+        grpc.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc+proto"));
+        assert_eq!(Format::of(&grpc), Format::Grpc);
+
+        let response = Refusal::InvalidToken.response("the token <b>expired</b>", Format::Html);
+        let json = Refusal::InvalidToken.response("the token <b>expired</b>", Format::Json);
+        assert_eq!(response.status(), json.status());
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], json.headers()[WWW_AUTHENTICATE]);
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let page = std::str::from_utf8(response.body()).expect("UTF-8");
+        assert!(page.contains("<h1>Your sign-in is no longer valid</h1>"), "{page}");
+        assert!(
+            page.contains("The token &lt;b&gt;expired&lt;/b&gt;."),
+            "escaped: {page}"
+        );
+        let unavailable = Refusal::Unavailable.response("try again", Format::Html);
+        assert_eq!(unavailable.headers()[RETRY_AFTER], "1");
     }
 }

@@ -28,7 +28,7 @@ use super::contract::{Callback, Provider, Step, callback};
 use super::error::{FlowError, Response};
 use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl, flow_id};
 use crate::binding::binds;
-use crate::middleware::page::{escape_html, set_page_headers};
+use crate::middleware::page::{escape_html, page_html, set_page_headers};
 use crate::token::verify::VerifyError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
@@ -197,20 +197,25 @@ pub fn default_confirm_page(confirmation: &LinkConfirmation) -> Response {
         let values: Vec<&str> = confirmation.claims.0.values().map(String::as_str).collect();
         values.join(", ")
     });
-    let (question, script) = if confirmation.same_browser {
-        ("Signing you in as", "<script>document.forms[0].submit()</script>")
+    let (question, note, script) = if confirmation.same_browser {
+        ("Signing you in as", "", "<script>document.forms[0].submit()</script>")
     } else {
-        ("Sign in as", "")
+        (
+            "Sign in as",
+            "<p>This link was opened in another browser than the one that asked for it. \
+             Sign in here only if you asked for this link yourself.</p>",
+            "",
+        )
     };
-    let html = format!(
-        "<!doctype html><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>Sign in</title><form method=\"post\" action=\"{action}\">\
+    let body = format!(
+        "<form method=\"post\" action=\"{action}\">\
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <p>{question} <b>{who}</b>?</p><button>Sign in</button></form>{script}",
+         <h1>{question} <b>{who}</b>?</h1>{note}<button>Sign in</button></form>{script}",
         action = escape_html(&confirmation.action),
         token = escape_html(&confirmation.token),
         who = escape_html(&who),
     );
+    let html = page_html("Sign in", &body);
     let mut response = Response::new(html.into());
     *response.status_mut() = StatusCode::OK;
     set_page_headers(response.headers_mut());

@@ -249,7 +249,7 @@ fn the_landing_route_moves_the_token_into_the_cookie_once_confirmed() {
     assert_eq!(asked.status, 200);
     assert!(asked.header("set-cookie").is_none(), "a GET plants nothing");
     assert_eq!(asked.header("content-type"), Some("text/html; charset=utf-8"));
-    assert_eq!(asked.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(asked.header("referrer-policy"), Some("same-origin"));
     assert_eq!(asked.header("cache-control"), Some("no-store"));
     assert_eq!(asked.header("content-security-policy"), Some("frame-ancestors 'none'"));
     assert_eq!(asked.header("x-frame-options"), Some("DENY"));
