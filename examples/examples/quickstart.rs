@@ -6,9 +6,10 @@
 //! Then open the printed URL and sign in with any email address. The app does not send email:
 //! the sign-in link and the code are printed in the terminal. Following the link (or entering the
 //! code) sets the `auth-token` cookie for a typed `AppSession::User` and redirects to `/me`, which
-//! reads the session with the `use_session()` hook (401 with the reason when there is none or it
-//! is invalid); `/logout` revokes the session (a copy of the cookie no longer works) and clears
-//! the cookie. The sign-in flows are the `AuthHandler` router at
+//! reads the session with the `use_authenticated()` hook: a page in a browser, the session as
+//! JSON for an API client (401 when there is none; the session layer's refusals are pages for a
+//! browser too); `POST /logout` revokes the session (a copy of the cookie no longer works) and
+//! clears the cookie. The sign-in flows are the `AuthHandler` router at
 //! `/auth` (`GET /auth` lists them), and `GET /.well-known/jwks.json` publishes the public key.
 //!
 //! Two developer shortcuts show the constructors directly, with no proof of identity (remove them

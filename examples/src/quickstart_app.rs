@@ -18,8 +18,8 @@ use auth_runtime::{
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -126,8 +126,13 @@ fn auth_handler(
             });
             Ok(page(
                 StatusCode::OK,
+                "Check your email",
                 &format!(
-                    "<p>We sent a sign-in link to <b>{}</b>. (The quickstart prints it in the terminal.)</p>",
+                    "<h1>Check your email</h1>\
+                     <p>We sent a sign-in link to <b>{}</b>. Open it in this browser to finish signing in; \
+                     it works once.</p>\
+                     <p class=\"hint\">This quickstart sends no email: the link is printed in the terminal \
+                     where it runs.</p>",
                     escape(&to)
                 ),
             ))
@@ -145,7 +150,9 @@ fn auth_handler(
                 Ok(code_form(
                     StatusCode::OK,
                     &format!(
-                        "We sent a code to <b>{}</b>. (The quickstart prints it in the terminal.)",
+                        "<p>We sent a sign-in code to <b>{}</b>.</p>\
+                         <p class=\"hint\">This quickstart sends no email: the code is printed in the \
+                         terminal where it runs.</p>",
                         escape(&to)
                     ),
                 ))
@@ -153,9 +160,10 @@ fn auth_handler(
         },
         |invalid: CodeInvalid| async move {
             let left = invalid.attempts_left;
+            let attempts = if left == 1 { "attempt" } else { "attempts" };
             Ok(code_form(
                 StatusCode::UNAUTHORIZED,
-                &format!("Wrong code; {left} attempt(s) left."),
+                &format!("<p class=\"error\" role=\"alert\">That code is not right: {left} {attempts} left.</p>"),
             ))
         },
     );
@@ -180,8 +188,17 @@ fn auth_handler(
             } else {
                 error.to_string()
             };
-            let message = format!("<p>Sign-in with {provider} failed: {}.</p>", escape(&reason));
-            page(error.status(), &message)
+            let with = match provider {
+                "link" => "a sign-in link",
+                "code" => "a code",
+                other => other,
+            };
+            let message = format!(
+                "<h1>Sign-in did not work</h1><p class=\"error\" role=\"alert\">Signing in with {with} \
+                 failed: {}.</p><p><a href=\"/\">Start again</a></p>",
+                escape(&reason)
+            );
+            page(error.status(), "Sign-in did not work", &message)
         })
         .build()?)
 }
@@ -197,17 +214,44 @@ fn email(claims: &UserClaims) -> Result<String, FlowError> {
 fn code_form(status: StatusCode, message: &str) -> Response {
     page(
         status,
+        "Enter your code",
         &format!(
-            "<p>{message}</p><form method=\"post\" action=\"/auth/code/callback\">\
-             <label>Code <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required></label> \
-             <button>Sign in</button></form>"
+            "<h1>Enter your code</h1>{message}\
+             <form method=\"post\" action=\"/auth/code/callback\">\
+             <label for=\"code\">Code</label>\
+             <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required autofocus>\
+             <button>Sign in</button></form><p><a href=\"/\">Start again</a></p>"
         ),
     )
 }
 
-fn page(status: StatusCode, body: &str) -> Response {
+/// The quickstart's look: one small inline style sheet, no external assets.
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;\
+color:#1d2430}h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}\
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}input{font:inherit;padding:.4rem .5rem;\
+width:100%;box-sizing:border-box;border:1px solid #9aa3b0;border-radius:4px}\
+button{font:inherit;margin:.75rem .5rem 0 0;padding:.4rem .9rem;border:1px solid #1f5fbf;border-radius:4px;\
+background:#1f5fbf;color:#fff;cursor:pointer}button.secondary{background:#fff;color:#1f5fbf}\
+.status{padding:.6rem .8rem;border-radius:4px;background:#eef3fb}.hint{color:#5a6472;font-size:.9rem}\
+.error{padding:.6rem .8rem;border-radius:4px;background:#fdecec;color:#8a1c1c}\
+pre{background:#f4f5f7;padding:.6rem .8rem;border-radius:4px;overflow-x:auto}\
+section{border-top:1px solid #dde1e6;margin-top:1.5rem}";
+
+/// A page that says what went wrong and leads back home.
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<h1>Something went wrong</h1><p class=\"error\" role=\"alert\">{}</p><p><a href=\"/\">Home</a></p>",
+        escape(message)
+    );
+    page(status, "Something went wrong", &body)
+}
+
+/// A whole page: `title` in the tab, `body` as the content.
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html><title>auth-runtime quickstart</title><h1>auth-runtime quickstart</h1>{body}<p><a href=\"/\">home</a></p>"
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{title} · auth-runtime quickstart</title>\
+         <style>{STYLE}</style><main>{body}</main></html>"
     );
     (status, Html(html)).into_response()
 }
@@ -226,24 +270,42 @@ fn default_redirect() -> String {
     "/me".to_owned()
 }
 
-async fn home(session: Option<Session<AppSession>>) -> Html<String> {
+async fn home(session: Option<Session<AppSession>>) -> Response {
     let status = match session {
         Some(Session(session)) => format!(
-            "<p>Signed in as <code>{}</code>. <a href=\"/me\">/me</a></p>\
+            "<p class=\"status\">You are signed in as <b>{}</b>.</p>\
+             <p><a href=\"/me\">See your session</a></p>\
              <form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
-            escape(&serde_json::to_string(&session).unwrap_or_default())
+            escape(&who(&session))
         ),
-        None => "<p>Not signed in.</p>".to_owned(),
+        None => "<p class=\"status\">You are not signed in.</p>\
+                 <section><h2>Sign in</h2><form method=\"post\" action=\"/auth/link/authorize\">\
+                 <label for=\"email\">Email</label>\
+                 <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
+                 <button>Email me a sign-in link</button>\
+                 <button class=\"secondary\" formaction=\"/auth/code/authorize\">Email me a code instead</button>\
+                 </form><p class=\"hint\">This quickstart sends no email: the link or the code is printed in \
+                 the terminal where it runs.</p></section>\
+                 <section><h2>Developer shortcut</h2><form action=\"/login\">\
+                 <label for=\"name\">Name</label><input id=\"name\" name=\"name\" autocomplete=\"off\" required>\
+                 <button>Sign in without proof</button></form>\
+                 <p class=\"hint\">Signs in as any name with no proof of identity: remove it in a real app.</p>\
+                 </section>"
+            .to_owned(),
     };
-    Html(format!(
-        "<!doctype html><title>auth-runtime quickstart</title><h1>auth-runtime quickstart</h1>{status}\
-         <h2>Sign in with a link</h2><form method=\"post\" action=\"/auth/link/authorize\">\
-         <label>Email <input name=\"email\" type=\"email\" required></label> <button>Send me a link</button></form>\
-         <h2>Sign in with a code</h2><form method=\"post\" action=\"/auth/code/authorize\">\
-         <label>Email <input name=\"email\" type=\"email\" required></label> <button>Send me a code</button></form>\
-         <h2>Developer shortcuts</h2><p>No proof of identity: remove them in a real app.</p>\
-         <form action=\"/login\"><label>Name <input name=\"name\" required></label> <button>Sign in</button></form>"
-    ))
+    page(
+        StatusCode::OK,
+        "Home",
+        &format!("<h1>auth-runtime quickstart</h1>{status}"),
+    )
+}
+
+/// Who a session is, in words.
+fn who(session: &AppSession) -> String {
+    match session {
+        AppSession::User { user_id } => user_id.clone(),
+        AppSession::Api(client) => format!("the API client {}", client.client_id),
+    }
 }
 
 /// The developer shortcut: signs in as `name`, in the session cookie or (`via=parameter`) with
@@ -254,11 +316,11 @@ fn login<V: SessionVerifier>(sessions: &Sessions<AppSession>, layer: &SessionLay
     if login.via != "parameter" {
         return sessions
             .cookie::<Body>(&session, &login.redirect)
-            .unwrap_or_else(|error| (StatusCode::BAD_REQUEST, error.to_string()).into_response());
+            .unwrap_or_else(|error| error_page(StatusCode::BAD_REQUEST, &error.to_string()));
     }
     let nonce = match layer.landing_nonce() {
         Ok(nonce) => nonce,
-        Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+        Err(error) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     };
     let options = IssueOptions {
         nonce: Some(nonce.binding().to_owned()),
@@ -271,7 +333,7 @@ fn login<V: SessionVerifier>(sessions: &Sessions<AppSession>, layer: &SessionLay
                 .append(header::SET_COOKIE, nonce.set_cookie().clone());
             response
         }
-        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+        Err(error) => error_page(StatusCode::BAD_REQUEST, &error.to_string()),
     }
 }
 
@@ -282,9 +344,19 @@ async fn token(State(sessions): State<Sessions<AppSession>>, Query(login): Query
     }
 }
 
-/// The session comes from the hook, not from an argument: any code the handler calls can do the same.
-async fn me() -> Response {
+/// The session comes from the hook, not from an argument: any code the handler calls can do the
+/// same. A browser (`Accept: text/html`) gets a page; anything else the session as JSON.
+async fn me(headers: HeaderMap) -> Response {
+    let html = wants_html(&headers);
     let Some(authenticated) = use_authenticated::<AppSession>() else {
+        if html {
+            return page(
+                StatusCode::UNAUTHORIZED,
+                "Not signed in",
+                "<h1>Your session</h1><p class=\"status\">You are not signed in.</p>\
+                 <p><a href=\"/\">Sign in on the home page</a></p>",
+            );
+        }
         let body = serde_json::json!({ "error": "no session" }).to_string();
         return (
             StatusCode::UNAUTHORIZED,
@@ -293,6 +365,24 @@ async fn me() -> Response {
         )
             .into_response();
     };
+    if html {
+        let typed = serde_json::to_string_pretty(&authenticated.session).unwrap_or_default();
+        let body = format!(
+            "<h1>Your session</h1><p class=\"status\">You are signed in as <b>{who}</b>.</p>\
+             {left}\
+             <h2>What your handlers receive</h2><p>The typed session, as it travels in the token:</p>\
+             <pre>{typed}</pre>\
+             <form method=\"post\" action=\"/logout\"><button>Log out</button></form>\
+             <p><a href=\"/\">Home</a></p>",
+            who = escape(&who(&authenticated.session)),
+            left = authenticated.expires_at.map_or_else(String::new, |expires_at| format!(
+                "<p>It ends in {} unless you log out first.</p>",
+                time_left(expires_at)
+            )),
+            typed = escape(&typed),
+        );
+        return page(StatusCode::OK, "Your session", &body);
+    }
     let body = serde_json::json!({
         "session": authenticated.session,
         "is_user": authenticated.session.is_user(),
@@ -302,30 +392,66 @@ async fn me() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
+/// Whether the request is a browser's page load: its `Accept` names HTML.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains("text/html"))
+}
+
+/// "29 days", "3 hours", "12 minutes": how long until `expires_at` (Unix seconds).
+fn time_left(expires_at: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let left = expires_at.saturating_sub(now);
+    let (amount, unit) = match left {
+        0..=119 => (left, "second"),
+        120..=7199 => (left / 60, "minute"),
+        7200..=172_799 => (left / 3600, "hour"),
+        _ => (left / 86_400, "day"),
+    };
+    let plural = if amount == 1 { "" } else { "s" };
+    format!("{amount} {unit}{plural}")
+}
+
 /// `GET /logout`: a button, not a logout. Logging out changes state, so it is a `POST`, which the
 /// session layer only lets through from this site (a link or an image elsewhere cannot log
 /// anyone out).
 async fn logout_page() -> Response {
     page(
         StatusCode::OK,
-        "<form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
+        "Log out",
+        "<h1>Log out?</h1><form method=\"post\" action=\"/logout\"><button>Log out</button></form>\
+         <p><a href=\"/\">Home</a></p>",
     )
 }
 
 /// `POST /logout`: revokes the session (a copy of the cookie stops working on every instance
 /// sharing the store: their caches hear of it through the store's events) and clears the cookie.
+///
+/// Only a request that carried the session logs out. Behind the session layer that request is
+/// from this site (the layer refuses a cross-site one with the cookie); a form on another site
+/// reaches this handler without the `SameSite=Lax` cookie, and clearing the cookie then would let
+/// that site sign anyone out. It is sent home instead, still signed in.
 async fn logout(sessions: Sessions<AppSession>, revocations: Revocations) -> Response {
-    if let Some(current) = use_authenticated::<AppSession>() {
-        let session_id = current.session_id.as_deref().unwrap_or_default();
-        if let Err(error) = revocations.revoke(session_id, current.expires_at).await {
-            let message = format!("Could not log out ({error}); please try again.");
-            return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
-        }
+    let Some(current) = use_authenticated::<AppSession>() else {
+        return Redirect::to("/").into_response();
+    };
+    let session_id = current.session_id.as_deref().unwrap_or_default();
+    if let Err(error) = revocations.revoke(session_id, current.expires_at).await {
+        let message = format!(
+            "<h1>Could not log out</h1><p class=\"error\" role=\"alert\">{}. Please try again.</p>\
+             <form method=\"post\" action=\"/logout\"><button>Log out</button></form>",
+            escape(&error.to_string())
+        );
+        return page(StatusCode::SERVICE_UNAVAILABLE, "Could not log out", &message);
     }
-    match sessions.logout::<Body>("/") {
-        Ok(response) => response,
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
-    }
+    sessions
+        .logout::<Body>("/")
+        .unwrap_or_else(|error| error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()))
 }
 
 fn escape(text: &str) -> String {

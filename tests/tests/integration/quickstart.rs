@@ -118,7 +118,7 @@ fn a_stale_cookie_after_a_restart_signs_out_and_is_cleared() {
 
     let home = get(restarted, "/", &[("Cookie", &cookie), ("Accept", BROWSER_ACCEPT)]);
     assert_eq!(home.status, 200, "{}", home.body);
-    assert!(home.body.contains("Not signed in"), "{}", home.body);
+    assert!(home.body.contains("You are not signed in"), "{}", home.body);
     assert_eq!(home.header("set-cookie"), Some(CLEARED));
 
     let api = get(restarted, "/me", &[("Cookie", &cookie)]);
@@ -162,4 +162,59 @@ fn logging_out_takes_a_same_origin_post() {
     assert_eq!(logout.status, 302);
     assert_eq!(logout.header("set-cookie"), Some(CLEARED));
     assert_eq!(get(addr, "/me", &[("Cookie", &cookie)]).status, 401);
+}
+
+/// A form on another site posts to `/logout` without the `SameSite=Lax` session cookie (the
+/// browser leaves it out; the browser tests show it in Chromium). The request carries no
+/// session, so it must not clear the cookie: before, it did, and any site could sign anyone out.
+#[test]
+fn a_logout_without_the_session_clears_nothing() {
+    let addr = quickstart_server();
+    let cross_site = common::client::send(
+        addr,
+        "POST",
+        "/logout",
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+            ("Accept", BROWSER_ACCEPT),
+        ],
+    );
+    assert_eq!(cross_site.status, 303, "{}", cross_site.body);
+    assert_eq!(cross_site.header("location"), Some("/"));
+    assert_eq!(
+        cross_site.header("set-cookie"),
+        None,
+        "the browser keeps its session cookie"
+    );
+}
+
+/// Pages for people on the HTML routes: `/me` without a session is a page in a browser and JSON
+/// for an API client; a refusal of the session layer is a page for a browser too.
+#[test]
+fn a_browser_gets_pages_and_an_api_client_json() {
+    let addr = quickstart_server();
+    let page = get(addr, "/me", &[("Accept", BROWSER_ACCEPT)]);
+    assert_eq!(page.status, 401);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(page.body.contains("You are not signed in"), "{}", page.body);
+    let api = get(addr, "/me", &[]);
+    assert_eq!(api.status, 401);
+    assert_eq!(api.json()["error"], "no session");
+
+    let cookie = signed_in_cookie(addr);
+    let refused = common::client::send(
+        addr,
+        "POST",
+        "/logout",
+        &[
+            ("Cookie", &cookie),
+            ("Sec-Fetch-Site", "same-site"),
+            ("Origin", "http://localhost:4000"),
+            ("Accept", BROWSER_ACCEPT),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(refused.body.contains("<h1>Request refused</h1>"), "{}", refused.body);
 }
