@@ -12,6 +12,7 @@ mod common;
 mod authz;
 mod better_auth;
 mod binding;
+mod browser;
 mod cache;
 mod fuzz_corpora;
 mod grpc;

@@ -1,0 +1,406 @@
+//! The quickstart as a person uses it: every sign-in flow driven in a real headless Chromium
+//! (Debian's `chromium` through `chromium-driver`, over WebDriver), where cookie rules (`Secure`
+//! on `localhost`, `SameSite`, paths), redirects and forms behave as a browser decides.
+//!
+//! The quickstart is served at `http://localhost:<port>`; another site is served at
+//! `http://127.0.0.1:<other port>`, which the browser treats as a different site (a different
+//! host), for the cross-site cases. A screenshot of every step is written to
+//! `target/tmp/browser/<test>/` (see `common::browser`).
+//!
+//! Needs `chromium` and `chromium-driver` (apt, as `.ci/run` installs them): ignored with that
+//! reason by a plain `cargo test`, a failure when asked for and missing.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use auth_examples::quickstart_app::{self as quickstart, Message};
+use axum::response::Html;
+use axum::routing::get;
+
+use crate::common::browser::{Browser, Driver, clear_screenshots, free_port};
+
+/// How long a test waits for the quickstart's "email".
+const MESSAGE_WAIT: Duration = Duration::from_secs(20);
+
+/// The quickstart app served on one port, with its outbox read by the test; it can be stopped
+/// and started again on the same port (a restart: a new signing key, the old sessions invalid).
+struct Quickstart {
+    addr: SocketAddr,
+    messages: mpsc::Receiver<Message>,
+    sender: mpsc::Sender<Message>,
+    running: Option<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+impl Quickstart {
+    fn start() -> Quickstart {
+        let (sender, messages) = mpsc::channel();
+        let mut quickstart = Quickstart {
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            messages,
+            sender,
+            running: None,
+        };
+        quickstart.run();
+        quickstart
+    }
+
+    /// `http://localhost:<port>`: the address people open, as the quickstart prints it.
+    fn base_url(&self) -> String {
+        format!("http://localhost:{}", self.addr.port())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url())
+    }
+
+    /// Serves a new instance of the app (a fresh development key, an empty store).
+    fn run(&mut self) {
+        let sender = self.sender.clone();
+        let outbox: quickstart::Outbox = std::sync::Arc::new(move |message| {
+            let _ = sender.send(message);
+        });
+        let sessions = quickstart::development_sessions().expect("sessions");
+        let app = quickstart::app(sessions, &self.base_url(), outbox).expect("the app");
+        self.running = Some(serve_until_stopped(self.addr, app));
+    }
+
+    /// Stops this instance and starts a new one on the same port.
+    fn restart(&mut self) {
+        if let Some((stop, thread)) = self.running.take() {
+            let _ = stop.send(());
+            thread.join().expect("the quickstart's thread ends");
+        }
+        self.run();
+    }
+
+    /// The next message the app "emailed".
+    fn next_message(&self) -> Message {
+        self.messages
+            .recv_timeout(MESSAGE_WAIT)
+            .expect("the quickstart sends a message")
+    }
+}
+
+impl Drop for Quickstart {
+    fn drop(&mut self) {
+        if let Some((stop, _)) = self.running.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Another origin's pages, whose forms and links point at the quickstart; served on a port of its
+/// own, so reached as `http://localhost:<port>` it is the same site as the quickstart (another
+/// origin: the browser sends the `SameSite=Lax` cookie with its form posts), and reached as
+/// `http://127.0.0.1:<port>` it is another site (a different host: the cookie stays home).
+fn other_origin(quickstart: &Quickstart) -> u16 {
+    let target = quickstart.base_url();
+    let logout = format!(
+        "<!doctype html><title>Another site</title><h1>Another site</h1>\
+         <form method=\"post\" action=\"{target}/logout\"><button>Claim your prize</button></form>"
+    );
+    let code_post = move |code: String| {
+        format!(
+            "<!doctype html><title>Another site</title><h1>Another site</h1>\
+             <form method=\"post\" action=\"{target}/auth/code/callback\">\
+             <input type=\"hidden\" name=\"code\" value=\"{code}\"><button>Continue</button></form>\
+             <p><a id=\"navigate\" href=\"{target}/auth/code/callback?code={code}\">Continue by link</a></p>"
+        )
+    };
+    let app = axum::Router::new()
+        .route("/logout", get(move || std::future::ready(Html(logout.clone()))))
+        .route(
+            "/code/{code}",
+            get(move |axum::extract::Path(code): axum::extract::Path<String>| {
+                std::future::ready(Html(code_post(code)))
+            }),
+        );
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    // Served until the test process ends, like `common::client::serve`.
+    std::mem::forget(serve_until_stopped(addr, app));
+    addr.port()
+}
+
+/// Serves `app` on `addr` on a thread of its own, until the returned sender is used or dropped.
+/// Binds with the standard library, so it can be called from async code too.
+fn serve_until_stopped(addr: SocketAddr, app: axum::Router) -> (tokio::sync::oneshot::Sender<()>, JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind(addr).expect("binds the port");
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            tokio::select! {
+                _ = axum::serve(listener, app) => {}
+                _ = stopped => {}
+            }
+        });
+        // Dropping the runtime ends every connection, the browser's keep-alive ones too.
+    });
+    (stop, thread)
+}
+
+fn link_of(message: Message) -> String {
+    match message {
+        Message::Link { url, .. } => url,
+        other => panic!("expected a sign-in link, got {other:?}"),
+    }
+}
+
+fn code_of(message: Message) -> String {
+    match message {
+        Message::Code { code, .. } => code,
+        other => panic!("expected a sign-in code, got {other:?}"),
+    }
+}
+
+/// A code of the same length that is not `code`.
+fn wrong_code(code: &str) -> String {
+    code.chars().map(|digit| if digit == '0' { '1' } else { '0' }).collect()
+}
+
+/// The session cookie as the browser keeps it: HttpOnly, Secure (which Chromium accepts on
+/// `http://localhost`), SameSite=Lax, for the whole site.
+async fn assert_session_cookie(browser: &Browser) {
+    let cookie = browser
+        .cookie("auth-token")
+        .await
+        .expect("the browser keeps the session cookie");
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.secure(), Some(true));
+    assert_eq!(cookie.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(cookie.path(), Some("/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn a_person_signs_in_with_a_link_reads_their_session_and_logs_out() {
+    let test = "link";
+    clear_screenshots(test);
+    let quickstart = Quickstart::start();
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "").await;
+
+    browser.open(&quickstart.url("/"), "home-signed-out").await;
+    assert!(browser.text().await.contains("You are not signed in"));
+    browser.fill("Email", "ada@example.com").await;
+    browser.click("Email me a sign-in link").await;
+    browser.wait_for_text("Check your email", "link-sent").await;
+    let text = browser.text().await;
+    assert!(text.contains("ada@example.com"), "{text}");
+    assert!(text.contains("printed in the terminal"), "{text}");
+
+    let link = link_of(quickstart.next_message());
+    assert!(link.starts_with(&quickstart.url("/auth/link/callback?")), "{link}");
+    // Opened in the browser that asked for it, the link's page submits itself.
+    browser.open(&link, "link-opened").await;
+    browser.wait_for_text("Your session", "signed-in").await;
+    assert_eq!(browser.url().await, quickstart.url("/me"));
+    let text = browser.text().await;
+    assert!(text.contains("You are signed in as ada@example.com"), "{text}");
+    assert!(text.contains("\"userID\": \"ada@example.com\""), "{text}");
+    assert_session_cookie(&browser).await;
+
+    browser.open(&quickstart.url("/"), "home-signed-in").await;
+    assert!(browser.text().await.contains("You are signed in as ada@example.com"));
+    browser.click("Log out").await;
+    browser.wait_for_text("You are not signed in", "logged-out").await;
+    assert!(browser.cookie("auth-token").await.is_none(), "the cookie is gone");
+
+    // The same link again: its flow in this browser is over, so the page asks; and the link
+    // worked once, so saying yes only says so.
+    browser.open(&link, "link-reused").await;
+    browser
+        .wait_for_text("Sign in as ada@example.com?", "link-reused-asks")
+        .await;
+    browser.click("Sign in").await;
+    browser.wait_for_text("already used", "link-reused-refused").await;
+    assert!(browser.text().await.contains("Sign-in did not work"));
+    assert!(browser.cookie("auth-token").await.is_none());
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn a_person_signs_in_with_a_code_after_a_wrong_one() {
+    let test = "code";
+    clear_screenshots(test);
+    let quickstart = Quickstart::start();
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "").await;
+
+    browser.open(&quickstart.url("/"), "home").await;
+    browser.fill("Email", "grace@example.com").await;
+    browser.click("Email me a code instead").await;
+    browser.wait_for_text("Enter your code", "code-sent").await;
+    let text = browser.text().await;
+    assert!(text.contains("grace@example.com"), "{text}");
+    assert!(text.contains("printed in the terminal"), "{text}");
+    let code = code_of(quickstart.next_message());
+
+    browser.fill("Code", &wrong_code(&code)).await;
+    browser.click("Sign in").await;
+    browser.wait_for_text("That code is not right", "wrong-code").await;
+    assert!(browser.text().await.contains("attempts left"));
+    assert!(browser.cookie("auth-token").await.is_none());
+
+    browser.fill("Code", &code).await;
+    browser.click("Sign in").await;
+    browser.wait_for_text("Your session", "signed-in").await;
+    assert!(browser.text().await.contains("You are signed in as grace@example.com"));
+    assert_session_cookie(&browser).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn the_developer_shortcut_me_and_the_token_parameter_work_in_a_browser() {
+    let test = "shortcut";
+    clear_screenshots(test);
+    let quickstart = Quickstart::start();
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "").await;
+
+    browser.open(&quickstart.url("/me"), "me-signed-out").await;
+    let text = browser.text().await;
+    assert!(text.contains("You are not signed in"), "an HTML page, not JSON: {text}");
+    assert!(!text.contains("{\""), "{text}");
+
+    browser.open(&quickstart.url("/"), "home").await;
+    browser.fill("Name", "alice").await;
+    browser.click("Sign in without proof").await;
+    browser.wait_for_text("Your session", "me").await;
+    assert!(browser.text().await.contains("You are signed in as alice"));
+    assert_session_cookie(&browser).await;
+
+    // `?via=parameter`: the token travels in `?token=` to the landing route, with the landing
+    // nonce in a cookie scoped to that route's path; the browser sends it there, so it lands at once.
+    browser
+        .open(&quickstart.url("/login?name=carol&via=parameter"), "token-parameter")
+        .await;
+    browser.wait_for_text("You are signed in as carol", "landed").await;
+    assert_eq!(
+        browser.url().await,
+        quickstart.url("/me"),
+        "the token left the address bar"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn after_a_restart_with_a_new_key_the_home_page_shows_signed_out_and_the_cookie_is_gone() {
+    let test = "restart";
+    clear_screenshots(test);
+    let mut quickstart = Quickstart::start();
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "").await;
+
+    browser.open(&quickstart.url("/login?name=alice"), "signed-in").await;
+    browser.wait_for_text("You are signed in as alice", "me").await;
+    assert!(browser.cookie("auth-token").await.is_some());
+
+    quickstart.restart();
+    browser.open(&quickstart.url("/"), "home-after-restart").await;
+    let text = browser.text().await;
+    assert!(text.contains("You are not signed in"), "{text}");
+    assert!(
+        browser.cookie("auth-token").await.is_none(),
+        "the stale cookie was cleared by the response"
+    );
+    browser.open(&quickstart.url("/me"), "me-after-restart").await;
+    assert!(browser.text().await.contains("You are not signed in"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn another_site_cannot_log_out_complete_a_code_flow_or_use_a_link_silently() {
+    let test = "cross-site";
+    clear_screenshots(test);
+    let quickstart = Quickstart::start();
+    let port = other_origin(&quickstart);
+    let same_site = format!("http://localhost:{port}");
+    let other = format!("http://127.0.0.1:{port}");
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "a-").await;
+    browser.open(&quickstart.url("/login?name=alice"), "signed-in").await;
+    browser.wait_for_text("You are signed in as alice", "me").await;
+
+    // Another origin of the same site posts a form to /logout: the browser sends the session
+    // cookie with it, and the session layer refuses the request, with a page.
+    browser.open(&format!("{same_site}/logout"), "other-origin").await;
+    browser.click("Claim your prize").await;
+    browser
+        .wait_for_text("Request refused", "other-origin-logout-refused")
+        .await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Cross-site request with the session cookie refused")
+    );
+    assert_session_cookie(&browser).await;
+
+    // Another site posts the same form: Chromium leaves the Lax cookie out, so the request
+    // carries no session and logs no one out; the person lands home, still signed in.
+    browser.open(&format!("{other}/logout"), "other-site").await;
+    browser.click("Claim your prize").await;
+    browser
+        .wait_for_text("You are signed in as alice", "other-site-logout-ignored")
+        .await;
+    assert_session_cookie(&browser).await;
+
+    // A code flow started here cannot be completed from another site, by form or by link, even
+    // with the right code; no session cookie is set.
+    browser.click("Log out").await;
+    browser.wait_for_text("You are not signed in", "logged-out").await;
+    browser.fill("Email", "ada@example.com").await;
+    browser.click("Email me a code instead").await;
+    browser.wait_for_text("Enter your code", "code-sent").await;
+    let code = code_of(quickstart.next_message());
+    browser.open(&format!("{other}/code/{code}"), "other-site-code").await;
+    browser.click("Continue").await;
+    browser
+        .wait_for_text("Sign-in did not work", "cross-site-post-refused")
+        .await;
+    assert!(browser.cookie("auth-token").await.is_none());
+    browser
+        .open(&format!("{other}/code/{code}"), "other-site-code-again")
+        .await;
+    browser
+        .client
+        .find(fantoccini::Locator::Id("navigate"))
+        .await
+        .expect("the link")
+        .click()
+        .await
+        .expect("clicks");
+    browser
+        .wait_for_text("Sign-in did not work", "cross-site-link-refused")
+        .await;
+    assert!(browser.cookie("auth-token").await.is_none());
+
+    // A magic link opened in a second, fresh profile asks first instead of signing in.
+    browser.open(&quickstart.url("/"), "home-again").await;
+    browser.fill("Email", "ada@example.com").await;
+    browser.click("Email me a sign-in link").await;
+    browser.wait_for_text("Check your email", "link-sent").await;
+    let link = link_of(quickstart.next_message());
+    let mut second = driver.browser(test, "b-").await;
+    second.open(&link, "link-in-a-fresh-profile").await;
+    second.wait_for_text("ada@example.com", "asks-first").await;
+    assert!(second.text().await.contains("Sign in as"));
+    assert!(
+        second.cookie("auth-token").await.is_none(),
+        "the fresh profile is not signed in until the person says so"
+    );
+    second.close().await;
+    browser.close().await;
+}
