@@ -159,6 +159,14 @@ pub struct IssueOptions {
     /// carried (the session layer's `landing_nonce().binding()`). [`Sessions::parameter`] sets it
     /// on its own inside an `AuthHandler`'s `on_success`.
     pub nonce: Option<String>,
+    /// `sid`: the session this token belongs to when one session outlives its tokens (a refresh
+    /// token family mints a short access token at every refresh, all with the family's id). A
+    /// verified token's [`Authenticated::session_id`](crate::Authenticated) is its `sid` when it
+    /// has one (its `jti` otherwise), so revoking that id ends every token of the session.
+    pub session_id: Option<String>,
+    /// `mode`: OpenAuth's token kind, `"access"` on its access tokens (its client refuses a token
+    /// without it). Set by [`RefreshTokens`](crate::refresh::RefreshTokens)' OpenAuth profile.
+    pub mode: Option<String>,
 }
 
 /// A freshly signed token.
@@ -378,6 +386,8 @@ impl<S: SessionTypes> Sessions<S> {
             expires_at,
             token_id: &token_id,
             nonce: options.nonce.as_deref(),
+            session_id: options.session_id.as_deref(),
+            mode: options.mode.as_deref(),
         };
         let token = sign(&config.signing, &config.token_type, &claims)?;
         Ok(IssuedToken {
@@ -551,6 +561,23 @@ impl<S: SessionTypes> Sessions<S> {
     }
 
     /// Seconds since the Unix epoch by the configured clock.
+    /// The `iss` of every token issued.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The subject `subject_from` gives `session`, if any.
+    #[cfg_attr(not(feature = "middleware"), allow(dead_code, reason = "refresh tokens ask"))]
+    pub(crate) fn subject_of(&self, session: &S) -> Option<String> {
+        self.inner.subject.and_then(|derive| derive(session))
+    }
+
+    /// The clock every time check of these sessions reads.
+    #[cfg_attr(not(feature = "middleware"), allow(dead_code, reason = "refresh tokens read it"))]
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
     pub(crate) fn now(&self) -> Result<u64, IssueError> {
         self.inner.clock.unix_seconds().map_err(|_| IssueError::Clock)
     }

@@ -61,7 +61,9 @@ pub struct Authenticated<S> {
     pub expires_at: Option<u64>,
     /// Who the session is for (`sub`), for invalidating every cached session of one user.
     pub subject: Option<String>,
-    /// The credential's own id (`jti`, or an opaque session id), for invalidating one session.
+    /// The session's id, for revoking or invalidating one session: a token's `sid` when it has
+    /// one (every access token of a refresh token family carries the family's), else its `jti`,
+    /// or an opaque session id.
     pub session_id: Option<String>,
     /// When the credential was issued (`iat`), in seconds since the Unix epoch: revoking a
     /// subject ends the sessions issued up to then. `None` when the backend does not say.
@@ -100,7 +102,9 @@ impl<S> From<Verified<S>> for Authenticated<S> {
             session: verified.session,
             expires_at: Some(verified.claims.expires_at),
             subject: verified.claims.subject,
-            session_id: verified.claims.token_id,
+            // A token of a longer session (a refresh token family's) is that session's; a lone
+            // token is its own session.
+            session_id: verified.claims.session_id.or(verified.claims.token_id),
             issued_at: verified.claims.issued_at,
             nonce: verified.claims.nonce,
         }

@@ -20,6 +20,9 @@ pub struct Claims {
     /// `nonce`: the binding of a token sent to a landing route (the base64url SHA-256 of the
     /// nonce the browser that started the sign-in holds), when it was issued with one.
     pub nonce: Option<String>,
+    /// `sid`: the session the token belongs to, when it was issued as one of several tokens of
+    /// one session (a refresh token family's access tokens).
+    pub session_id: Option<String>,
 }
 
 /// A token that passed every check, and the session it carries.

@@ -20,6 +20,8 @@ pub(crate) struct NewClaims<'a, S> {
     pub(crate) expires_at: u64,
     pub(crate) token_id: &'a str,
     pub(crate) nonce: Option<&'a str>,
+    pub(crate) session_id: Option<&'a str>,
+    pub(crate) mode: Option<&'a str>,
 }
 
 impl<S: SessionTypes> Serialize for NewClaims<'_, S> {
@@ -37,6 +39,12 @@ impl<S: SessionTypes> Serialize for NewClaims<'_, S> {
         map.serialize_entry("jti", self.token_id)?;
         if let Some(nonce) = self.nonce {
             map.serialize_entry("nonce", nonce)?;
+        }
+        if let Some(session_id) = self.session_id {
+            map.serialize_entry("sid", session_id)?;
+        }
+        if let Some(mode) = self.mode {
+            map.serialize_entry("mode", mode)?;
         }
         map.end()
     }

@@ -378,6 +378,7 @@ pub(crate) struct RawClaims<'a> {
     pub(crate) expires_at: Option<u64>,
     pub(crate) token_id: Option<Cow<'a, str>>,
     pub(crate) nonce: Option<Cow<'a, str>>,
+    pub(crate) session_id: Option<Cow<'a, str>>,
     /// The claims [`ClaimsReading::extra`] asked for, by their index there.
     pub(crate) extra: Vec<(usize, &'a RawValue)>,
 }
@@ -524,6 +525,7 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
             expires_at,
             token_id: raw.token_id.map(Cow::into_owned),
             nonce: raw.nonce.map(Cow::into_owned),
+            session_id: raw.session_id.map(Cow::into_owned),
         },
     })
 }
@@ -628,6 +630,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
                 "sub" => self.read(&mut map, &mut raw.subject, "sub")?,
                 "jti" => self.read(&mut map, &mut raw.token_id, "jti")?,
                 "nonce" => self.read(&mut map, &mut raw.nonce, "nonce")?,
+                "sid" => self.read(&mut map, &mut raw.session_id, "sid")?,
                 "iat" => self.read_time(&mut map, &mut raw.issued_at, "iat")?,
                 "nbf" => self.read_time(&mut map, &mut raw.not_before, "nbf")?,
                 "exp" => self.read_time(&mut map, &mut raw.expires_at, "exp")?,
