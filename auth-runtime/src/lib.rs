@@ -32,6 +32,8 @@ pub mod providers;
 mod random;
 mod redirect;
 #[cfg(feature = "middleware")]
+pub mod refresh;
+#[cfg(feature = "middleware")]
 pub mod revocation;
 #[cfg(feature = "schema")]
 pub mod schema;

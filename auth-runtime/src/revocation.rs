@@ -119,6 +119,12 @@ impl Revocations {
         self
     }
 
+    /// Reads `clock` (the `Sessions`' own, for the revocations of refresh token families).
+    pub(crate) fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Ends the session `session_id`. The record lives until `expires_at` (seconds since the Unix
     /// epoch) plus [`MAX_LEEWAY`] (the longest leeway any `Sessions` verifies with), after which
     /// the token fails on its own whatever the configuration; a session without an

@@ -23,6 +23,8 @@ pub(crate) const SIGN_IN: &str = "auth_runtime::sign_in";
 pub(crate) const AUTHZ: &str = "auth_runtime::authz";
 /// Revocations written.
 pub(crate) const REVOCATION: &str = "auth_runtime::revocation";
+/// Refresh token families: started, rotated, refused, reuse detected.
+pub(crate) const REFRESH: &str = "auth_runtime::refresh";
 
 /// `event!(level, TARGET, fields..., "message")`: `tracing::<level>!` with one of the targets
 /// above, with the `tracing` feature; nothing without it (the arguments are then not compiled:
