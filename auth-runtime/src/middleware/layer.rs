@@ -19,12 +19,14 @@ use super::body::SessionBody;
 use super::confirm::{ConfirmPage, LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use super::csrf::{SiteScheme, is_unsafe, same_origin};
 use super::current::{CURRENT, CurrentSession, ErasedSession};
+use super::refresh::LayerRefresh;
 use super::refusal::{Format, Refusal};
 use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
 use crate::redirect::{InvalidOrigin, parse_origin};
+use crate::refresh::RefreshTokens;
 use crate::telemetry::event;
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
@@ -83,6 +85,8 @@ pub(super) struct Shared<V: SessionVerifier> {
     pub(super) site: SiteScheme,
     /// The `Set-Cookie` that deletes the session cookie, made once at build.
     clear_cookie: Option<HeaderValue>,
+    /// Transparent refresh with a refresh cookie, when configured.
+    refresh: Option<LayerRefresh>,
 }
 
 /// Why a [`SessionLayer`] could not be built: the error of [`SessionLayerBuilder::build`].
@@ -127,6 +131,7 @@ impl<V: SessionVerifier> SessionLayer<V> {
                 // Replaced in `build`, once the cookie options are final.
                 site: SiteScheme::FromCookie { secure: true },
                 clear_cookie: None,
+                refresh: None,
             },
             origin_errors: Vec::new(),
             scheme: None,
@@ -224,6 +229,22 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
             Ok(origin) => self.shared.origins.push(origin),
             Err(error) => self.origin_errors.push(error),
         }
+        self
+    }
+
+    /// Refreshes browsers' sessions on their own: a request whose session cookie is missing or
+    /// refused (an expired access token, most often) but that carries the refresh cookie of
+    /// `tokens` gets a new pair, in both cookies on that response, and goes on with the new
+    /// session. Requests that carry one refresh token at once share one refresh. A refresh token
+    /// that is no longer good (expired, reused, revoked) deletes both cookies and the request goes
+    /// on signed out; a store that cannot answer is a 503 and the cookies are kept. An unsafe
+    /// method from another site is refused (403) before anything is refreshed.
+    ///
+    /// The layer's verifier must accept `tokens`' access tokens (the same `Sessions`, or a
+    /// [`Revocable`](crate::revocation::Revocable) around it, which also refuses a revoked
+    /// family's access tokens at once).
+    pub fn refresh_tokens(mut self, tokens: RefreshTokens<V::Session>) -> Self {
+        self.shared.refresh = Some(LayerRefresh::new(Arc::new(tokens)));
         self
     }
 
@@ -344,11 +365,7 @@ where
             // `call` itself runs inside the scope too: a service may read the session
             // synchronously in `call`, before its future is first polled.
             let mut response = CURRENT.scope(session, async move { inner.call(request).await }).await?;
-            if clear == ClearCookie::Yes
-                && let Some(clear) = &shared.clear_cookie
-            {
-                response.headers_mut().append(SET_COOKIE, clear.clone());
-            }
+            shared.set_cookies(response.headers_mut(), &clear);
             Ok(response.map(SessionBody::inner))
         })
     }
@@ -396,12 +413,27 @@ impl<V: SessionVerifier> Shared<V> {
             }
             Verdict::Deny => Refusal::Unauthenticated.response("a session is required", format),
         };
-        if clear == ClearCookie::Yes
-            && let Some(clear) = &self.clear_cookie
-        {
-            response.headers_mut().append(SET_COOKIE, clear.clone());
-        }
+        self.set_cookies(response.headers_mut(), &clear);
         Decision::Respond(response)
+    }
+
+    /// Writes what `cookies` says onto a response: nothing, the deletion of the session cookie
+    /// (and of the refresh cookie, when the layer refreshes), or a refresh's new pair.
+    fn set_cookies(&self, headers: &mut HeaderMap, cookies: &ClearCookie) {
+        match cookies {
+            ClearCookie::No => {}
+            ClearCookie::Yes => {
+                let refresh = self.refresh.as_ref().and_then(|refresh| refresh.clear_cookie.as_ref());
+                for clear in self.clear_cookie.iter().chain(refresh) {
+                    headers.append(SET_COOKIE, clear.clone());
+                }
+            }
+            ClearCookie::Refreshed(pair) => {
+                for cookie in pair.iter() {
+                    headers.append(SET_COOKIE, cookie.clone());
+                }
+            }
+        }
     }
 
     /// The session of a request the layer covers: the landing route, the credential, CSRF, and
@@ -422,7 +454,14 @@ impl<V: SessionVerifier> Shared<V> {
             self.cookie.find(headers)
         });
         let (token, source) = match credential {
-            Ok(Credential::None) => return Decision::Continue(None, ClearCookie::No),
+            Ok(Credential::None) => {
+                if let Some(refresh) = &self.refresh
+                    && let Some(token) = refresh.token(headers)
+                {
+                    return self.refreshed(refresh, &token, method, uri, headers, format).await;
+                }
+                return Decision::Continue(None, ClearCookie::No);
+            }
             Ok(Credential::Found(token, source)) => (token, source),
             Err(error) => {
                 event!(
@@ -436,28 +475,9 @@ impl<V: SessionVerifier> Shared<V> {
             }
         };
         if source == TokenSource::Cookie
-            && self.csrf
-            && is_unsafe(method)
-            && !same_origin(headers, uri, &self.origins, &self.site)
+            && let Some(refused) = self.cross_site(method, uri, headers, format)
         {
-            event!(
-                info,
-                SESSION,
-                method = method.as_str(),
-                path = uri.path(),
-                origin = headers
-                    .get(http::header::ORIGIN)
-                    .and_then(|value| value.to_str().ok())
-                    .map(crate::telemetry::shown),
-                sec_fetch_site = headers
-                    .get("sec-fetch-site")
-                    .and_then(|value| value.to_str().ok())
-                    .map(crate::telemetry::shown),
-                "cross-site request with the session cookie refused"
-            );
-            return Decision::Respond(
-                Refusal::Forbidden.response("cross-site request with the session cookie refused", format),
-            );
+            return refused;
         }
         let (verified, _outcome) = self.cache.verify_observed(&token, headers).await;
         match verified {
@@ -475,10 +495,111 @@ impl<V: SessionVerifier> Shared<V> {
             }
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
+                // A session cookie refused for what it is (expired, most often; not a backend
+                // that could not answer) is replaced when the refresh cookie is there.
+                if source == TokenSource::Cookie
+                    && !matches!(*error, VerifierError::BackendUnavailable(_))
+                    && let Some(refresh) = &self.refresh
+                    && let Some(refresh_token) = refresh.token(headers)
+                {
+                    return self
+                        .refreshed(refresh, &refresh_token, method, uri, headers, format)
+                        .await;
+                }
                 if source == TokenSource::Cookie {
                     self.refused_cookie(&error, method, headers, format)
                 } else {
                     self.refused(&error, format)
+                }
+            }
+        }
+    }
+
+    /// The CSRF rule for a request that carries a session (or refresh) cookie: an unsafe method
+    /// must come from this site, or it is refused with 403 before the cookie is used.
+    fn cross_site(&self, method: &Method, uri: &Uri, headers: &HeaderMap, format: Format) -> Option<Decision> {
+        if !self.csrf || !is_unsafe(method) || same_origin(headers, uri, &self.origins, &self.site) {
+            return None;
+        }
+        event!(
+            info,
+            SESSION,
+            method = method.as_str(),
+            path = uri.path(),
+            origin = headers
+                .get(http::header::ORIGIN)
+                .and_then(|value| value.to_str().ok())
+                .map(crate::telemetry::shown),
+            sec_fetch_site = headers
+                .get("sec-fetch-site")
+                .and_then(|value| value.to_str().ok())
+                .map(crate::telemetry::shown),
+            "cross-site request with the session cookie refused"
+        );
+        Some(Decision::Respond(
+            Refusal::Forbidden.response("cross-site request with the session cookie refused", format),
+        ))
+    }
+
+    /// The request's session from its refresh cookie: a new pair (shared with the requests that
+    /// carry the same refresh token), verified like any token.
+    async fn refreshed(
+        &self,
+        refresh: &LayerRefresh,
+        refresh_token: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        format: Format,
+    ) -> Decision {
+        // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
+        if let Some(refused) = self.cross_site(method, uri, headers, format) {
+            return refused;
+        }
+        let (pair, cookies) = match refresh.refresh(refresh_token).await {
+            Ok(refreshed) => refreshed,
+            Err(error) if error.is_invalid_grant() => {
+                event!(
+                    debug,
+                    SESSION,
+                    reason = error.kind(),
+                    path = uri.path(),
+                    "refresh cookie refused"
+                );
+                return Decision::Continue(None, ClearCookie::Yes);
+            }
+            Err(_error) => {
+                event!(
+                    warn,
+                    SESSION,
+                    reason = _error.kind(),
+                    "session refresh failed; cookies kept"
+                );
+                return Decision::Respond(
+                    Refusal::Unavailable.response("the session could not be refreshed; try again", format),
+                );
+            }
+        };
+        let cookies = ClearCookie::Refreshed(Arc::new(cookies));
+        let (verified, _outcome) = self.cache.verify_observed(&pair.access_token, headers).await;
+        match verified {
+            Ok(authenticated) => {
+                event!(
+                    debug,
+                    SESSION,
+                    subject = authenticated.subject.as_deref(),
+                    "session refreshed"
+                );
+                Decision::Continue(Some(authenticated), cookies)
+            }
+            Err(error) => {
+                refusal_event(&error, "refresh", &pair.access_token);
+                match self.refused(&error, format) {
+                    Decision::Respond(mut response) => {
+                        self.set_cookies(response.headers_mut(), &cookies);
+                        Decision::Respond(response)
+                    }
+                    Decision::Continue(session, _) => Decision::Continue(session, cookies),
                 }
             }
         }
@@ -568,9 +689,12 @@ fn is_page_navigation(method: &Method, headers: &HeaderMap) -> bool {
             .any(|accept| accept.to_str().is_ok_and(|accept| accept.contains("text/html")))
 }
 
-/// Whether a response gets the `Set-Cookie` that deletes the session cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether a response gets the `Set-Cookie` that deletes the session cookie, or a refresh's.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum ClearCookie {
     Yes,
     No,
+    /// A refresh happened: the new access and refresh cookies, which every response to this
+    /// request must carry (the old refresh token is retired).
+    Refreshed(Arc<[HeaderValue; 2]>),
 }

@@ -37,6 +37,7 @@ pub(crate) mod current;
 pub(crate) mod landing;
 pub(crate) mod layer;
 pub(crate) mod page;
+pub(crate) mod refresh;
 pub(crate) mod refusal;
 pub(crate) mod skip;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, StatusCode};
 use url::Url;
@@ -17,8 +17,10 @@ use super::contract::{BoxFuture, Provider, Step};
 use super::error::{FlowError, Response};
 use super::flow::{FLOW_TOKEN_TYPE, FlowRequest, MAX_FLOW_LIFETIME, Mount};
 use super::limits::{ClientAddress, RateLimit, RateLimits};
+use super::token_endpoint::TokenEndpoint;
 use crate::binding::with_flow_binding;
 use crate::cookie::CookieError;
+use crate::refresh::{RefreshTokens, Refresher};
 use crate::session_types::SessionTypes;
 use crate::sessions::Sessions;
 use crate::store::contract::Store;
@@ -162,6 +164,7 @@ struct HandlerInner {
     jwks: String,
     on_error: Box<ErrorPage>,
     limits: Arc<RateLimits>,
+    token_endpoint: Option<Arc<TokenEndpoint>>,
 }
 
 impl fmt::Debug for AuthHandler {
@@ -195,9 +198,20 @@ pub enum HandlerConfigError {
     /// Two providers were mounted under one name.
     #[error("two providers are named `{0}`")]
     DuplicateProvider(String),
-    /// No provider was mounted.
+    /// No provider was mounted (and no token endpoint).
     #[error("no provider; add one with `provider(name, provider, on_success)`")]
     NoProviders,
+    /// Under the OpenAuth profile the tokens' issuer must be where the token endpoint is: the
+    /// base URL and prefix, which OpenAuth's client is given as its `issuer`.
+    #[error(
+        "with the OpenAuth profile the Sessions' issuer must be `{expected}` (the base URL and prefix), not `{issuer}`"
+    )]
+    Issuer {
+        /// The `Sessions`' issuer.
+        issuer: String,
+        /// The base URL and prefix.
+        expected: String,
+    },
     /// The flow cookie could not be derived from the session cookie options.
     #[error(transparent)]
     Cookie(#[from] CookieError),
@@ -215,6 +229,7 @@ pub struct AuthHandlerBuilder<S> {
     providers: Vec<(String, Box<dyn Flow>)>,
     on_error: Option<Box<ErrorPage>>,
     limits: RateLimits,
+    refresh: Option<(Arc<dyn Refresher>, bool)>,
 }
 
 impl<S> fmt::Debug for AuthHandlerBuilder<S> {
@@ -238,6 +253,7 @@ impl AuthHandler {
             providers: Vec::new(),
             on_error: None,
             limits: RateLimits::default(),
+            refresh: None,
         }
     }
 
@@ -253,6 +269,28 @@ impl AuthHandler {
                 "/.well-known/jwks.json",
                 get(move || ready_response(json_response(StatusCode::OK, jwks.clone()))),
             );
+        if let Some(endpoint) = &self.inner.token_endpoint {
+            // OpenAuth's client finds everything under its issuer, the base URL and prefix.
+            let jwks = self.inner.jwks.clone();
+            let metadata = Arc::clone(endpoint);
+            let token = Arc::clone(endpoint);
+            router = router
+                .route(
+                    &format!("{prefix}/.well-known/jwks.json"),
+                    get(move || ready_response(json_response(StatusCode::OK, jwks.clone()))),
+                )
+                .route(
+                    &format!("{prefix}/.well-known/oauth-authorization-server"),
+                    get(move || ready_response(metadata.metadata())),
+                )
+                .route(
+                    &format!("{prefix}/token"),
+                    post(move |request: Request| {
+                        let token = Arc::clone(&token);
+                        async move { token.token(request).await }
+                    }),
+                );
+        }
         for (index, (mount, _)) in self.inner.providers.iter().enumerate() {
             let name = &mount.name;
             router = router
@@ -479,6 +517,21 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
         self
     }
 
+    /// Serves `POST <prefix>/token` (the refresh token grant, RFC 6749 section 6) for `tokens`,
+    /// with the metadata OpenAuth's client reads (`<prefix>/.well-known/oauth-authorization-server`)
+    /// and the public keys again at `<prefix>/.well-known/jwks.json`. Answers are JSON:
+    /// `{"access_token", "refresh_token", "token_type": "Bearer", "expires_in"}`, or 400
+    /// `invalid_grant` for a refresh token that is unknown, expired, reused or revoked (sign in
+    /// again), 503 `temporarily_unavailable` when the store cannot answer (keep the tokens).
+    pub fn refresh_tokens(mut self, tokens: RefreshTokens<S>) -> Self
+    where
+        S: SessionTypes,
+    {
+        let openauth = tokens.is_openauth();
+        self.refresh = Some((Arc::new(tokens), openauth));
+        self
+    }
+
     /// Answers failed flows with `on_error(provider, reason)` instead of [`default_error_page`].
     pub fn on_error(mut self, on_error: impl Fn(&str, FlowError) -> Response + Send + Sync + 'static) -> Self {
         self.on_error = Some(Box::new(on_error));
@@ -504,10 +557,28 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
         if !valid_prefix {
             return Err(HandlerConfigError::Prefix(prefix));
         }
-        if self.providers.is_empty() {
+        if self.providers.is_empty() && self.refresh.is_none() {
             return Err(HandlerConfigError::NoProviders);
         }
         let base_path = base.path().trim_end_matches('/').to_owned();
+        let endpoint_base = {
+            let mut url = base.clone();
+            url.set_path(&format!("{base_path}{prefix}"));
+            url.as_str().trim_end_matches('/').to_owned()
+        };
+        let token_endpoint = match self.refresh {
+            Some((refresher, openauth)) => {
+                if openauth && refresher.issuer() != endpoint_base {
+                    return Err(HandlerConfigError::Issuer {
+                        issuer: refresher.issuer().to_owned(),
+                        expected: endpoint_base,
+                    });
+                }
+                let jwks_uri = format!("{endpoint_base}/.well-known/jwks.json");
+                Some(Arc::new(TokenEndpoint::new(refresher, &endpoint_base, &jwks_uri)))
+            }
+            None => None,
+        };
         let mut providers: Vec<(Arc<Mount>, Box<dyn Flow>)> = Vec::new();
         for (name, flow) in self.providers {
             let valid_name = (1..=32).contains(&name.len())
@@ -564,6 +635,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
                 jwks,
                 on_error: self.on_error.unwrap_or_else(|| Box::new(default_error_page)),
                 limits: Arc::new(self.limits),
+                token_endpoint,
             }),
         })
     }

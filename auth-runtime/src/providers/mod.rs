@@ -18,7 +18,8 @@
 //!
 //! One file per part: `error.rs` (why a flow stops), `flow.rs` (one step's request, the flow
 //! cookie and flow tokens), `contract.rs` (the [`Provider`] trait), `handler.rs` (the router and
-//! its builder), and one file per provider.
+//! its builder), `token_endpoint.rs` (`POST <prefix>/token` for refresh tokens), and one file per
+//! provider.
 //!
 //! Links and redirect URIs are built from the configured base URL, never from the request's
 //! `Host` header: a forged `Host` must not put an attacker's origin into a sign-in email.
@@ -36,6 +37,7 @@ pub(crate) mod limits;
 pub mod link;
 #[cfg(feature = "oidc")]
 pub mod oidc;
+mod token_endpoint;
 
 pub use self::code::{CodeInvalid, CodeProvider, CodeRequest};
 pub use self::contract::{Provider, Step};
