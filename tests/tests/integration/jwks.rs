@@ -15,8 +15,8 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use common::AppSession;
 use common::client::serve;
+use common::{AppSession, runtime};
 
 use crate::common;
 
@@ -162,14 +162,6 @@ fn verifier(jwks: RemoteJwks) -> JwtVerifier<AppSession> {
 
 fn jwks(server: &Server) -> auth_runtime::issuers::RemoteJwksBuilder {
     RemoteJwks::builder(JwksSource::Url(server.url()))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 fn refused_as(result: Result<auth_runtime::Authenticated<AppSession>, VerifierError>) -> String {

@@ -8,68 +8,16 @@ use std::time::Duration;
 use auth_runtime::MAX_LEEWAY;
 use auth_runtime::providers::{AuthHandler, FlowError, LinkProvider, Response, UserClaims};
 use auth_runtime::revocation::Revocations;
-use auth_runtime::store::{Invalidation, Listener, MemoryStore, Store, StoreFuture, Subscription};
 use common::client::{post_form, redeem_link, serve};
+use common::stores::TestStore;
 use common::*;
 
 use crate::common;
 
-/// A [`MemoryStore`] that remembers the time to live of every record written.
-#[derive(Default, Clone)]
-struct RecordingStore {
-    inner: MemoryStore,
-    written: Arc<Mutex<Vec<(String, Duration)>>>,
-}
-
-impl RecordingStore {
-    fn ttl_of(&self, prefix: &str) -> Duration {
-        let written = self.written.lock().unwrap();
-        let found: Vec<_> = written.iter().filter(|(key, _)| key.starts_with(prefix)).collect();
-        assert_eq!(found.len(), 1, "one record under {prefix}: {written:?}");
-        found[0].1
-    }
-}
-
-impl Store for RecordingStore {
-    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
-        self.written.lock().unwrap().push((key.to_owned(), ttl));
-        self.inner.put(key, value, ttl)
-    }
-
-    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
-        self.written.lock().unwrap().push((key.to_owned(), ttl));
-        self.inner.put_new(key, value, ttl)
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
-
-    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        self.inner.take(key)
-    }
-
-    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
-        self.inner.increment(key, ttl)
-    }
-
-    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        self.inner.remove(key)
-    }
-
-    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
-        self.inner.publish(invalidation)
-    }
-
-    fn subscribe(&self, listener: Listener) -> Subscription {
-        self.inner.subscribe(listener)
-    }
-}
-
 #[test]
 fn a_revocation_outlives_the_token_by_the_largest_leeway() {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let store = RecordingStore::default();
+    let store = TestStore::default();
     let revocations = Revocations::new(Arc::new(store.clone())).clock(|| at(NOW));
     runtime
         .block_on(revocations.revoke("session-1", Some(NOW + 10)))
@@ -87,7 +35,7 @@ fn a_used_link_is_remembered_until_it_no_longer_verifies() {
         .clock(|| at(NOW))
         .build()
         .expect("valid");
-    let store = RecordingStore::default();
+    let store = TestStore::default();
     let link: Arc<Mutex<String>> = Arc::default();
     let links = {
         let link = Arc::clone(&link);

@@ -33,6 +33,7 @@ mod quickstart;
 mod read;
 mod redirects;
 mod redis_store;
+mod refresh;
 mod schema;
 mod secrets;
 mod security;

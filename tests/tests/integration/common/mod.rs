@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod client;
 pub mod redis_server;
+pub mod stores;
 pub mod tools;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -57,6 +58,15 @@ pub fn sessions_at(now: u64) -> Sessions<AppSession> {
         .clock(move || at(now))
         .build()
         .expect("valid configuration")
+}
+
+/// A two-thread runtime for tests that drive async code from a plain `#[test]`.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 pub fn user(id: &str) -> AppSession {

@@ -1,0 +1,697 @@
+//! Short access tokens with rotating refresh tokens: rotation, the grace window, reuse detection
+//! (a stolen token replayed after the owner rotated ends the family), idle and absolute expiry by
+//! a moved clock, logout and "log out everywhere", the token endpoint (RFC 6749 section 6), a store
+//! that cannot answer, the session layer's transparent refresh under 20 concurrent requests, 50
+//! concurrent refreshes across two instances on a real redis-server, and OpenAuth's own client
+//! verifying and refreshing against our issuer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use auth_runtime::axum::Session;
+use auth_runtime::providers::AuthHandler;
+use auth_runtime::refresh::{RefreshError, RefreshTokens, TokenPair};
+use auth_runtime::revocation::Revocable;
+use auth_runtime::store::{MemoryStore, RedisStore, Store};
+use auth_runtime::{SessionCache, SessionLayer, SessionVerifier, Sessions, SigningKey};
+use axum::routing::get;
+
+use crate::common::client::{get as http_get, post_form, serve, serve_later};
+use crate::common::redis_server::RedisServer;
+use crate::common::stores::TestStore;
+use crate::common::{AUDIENCE, AppSession, NOW, at, runtime, user};
+
+const ISSUER: &str = "https://app.example.com/auth";
+
+/// Sessions, refresh tokens and the store, on a clock the test moves.
+struct Clocked {
+    now: Arc<AtomicU64>,
+    sessions: Sessions<AppSession>,
+    tokens: RefreshTokens<AppSession>,
+}
+
+impl Clocked {
+    fn on(store: Arc<dyn Store>, key: SigningKey) -> Clocked {
+        let now = Arc::new(AtomicU64::new(NOW));
+        let moving = Arc::clone(&now);
+        let sessions = Sessions::builder()
+            .signing_key(key)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .subject_from(subject)
+            .clock(move || at(moving.load(Ordering::SeqCst)))
+            .build()
+            .expect("sessions");
+        let tokens = RefreshTokens::builder(sessions.clone(), store)
+            .build()
+            .expect("refresh tokens");
+        Clocked { now, sessions, tokens }
+    }
+
+    fn new() -> Clocked {
+        Clocked::on(
+            Arc::new(MemoryStore::new()),
+            SigningKey::generate_ed25519().expect("a key"),
+        )
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.now.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+fn subject(session: &AppSession) -> Option<String> {
+    match session {
+        AppSession::User { user_id } => Some(user_id.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn each_refresh_returns_a_new_pair_whose_access_token_names_the_family() {
+    let clocked = Clocked::new();
+    runtime().block_on(async {
+        let first = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        assert_eq!(first.expires_in, 15 * 60, "15-minute access tokens by default");
+        assert_eq!(first.refresh_token.len(), 43, "256 bits, base64url");
+        let claims = clocked.sessions.verify(&first.access_token).expect("verifies").claims;
+        assert_eq!(claims.session_id.as_deref(), Some(first.session_id.as_str()));
+        assert_eq!(claims.subject.as_deref(), Some("ada"));
+        assert_eq!(claims.expires_at - claims.issued_at.expect("iat"), 15 * 60);
+
+        clocked.advance(60);
+        let second = clocked.tokens.refresh(&first.refresh_token).await.expect("rotates");
+        assert_ne!(second.refresh_token, first.refresh_token);
+        assert_ne!(second.access_token, first.access_token);
+        assert_eq!(second.session_id, first.session_id, "the same family");
+        let verified = clocked.sessions.verify(&second.access_token).expect("verifies");
+        assert_eq!(verified.session, user("ada"));
+        assert_eq!(verified.claims.session_id.as_deref(), Some(first.session_id.as_str()));
+
+        clocked.advance(60);
+        let third = clocked
+            .tokens
+            .refresh(&second.refresh_token)
+            .await
+            .expect("rotates again");
+        assert_eq!(third.session_id, first.session_id);
+    });
+}
+
+#[test]
+fn a_retired_token_within_the_grace_window_gets_the_same_successor() {
+    let clocked = Clocked::new();
+    runtime().block_on(async {
+        let first = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        let second = clocked.tokens.refresh(&first.refresh_token).await.expect("rotates");
+        clocked.advance(59);
+        let again = clocked
+            .tokens
+            .refresh(&first.refresh_token)
+            .await
+            .expect("inside the grace window");
+        assert_eq!(
+            again.refresh_token, second.refresh_token,
+            "the same successor, not a new one"
+        );
+        assert_eq!(again.session_id, first.session_id, "not a new family");
+        clocked
+            .sessions
+            .verify(&again.access_token)
+            .expect("a fresh access token for the session");
+        // And the successor still works: nothing was revoked.
+        clocked
+            .tokens
+            .refresh(&second.refresh_token)
+            .await
+            .expect("the family lives");
+    });
+}
+
+#[test]
+fn a_retired_token_after_the_grace_window_revokes_the_whole_family() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clocked = Clocked::on(Arc::clone(&store), SigningKey::generate_ed25519().expect("a key"));
+    let verifier = Revocable::new(clocked.sessions.clone(), clocked.tokens.revocations().clone());
+    runtime().block_on(async {
+        let first = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        let second = clocked.tokens.refresh(&first.refresh_token).await.expect("rotates");
+        let headers = http::HeaderMap::new();
+        verifier
+            .verify_session(&second.access_token, &headers)
+            .await
+            .expect("accepted before");
+
+        clocked.advance(61);
+        let reused = clocked.tokens.refresh(&first.refresh_token).await;
+        assert!(matches!(reused, Err(RefreshError::Reused)), "{reused:?}");
+        let next = clocked.tokens.refresh(&second.refresh_token).await;
+        assert!(
+            matches!(next, Err(RefreshError::Revoked)),
+            "every member fails: {next:?}"
+        );
+        let again = clocked.tokens.refresh(&first.refresh_token).await;
+        assert!(matches!(again, Err(RefreshError::Reused)), "{again:?}");
+        assert!(
+            verifier.verify_session(&second.access_token, &headers).await.is_err(),
+            "the family's access tokens are revoked too"
+        );
+        // Another family of the same person is untouched.
+        let other = clocked.tokens.issue(&user("ada")).await.expect("a new sign-in");
+        clocked
+            .tokens
+            .refresh(&other.refresh_token)
+            .await
+            .expect("its own family");
+    });
+}
+
+/// The attack reuse detection exists for: a thief copies Ada's refresh token; Ada's browser
+/// rotates it as usual; the thief's replay, minutes later, ends the family for both of them.
+#[test]
+fn a_stolen_refresh_token_replayed_after_the_owner_rotated_ends_the_family() {
+    let clocked = Clocked::new();
+    runtime().block_on(async {
+        let ada = clocked.tokens.issue(&user("ada")).await.expect("Ada signs in");
+        let stolen = ada.refresh_token.clone();
+        clocked.advance(15 * 60);
+        let ada = clocked
+            .tokens
+            .refresh(&ada.refresh_token)
+            .await
+            .expect("Ada's browser refreshes");
+        clocked.advance(5 * 60);
+        let thief = clocked.tokens.refresh(&stolen).await;
+        assert!(matches!(thief, Err(RefreshError::Reused)), "{thief:?}");
+        let owner = clocked.tokens.refresh(&ada.refresh_token).await;
+        assert!(
+            matches!(owner, Err(RefreshError::Revoked)),
+            "Ada must sign in again: {owner:?}"
+        );
+    });
+}
+
+/// The reverse order: the thief refreshes first and Ada's browser, later, presents the token
+/// the thief retired. The family ends as well; the thief's tokens stop working.
+#[test]
+fn an_owner_replaying_a_token_a_thief_rotated_ends_the_thiefs_tokens_too() {
+    let clocked = Clocked::new();
+    runtime().block_on(async {
+        let ada = clocked.tokens.issue(&user("ada")).await.expect("Ada signs in");
+        let thief = clocked
+            .tokens
+            .refresh(&ada.refresh_token)
+            .await
+            .expect("the thief refreshes first");
+        clocked.advance(10 * 60);
+        let owner = clocked.tokens.refresh(&ada.refresh_token).await;
+        assert!(matches!(owner, Err(RefreshError::Reused)), "{owner:?}");
+        let thief = clocked.tokens.refresh(&thief.refresh_token).await;
+        assert!(matches!(thief, Err(RefreshError::Revoked)), "{thief:?}");
+    });
+}
+
+#[test]
+fn a_refresh_token_dies_idle_after_7_days_and_every_family_after_30() {
+    let clocked = Clocked::new();
+    runtime().block_on(async {
+        let idle = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        clocked.advance(7 * 24 * 3600 - 1);
+        let used_in_time = clocked
+            .tokens
+            .refresh(&idle.refresh_token)
+            .await
+            .expect("a second before idle");
+        clocked.advance(7 * 24 * 3600);
+        let idle_out = clocked.tokens.refresh(&used_in_time.refresh_token).await;
+        assert!(matches!(idle_out, Err(RefreshError::Invalid)), "idle: {idle_out:?}");
+
+        let mut pair = clocked.tokens.issue(&user("grace")).await.expect("a pair");
+        // Refreshed every 6 days, it lives until 30 days after sign-in, and not a second longer.
+        for _ in 0..4 {
+            clocked.advance(6 * 24 * 3600);
+            pair = clocked
+                .tokens
+                .refresh(&pair.refresh_token)
+                .await
+                .expect("within 30 days");
+        }
+        assert_eq!(
+            pair.refresh_expires_in,
+            6 * 24 * 3600,
+            "the cookie's Max-Age ends with the family"
+        );
+        clocked.advance(6 * 24 * 3600 - 1);
+        pair = clocked
+            .tokens
+            .refresh(&pair.refresh_token)
+            .await
+            .expect("the last second");
+        clocked.advance(1);
+        let absolute = clocked.tokens.refresh(&pair.refresh_token).await;
+        assert!(matches!(absolute, Err(RefreshError::Invalid)), "absolute: {absolute:?}");
+    });
+}
+
+#[test]
+fn logout_ends_one_family_and_log_out_everywhere_every_family_of_the_subject() {
+    let clocked = Clocked::new();
+    runtime().block_on(async {
+        let laptop = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        let phone = clocked.tokens.issue(&user("ada")).await.expect("another");
+        let bob = clocked.tokens.issue(&user("bob")).await.expect("someone else");
+
+        clocked.tokens.revoke(&laptop.refresh_token).await.expect("logout");
+        let after = clocked.tokens.refresh(&laptop.refresh_token).await;
+        assert!(matches!(after, Err(RefreshError::Revoked)), "{after:?}");
+        let phone = clocked
+            .tokens
+            .refresh(&phone.refresh_token)
+            .await
+            .expect("the phone stays signed in");
+
+        clocked.advance(1);
+        clocked.tokens.revoke_subject("ada").await.expect("log out everywhere");
+        let phone = clocked.tokens.refresh(&phone.refresh_token).await;
+        assert!(matches!(phone, Err(RefreshError::Revoked)), "{phone:?}");
+        clocked
+            .tokens
+            .refresh(&bob.refresh_token)
+            .await
+            .expect("Bob is not Ada");
+        clocked.advance(1);
+        let back = clocked.tokens.issue(&user("ada")).await.expect("Ada signs in again");
+        clocked
+            .tokens
+            .refresh(&back.refresh_token)
+            .await
+            .expect("a family started after it lives");
+
+        let garbage = clocked.tokens.refresh("not a refresh token").await;
+        assert!(matches!(garbage, Err(RefreshError::Invalid)), "{garbage:?}");
+    });
+}
+
+/// The token endpoint and the sign-in flows' router, with `tokens`, on 127.0.0.1.
+fn token_server(tokens: &RefreshTokens<AppSession>) -> SocketAddr {
+    let handler = AuthHandler::builder(tokens.sessions(), "https://app.example.com")
+        .refresh_tokens(tokens.clone())
+        .build()
+        .expect("a handler with only the token endpoint");
+    serve(handler.router())
+}
+
+fn grant(addr: SocketAddr, refresh_token: &str) -> crate::common::client::Reply {
+    post_form(
+        addr,
+        "/auth/token",
+        &[],
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+    )
+}
+
+#[test]
+fn the_token_endpoint_answers_as_rfc_6749_says() {
+    let clocked = Clocked::new();
+    let addr = token_server(&clocked.tokens);
+    let first = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
+
+    let refreshed = grant(addr, &first.refresh_token);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(refreshed.header("cache-control"), Some("no-store"));
+    assert_eq!(refreshed.header("content-type"), Some("application/json"));
+    let body = refreshed.json();
+    let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+    assert_eq!(keys, ["access_token", "expires_in", "refresh_token", "token_type"]);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    let access = body["access_token"].as_str().expect("a token");
+    assert_eq!(clocked.sessions.verify(access).expect("verifies").session, user("ada"));
+    let next = body["refresh_token"].as_str().expect("a refresh token").to_owned();
+    assert_ne!(next, first.refresh_token);
+
+    clocked.advance(61);
+    let reused = grant(addr, &first.refresh_token);
+    assert_eq!(reused.status, 400);
+    assert_eq!(reused.json()["error"], "invalid_grant");
+    let revoked = grant(addr, &next);
+    assert_eq!(revoked.status, 400);
+    assert_eq!(revoked.json()["error"], "invalid_grant");
+    let unknown = grant(addr, &"A".repeat(43));
+    assert_eq!(unknown.json()["error"], "invalid_grant");
+
+    let code = post_form(addr, "/auth/token", &[], &[("grant_type", "authorization_code")]);
+    assert_eq!(code.status, 400);
+    assert_eq!(code.json()["error"], "unsupported_grant_type");
+    let missing = post_form(addr, "/auth/token", &[], &[("grant_type", "refresh_token")]);
+    assert_eq!(missing.json()["error"], "invalid_request");
+    let twice = post_form(
+        addr,
+        "/auth/token",
+        &[],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &next),
+            ("refresh_token", &next),
+        ],
+    );
+    assert_eq!(twice.json()["error"], "invalid_request");
+    let json_body = crate::common::client::send_body(
+        addr,
+        "POST",
+        "/auth/token",
+        &[("Content-Type", "application/json")],
+        "{}",
+    );
+    assert_eq!(json_body.json()["error"], "invalid_request");
+
+    let metadata = http_get(addr, "/auth/.well-known/oauth-authorization-server", &[]).json();
+    assert_eq!(metadata["issuer"], ISSUER);
+    assert_eq!(metadata["token_endpoint"], "https://app.example.com/auth/token");
+    assert_eq!(
+        metadata["jwks_uri"],
+        "https://app.example.com/auth/.well-known/jwks.json"
+    );
+    let jwks = http_get(addr, "/auth/.well-known/jwks.json", &[]).json();
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn a_store_that_cannot_answer_is_503_and_the_client_keeps_its_tokens() {
+    let store = TestStore::default();
+    let clocked = Clocked::on(Arc::new(store.clone()), SigningKey::generate_ed25519().expect("a key"));
+    let addr = token_server(&clocked.tokens);
+    let (browser, _) = browser_app(&clocked);
+    let first = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
+
+    store.set_down(true);
+    let api = grant(addr, &first.refresh_token);
+    assert_eq!(api.status, 503, "{}", api.body);
+    assert_eq!(api.json()["error"], "temporarily_unavailable");
+    assert_eq!(api.header("retry-after"), Some("1"));
+    clocked.advance(20 * 60);
+    let page = http_get(browser, "/me", &[("Cookie", &cookies(&first))]);
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.set_cookies().is_empty(), "the browser keeps both cookies");
+
+    store.set_down(false);
+    let page = http_get(browser, "/me", &[("Cookie", &cookies(&first))]);
+    assert_eq!(
+        page.status, 200,
+        "the kept refresh cookie works once the store is back: {}",
+        page.body
+    );
+    let api = grant(addr, &first.refresh_token);
+    assert_eq!(
+        api.status, 200,
+        "and so does the kept token (in the grace window): {}",
+        api.body
+    );
+}
+
+/// An app behind the session layer with transparent refresh: `/me` answers the subject.
+fn browser_app(clocked: &Clocked) -> (SocketAddr, ()) {
+    let now = Arc::clone(&clocked.now);
+    let cache = SessionCache::builder(clocked.sessions.clone())
+        .clock(move || at(now.load(Ordering::SeqCst)))
+        .build();
+    let layer = SessionLayer::builder(cache)
+        .cookie(clocked.sessions.cookie_options().clone())
+        .refresh_tokens(clocked.tokens.clone())
+        .build()
+        .expect("a layer");
+    let me = |session: Option<Session<AppSession>>| async move {
+        match session {
+            Some(Session(session)) => format!("signed in as {}", subject(&session).unwrap_or_default()),
+            None => "signed out".to_owned(),
+        }
+    };
+    let app = axum::Router::new().route("/me", get(me)).layer(layer);
+    (serve(app), ())
+}
+
+/// Every `Set-Cookie` of `reply`, attributes and all.
+fn full_set_cookies(reply: &crate::common::client::Reply) -> Vec<String> {
+    reply
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
+/// The `name=value` part of a `Set-Cookie`.
+fn value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+fn cookies(pair: &TokenPair) -> String {
+    format!(
+        "auth-token={}; auth-token-refresh={}",
+        pair.access_token, pair.refresh_token
+    )
+}
+
+#[test]
+fn twenty_concurrent_requests_with_an_expired_access_token_make_one_refresh() {
+    let store = TestStore::default();
+    let rotations = || store.writes_under("refresh-retired:");
+    let clocked = Clocked::on(Arc::new(store.clone()), SigningKey::generate_ed25519().expect("a key"));
+    let (addr, _) = browser_app(&clocked);
+    let first = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
+    let fresh = http_get(addr, "/me", &[("Cookie", &cookies(&first))]);
+    assert_eq!(fresh.body, "signed in as ada");
+    assert!(fresh.set_cookies().is_empty(), "a valid access token refreshes nothing");
+    assert_eq!(rotations(), 0);
+
+    clocked.advance(20 * 60);
+    let header = cookies(&first);
+    let replies: Vec<_> = std::thread::scope(|scope| {
+        let requests: Vec<_> = (0..20)
+            .map(|_| scope.spawn(|| http_get(addr, "/me", &[("Cookie", &header)])))
+            .collect();
+        requests
+            .into_iter()
+            .map(|request| request.join().expect("a reply"))
+            .collect()
+    });
+    assert_eq!(rotations(), 1, "one refresh for all 20");
+    let set: Vec<Vec<String>> = replies.iter().map(full_set_cookies).collect();
+    for (reply, cookies) in replies.iter().zip(&set) {
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, "signed in as ada");
+        assert_eq!(cookies, &set[0], "every response carries the same new pair");
+    }
+    let refresh_cookie = set[0]
+        .iter()
+        .find(|cookie| cookie.starts_with("auth-token-refresh="))
+        .expect("the new refresh cookie");
+    assert!(
+        refresh_cookie.contains("; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=604800"),
+        "{refresh_cookie}"
+    );
+    let access_cookie = set[0]
+        .iter()
+        .find(|cookie| cookie.starts_with("auth-token="))
+        .expect("the new access cookie");
+    assert!(access_cookie.ends_with("Max-Age=900"), "{access_cookie}");
+
+    // The browser stores the new cookies: its next request needs no refresh.
+    let next = format!("{}; {}", value(access_cookie), value(refresh_cookie));
+    let after = http_get(addr, "/me", &[("Cookie", &next)]);
+    assert_eq!(after.body, "signed in as ada");
+    assert!(after.set_cookies().is_empty());
+    assert_eq!(rotations(), 1);
+
+    // Only the refresh cookie left (the browser dropped the expired access cookie): refreshed too.
+    clocked.advance(20 * 60);
+    let only_refresh = http_get(addr, "/me", &[("Cookie", &value(refresh_cookie))]);
+    assert_eq!(only_refresh.body, "signed in as ada");
+    assert_eq!(only_refresh.set_cookies().len(), 2);
+
+    // A refresh cookie that is no longer good (its family logged out elsewhere) signs the
+    // browser out and deletes both cookies.
+    let other = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
+    runtime()
+        .block_on(clocked.tokens.revoke(&other.refresh_token))
+        .expect("logout");
+    clocked.advance(20 * 60);
+    let revoked = http_get(addr, "/me", &[("Cookie", &cookies(&other))]);
+    assert_eq!(revoked.body, "signed out");
+    assert_eq!(
+        full_set_cookies(&revoked),
+        [
+            "auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0",
+            "auth-token-refresh=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0"
+        ]
+    );
+
+    // Another site's form post carrying the refresh cookie refreshes nothing.
+    let cross_site = crate::common::client::send(
+        addr,
+        "POST",
+        "/me",
+        &[("Cookie", &value(refresh_cookie)), ("Sec-Fetch-Site", "cross-site")],
+    );
+    assert_eq!(cross_site.status, 403);
+}
+
+#[test]
+#[ignore = "needs redis-server (apt install redis-server)"]
+fn fifty_concurrent_refreshes_of_one_token_across_two_instances_on_redis_make_one_successor() {
+    let redis = RedisServer::start();
+    let key = SigningKey::generate_ed25519().expect("a key");
+    let runtime = runtime();
+    let (a, b) = runtime.block_on(async {
+        let a = RedisStore::connect(redis.url()).await.expect("instance A's store");
+        let b = RedisStore::connect(redis.url()).await.expect("instance B's store");
+        (a, b)
+    });
+    let a = Clocked::on(Arc::new(a), key.clone());
+    let b = Clocked::on(Arc::new(b), key);
+    let first = runtime.block_on(a.tokens.issue(&user("ada"))).expect("a pair");
+    let first_token = first.refresh_token.clone();
+    let results = runtime.block_on(async {
+        let instances = [a.tokens.clone(), b.tokens.clone()];
+        let tasks: Vec<_> = (0..50)
+            .map(|index| {
+                let tokens = instances[index % 2].clone();
+                let refresh_token = first.refresh_token.clone();
+                tokio::spawn(async move { tokens.refresh(&refresh_token).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.expect("the task ends").expect("every refresh succeeds"));
+        }
+        results
+    });
+    let successor = &results[0].refresh_token;
+    assert!(
+        results.iter().all(|pair| &pair.refresh_token == successor),
+        "exactly one successor"
+    );
+    assert!(results.iter().all(|pair| pair.session_id == results[0].session_id));
+    assert_eq!(
+        redis.command("EVAL \"return #redis.call('keys','*refresh-retired:*')\" 0"),
+        ":1"
+    );
+    assert_eq!(
+        redis.command("EVAL \"return #redis.call('keys','*:refresh:*')\" 0"),
+        ":2",
+        "the first token and its one successor; the losers' candidates are gone"
+    );
+    assert_eq!(
+        redis.command("EVAL \"return #redis.call('keys','*revoked:*')\" 0"),
+        ":0",
+        "no revocation"
+    );
+    // The store holds hashes and sealed successors, never a refresh token.
+    let everything = runtime.block_on(async {
+        let client = redis::Client::open(redis.url()).expect("client");
+        let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut connection)
+            .await
+            .expect("KEYS");
+        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut connection)
+            .await
+            .expect("MGET");
+        let mut everything = keys.join("\n").into_bytes();
+        for value in values.into_iter().flatten() {
+            everything.extend_from_slice(&value);
+        }
+        String::from_utf8_lossy(&everything).into_owned()
+    });
+    assert!(!everything.is_empty());
+    for token in [first_token.as_str(), successor.as_str()] {
+        assert!(!everything.contains(token), "a refresh token in clear in Redis");
+    }
+    runtime
+        .block_on(b.tokens.refresh(successor))
+        .expect("the successor refreshes on either instance");
+}
+
+#[test]
+#[ignore = "needs Node.js (OpenAuth's client, from tests/issuers' npm lock file)"]
+fn openauths_client_verifies_and_refreshes_against_our_issuer() {
+    crate::common::tools::require("Node.js", "node", &["--version"]);
+    let dir = crate::common::tools::dir("issuers");
+    crate::common::tools::npm_install(&dir, "@openauthjs/openauth");
+    let (addr, start) = serve_later();
+    let issuer = format!("http://{addr}/auth");
+    let key = SigningKey::generate_ed25519().expect("a key");
+    let sessions = Sessions::builder()
+        .signing_key(key.clone())
+        .issuer(&issuer)
+        .audience("web")
+        .subject_from(subject)
+        .build()
+        .expect("sessions");
+    let tokens = RefreshTokens::builder(sessions.clone(), Arc::new(MemoryStore::new()))
+        .openauth_profile()
+        .build()
+        .expect("refresh tokens");
+    let handler = AuthHandler::builder(&sessions, format!("http://{addr}"))
+        .refresh_tokens(tokens.clone())
+        .build()
+        .expect("a handler");
+    start(handler.router());
+    let pair = runtime().block_on(tokens.issue(&user("ada"))).expect("a pair");
+    // An access token of the same family that expired an hour ago, signed by the same key.
+    let past = Sessions::builder()
+        .signing_key(key)
+        .issuer(&issuer)
+        .audience("web")
+        .subject_from(subject)
+        .clock(|| std::time::SystemTime::now() - Duration::from_secs(3600))
+        .build()
+        .expect("sessions in the past");
+    let expired = past
+        .issue(
+            &user("ada"),
+            &auth_runtime::IssueOptions {
+                lifetime: Some(Duration::from_secs(60)),
+                session_id: Some(pair.session_id.clone()),
+                mode: Some("access".to_owned()),
+                ..auth_runtime::IssueOptions::default()
+            },
+        )
+        .expect("an expired token")
+        .token;
+    let output = std::process::Command::new("node")
+        .arg("openauth-client.mjs")
+        .args([&issuer, &pair.access_token, &pair.refresh_token, &expired])
+        .current_dir(&dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the script's JSON report");
+    let ada = serde_json::json!({ "type": "user", "properties": { "userID": "ada" } });
+    assert_eq!(report["verified"]["subject"], ada, "{report}");
+    assert_eq!(report["refreshed"]["err"], false, "{report}");
+    let refreshed = report["refreshed"]["refresh"].as_str().expect("a new refresh token");
+    assert_ne!(refreshed, pair.refresh_token);
+    assert_eq!(report["refreshed"]["expiresIn"], 900);
+    assert_eq!(report["verifiedRefreshed"]["subject"], ada, "{report}");
+    assert_eq!(report["expiredWithRefresh"]["subject"], ada, "{report}");
+    assert_eq!(
+        report["expiredWithRefresh"]["refreshed"], true,
+        "OpenAuth's client refreshed an expired token at our endpoint: {report}"
+    );
+    assert_eq!(report["unknownRefresh"]["err"], "InvalidRefreshTokenError", "{report}");
+    assert_eq!(report["expiredAlone"]["err"], "InvalidAccessTokenError", "{report}");
+    // What the client got is ours: the new access token verifies here too.
+    let access = report["refreshed"]["access"].as_str().expect("an access token");
+    assert_eq!(sessions.verify(access).expect("ours").session, user("ada"));
+}
