@@ -7,6 +7,8 @@
 //! - `burst/1000-cached` against `burst/1000-uncached`: 1000 concurrent requests carrying one fresh
 //!   token on a two-thread runtime, through a new cache each time or straight to the verifier.
 //!   The backend calls of every cached burst are counted and printed;
+//! - `request/layer-cache-hit-refresh-configured`: the same request through a layer that also
+//!   refreshes (`refresh_tokens`), carrying the refresh cookie beside a valid access token;
 //! - `authorize/100-rules`: one verdict from a table of 100 authorization rules, the deciding rule
 //!   last, against the layer's cache-hit overhead above.
 //!
@@ -21,6 +23,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use auth_runtime::middleware::{Condition, Rules, Verdict};
+use auth_runtime::refresh::RefreshTokens;
+use auth_runtime::store::{MemoryStore, Store};
 use auth_runtime::{
     Authenticated, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions, SigningKey, Verified,
     VerifierError,
@@ -192,6 +196,47 @@ fn bench_request(
         b.iter(|| runtime.block_on(serve(&mut bare, request(black_box(&cookie)))))
     });
     group.bench_function("request/layer-cache-hit", |b| {
+        b.iter(|| runtime.block_on(serve(&mut layered, request(black_box(&cookie)))))
+    });
+    bench_request_with_refresh(group, runtime, sessions, token);
+}
+
+/// `request/layer-cache-hit` on a layer that refreshes (`refresh_tokens`), the request carrying
+/// a valid access token and the refresh cookie beside it: what pair mode adds to a request that
+/// needs no refresh.
+fn bench_request_with_refresh(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    sessions: &Sessions<AppSession>,
+    token: &str,
+) {
+    let refresh_token = "EdLFeYoSY-Znp5o3FITgMzXI4mMsCroUOpUSbBoUtsg";
+    let Ok(cookie) = http::HeaderValue::from_str(&format!(
+        "theme=dark; auth-token={token}; auth-token-refresh={refresh_token}; lang=en"
+    )) else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let Ok(tokens) = RefreshTokens::builder(sessions.clone(), store).build() else {
+        eprintln!("refresh tokens configuration failed");
+        return;
+    };
+    let Ok(layer) = SessionLayer::builder(SessionCache::new(sessions.clone()))
+        .refresh_tokens(tokens)
+        .build()
+    else {
+        eprintln!("layer configuration failed");
+        return;
+    };
+    let mut layered = layer.layer(Handler);
+    match runtime.block_on(serve(&mut layered, request(&cookie))) {
+        Ok(response) if response.status() == http::StatusCode::OK => {}
+        _ => {
+            eprintln!("the layered request with a refresh cookie was not signed in");
+            return;
+        }
+    }
+    group.bench_function("request/layer-cache-hit-refresh-configured", |b| {
         b.iter(|| runtime.block_on(serve(&mut layered, request(black_box(&cookie)))))
     });
 }

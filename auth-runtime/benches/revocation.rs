@@ -7,41 +7,15 @@
 //! Run with: cargo bench -p auth-runtime --features redis --bench revocation
 
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use auth_runtime::store::{Invalidation, RedisStore, Store};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-struct Server(Child);
+#[path = "support/redis_server.rs"]
+mod redis_server;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> Option<(Server, String)> {
-    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .ok()?;
-    std::thread::sleep(Duration::from_millis(300));
-    Some((Server(child), format!("redis://127.0.0.1:{port}/")))
-}
+use redis_server::start_redis;
 
 fn bench(c: &mut Criterion) {
     let Some((_server, url)) = start_redis() else {
