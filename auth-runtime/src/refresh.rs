@@ -428,7 +428,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
         let result = self.rotate(refresh_token).await;
         if let Err(_error) = &result {
-            event!(info, REFRESH, reason = _error.kind(), "refresh refused");
+            event!(debug, REFRESH, reason = _error.kind(), "refresh refused");
         }
         result
     }

@@ -118,7 +118,9 @@ impl LinkProvider {
 
     /// The page a link's `GET` answers with, instead of [`default_confirm_page`]. It must hold a
     /// form that `POST`s `token` to `action`; in the browser that asked for the link
-    /// (`same_browser`) it may submit itself.
+    /// (`same_browser`) it may submit itself. Do not send it with `Referrer-Policy: no-referrer`:
+    /// the browser then posts the form with `Origin: null`, which the callback refuses as
+    /// cross-site (`same-origin` keeps the link's address from other origins just as well).
     pub fn confirm_page(mut self, page: impl Fn(&LinkConfirmation) -> Response + Send + Sync + 'static) -> Self {
         self.confirm_page = Box::new(page);
         self
