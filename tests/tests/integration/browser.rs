@@ -4,7 +4,9 @@
 //!
 //! The quickstart is served at `http://localhost:<port>`; another site is served at
 //! `http://127.0.0.1:<other port>`, which the browser treats as a different site (a different
-//! host), for the cross-site cases. A screenshot of every step is written to
+//! host), for the cross-site cases. The last test serves a small app in pair mode (short access
+//! tokens, a refresh cookie) to show the session layer's refresh in the browser. A screenshot of
+//! every step is written to
 //! `target/tmp/browser/<test>/` (see `common::browser`).
 //!
 //! Needs `chromium` and `chromium-driver` (apt, as `.ci/run` installs them): ignored with that
@@ -402,5 +404,130 @@ async fn another_site_cannot_log_out_complete_a_code_flow_or_use_a_link_silently
         "the fresh profile is not signed in until the person says so"
     );
     second.close().await;
+    browser.close().await;
+}
+
+/// Pair mode in a real browser: sign-in sets the access and refresh cookies; once the server's
+/// clock has moved past the access token's 15 minutes, a page load refreshes on its own (both
+/// cookies replaced on that response, Chromium keeps them) and the person stays signed in; a
+/// family logged out elsewhere signs the browser out and deletes both cookies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn an_expired_access_token_is_refreshed_in_the_browser_from_the_refresh_cookie() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use auth_runtime::axum::Session;
+    use auth_runtime::refresh::RefreshTokens;
+    use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey};
+
+    use crate::common::stores::TestStore;
+    use crate::common::{AppSession, user};
+
+    let test = "refresh";
+    clear_screenshots(test);
+    // The server's clock runs `ahead` seconds ahead of the real one.
+    let ahead = Arc::new(AtomicU64::new(0));
+    let clock = {
+        let ahead = Arc::clone(&ahead);
+        move || std::time::SystemTime::now() + Duration::from_secs(ahead.load(Ordering::SeqCst))
+    };
+    let sessions: Sessions<AppSession> = Sessions::builder()
+        .signing_key(SigningKey::generate_ed25519().expect("a key"))
+        .issuer("http://localhost/auth")
+        .audience("browser-test")
+        .subject_from(|session| match session {
+            AppSession::User { user_id } => Some(user_id.clone()),
+            _ => None,
+        })
+        .clock(clock.clone())
+        .build()
+        .expect("sessions");
+    let store = TestStore::default();
+    let tokens = RefreshTokens::builder(sessions.clone(), Arc::new(store.clone()))
+        .build()
+        .expect("refresh tokens");
+    let layer = SessionLayer::builder(SessionCache::builder(sessions.clone()).clock(clock).build())
+        .refresh_tokens(tokens.clone())
+        .build()
+        .expect("a layer");
+    let sign_in = {
+        let tokens = tokens.clone();
+        move || {
+            let tokens = tokens.clone();
+            async move {
+                tokens
+                    .sign_in::<axum::body::Body>(&user("ada"), "/me")
+                    .await
+                    .expect("signed in")
+            }
+        }
+    };
+    let me = |session: Option<Session<AppSession>>| async move {
+        let text = match session {
+            Some(Session(AppSession::User { user_id })) => format!("Signed in as {user_id}"),
+            _ => "Signed out".to_owned(),
+        };
+        Html(format!("<!doctype html><title>Pair mode</title><h1>{text}</h1>"))
+    };
+    let app = axum::Router::new()
+        .route("/me", get(me))
+        .layer(layer)
+        .route("/signin", get(sign_in));
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (_stop, _thread) = serve_until_stopped(addr, app);
+    let url = |path: &str| format!("http://localhost:{}{path}", addr.port());
+    let rotations = || store.writes_under("refresh-retired:");
+
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "").await;
+    browser.open(&url("/signin"), "signed-in").await;
+    browser.wait_for_text("Signed in as ada", "me").await;
+    let refresh = browser.cookie("auth-token-refresh").await.expect("the refresh cookie");
+    assert_eq!(refresh.http_only(), Some(true));
+    assert_eq!(refresh.secure(), Some(true));
+    assert_eq!(refresh.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(refresh.path(), Some("/"));
+    let first_refresh = refresh.value().to_owned();
+    let first_access = browser
+        .cookie("auth-token")
+        .await
+        .expect("the access cookie")
+        .value()
+        .to_owned();
+
+    ahead.store(20 * 60, Ordering::SeqCst);
+    browser.open(&url("/me"), "after-20-minutes").await;
+    assert!(
+        browser.text().await.contains("Signed in as ada"),
+        "refreshed on its own"
+    );
+    assert_eq!(rotations(), 1);
+    let second_refresh = browser
+        .cookie("auth-token-refresh")
+        .await
+        .expect("kept")
+        .value()
+        .to_owned();
+    let second_access = browser.cookie("auth-token").await.expect("kept").value().to_owned();
+    assert_ne!(second_refresh, first_refresh, "Chromium took the new refresh cookie");
+    assert_ne!(second_access, first_access, "and the new access cookie");
+    browser.open(&url("/me"), "next-page").await;
+    assert!(browser.text().await.contains("Signed in as ada"));
+    assert_eq!(rotations(), 1, "a valid access token refreshes nothing");
+
+    // Logged out elsewhere (another device's logout, or a detected theft): the family ends.
+    tokens.revoke(&second_refresh).await.expect("the family is revoked");
+    ahead.store(40 * 60, Ordering::SeqCst);
+    browser.open(&url("/me"), "after-the-family-ended").await;
+    assert!(browser.text().await.contains("Signed out"));
+    assert!(
+        browser.cookie("auth-token").await.is_none(),
+        "the access cookie is deleted"
+    );
+    assert!(
+        browser.cookie("auth-token-refresh").await.is_none(),
+        "so is the refresh cookie"
+    );
     browser.close().await;
 }
