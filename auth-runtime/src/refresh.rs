@@ -69,8 +69,10 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(60);
 
 /// The store key prefix of live refresh tokens (by the SHA-256 of the token).
 pub const REFRESH_PREFIX: &str = "refresh:";
-/// The store key prefix of retired refresh tokens: a security record (it is what detects reuse),
-/// kept until the family could no longer live.
+/// The store key prefix of retired refresh tokens (what detects reuse), kept until the family
+/// could no longer live. Not one of the [`SECURITY_KEY_PREFIXES`](crate::store::SECURITY_KEY_PREFIXES):
+/// there is one per rotation, and on a `MemoryStore` they must never crowd revocations out of
+/// their own capacity (no store drops any record early; a full store refuses new ones).
 pub const RETIRED_PREFIX: &str = "refresh-retired:";
 
 /// Fixed context of the key that seals a successor under the token it replaces.

@@ -13,14 +13,7 @@ use super::events::{Invalidation, Listener, Subscription};
 /// link, an attempt counter, a rate-limit counter). A store must never drop one of them early to
 /// make room for other records: [`MemoryStore`](super::MemoryStore) gives them a capacity of
 /// their own, and `RedisStore` refuses a Redis that evicts.
-pub const SECURITY_KEY_PREFIXES: &[&str] = &[
-    "revoked:",
-    "revoked-sub:",
-    "link-used:",
-    "attempts:",
-    "rate:",
-    "refresh-retired:",
-];
+pub const SECURITY_KEY_PREFIXES: &[&str] = &["revoked:", "revoked-sub:", "link-used:", "attempts:", "rate:"];
 
 /// Whether `key` is a security record's (it starts with one of [`SECURITY_KEY_PREFIXES`]).
 pub fn is_security_key(key: &str) -> bool {

@@ -294,6 +294,33 @@ fn logout_ends_one_family_and_log_out_everywhere_every_family_of_the_subject() {
     });
 }
 
+/// Rotations fill the flows' side of a `MemoryStore` (one live record and one retired marker
+/// each), never the revocations' own: when no refresh fits any more (503, tokens kept), a logout
+/// is still recorded and refused refreshes stay refused.
+#[test]
+fn a_store_full_of_rotations_still_records_a_logout() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::with_capacities(40, 10));
+    let clocked = Clocked::on(store, SigningKey::generate_ed25519().expect("a key"));
+    runtime().block_on(async {
+        let mut pair = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        let full = loop {
+            match clocked.tokens.refresh(&pair.refresh_token).await {
+                Ok(next) => pair = next,
+                Err(error) => break error,
+            }
+        };
+        assert!(matches!(full, RefreshError::Store(_)), "{full:?}");
+        assert!(!full.is_invalid_grant(), "the client keeps its tokens");
+        clocked
+            .tokens
+            .revoke(&pair.refresh_token)
+            .await
+            .expect("the logout is recorded");
+        let after = clocked.tokens.refresh(&pair.refresh_token).await;
+        assert!(matches!(after, Err(RefreshError::Revoked)), "{after:?}");
+    });
+}
+
 /// The token endpoint and the sign-in flows' router, with `tokens`, on 127.0.0.1.
 fn token_server(tokens: &RefreshTokens<AppSession>) -> SocketAddr {
     let handler = AuthHandler::builder(tokens.sessions(), "https://app.example.com")
