@@ -405,6 +405,28 @@ fn the_token_endpoint_answers_as_rfc_6749_says() {
     assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1));
 }
 
+/// OpenAuth's client calls `<issuer>/token` and checks `iss` against the issuer it was given:
+/// under the OpenAuth profile the handler refuses an issuer that is not its base URL and prefix.
+#[test]
+fn the_openauth_profile_needs_the_issuer_to_be_the_token_endpoints_base() {
+    let clocked = Clocked::new();
+    let openauth = RefreshTokens::builder(clocked.sessions.clone(), Arc::new(MemoryStore::new()))
+        .openauth_profile()
+        .build()
+        .expect("refresh tokens");
+    let here = AuthHandler::builder(&clocked.sessions, "https://app.example.com")
+        .refresh_tokens(openauth.clone())
+        .build();
+    assert!(here.is_ok(), "{here:?}");
+    let elsewhere = AuthHandler::builder(&clocked.sessions, "https://other.example.com")
+        .refresh_tokens(openauth)
+        .build();
+    let Err(error) = elsewhere else {
+        panic!("an issuer OpenAuth's client would reject was accepted");
+    };
+    assert!(error.to_string().contains("https://other.example.com/auth"), "{error}");
+}
+
 #[test]
 fn a_store_that_cannot_answer_is_503_and_the_client_keeps_its_tokens() {
     let store = TestStore::default();
