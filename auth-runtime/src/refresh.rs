@@ -438,8 +438,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
     async fn rotate(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
         let inner = &*self.inner;
         let token = decode_token(refresh_token).ok_or(RefreshError::Invalid)?;
-        let hash = token_hash(refresh_token);
-        let keys = [format!("{REFRESH_PREFIX}{hash}"), format!("{RETIRED_PREFIX}{hash}")];
+        let keys = record_keys(refresh_token);
         // Twice at most: a lost race for the retirement reads the winner's marker on the second.
         for _ in 0..2 {
             let records = inner.store.get_many(&keys).await?;
@@ -480,10 +479,8 @@ impl<S: SessionTypes> RefreshTokens<S> {
                 return self.pair(&session, &live.family, successor, now);
             }
             // Another request retired it first: its successor is the one; ours is dropped.
-            let _ = inner
-                .store
-                .remove(&format!("{REFRESH_PREFIX}{}", token_hash(&successor)))
-                .await;
+            let [successor_key, _] = record_keys(&successor);
+            let _ = inner.store.remove(&successor_key).await;
         }
         Err(RefreshError::Invalid)
     }
@@ -533,16 +530,23 @@ impl<S: SessionTypes> RefreshTokens<S> {
     async fn store_live(&self, family: &Family, session: serde_json::Value, now: u64) -> Result<String, RefreshError> {
         let inner = &*self.inner;
         let token = random_token::<32>()?;
-        let idle_expires_at = now.saturating_add(inner.idle_timeout.as_secs()).min(family.expires_at);
+        let idle_expires_at = self.idle_expiry(family, now);
         let live = Live {
             family: family.clone(),
             idle_expires_at,
             session,
         };
         let record = serde_json::to_vec(&live).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?;
-        let key = format!("{REFRESH_PREFIX}{}", token_hash(&token));
+        let [key, _] = record_keys(&token);
         inner.store.put(&key, record, remaining(idle_expires_at, now)).await?;
         Ok(token)
+    }
+
+    /// When a refresh token of `family` issued at `now` dies unused: its idle timeout, or the
+    /// family's end if sooner.
+    fn idle_expiry(&self, family: &Family, now: u64) -> u64 {
+        now.saturating_add(self.inner.idle_timeout.as_secs())
+            .min(family.expires_at)
     }
 
     /// A fresh access token for `session` in `family`, with `refresh_token`.
@@ -556,7 +560,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
             ..IssueOptions::default()
         };
         let issued = inner.sessions.issue(session, &options)?;
-        let idle_expires_at = now.saturating_add(inner.idle_timeout.as_secs()).min(family.expires_at);
+        let idle_expires_at = self.idle_expiry(family, now);
         Ok(TokenPair {
             access_token: issued.token,
             refresh_token,
@@ -572,9 +576,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
     /// the store). An unknown token is [`RefreshError::Invalid`].
     pub async fn revoke(&self, refresh_token: &str) -> Result<(), RefreshError> {
         let inner = &*self.inner;
-        let hash = token_hash(refresh_token);
-        let keys = [format!("{REFRESH_PREFIX}{hash}"), format!("{RETIRED_PREFIX}{hash}")];
-        let records = inner.store.get_many(&keys).await?;
+        let records = inner.store.get_many(&record_keys(refresh_token)).await?;
         let family = records
             .into_iter()
             .flatten()
@@ -719,8 +721,14 @@ fn decode_token(token: &str) -> Option<[u8; 32]> {
     URL_SAFE_NO_PAD.decode(token).ok()?.try_into().ok()
 }
 
+/// The store keys of a refresh token: its live record and its retired marker.
+fn record_keys(token: &str) -> [String; 2] {
+    let hash = token_hash(token);
+    [format!("{REFRESH_PREFIX}{hash}"), format!("{RETIRED_PREFIX}{hash}")]
+}
+
 /// The store's name for a refresh token: its SHA-256, base64url.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -734,17 +742,18 @@ fn pad(token: &[u8; 32]) -> [u8; 32] {
 }
 
 fn seal(token: &[u8; 32], successor: &str) -> Option<String> {
-    let successor = decode_token(successor)?;
-    let pad = pad(token);
-    let sealed: Vec<u8> = successor.iter().zip(pad).map(|(byte, key)| byte ^ key).collect();
-    Some(URL_SAFE_NO_PAD.encode(sealed))
+    Some(with_pad(token, &decode_token(successor)?))
 }
 
 fn open(token: &[u8; 32], sealed: &str) -> Option<String> {
     let sealed: [u8; 32] = URL_SAFE_NO_PAD.decode(sealed).ok()?.try_into().ok()?;
-    let pad = pad(token);
-    let successor: Vec<u8> = sealed.iter().zip(pad).map(|(byte, key)| byte ^ key).collect();
-    Some(URL_SAFE_NO_PAD.encode(successor))
+    Some(with_pad(token, &sealed))
+}
+
+/// `bytes` XOR `token`'s pad, base64url: sealing and opening are the same step.
+fn with_pad(token: &[u8; 32], bytes: &[u8; 32]) -> String {
+    let mixed: Vec<u8> = bytes.iter().zip(pad(token)).map(|(byte, key)| byte ^ key).collect();
+    URL_SAFE_NO_PAD.encode(mixed)
 }
 
 /// The time to live of a record that must last until `until` (at least a second).

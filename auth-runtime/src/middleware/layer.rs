@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, HeaderValue, SET_COOKIE};
+use http::header::{HeaderValue, SET_COOKIE};
 use http::uri::Scheme;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
@@ -507,7 +507,7 @@ impl<V: SessionVerifier> Shared<V> {
                         .await;
                 }
                 if source == TokenSource::Cookie {
-                    self.refused_cookie(&error, method, headers, format)
+                    self.refused_cookie(&error, method, format)
                 } else {
                     self.refused(&error, format)
                 }
@@ -608,13 +608,14 @@ impl<V: SessionVerifier> Shared<V> {
     /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
     /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
     /// backend that could not answer says nothing about the token: that cookie is kept.
-    fn refused_cookie(&self, error: &VerifierError, method: &Method, headers: &HeaderMap, format: Format) -> Decision {
+    fn refused_cookie(&self, error: &VerifierError, method: &Method, format: Format) -> Decision {
         if matches!(error, VerifierError::BackendUnavailable(_)) {
             return self.refused(error, format);
         }
+        // A page navigation: a `GET` or `HEAD` that asks for HTML (and is not gRPC).
         if self.invalid == InvalidTokenPolicy::SignOutPages
-            && format != Format::Grpc
-            && is_page_navigation(method, headers)
+            && format == Format::Html
+            && matches!(*method, Method::GET | Method::HEAD)
         {
             return Decision::Continue(None, ClearCookie::Yes);
         }
@@ -678,15 +679,6 @@ fn header_kid(token: &str) -> Option<String> {
     let header = token.split('.').next().filter(|header| header.len() <= 2048)?;
     let kid = crate::token::verify::read_header(header).ok()?.kid?;
     Some(crate::telemetry::shown(&kid))
-}
-
-/// A browser navigating to a page: `GET` or `HEAD` that accepts HTML.
-fn is_page_navigation(method: &Method, headers: &HeaderMap) -> bool {
-    (method == Method::GET || method == Method::HEAD)
-        && headers
-            .get_all(ACCEPT)
-            .iter()
-            .any(|accept| accept.to_str().is_ok_and(|accept| accept.contains("text/html")))
 }
 
 /// Whether a response gets the `Set-Cookie` that deletes the session cookie, or a refresh's.

@@ -6,13 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 use http::header::HeaderValue;
-use sha2::{Digest, Sha256};
 
-use crate::refresh::{RefreshError, Refresher, TokenPair};
+use crate::refresh::{RefreshError, Refresher, TokenPair, token_hash};
 
 /// How long a refresh's pair answers requests that carried the same refresh token (the requests
 /// a browser sent before it had the new cookies): this, or the reuse grace window if shorter, in
@@ -49,7 +46,7 @@ impl LayerRefresh {
     /// The pair for `token`: one refresh however many requests ask at once; a failure is never
     /// shared (the next request tries again).
     pub(super) async fn refresh(&self, token: &str) -> Result<(TokenPair, [HeaderValue; 2]), Arc<RefreshError>> {
-        let key = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
+        let key = token_hash(token);
         let pair = self
             .shared
             .try_get_with(key, async { self.refresher.refresh(token).await })

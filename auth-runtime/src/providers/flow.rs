@@ -321,13 +321,7 @@ impl FlowRequest {
             .query()
             .map(|query| url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        let is_form = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if parts.method == Method::POST && is_form {
+        if parts.method == Method::POST && is_form(&parts.headers) {
             let body = axum::body::to_bytes(body, MAX_BODY)
                 .await
                 .map_err(|_| FlowError::Body)?;
@@ -431,4 +425,14 @@ pub(crate) fn clamp_ttl(ttl: Duration) -> Duration {
 /// 32 random bytes, base64url: flow identifiers nobody can guess.
 pub(crate) fn flow_id() -> Result<String, FlowError> {
     random_id::<32>().map_err(|error| FlowError::Issue(IssueError::Random(error)))
+}
+
+/// Whether `headers` say the body is an HTML form (`application/x-www-form-urlencoded`, any
+/// parameters after `;` aside).
+pub(crate) fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }

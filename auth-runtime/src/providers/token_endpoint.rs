@@ -10,6 +10,7 @@ use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER};
 
 use super::error::Response;
+use super::flow::is_form;
 use crate::refresh::{RefreshError, Refresher};
 
 /// The largest form body the endpoint reads: a grant type and one 43-character refresh token.
@@ -45,17 +46,7 @@ impl TokenEndpoint {
     /// `POST /token`: `grant_type=refresh_token&refresh_token=...` in a form body; a new pair, or
     /// an RFC 6749 section 5.2 error.
     pub(super) async fn token(&self, request: Request) -> Response {
-        let form = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| {
-                value
-                    .split(';')
-                    .next()
-                    .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-            });
-        if !form {
+        if !is_form(request.headers()) {
             return error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
