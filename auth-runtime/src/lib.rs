@@ -7,7 +7,7 @@
 //   cookie, redirect (the allowlist and the 302), binding (landing nonces), credentials (reading
 //   a request's token)
 //   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
-//   memory, redis)
+//   memory, redis), rate_limit (fixed windows in the store, client addresses)
 //   http_client (reqwest, as jwks and session_server use it)
 //   issuers/ (lookup, jwks, keys, verifier: other issuers' tokens), session_server
 //   cache, revocation, middleware/ (layer, landing, confirm, page, csrf, skip,
@@ -30,6 +30,8 @@ pub mod middleware;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod random;
+#[cfg(feature = "middleware")]
+mod rate_limit;
 mod redirect;
 #[cfg(feature = "middleware")]
 pub mod refresh;
@@ -69,6 +71,8 @@ pub use crate::token::sign::SignError;
 pub use crate::token::verify::{Malformed, VerifyError};
 pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
+#[cfg(feature = "middleware")]
+pub use crate::rate_limit::{ClientAddress, RateLimit};
 #[cfg(feature = "middleware")]
 pub use crate::cache::{CacheStats, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
 #[cfg(feature = "middleware")]

@@ -34,6 +34,7 @@
 //! where `cargo xtask schema` exports it from.
 
 use std::error::Error;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth_examples::quickstart_app::{Message, Outbox, app_with_store, development_sessions, sessions_with_key};
@@ -81,6 +82,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Err(_) => Arc::new(MemoryStore::new()),
     };
     println!("quickstart listening on {base_url}/  (Ctrl-C to stop)");
-    axum::serve(listener, app_with_store(sessions, &base_url, outbox, store)?).await?;
+    // With each connection's peer address (`ConnectInfo`): the sign-in limits count requests per
+    // client address, and refuse a request whose address they cannot tell.
+    let app = app_with_store(sessions, &base_url, outbox, store)?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

@@ -100,6 +100,11 @@ impl<V: SessionVerifier> SessionLayer<V> {
     /// Starts a sign-in on another server (an `AuthHandler` elsewhere, whose `on_success` calls
     /// `Sessions::parameter` back to this landing route): `302 Found` to `sign_in_url` with
     /// `landing_nonce=<binding>` added to its query, setting a fresh landing nonce cookie.
+    ///
+    /// `sign_in_url` is a page (the sign-in server's form, which posts `landing_nonce` with the
+    /// rest of it) or the authorize step of a provider whose identity comes from an identity
+    /// provider (OpenID Connect), which starts with a `GET`. The authorize step of a link or code
+    /// provider takes only a same-origin `POST`: redirected there, a browser gets `405`.
     pub fn sign_in_redirect<B: Default>(&self, sign_in_url: &str) -> Result<Response<B>, LandingError> {
         let mut url = Url::parse(sign_in_url)
             .ok()

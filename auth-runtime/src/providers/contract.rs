@@ -19,6 +19,22 @@ pub enum Step<C> {
     Success(C),
 }
 
+/// Who names the account a flow signs in to: it decides how the flow may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentitySource {
+    /// The person who starts the flow names the account (an email address for a link or a code,
+    /// a password): the flow starts only with a `POST` from this site. Another site could
+    /// otherwise start it in someone's browser with the attacker's address, and the attacker's
+    /// link or code would then sign that browser in to the attacker's account (login CSRF).
+    /// A `GET` of its authorize step is answered `405` with `Allow: POST`. The default.
+    Requester,
+    /// An identity provider says who the person is (OpenID Connect, OAuth 2.0): the flow may
+    /// start with a `GET`, a link or a redirect from anywhere, because whoever starts it cannot
+    /// choose the account it ends in.
+    Provider,
+}
+
 /// A sign-in flow in two steps: `authorize` renders a page or redirects, `callback` ends in
 /// success with claims or an error.
 ///
@@ -30,6 +46,12 @@ pub enum Step<C> {
 pub trait Provider: Send + Sync + 'static {
     /// What a successful sign-in proves, handed to the `on_success` callback.
     type Claims: Send + 'static;
+
+    /// Who names the account this flow signs in to; [`IdentitySource::Requester`] unless the
+    /// provider says otherwise, so a flow of your own starts only with a same-origin `POST`.
+    fn identity_source(&self) -> IdentitySource {
+        IdentitySource::Requester
+    }
 
     /// The first step, at `{prefix}/{provider}/authorize`.
     fn authorize(&self, request: &FlowRequest) -> impl Future<Output = Result<Response, FlowError>> + Send;

@@ -50,6 +50,11 @@ pub enum FlowError {
     /// A required parameter is missing, or was given more than once.
     #[error("the request needs exactly one `{0}` parameter")]
     MissingParameter(&'static str),
+    /// A parameter was given more than once (in the query and the form, say) where each must be
+    /// given once: an authorize request's claims. Refused before anything is counted, so a second
+    /// `email` can neither hide the identity from its rate limit nor choose what is signed in.
+    #[error("the `{0}` parameter was given more than once")]
+    DuplicateParameter(String),
     /// A parameter is malformed (a `landing_nonce` that is not 43 base64url characters, or given
     /// twice).
     #[error("the `{0}` parameter is not valid")]
@@ -79,6 +84,12 @@ pub enum FlowError {
         /// Seconds until the limit's window ends.
         retry_after: u64,
     },
+    /// The client's address cannot be told (the app is not served with axum's `ConnectInfo`,
+    /// or the trusted proxy header is missing), so the per-client limit cannot count the
+    /// request: it is refused rather than let through uncounted. A configuration error, logged
+    /// at ERROR; see [`ClientAddress`](crate::ClientAddress).
+    #[error("the client's address is unknown, so the sign-in cannot be rate limited")]
+    ClientAddressUnknown,
     /// The identity provider does not say it verified the email address, and the provider was
     /// built to require that.
     #[error("the identity provider has not verified this email address")]
@@ -87,7 +98,11 @@ pub enum FlowError {
     /// someone in, spend their link or ask for codes in their name.
     #[error("the sign-in request came from another site")]
     CrossSite,
-    /// This step takes a `POST` (a code, a link's confirmation): a `GET` never spends anything.
+    /// This step takes a `POST`: a code, a link's confirmation, or the start of a flow whose
+    /// account the requester names ([`IdentitySource::Requester`]). A `GET` never spends
+    /// anything, and never starts such a flow (answered `405` with `Allow: POST`).
+    ///
+    /// [`IdentitySource::Requester`]: super::IdentitySource::Requester
     #[error("this step takes a form submission (POST)")]
     UsePost,
     /// The request body could not be read or was too large.
@@ -118,12 +133,14 @@ impl FlowError {
             FlowError::StateMismatch => "state_mismatch",
             FlowError::StateExpired => "state_expired",
             FlowError::MissingParameter(_) => "missing_parameter",
+            FlowError::DuplicateParameter(_) => "duplicate_parameter",
             FlowError::InvalidParameter(_) => "invalid_parameter",
             FlowError::NoClaims => "no_claims",
             FlowError::ClaimsTooLarge => "claims_too_large",
             FlowError::Denied { .. } => "denied",
             FlowError::Upstream(_) => "upstream",
             FlowError::RateLimited { .. } => "rate_limited",
+            FlowError::ClientAddressUnknown => "client_address_unknown",
             FlowError::EmailNotVerified => "email_not_verified",
             FlowError::CrossSite => "cross_site",
             FlowError::UsePost => "use_post",
@@ -145,7 +162,9 @@ impl FlowError {
         match self {
             FlowError::Upstream(_) => StatusCode::BAD_GATEWAY,
             FlowError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            FlowError::Issue(_) | FlowError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FlowError::Issue(_) | FlowError::Other(_) | FlowError::ClientAddressUnknown => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             FlowError::Body => StatusCode::PAYLOAD_TOO_LARGE,
             FlowError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             FlowError::CrossSite => StatusCode::FORBIDDEN,

@@ -13,10 +13,11 @@ use http::{HeaderMap, Method, Uri};
 use url::Url;
 
 use super::error::{FlowError, MAX_BODY, MAX_CLAIMS_LEN, Response};
-use super::limits::{RateLimits, count, normalized_identity};
+use super::limits::{RateLimits, normalized_identity};
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
 use crate::cookie::CookieOptions;
 use crate::random::random_id;
+use crate::rate_limit::{Client, RateLimit, count};
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
 use crate::store::contract::Store;
 use crate::token::claims::Verified;
@@ -68,8 +69,8 @@ pub struct FlowRequest {
     mount: Arc<Mount>,
     store: Arc<dyn Store>,
     limits: Arc<RateLimits>,
-    /// The client address, as the limits are configured to read it.
-    client: Option<String>,
+    /// The client, as the limits are configured to read its address.
+    client: Client,
     /// The request's `landing_nonce` (kept out of the parameters and claims), or the mark of a
     /// malformed one, refused by [`check_parameters`](Self::check_parameters) once the request is
     /// known to come from this site.
@@ -80,7 +81,8 @@ impl fmt::Debug for FlowRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlowRequest")
             .field("method", &self.method)
-            .field("uri", &self.uri)
+            // The path only: the query can hold a link's token or an identity provider's code.
+            .field("path", &self.uri.path())
             .field("provider", &self.mount.name)
             .finish_non_exhaustive()
     }
@@ -117,7 +119,20 @@ impl FlowRequest {
         }
     }
 
-    /// Every parameter as claims (names given more than once keep their first value).
+    /// Refuses a request that gives any parameter more than once
+    /// ([`FlowError::DuplicateParameter`], with the name cut to 64 characters).
+    pub(crate) fn check_single_values(&self) -> Result<(), FlowError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, _) in &self.params {
+            if !seen.insert(name.as_str()) {
+                return Err(FlowError::DuplicateParameter(name.chars().take(64).collect()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every parameter as claims (names given more than once keep their first value; the
+    /// authorize step refuses them before a provider sees the request).
     pub fn claims(&self) -> UserClaims {
         let mut claims = BTreeMap::new();
         for (name, value) in &self.params {
@@ -187,29 +202,22 @@ impl FlowRequest {
         format!("{kind}:{}:{id}", self.mount.name)
     }
 
-    /// Counts an authorize request against the per-client and per-identity limits.
+    /// Counts an authorize request against the per-client and per-identity limits. A client
+    /// whose address cannot be told is refused: the per-client limit never lapses silently.
     pub(crate) async fn count_authorize(&self) -> Result<(), FlowError> {
         let now = self.now()?;
-        if let Some(client) = &self.client {
-            count(
-                &*self.store,
-                self.limits.requests_per_client,
-                "authorize-client",
-                client,
-                now,
-            )
-            .await?;
+        match &self.client {
+            Client::Known(client) => {
+                self.count(self.limits.requests_per_client, "authorize-client", client, now)
+                    .await?;
+            }
+            Client::Unlimited => {}
+            Client::Unknown => return Err(FlowError::ClientAddressUnknown),
         }
         if let Some(identity) = self.param(&self.limits.identity_claim) {
             let identity = normalized_identity(identity);
-            count(
-                &*self.store,
-                self.limits.requests_per_identity,
-                "authorize-identity",
-                &identity,
-                now,
-            )
-            .await?;
+            self.count(self.limits.requests_per_identity, "authorize-identity", &identity, now)
+                .await?;
         }
         Ok(())
     }
@@ -222,14 +230,16 @@ impl FlowRequest {
         };
         let now = self.now()?;
         let identity = normalized_identity(identity);
-        count(
-            &*self.store,
-            self.limits.code_tries_per_identity,
-            "code-try",
-            &identity,
-            now,
-        )
-        .await
+        self.count(self.limits.code_tries_per_identity, "code-try", &identity, now)
+            .await
+    }
+
+    /// One event of `kind` for `subject` against `limit`: [`FlowError::RateLimited`] past it.
+    async fn count(&self, limit: RateLimit, kind: &str, subject: &str, now: u64) -> Result<(), FlowError> {
+        match count(&*self.store, limit, kind, subject, now).await? {
+            Some(retry_after) => Err(FlowError::RateLimited { retry_after }),
+            None => Ok(()),
+        }
     }
 
     /// A store key private to this provider: `{provider}:{kind}:{id}`.
@@ -315,7 +325,7 @@ impl FlowRequest {
         request: Request,
     ) -> Result<Self, FlowError> {
         let (parts, body) = request.into_parts();
-        let client = limits.client_of(&parts.headers, &parts.extensions);
+        let client = limits.client_address.client_of(&parts.headers, &parts.extensions);
         let mut params: Vec<(String, String)> = parts
             .uri
             .query()

@@ -9,14 +9,15 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::{MethodRouter, get, post};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use http::{Method, StatusCode};
 use url::Url;
 
-use super::contract::{BoxFuture, Provider, Step};
+use super::contract::{BoxFuture, IdentitySource, Provider, Step};
 use super::error::{FlowError, Response};
 use super::flow::{FLOW_TOKEN_TYPE, FlowRequest, MAX_FLOW_LIFETIME, Mount};
-use super::limits::{ClientAddress, RateLimit, RateLimits};
+use super::limits::RateLimits;
+use crate::rate_limit::{ClientAddress, RateLimit};
 use super::token_endpoint::TokenEndpoint;
 use crate::binding::with_flow_binding;
 use crate::cookie::CookieError;
@@ -67,6 +68,7 @@ fn shortened(message: &str) -> String {
 
 /// A provider with its `on_success`, type-erased so providers of different claims share a router.
 trait Flow: Send + Sync {
+    fn identity_source(&self) -> IdentitySource;
     fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>>;
     fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>>;
 }
@@ -82,6 +84,10 @@ where
     F: Fn(P::Claims) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
 {
+    fn identity_source(&self) -> IdentitySource {
+        self.provider.identity_source()
+    }
+
     fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>> {
         Box::pin(self.provider.authorize(request))
     }
@@ -386,13 +392,7 @@ impl HandlerInner {
             return self.failed(&mount.name, kind, error);
         }
         let result = match kind {
-            StepKind::Authorize => match request.count_authorize().await {
-                Ok(()) => flow.authorize(&request).await.and_then(|mut response| {
-                    request.remember_landing_binding(&mut response)?;
-                    Ok(response)
-                }),
-                Err(error) => Err(error),
-            },
+            StepKind::Authorize => self.authorize(flow.as_ref(), &request).await,
             StepKind::Callback => flow.callback(&request).await,
         };
         match result {
@@ -408,9 +408,12 @@ impl HandlerInner {
                 response
             }
             Err(error) => {
-                // A request that is not the flow's own (a forged callback, another site's POST)
-                // ends nothing: the person's flow in progress keeps its cookie.
-                let foreign = matches!(error, FlowError::StateMismatch | FlowError::CrossSite);
+                // A request that is not the flow's own (a forged callback, another site's POST
+                // or navigation) ends nothing: the person's flow in progress keeps its cookie.
+                let foreign = matches!(
+                    error,
+                    FlowError::StateMismatch | FlowError::CrossSite | FlowError::UsePost
+                );
                 let mut response = self.failed(&mount.name, kind, error);
                 if !foreign {
                     request.clear_flow_state(&mut response);
@@ -418,6 +421,19 @@ impl HandlerInner {
                 response
             }
         }
+    }
+
+    /// The authorize step: a flow whose account the requester names starts only with a `POST`
+    /// (the same-origin check has run), every parameter given once; then the limits count it.
+    async fn authorize(&self, flow: &dyn Flow, request: &FlowRequest) -> Result<Response, FlowError> {
+        if flow.identity_source() == IdentitySource::Requester && request.method() != Method::POST {
+            return Err(FlowError::UsePost);
+        }
+        request.check_single_values()?;
+        request.count_authorize().await?;
+        let mut response = flow.authorize(request).await?;
+        request.remember_landing_binding(&mut response)?;
+        Ok(response)
     }
 
     /// The error page of a failed step, and its event: the provider, the step and the kind of
@@ -447,9 +463,13 @@ impl HandlerInner {
             FlowError::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         };
+        let use_post = matches!(error, FlowError::UsePost);
         let mut response = (self.on_error)(provider, error);
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if use_post && response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
         }
         response
     }
@@ -511,7 +531,10 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
     }
 
     /// Where the per-client limit reads the client's address; [`ClientAddress::Peer`] by
-    /// default.
+    /// default, which needs the app served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`. A request whose address cannot
+    /// be told is refused (`500`, and an ERROR event that says how to fix it), never counted as
+    /// no one: behind a proxy, name the header it sets with [`ClientAddress::TrustedHeader`].
     pub fn client_address(mut self, source: ClientAddress) -> Self {
         self.limits.client_address = source;
         self

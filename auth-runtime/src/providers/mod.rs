@@ -6,7 +6,7 @@
 //! | route | what it does |
 //! |---|---|
 //! | `GET {prefix}` | lists the providers and their authorize URLs (JSON) |
-//! | `GET`/`POST {prefix}/{provider}/authorize` | the provider's first step: a page or a redirect |
+//! | `POST {prefix}/{provider}/authorize` | the provider's first step: a page or a redirect (`GET` too for a provider whose identity comes from an identity provider, see [`IdentitySource`]) |
 //! | `GET`/`POST {prefix}/{provider}/callback` | the provider's return step: success or an error |
 //! | `GET /.well-known/jwks.json` | the public verification keys of the sessions |
 //!
@@ -40,12 +40,10 @@ pub mod oidc;
 mod token_endpoint;
 
 pub use self::code::{CodeInvalid, CodeProvider, CodeRequest};
-pub use self::contract::{Provider, Step};
+pub use self::contract::{IdentitySource, Provider, Step};
 pub use self::error::{FlowError, MAX_CLAIMS_LEN, Response};
 pub use self::flow::{FlowRequest, UserClaims};
 pub use self::handler::{AuthHandler, AuthHandlerBuilder, DEFAULT_PREFIX, HandlerConfigError, default_error_page};
-pub use self::limits::{
-    ClientAddress, DEFAULT_CODE_TRIES_PER_IDENTITY, DEFAULT_REQUESTS_PER_CLIENT, DEFAULT_REQUESTS_PER_IDENTITY,
-    RateLimit,
-};
+pub use self::limits::{DEFAULT_CODE_TRIES_PER_IDENTITY, DEFAULT_REQUESTS_PER_CLIENT, DEFAULT_REQUESTS_PER_IDENTITY};
+pub use crate::rate_limit::{ClientAddress, RateLimit};
 pub use self::link::{Link, LinkConfirmation, LinkProvider};

@@ -43,7 +43,7 @@ use openidconnect::{
 };
 use subtle::ConstantTimeEq;
 
-use super::contract::{Provider, Step};
+use super::contract::{IdentitySource, Provider, Step};
 use super::error::{FlowError, Response};
 use super::flow::{FlowRequest, clamp_ttl, flow_id};
 use crate::redirect::found;
@@ -265,6 +265,11 @@ impl OidcProvider {
 
 impl Provider for OidcProvider {
     type Claims = OidcClaims;
+
+    /// The identity comes from the OpenID provider: the flow may start with a `GET`.
+    fn identity_source(&self) -> IdentitySource {
+        IdentitySource::Provider
+    }
 
     async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

@@ -4,15 +4,19 @@
 //! Each target has an oracle beyond "does not panic": the request path never lets an unsigned
 //! session through, a decoded session serializes back to JSON that decodes to the same session,
 //! an accepted redirect resolves to the allowed origin, and the sign-in flows never sign anyone in
-//! on a `GET` or on another site's `POST`.
+//! on a `GET` or on another site's `POST`, nor start a flow there or continue one another site
+//! started.
 
-use std::sync::LazyLock;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{LazyLock, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey};
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::routing::get;
 use http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -243,11 +247,23 @@ static FLOWS: LazyLock<Router> = LazyLock::new(|| {
         .router()
 });
 
+/// Flow cookies of the link provider that a same-origin `POST` to its authorize step set: the
+/// only browsers a link's page may continue in without asking. Bounded: past a million, new ones
+/// are not recorded and pages for them are not checked.
+static STARTED_HERE: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+const STARTED_HERE_CAPACITY: usize = 1_000_000;
+
 /// The sign-in flows' state machine: the input is a request line (`METHOD /path?query`), header
 /// lines, a blank line and a form body, sent to an `AuthHandler` with a link and a code provider
-/// whose state (the store, the rate limits) carries over from input to input. Oracle: a `GET`
-/// or `HEAD` never signs anyone in, and a `POST` a browser sent from another site is refused with
-/// 403 and signs no one in. Returns the status.
+/// whose state (the store, the rate limits) carries over from input to input, from a client
+/// address drawn from the input. Oracles:
+/// - a `GET` or `HEAD` never signs anyone in, and never starts a flow (sets no flow cookie);
+/// - a `POST` a browser sent from another site is refused with 403, signs no one in and starts
+///   no flow;
+/// - a link's page submits itself only in a browser whose flow cookie a same-origin `POST` to
+///   the link's authorize step set (login CSRF: no flow another site started continues alone).
+///
+/// Returns the status.
 pub fn sign_in_flow(data: &[u8]) -> u16 {
     let text = String::from_utf8_lossy(data);
     let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
@@ -258,28 +274,50 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
         .method(method)
         .uri(if target.starts_with('/') { target } else { "/" });
     let mut foreign = false;
+    let mut flow_cookies = Vec::new();
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
             let value = value.trim_start();
             let name_lower = name.trim().to_ascii_lowercase();
             foreign |= name_lower == "origin" && value != FLOW_ORIGIN;
             foreign |= name_lower == "sec-fetch-site" && value != "same-origin";
+            if name_lower == "cookie" {
+                flow_cookies.extend(value.split(';').filter_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    (name == "auth-flow-link").then(|| value.to_owned())
+                }));
+            }
             builder = builder.header(name, value);
         }
     }
-    let Ok(request) = builder.body(Body::from(body.to_owned())) else {
+    let Ok(mut request) = builder.body(Body::from(body.to_owned())) else {
         return 0; // Not a request http accepts; nothing of ours runs.
     };
+    request.extensions_mut().insert(ConnectInfo(client_of(data)));
     let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let before = SIGN_INS.load(Ordering::SeqCst);
     let mut app = FLOWS.clone();
     let Ok(response) = RUNTIME.block_on(app.call(request));
     let signed_in = SIGN_INS.load(Ordering::SeqCst) != before;
+    let started: Vec<(String, String)> = response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| {
+            let (name, rest) = value.split_once('=')?;
+            let value = rest.split(';').next().unwrap_or_default();
+            (name.starts_with("auth-flow-") && !value.is_empty()).then(|| (name.to_owned(), value.to_owned()))
+        })
+        .collect();
     if method == http::Method::GET || method == http::Method::HEAD {
         assert!(!signed_in, "signed in on a {method}: {text:?}");
+        assert!(started.is_empty(), "a {method} started a flow: {text:?}");
     }
     if method == http::Method::POST && foreign {
         assert!(!signed_in, "signed in on another site's POST: {text:?}");
+        assert!(started.is_empty(), "another site's POST started a flow: {text:?}");
         // Routed POSTs from another site are refused; other paths and methods are axum's.
         assert!(
             matches!(response.status().as_u16(), 403 | 404 | 405 | 413),
@@ -287,5 +325,41 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
             response.status()
         );
     }
-    response.status().as_u16()
+    let mut started_here = STARTED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if method == http::Method::POST && path == "/auth/link/authorize" && started_here.len() < STARTED_HERE_CAPACITY {
+        started_here.extend(
+            started
+                .iter()
+                .filter(|(name, _)| name == "auth-flow-link")
+                .map(|(_, value)| value.clone()),
+        );
+    }
+    let status = response.status().as_u16();
+    if response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"))
+    {
+        let page = RUNTIME
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+            .unwrap_or_default();
+        if page.windows(b"<script>".len()).any(|window| window == b"<script>")
+            && started_here.len() < STARTED_HERE_CAPACITY
+        {
+            assert!(
+                flow_cookies.len() == 1 && started_here.contains(&flow_cookies[0]),
+                "a link page continues on its own in a browser whose flow this site did not start: {text:?}"
+            );
+        }
+    }
+    status
+}
+
+/// The client address of an input: one of 65 536, drawn from its bytes, so the per-client limit
+/// counts several clients.
+fn client_of(data: &[u8]) -> SocketAddr {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(data);
+    let [a, b, ..] = hash.to_le_bytes();
+    SocketAddr::from(([198, 51, a, b], 4000))
 }

@@ -139,7 +139,7 @@ fn serve_until_stopped(addr: SocketAddr, app: axum::Router) -> (tokio::sync::one
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
             tokio::select! {
-                _ = axum::serve(listener, app) => {}
+                _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()) => {}
                 _ = stopped => {}
             }
         });

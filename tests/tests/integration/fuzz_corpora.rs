@@ -61,6 +61,10 @@ fn sign_in_flow_inputs() {
         let expected = match name.as_str() {
             "link_authorize" | "code_authorize" | "code_authorize_landing" | "list" => 200,
             "link_get" => 400,
+            // Login CSRF: a flow whose account the requester names starts only with a POST.
+            "link_authorize_get" => 405,
+            // An identity given twice is refused before it is counted.
+            "email_twice" => 400,
             "code_cross_site" => 403,
             // Found by the fuzzer: a second `Sec-Fetch-Site` that is not same-origin.
             "two-sec-fetch-site-headers" => 403,

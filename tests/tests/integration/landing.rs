@@ -90,10 +90,22 @@ impl Servers {
     /// the code submitted on the sign-in server. Returns the redirect back to the app's landing
     /// route, unfollowed.
     fn sign_in(&self, browser: &mut Browser, email: &str) -> Reply {
-        let form = browser.follow(&format!("http://{}/login?email={email}", self.app), None);
+        // The app sends the browser to the sign-in server with a landing nonce; that server's
+        // sign-in page posts what the redirect carried (a code flow starts only with a
+        // same-origin POST, never a GET another site could send a browser to).
+        let origin = format!("http://{}", self.auth);
+        let authorize = format!("{origin}/auth/code/authorize");
+        let redirect = browser.follow(&format!("http://{}/login?email={email}", self.app), Some(&authorize));
+        let location = redirect.header("location").expect("a redirect to the sign-in server");
+        let fields: Vec<(String, String)> = url::Url::parse(location)
+            .expect("an absolute URL")
+            .query_pairs()
+            .into_owned()
+            .collect();
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        let form = browser.post_form(&authorize, &[("Origin", &origin)], &fields);
         assert_eq!(form.status, 200, "{}", form.body);
         let code = self.codes.lock().unwrap().pop().expect("a code was sent");
-        let origin = format!("http://{}", self.auth);
         let submitted = browser.post_form(
             &format!("{origin}/auth/code/callback"),
             &[("Origin", &origin)],
@@ -158,8 +170,12 @@ fn a_landing_url_sent_to_someone_else_asks_first() {
 
     // Ada has started a sign-in of her own: her nonce is not the one Mallory's token carries.
     let mut ada = Browser::default();
-    let started = ada.follow(&format!("http://{}/login?email=ada@example.com", servers.app), None);
-    assert_eq!(started.status, 200);
+    let authorize = format!("http://{}/auth/code/authorize", servers.auth);
+    let started = ada.follow(
+        &format!("http://{}/login?email=ada@example.com", servers.app),
+        Some(&authorize),
+    );
+    assert_eq!(started.status, 302, "on her way to the sign-in server, with a nonce of her own");
     let with_own_nonce = http_get(servers.app, &path, &[("Cookie", &ada.cookie_header())]);
     assert_eq!(with_own_nonce.status, 200);
     assert!(!signed_in(&with_own_nonce));
@@ -211,9 +227,10 @@ fn a_malformed_landing_nonce_is_refused() {
         "landing_nonce=short",
         "landing_nonce=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&landing_nonce=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
     ] {
-        let reply = http_get(
+        let reply = common::client::post_form(
             servers.auth,
             &format!("/auth/code/authorize?email=ada@example.com&{query}"),
+            &[],
             &[],
         );
         assert_eq!(reply.status, 400, "{query}");

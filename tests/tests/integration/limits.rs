@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth_examples::quickstart_app as quickstart;
 use auth_runtime::providers::{AuthHandler, ClientAddress, FlowError, LinkProvider, RateLimit, Response, UserClaims};
 use auth_runtime::store::{MemoryStore, Store};
-use common::client::{Reply, post_form, send, serve};
+use common::client::{Reply, post_form, send, serve, serve_without_peer};
 
 use crate::common;
 
@@ -145,4 +145,80 @@ fn a_store_full_of_flows_still_records_revocations() {
     assert_eq!(logout.status, 302, "{}", logout.body);
     let replayed = common::client::get(addr, "/me", &[("Cookie", &cookie)]);
     assert_eq!(replayed.status, 401, "{}", replayed.body);
+}
+
+/// The quickstart served with each connection's peer address: one client asking for codes for
+/// 70 different addresses gets 60, then 429, and nothing more is sent. (Before, the quickstart
+/// served without `ConnectInfo` and all 70 answered 200: the per-client limit was silently off.)
+#[test]
+fn one_client_asking_for_many_addresses_is_stopped_at_sixty() {
+    let (addr, sent) = quickstart_on(Arc::new(MemoryStore::new()));
+    let mut first_refused = None;
+    for n in 1..=70 {
+        let reply = request_code(addr, &format!("person{n}@example.com"));
+        if reply.status == 429 {
+            assert_rate_limited(&reply);
+            first_refused.get_or_insert(n);
+        } else {
+            assert_eq!(reply.status, 200, "request {n}: {}", reply.body);
+            assert!(first_refused.is_none(), "request {n} passed after a refusal");
+        }
+    }
+    assert_eq!(first_refused, Some(61));
+    assert_eq!(sent.lock().unwrap().len(), 60);
+}
+
+/// Served without `ConnectInfo`, the per-client limit cannot tell clients apart: a sign-in is
+/// refused (500, and an ERROR event that says how to fix it), never let through uncounted. So is
+/// a request without the header a trusted proxy is said to set.
+#[test]
+fn a_client_address_that_cannot_be_told_refuses_the_sign_in() {
+    let sent: Arc<Mutex<Vec<quickstart::Message>>> = Arc::default();
+    let recorder = Arc::clone(&sent);
+    let outbox: quickstart::Outbox = Arc::new(move |message| recorder.lock().unwrap().push(message));
+    let sessions = quickstart::development_sessions().expect("sessions");
+    let app = quickstart::app(sessions, "http://localhost:3000", outbox).expect("app");
+    let addr = serve_without_peer(app);
+    assert_eq!(request_code(addr, "ada@example.com").status, 500);
+    assert!(sent.lock().unwrap().is_empty(), "nothing is sent");
+
+    let sessions = common::sessions_at(common::NOW);
+    let links = LinkProvider::new(|_| async { Ok::<Response, FlowError>(Response::default()) });
+    let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
+        .client_address(ClientAddress::TrustedHeader(http::HeaderName::from_static("x-real-ip")))
+        .provider("link", links, |_: UserClaims| async { Ok(Response::default()) })
+        .build()
+        .expect("handler");
+    let addr = serve(auth.router());
+    let without = post_form(addr, "/auth/link/authorize", &[], &[("email", "a@example.com")]);
+    assert_eq!(without.status, 500, "{}", without.body);
+    let with = post_form(
+        addr,
+        "/auth/link/authorize",
+        &[("X-Real-IP", "203.0.113.1")],
+        &[("email", "a@example.com")],
+    );
+    assert_eq!(with.status, 200, "{}", with.body);
+}
+
+/// `email` given twice (in the query and the form) is refused before anything is counted: it
+/// used to hide the identity from its limit while the flow took the first value.
+#[test]
+fn an_identity_given_twice_is_refused_before_it_is_counted() {
+    let (addr, sent) = quickstart_on(Arc::new(MemoryStore::new()));
+    for _ in 0..10 {
+        let twice = post_form(
+            addr,
+            "/auth/code/authorize?email=ada%40example.com",
+            &[],
+            &[("email", "ada@example.com")],
+        );
+        assert_eq!(twice.status, 400, "{}", twice.body);
+        assert!(twice.body.contains("more than once"), "{}", twice.body);
+    }
+    assert!(sent.lock().unwrap().is_empty());
+    for _ in 0..5 {
+        assert_eq!(request_code(addr, "ada@example.com").status, 200, "nothing was counted");
+    }
+    assert_rate_limited(&request_code(addr, "ada@example.com"));
 }

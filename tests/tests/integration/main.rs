@@ -23,6 +23,7 @@ mod landing;
 mod layout;
 mod lifetimes;
 mod limits;
+mod login_csrf;
 mod logs;
 mod middleware;
 mod oidc;

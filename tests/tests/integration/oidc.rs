@@ -135,7 +135,14 @@ fn start_with(setup: Setup) -> Flow {
         .provider("oidc", oidc, on_success)
         .build()
         .expect("handler");
-    runtime.spawn(async move { axum::serve(listener, auth.router()).await });
+    runtime.spawn(async move {
+        axum::serve(
+            listener,
+            auth.router()
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
     Flow {
         base,
         sessions,

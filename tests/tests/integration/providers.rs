@@ -249,7 +249,7 @@ impl Clocked {
     }
 
     fn request_code(&self) -> (String, String) {
-        let requested = get(self.addr, "/auth/code/authorize?email=carol@example.com", &[]);
+        let requested = post_form(self.addr, "/auth/code/authorize", &[], &[("email", "carol@example.com")]);
         assert_eq!(requested.status, 200, "{}", requested.body);
         let flow = format!(
             "auth-flow-code={}",
@@ -299,7 +299,7 @@ fn codes_and_links_expire() {
     assert_eq!(late.status, 400);
     assert!(late.body.contains("expired"), "{}", late.body);
 
-    let requested = get(app.addr, "/auth/link/authorize?email=dan@example.com", &[]);
+    let requested = post_form(app.addr, "/auth/link/authorize", &[], &[("email", "dan@example.com")]);
     assert_eq!(requested.status, 200);
     let link = app.last();
     assert!(
@@ -316,7 +316,7 @@ fn codes_and_links_expire() {
 #[test]
 fn a_link_works_for_its_own_provider_only() {
     let app = Clocked::new();
-    get(app.addr, "/auth/link/authorize?email=erin@example.com", &[]);
+    post_form(app.addr, "/auth/link/authorize", &[], &[("email", "erin@example.com")]);
     let link = path_of(&app.last()).replacen("/base", "", 1);
     let elsewhere = get(app.addr, &link.replacen("/auth/link/", "/auth/other-link/", 1), &[]);
     assert_eq!(elsewhere.status, 400);
@@ -329,7 +329,7 @@ fn single_use_lives_in_the_store_not_in_the_handler() {
     let store = MemoryStore::new();
     let clock = Arc::new(AtomicU64::new(NOW));
     let before = clocked(store.clone(), Arc::clone(&clock));
-    get(before.addr, "/auth/link/authorize?email=fay@example.com", &[]);
+    post_form(before.addr, "/auth/link/authorize", &[], &[("email", "fay@example.com")]);
     let link = path_of(&before.last()).replacen("/base", "", 1);
     assert_eq!(redeem_link(before.addr, &link, &[]).status, 302);
 

@@ -195,14 +195,33 @@ impl Browser {
     }
 }
 
-/// Serves `app` on an ephemeral 127.0.0.1 port from a background thread; the server lives until
-/// the test process ends.
+/// Serves `app` on an ephemeral 127.0.0.1 port from a background thread, with each connection's
+/// peer address (`ConnectInfo`, which the per-client limits count); the server lives until the
+/// test process ends.
 pub fn serve(app: axum::Router) -> SocketAddr {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     serve_on(runtime, app)
+}
+
+/// [`serve`] without the peer address: the app cannot tell one client from another.
+pub fn serve_without_peer(app: axum::Router) -> SocketAddr {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binds");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let _ = axum::serve(listener, app).await;
+        })
+    });
+    addr
 }
 
 /// An ephemeral 127.0.0.1 port bound now, and the function that serves an app on it: for two
@@ -219,7 +238,7 @@ pub fn serve_later() -> (SocketAddr, impl FnOnce(axum::Router)) {
     let start = move |app: axum::Router| {
         std::thread::spawn(move || {
             runtime.block_on(async move {
-                let _ = axum::serve(listener, app).await;
+                let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
             })
         });
     };
@@ -234,7 +253,7 @@ pub fn serve_on(runtime: tokio::runtime::Runtime, app: axum::Router) -> SocketAd
     let addr = listener.local_addr().expect("address");
     std::thread::spawn(move || {
         runtime.block_on(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
         })
     });
     addr
