@@ -17,22 +17,39 @@
 //!   in again. A thief who replays a stolen refresh token after the owner rotated it therefore
 //!   ends the family for both.
 //! - **Atomic on the store.** The retirement is one `SET NX` (on Redis) of the retired token's
-//!   marker: of two instances refreshing one token at the same moment, one writes it and returns
-//!   the successor; the other reads it and returns the same successor.
+//!   successor record: of two instances refreshing one token at the same moment, one writes it
+//!   and returns the successor; the other reads it and returns the same successor.
+//! - **Bounded.** Rotations are counted per family
+//!   ([`limit_rotations_per_family`](RefreshTokensBuilder::limit_rotations_per_family), 30 an hour)
+//!   and per client address at the token endpoint and in the session layer
+//!   ([`limit_rotations_per_client`](RefreshTokensBuilder::limit_rotations_per_client), 600 an
+//!   hour): past either, a refresh is refused with [`RefreshError::RateLimited`] (`429` with
+//!   `Retry-After`) and nothing is written. A client whose address cannot be told is refused
+//!   ([`RefreshError::ClientAddressUnknown`]), never counted as no one.
+//! - **No access token outlives its family**, nor the revocation record that can refuse it.
 //!
-//! The successor is kept in the retired token's marker encrypted under a key derived from the
-//! retired token itself, so only someone who presents that token can read it; the store never
-//! holds a refresh token in the clear.
+//! The successor is kept, sealed under a key derived from the retired token itself (so only
+//! someone who presents that token can read it), for the reuse grace window only: after it,
+//! someone who can read the store (a replica, a backup) and holds an old refresh token learns
+//! nothing from it. The store never holds a refresh token in the clear.
 //!
 //! Browsers carry the pair in two cookies (the session cookie and `<name>-refresh`), and the
 //! session layer refreshes on its own ([`SessionLayerBuilder::refresh_tokens`]); API clients
 //! call `POST <prefix>/token` (`AuthHandlerBuilder::refresh_tokens`, with the `providers`
-//! feature; RFC 6749 section 6).
+//! feature; RFC 6749 section 6). A request that carries the refresh cookie more than once (a
+//! sibling subdomain can set one of the same name: cookie tossing) is treated as carrying none,
+//! and the cookie is cleared; name it `__Host-...` where the browser allows (HTTPS, no `Domain`,
+//! path `/`) so that no other host can set it.
 //!
-//! Storage: each rotation leaves the retired token's marker (about 200 bytes) until the family
-//! could no longer live, so that a copy presented at any time is caught; with one refresh per 15
-//! minutes of use, a family used all day leaves about 100 markers a day. The old token's own record
-//! goes at its idle timeout.
+//! Storage per family: its live refresh token's record (the session value), the successor record
+//! of the last rotation for the grace window, and a retired marker per rotation (the family's id
+//! and end) until the family could no longer live, so that a copy presented at any time is
+//! caught. Measured on Redis 7 (`MEMORY USAGE`, key included): a family refreshed every 15
+//! minutes for a day holds 21 064 bytes, its live record 328 and 96 markers of 216; the
+//! per-family limit bounds a client that rotates as fast as it can to 720 markers a day.
+//! The retired token's own record goes at rotation. On a
+//! [`MemoryStore`](crate::store::MemoryStore) refresh records have a capacity of their own: they
+//! never crowd out sign-in flows or revocations.
 //!
 //! [`SessionLayerBuilder::refresh_tokens`]: crate::SessionLayerBuilder::refresh_tokens
 
@@ -50,6 +67,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cookie::{CookieError, CookieOptions};
+use crate::rate_limit::{Client, ClientAddress, RateLimit, count};
 use crate::redirect::found;
 use crate::revocation::{RevocationError, Revocations};
 use crate::session_types::SessionTypes;
@@ -72,8 +90,19 @@ pub const REFRESH_PREFIX: &str = "refresh:";
 /// The store key prefix of retired refresh tokens (what detects reuse), kept until the family
 /// could no longer live. Not one of the [`SECURITY_KEY_PREFIXES`](crate::store::SECURITY_KEY_PREFIXES):
 /// there is one per rotation, and on a `MemoryStore` they must never crowd revocations out of
-/// their own capacity (no store drops any record early; a full store refuses new ones).
+/// their own capacity (refresh records have one of their own,
+/// [`REFRESH_KEY_PREFIXES`](crate::store::REFRESH_KEY_PREFIXES)).
 pub const RETIRED_PREFIX: &str = "refresh-retired:";
+/// The store key prefix of a retired refresh token's successor (sealed under the retired token),
+/// kept for the reuse grace window only.
+pub const SUCCESSOR_PREFIX: &str = "refresh-next:";
+
+/// Rotations one family may make by default: 30 an hour, seven times what a client refreshing
+/// every 15 minutes needs.
+pub const DEFAULT_ROTATIONS_PER_FAMILY: RateLimit = RateLimit::new(30, Duration::from_secs(60 * 60));
+/// Rotations one client address may make by default, across families: 600 an hour (an office
+/// of 150 people behind one address, each refreshing every 15 minutes).
+pub const DEFAULT_ROTATIONS_PER_CLIENT: RateLimit = RateLimit::new(600, Duration::from_secs(60 * 60));
 
 /// Fixed context of the key that seals a successor under the token it replaces.
 const SEAL_CONTEXT: &[u8] = b"auth-runtime refresh token successor v1";
@@ -143,6 +172,9 @@ struct Inner<S> {
     reuse_grace: Duration,
     openauth: bool,
     cookie: CookieOptions,
+    rotations_per_family: RateLimit,
+    rotations_per_client: RateLimit,
+    client_address: ClientAddress,
 }
 
 /// Configures [`RefreshTokens`]; see [`RefreshTokens::builder`].
@@ -155,6 +187,9 @@ pub struct RefreshTokensBuilder<S> {
     reuse_grace: Duration,
     openauth: bool,
     cookie: Option<CookieOptions>,
+    rotations_per_family: RateLimit,
+    rotations_per_client: RateLimit,
+    client_address: ClientAddress,
 }
 
 impl<S> fmt::Debug for RefreshTokensBuilder<S> {
@@ -176,6 +211,21 @@ pub enum RefreshConfigError {
     /// The refresh cookie breaks a browser rule.
     #[error(transparent)]
     Cookie(#[from] CookieError),
+    /// A rotation limit allows no rotation at all, or fewer than two per access lifetime, which
+    /// a client refreshing each access token once (and a retry) needs.
+    #[error(
+        "the {which} rotation limit ({max} per {window:?}) must allow at least two rotations per access lifetime ({access_lifetime:?})"
+    )]
+    RotationLimit {
+        /// `family` or `client`.
+        which: &'static str,
+        /// The limit's count.
+        max: u32,
+        /// The limit's window.
+        window: Duration,
+        /// The access lifetime.
+        access_lifetime: Duration,
+    },
 }
 
 impl<S: SessionTypes> RefreshTokensBuilder<S> {
@@ -223,6 +273,31 @@ impl<S: SessionTypes> RefreshTokensBuilder<S> {
         self
     }
 
+    /// How many rotations one family may make per window ([`DEFAULT_ROTATIONS_PER_FAMILY`]);
+    /// past it a refresh is refused with [`RefreshError::RateLimited`] until the window ends.
+    /// Refused at build if it allows fewer than two rotations per access lifetime.
+    pub fn limit_rotations_per_family(mut self, limit: RateLimit) -> Self {
+        self.rotations_per_family = limit;
+        self
+    }
+
+    /// How many rotations one client address may make per window across families, at the token
+    /// endpoint and in the session layer ([`DEFAULT_ROTATIONS_PER_CLIENT`]). Refused at build if
+    /// it allows fewer than two rotations per access lifetime.
+    pub fn limit_rotations_per_client(mut self, limit: RateLimit) -> Self {
+        self.rotations_per_client = limit;
+        self
+    }
+
+    /// Where the token endpoint and the session layer read a client's address for the
+    /// per-client limit; [`ClientAddress::Peer`] by default (serve the app with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`). A refresh whose client cannot be
+    /// told is refused ([`RefreshError::ClientAddressUnknown`]) with an ERROR event.
+    pub fn client_address(mut self, source: ClientAddress) -> Self {
+        self.client_address = source;
+        self
+    }
+
     /// Checks the configuration.
     pub fn build(self) -> Result<RefreshTokens<S>, RefreshConfigError> {
         let nested = !self.access_lifetime.is_zero()
@@ -231,6 +306,21 @@ impl<S: SessionTypes> RefreshTokensBuilder<S> {
             && self.idle_timeout <= self.lifetime;
         if !nested {
             return Err(RefreshConfigError::Lifetimes);
+        }
+        for (which, limit) in [
+            ("family", self.rotations_per_family),
+            ("client", self.rotations_per_client),
+        ] {
+            // `max / window >= 2 / access_lifetime`, in whole numbers.
+            let enough = u128::from(limit.max) * self.access_lifetime.as_millis() >= 2 * limit.window.as_millis();
+            if !enough || limit.window.is_zero() {
+                return Err(RefreshConfigError::RotationLimit {
+                    which,
+                    max: limit.max,
+                    window: limit.window,
+                    access_lifetime: self.access_lifetime,
+                });
+            }
         }
         let session_cookie = self.sessions.cookie_options();
         let cookie = self.cookie.unwrap_or_else(|| {
@@ -255,6 +345,9 @@ impl<S: SessionTypes> RefreshTokensBuilder<S> {
                 reuse_grace: self.reuse_grace,
                 openauth: self.openauth,
                 cookie,
+                rotations_per_family: self.rotations_per_family,
+                rotations_per_client: self.rotations_per_client,
+                client_address: self.client_address,
             }),
         })
     }
@@ -315,6 +408,18 @@ pub enum RefreshError {
     /// The family was revoked (logout, "log out everywhere", or an earlier reuse).
     #[error("the refresh token's session was revoked")]
     Revoked,
+    /// The family or the client rotated too often: try again in `retry_after` seconds (sent as
+    /// `Retry-After` with `429`). Nothing was changed; the refresh token still works.
+    #[error("too many refreshes; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds until the limit's window ends.
+        retry_after: u64,
+    },
+    /// The client's address cannot be told, so the per-client limit cannot count the refresh:
+    /// refused rather than let through uncounted. A configuration error, logged at ERROR; see
+    /// [`RefreshTokensBuilder::client_address`].
+    #[error("the client's address is unknown, so the refresh cannot be rate limited")]
+    ClientAddressUnknown,
     /// The store could not answer. Nothing was changed: keep the tokens and try again.
     #[error("the token store is unavailable: {0}")]
     Store(#[from] StoreError),
@@ -339,13 +444,15 @@ impl RefreshError {
         )
     }
 
-    /// The kind, as logs name it: `invalid`, `reused`, `revoked`, `store_unavailable`, `issue`,
-    /// `no_subject`, `cookie`.
+    /// The kind, as logs name it: `invalid`, `reused`, `revoked`, `rate_limited`,
+    /// `client_address_unknown`, `store_unavailable`, `issue`, `no_subject`, `cookie`.
     pub fn kind(&self) -> &'static str {
         match self {
             RefreshError::Invalid => "invalid",
             RefreshError::Reused => "reused",
             RefreshError::Revoked => "revoked",
+            RefreshError::RateLimited { .. } => "rate_limited",
+            RefreshError::ClientAddressUnknown => "client_address_unknown",
             RefreshError::Store(_) => "store_unavailable",
             RefreshError::Issue(_) => "issue",
             RefreshError::NoSubject => "no_subject",
@@ -382,12 +489,41 @@ struct Live {
     session: serde_json::Value,
 }
 
-/// A retired refresh token's record: when it was replaced, and by what (sealed under it).
+/// A retired refresh token's marker: when it was replaced, and of which family (so that a copy
+/// presented later ends it). Kept until the family could no longer live, so it holds only what
+/// ending the family takes.
 #[derive(Serialize, Deserialize)]
 struct Retired {
     at: u64,
+    family: FamilyEnd,
+}
+
+/// Which family, and until when it could live: a [`Family`] without the rest (markers written
+/// by 0.2 hold the whole family and read as this).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FamilyEnd {
+    id: String,
+    expires_at: u64,
+}
+
+impl Family {
+    fn end(&self) -> FamilyEnd {
+        FamilyEnd {
+            id: self.id.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// A retired refresh token's successor, sealed under the retired token, with what a replay in
+/// the grace window needs to answer. Kept for the grace window only; writing it (put-if-absent)
+/// is what decides which of two concurrent refreshes rotates.
+#[derive(Serialize, Deserialize)]
+struct Successor {
+    at: u64,
     family: Family,
-    successor: String,
+    session: serde_json::Value,
+    sealed: String,
 }
 
 impl<S: SessionTypes> RefreshTokens<S> {
@@ -402,6 +538,9 @@ impl<S: SessionTypes> RefreshTokens<S> {
             reuse_grace: DEFAULT_REUSE_GRACE,
             openauth: false,
             cookie: None,
+            rotations_per_family: DEFAULT_ROTATIONS_PER_FAMILY,
+            rotations_per_client: DEFAULT_ROTATIONS_PER_CLIENT,
+            client_address: ClientAddress::Peer,
         }
     }
 
@@ -426,95 +565,152 @@ impl<S: SessionTypes> RefreshTokens<S> {
     }
 
     /// Rotates `refresh_token`: a new pair, the old token retired. See the module docs for what a
-    /// retired token gets.
+    /// retired token gets. Counts against the per-family limit only; the token endpoint and the
+    /// session layer also count the client's address.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
-        let result = self.rotate(refresh_token).await;
+        self.refresh_from(refresh_token, &Client::Unlimited).await
+    }
+
+    /// [`refresh`](Self::refresh), counted against the per-client limit too.
+    async fn refresh_from(&self, refresh_token: &str, client: &Client) -> Result<TokenPair, RefreshError> {
+        let result = self.rotate(refresh_token, client).await;
         if let Err(_error) = &result {
             event!(debug, REFRESH, reason = _error.kind(), "refresh refused");
         }
         result
     }
 
-    async fn rotate(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+    async fn rotate(&self, refresh_token: &str, client: &Client) -> Result<TokenPair, RefreshError> {
         let inner = &*self.inner;
         let token = decode_token(refresh_token).ok_or(RefreshError::Invalid)?;
         let keys = record_keys(refresh_token);
-        // Twice at most: a lost race for the retirement reads the winner's marker on the second.
+        let [live_key, retired_key, successor_key] = &keys;
+        // Twice at most: a lost race for the retirement reads the winner's successor on the second.
         for _ in 0..2 {
-            let records = inner.store.get_many(&keys).await?;
-            let mut records = records.into_iter();
-            let live = records
-                .next()
-                .flatten()
-                .and_then(|bytes| serde_json::from_slice::<Live>(&bytes).ok());
-            let retired = records
-                .next()
-                .flatten()
-                .and_then(|bytes| serde_json::from_slice::<Retired>(&bytes).ok());
+            let mut records = inner.store.get_many(&keys).await?.into_iter();
+            let mut next = || records.next().flatten();
+            let (live, retired, successor) = (next(), next(), next());
+            let live = live.and_then(|bytes| serde_json::from_slice::<Live>(&bytes).ok());
+            let retired = retired.and_then(|bytes| serde_json::from_slice::<Retired>(&bytes).ok());
+            let successor = successor.and_then(|bytes| serde_json::from_slice::<Successor>(&bytes).ok());
             let now = inner.sessions.now()?;
+            if let Some(successor) = successor {
+                return self.replayed(&token, successor, now).await;
+            }
             if let Some(retired) = retired {
-                return self.replayed(&token, retired, live, now).await;
+                // The successor is written before the marker, so a marker without one is past the
+                // grace window (or was written before successors had records of their own).
+                if now <= retired.at.saturating_add(inner.reuse_grace.as_secs()) {
+                    return Err(RefreshError::Invalid);
+                }
+                return self.reused(&retired.family).await;
             }
             let live = live.ok_or(RefreshError::Invalid)?;
             if now >= live.family.expires_at || now >= live.idle_expires_at {
                 return Err(RefreshError::Invalid);
             }
             self.check_not_revoked(&live.family).await?;
+            self.count_rotation(&live.family, client, now).await?;
             let session: S = serde_json::from_value(live.session.clone()).map_err(|_| RefreshError::Invalid)?;
-            let successor = self.store_live(&live.family, live.session, now).await?;
-            let marker = Retired {
+            let new_token = self.store_live(&live.family, live.session.clone(), now).await?;
+            let record = Successor {
                 at: now,
                 family: live.family.clone(),
-                successor: seal(&token, &successor).ok_or(RefreshError::Invalid)?,
+                session: live.session,
+                sealed: seal(&token, &new_token).ok_or(RefreshError::Invalid)?,
             };
-            let marker = serde_json::to_vec(&marker).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?;
-            let ttl = remaining(live.family.expires_at, now);
-            if inner.store.put_new(&keys[1], marker, ttl).await? {
+            let record = to_json(&record)?;
+            // The grace window, and the second that `at + grace` itself still counts.
+            let grace = inner.reuse_grace + Duration::from_secs(1);
+            if inner.store.put_new(successor_key, record, grace).await? {
+                let marker = to_json(&Retired {
+                    at: now,
+                    family: live.family.end(),
+                })?;
+                inner
+                    .store
+                    .put(retired_key, marker, remaining(live.family.expires_at, now))
+                    .await?;
+                inner.store.remove(live_key).await?;
                 event!(
                     debug,
                     REFRESH,
                     session_id = live.family.id.as_str(),
                     "refresh token rotated"
                 );
-                return self.pair(&session, &live.family, successor, now);
+                return self.pair(&session, &live.family, new_token, now);
             }
             // Another request retired it first: its successor is the one; ours is dropped.
-            let [successor_key, _] = record_keys(&successor);
-            let _ = inner.store.remove(&successor_key).await;
+            let [new_key, ..] = record_keys(&new_token);
+            let _ = inner.store.remove(&new_key).await;
         }
         Err(RefreshError::Invalid)
     }
 
-    /// A retired token presented again: the same successor within the grace window, else the
-    /// end of the family.
-    async fn replayed(
-        &self,
-        token: &[u8; 32],
-        retired: Retired,
-        live: Option<Live>,
-        now: u64,
-    ) -> Result<TokenPair, RefreshError> {
+    /// Counts one rotation of `family` by `client` against the limits.
+    async fn count_rotation(&self, family: &Family, client: &Client, now: u64) -> Result<(), RefreshError> {
         let inner = &*self.inner;
-        let in_grace = now <= retired.at.saturating_add(inner.reuse_grace.as_secs());
-        if !in_grace {
-            event!(
-                warn,
-                REFRESH,
-                session_id = retired.family.id.as_str(),
-                subject = retired.family.subject.as_deref(),
-                "a retired refresh token was used again; its family is revoked"
-            );
-            inner
-                .revocations
-                .revoke(&retired.family.id, Some(retired.family.expires_at))
-                .await?;
-            return Err(RefreshError::Reused);
+        let limited = |retry_after: Option<u64>| match retry_after {
+            Some(retry_after) => Err(RefreshError::RateLimited { retry_after }),
+            None => Ok(()),
+        };
+        match client {
+            Client::Known(address) => limited(
+                count(
+                    &*inner.store,
+                    inner.rotations_per_client,
+                    "rotate-client",
+                    address,
+                    now,
+                )
+                .await?,
+            )?,
+            Client::Unlimited => {}
+            Client::Unknown => return Err(RefreshError::ClientAddressUnknown),
         }
-        self.check_not_revoked(&retired.family).await?;
-        let successor = open(token, &retired.successor).ok_or(RefreshError::Invalid)?;
-        let live = live.ok_or(RefreshError::Invalid)?;
-        let session: S = serde_json::from_value(live.session).map_err(|_| RefreshError::Invalid)?;
-        self.pair(&session, &retired.family, successor, now)
+        limited(
+            count(
+                &*inner.store,
+                inner.rotations_per_family,
+                "rotate-family",
+                &family.id,
+                now,
+            )
+            .await?,
+        )
+    }
+
+    /// A retired token presented again with its successor still on record: the same successor
+    /// within the grace window (and the family's life), else the end of the family.
+    async fn replayed(&self, token: &[u8; 32], successor: Successor, now: u64) -> Result<TokenPair, RefreshError> {
+        let inner = &*self.inner;
+        let in_grace = now <= successor.at.saturating_add(inner.reuse_grace.as_secs());
+        if !in_grace {
+            return self.reused(&successor.family.end()).await;
+        }
+        if now >= successor.family.expires_at {
+            return Err(RefreshError::Invalid);
+        }
+        self.check_not_revoked(&successor.family).await?;
+        let new_token = open(token, &successor.sealed).ok_or(RefreshError::Invalid)?;
+        let session: S = serde_json::from_value(successor.session).map_err(|_| RefreshError::Invalid)?;
+        self.pair(&session, &successor.family, new_token, now)
+    }
+
+    /// A retired token presented after the grace window: someone else holds a copy. The family
+    /// ends.
+    async fn reused(&self, family: &FamilyEnd) -> Result<TokenPair, RefreshError> {
+        event!(
+            warn,
+            REFRESH,
+            session_id = family.id.as_str(),
+            "a retired refresh token was used again; its family is revoked"
+        );
+        self.inner
+            .revocations
+            .revoke(&family.id, Some(family.expires_at))
+            .await?;
+        Err(RefreshError::Reused)
     }
 
     async fn check_not_revoked(&self, family: &Family) -> Result<(), RefreshError> {
@@ -536,8 +732,8 @@ impl<S: SessionTypes> RefreshTokens<S> {
             idle_expires_at,
             session,
         };
-        let record = serde_json::to_vec(&live).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?;
-        let [key, _] = record_keys(&token);
+        let record = to_json(&live)?;
+        let [key, ..] = record_keys(&token);
         inner.store.put(&key, record, remaining(idle_expires_at, now)).await?;
         Ok(token)
     }
@@ -549,12 +745,17 @@ impl<S: SessionTypes> RefreshTokens<S> {
             .min(family.expires_at)
     }
 
-    /// A fresh access token for `session` in `family`, with `refresh_token`.
+    /// A fresh access token for `session` in `family`, with `refresh_token`. The access token
+    /// never outlives the family (nor, so, the revocation record that can refuse it).
     fn pair(&self, session: &S, family: &Family, refresh_token: String, now: u64) -> Result<TokenPair, RefreshError> {
         let inner = &*self.inner;
+        let left = family.expires_at.saturating_sub(now);
+        if left == 0 {
+            return Err(RefreshError::Invalid);
+        }
         let options = IssueOptions {
             subject: family.subject.clone(),
-            lifetime: Some(inner.access_lifetime),
+            lifetime: Some(inner.access_lifetime.min(Duration::from_secs(left))),
             session_id: Some(family.id.clone()),
             mode: inner.openauth.then(|| "access".to_owned()),
             ..IssueOptions::default()
@@ -582,7 +783,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
             .flatten()
             .find_map(|bytes| {
                 serde_json::from_slice::<Live>(&bytes)
-                    .map(|live| live.family)
+                    .map(|live| live.family.end())
                     .or_else(|_| serde_json::from_slice::<Retired>(&bytes).map(|retired| retired.family))
                     .ok()
             })
@@ -665,15 +866,42 @@ impl<S: SessionTypes> RefreshTokens<S> {
         ]
     }
 
-    /// The refresh token the request's refresh cookie carries (the first, if several).
+    /// The refresh token the request's refresh cookie carries; `None` when it carries the cookie
+    /// more than once (another host of the site may have set one: never guess which is ours).
     pub fn refresh_cookie(&self, headers: &HeaderMap) -> Option<String> {
-        self.inner.cookie.find(headers).into_iter().next()
+        match refresh_cookie(&self.inner.cookie, headers) {
+            RefreshCookie::One(token) => Some(token),
+            RefreshCookie::Absent | RefreshCookie::Several => None,
+        }
+    }
+}
+
+/// What a request carries in the refresh cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefreshCookie {
+    Absent,
+    One(String),
+    /// More than one cookie of the name (cookie tossing from a sibling host): treated as none,
+    /// and cleared.
+    Several,
+}
+
+/// The refresh cookie `cookie` names, in `headers`.
+pub(crate) fn refresh_cookie(cookie: &CookieOptions, headers: &HeaderMap) -> RefreshCookie {
+    let mut found = cookie.find(headers);
+    match (found.pop(), found.is_empty()) {
+        (None, _) => RefreshCookie::Absent,
+        (Some(token), true) => RefreshCookie::One(token),
+        (Some(_), false) => RefreshCookie::Several,
     }
 }
 
 /// A refresher the session layer and the token endpoint hold without knowing the session type.
 pub(crate) trait Refresher: Send + Sync + 'static {
-    fn refresh<'a>(&'a self, refresh_token: &'a str) -> RefreshFuture<'a>;
+    /// Rotates `refresh_token` for the client of the request that carried it.
+    fn refresh<'a>(&'a self, refresh_token: &'a str, client: &'a Client) -> RefreshFuture<'a>;
+    /// The client of a request, as the per-client limit reads it.
+    fn client_of(&self, headers: &HeaderMap, extensions: &http::Extensions) -> Client;
     fn set_cookies(&self, pair: &TokenPair) -> Result<[HeaderValue; 2], RefreshError>;
     fn cookie(&self) -> &CookieOptions;
     fn reuse_grace(&self) -> Duration;
@@ -687,8 +915,12 @@ pub(crate) trait Refresher: Send + Sync + 'static {
 pub(crate) type RefreshFuture<'a> = Pin<Box<dyn Future<Output = Result<TokenPair, RefreshError>> + Send + 'a>>;
 
 impl<S: SessionTypes> Refresher for RefreshTokens<S> {
-    fn refresh<'a>(&'a self, refresh_token: &'a str) -> RefreshFuture<'a> {
-        Box::pin(RefreshTokens::refresh(self, refresh_token))
+    fn refresh<'a>(&'a self, refresh_token: &'a str, client: &'a Client) -> RefreshFuture<'a> {
+        Box::pin(self.refresh_from(refresh_token, client))
+    }
+
+    fn client_of(&self, headers: &HeaderMap, extensions: &http::Extensions) -> Client {
+        self.inner.client_address.client_of(headers, extensions)
     }
 
     fn set_cookies(&self, pair: &TokenPair) -> Result<[HeaderValue; 2], RefreshError> {
@@ -721,10 +953,19 @@ fn decode_token(token: &str) -> Option<[u8; 32]> {
     URL_SAFE_NO_PAD.decode(token).ok()?.try_into().ok()
 }
 
-/// The store keys of a refresh token: its live record and its retired marker.
-fn record_keys(token: &str) -> [String; 2] {
+/// The store keys of a refresh token: its live record, its retired marker and its successor.
+fn record_keys(token: &str) -> [String; 3] {
     let hash = token_hash(token);
-    [format!("{REFRESH_PREFIX}{hash}"), format!("{RETIRED_PREFIX}{hash}")]
+    [
+        format!("{REFRESH_PREFIX}{hash}"),
+        format!("{RETIRED_PREFIX}{hash}"),
+        format!("{SUCCESSOR_PREFIX}{hash}"),
+    ]
+}
+
+/// A record as JSON bytes.
+fn to_json(record: &impl Serialize) -> Result<Vec<u8>, RefreshError> {
+    Ok(serde_json::to_vec(record).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?)
 }
 
 /// The store's name for a refresh token: its SHA-256, base64url.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, SET_COOKIE};
+use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::uri::Scheme;
-use http::{HeaderMap, Method, Request, Response, Uri};
+use http::{Extensions, HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -26,7 +26,7 @@ use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{Credential, DEFAULT_SOURCES, TokenSource, find_credential};
 use crate::redirect::{InvalidOrigin, parse_origin};
-use crate::refresh::RefreshTokens;
+use crate::refresh::{RefreshCookie, RefreshError, RefreshTokens};
 use crate::telemetry::event;
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
@@ -354,7 +354,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
-            let decision = shared.decide(request.method(), request.uri(), request.headers()).await;
+            let decision = shared
+                .decide(request.method(), request.uri(), request.headers(), request.extensions())
+                .await;
             let (session, clear) = match decision {
                 Decision::Respond(response) => return Ok(response.map(SessionBody::full)),
                 Decision::Continue(session, clear) => (session, clear),
@@ -372,12 +374,12 @@ where
 }
 
 impl<V: SessionVerifier> Shared<V> {
-    async fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
+    async fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Decision {
         let path = uri.path();
         if self.skip.iter().any(|pattern| pattern.matches(path)) {
             return Decision::Continue(None, ClearCookie::No);
         }
-        let decision = self.decide_session(method, uri, headers).await;
+        let decision = self.decide_session(method, uri, headers, extensions).await;
         match (&self.rules, decision) {
             (Some(rules), Decision::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
             (_, decision) => decision,
@@ -438,7 +440,7 @@ impl<V: SessionVerifier> Shared<V> {
 
     /// The session of a request the layer covers: the landing route, the credential, CSRF, and
     /// verification through the cache.
-    async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Decision {
+    async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Decision {
         let path = uri.path();
         let format = Format::of(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
@@ -455,10 +457,8 @@ impl<V: SessionVerifier> Shared<V> {
         });
         let (token, source) = match credential {
             Ok(Credential::None) => {
-                if let Some(refresh) = &self.refresh
-                    && let Some(token) = refresh.token(headers)
-                {
-                    return self.refreshed(refresh, &token, method, uri, headers, format).await;
+                if let Some(refreshed) = self.refresh_from_cookie(method, uri, headers, extensions).await {
+                    return refreshed;
                 }
                 return Decision::Continue(None, ClearCookie::No);
             }
@@ -499,12 +499,9 @@ impl<V: SessionVerifier> Shared<V> {
                 // that could not answer) is replaced when the refresh cookie is there.
                 if source == TokenSource::Cookie
                     && !matches!(*error, VerifierError::BackendUnavailable(_))
-                    && let Some(refresh) = &self.refresh
-                    && let Some(refresh_token) = refresh.token(headers)
+                    && let Some(refreshed) = self.refresh_from_cookie(method, uri, headers, extensions).await
                 {
-                    return self
-                        .refreshed(refresh, &refresh_token, method, uri, headers, format)
-                        .await;
+                    return refreshed;
                 }
                 if source == TokenSource::Cookie {
                     self.refused_cookie(&error, method, format)
@@ -541,6 +538,33 @@ impl<V: SessionVerifier> Shared<V> {
         ))
     }
 
+    /// The request's session from its refresh cookie, when the layer refreshes and the request
+    /// carries one: `None` without it. A request that carries the cookie more than once (a
+    /// sibling host can set one of the same name) is treated as carrying none of them: it goes
+    /// on signed out and the cookies are cleared, never guessed between.
+    async fn refresh_from_cookie(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<Decision> {
+        let refresh = self.refresh.as_ref()?;
+        match refresh.token(headers) {
+            RefreshCookie::Absent => None,
+            RefreshCookie::Several => {
+                event!(
+                    info,
+                    SESSION,
+                    path = uri.path(),
+                    "the refresh cookie was sent more than once; none is used, and they are cleared"
+                );
+                Some(Decision::Continue(None, ClearCookie::Yes))
+            }
+            RefreshCookie::One(token) => Some(self.refreshed(refresh, &token, method, uri, headers, extensions).await),
+        }
+    }
+
     /// The request's session from its refresh cookie: a new pair (shared with the requests that
     /// carry the same refresh token), verified like any token.
     async fn refreshed(
@@ -550,35 +574,16 @@ impl<V: SessionVerifier> Shared<V> {
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-        format: Format,
+        extensions: &Extensions,
     ) -> Decision {
+        let format = Format::of(headers);
         // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
         if let Some(refused) = self.cross_site(method, uri, headers, format) {
             return refused;
         }
-        let (pair, cookies) = match refresh.refresh(refresh_token).await {
+        let (pair, cookies) = match refresh.refresh(refresh_token, headers, extensions).await {
             Ok(refreshed) => refreshed,
-            Err(error) if error.is_invalid_grant() => {
-                event!(
-                    debug,
-                    SESSION,
-                    reason = error.kind(),
-                    path = uri.path(),
-                    "refresh cookie refused"
-                );
-                return Decision::Continue(None, ClearCookie::Yes);
-            }
-            Err(_error) => {
-                event!(
-                    warn,
-                    SESSION,
-                    reason = _error.kind(),
-                    "session refresh failed; cookies kept"
-                );
-                return Decision::Respond(
-                    Refusal::Unavailable.response("the session could not be refreshed; try again", format),
-                );
-            }
+            Err(error) => return self.refresh_refused(&error, uri, format),
         };
         let cookies = ClearCookie::Refreshed(Arc::new(cookies));
         let (verified, _outcome) = self.cache.verify_observed(&pair.access_token, headers).await;
@@ -601,6 +606,44 @@ impl<V: SessionVerifier> Shared<V> {
                     }
                     Decision::Continue(session, _) => Decision::Continue(session, cookies),
                 }
+            }
+        }
+    }
+
+    /// What a refresh that did not happen answers: a refresh token that is no longer good signs
+    /// the request out and clears the cookies; a limit is `429` with `Retry-After`, and a store
+    /// that could not answer `503`, both keeping the cookies; a client address that cannot be
+    /// told (a configuration error, logged at ERROR where it is read) is `500`.
+    fn refresh_refused(&self, error: &RefreshError, uri: &Uri, format: Format) -> Decision {
+        let _ = uri;
+        match error {
+            RefreshError::RateLimited { retry_after } => {
+                event!(info, SESSION, path = uri.path(), retry_after, "refresh rate limited; cookies kept");
+                let mut response = Refusal::TooManyRequests.response("too many refreshes; try again later", format);
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+                Decision::Respond(response)
+            }
+            RefreshError::ClientAddressUnknown => Decision::Respond(
+                Refusal::Misconfigured.response("the session could not be refreshed", format),
+            ),
+            error if error.is_invalid_grant() => {
+                event!(
+                    debug,
+                    SESSION,
+                    reason = error.kind(),
+                    path = uri.path(),
+                    "refresh cookie refused"
+                );
+                Decision::Continue(None, ClearCookie::Yes)
+            }
+            _error => {
+                event!(
+                    warn,
+                    SESSION,
+                    reason = _error.kind(),
+                    "session refresh failed; cookies kept"
+                );
+                Decision::Respond(Refusal::Unavailable.response("the session could not be refreshed; try again", format))
             }
         }
     }

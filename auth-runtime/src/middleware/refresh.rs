@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::{Extensions, HeaderMap};
 use http::header::HeaderValue;
 
-use crate::refresh::{RefreshError, Refresher, TokenPair, token_hash};
+use crate::refresh::{RefreshCookie, RefreshError, Refresher, TokenPair, refresh_cookie, token_hash};
 
 /// How long a refresh's pair answers requests that carried the same refresh token (the requests
 /// a browser sent before it had the new cookies): this, or the reuse grace window if shorter, in
@@ -38,18 +38,26 @@ impl LayerRefresh {
         }
     }
 
-    /// The refresh token the request's refresh cookie carries.
-    pub(super) fn token(&self, headers: &HeaderMap) -> Option<String> {
-        self.refresher.cookie().find(headers).into_iter().next()
+    /// What the request carries in the refresh cookie (several of one name count as none).
+    pub(super) fn token(&self, headers: &HeaderMap) -> RefreshCookie {
+        refresh_cookie(self.refresher.cookie(), headers)
     }
 
-    /// The pair for `token`: one refresh however many requests ask at once; a failure is never
-    /// shared (the next request tries again).
-    pub(super) async fn refresh(&self, token: &str) -> Result<(TokenPair, [HeaderValue; 2]), Arc<RefreshError>> {
+    /// The pair for `token`: one refresh however many requests ask at once (counted for the
+    /// first request's client); a failure is never shared (the next request tries again).
+    pub(super) async fn refresh(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Result<(TokenPair, [HeaderValue; 2]), Arc<RefreshError>> {
         let key = token_hash(token);
         let pair = self
             .shared
-            .try_get_with(key, async { self.refresher.refresh(token).await })
+            .try_get_with(key, async {
+                let client = self.refresher.client_of(headers, extensions);
+                self.refresher.refresh(token, &client).await
+            })
             .await?;
         let cookies = self.refresher.set_cookies(&pair).map_err(Arc::new)?;
         Ok((pair, cookies))

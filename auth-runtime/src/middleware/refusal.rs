@@ -7,12 +7,15 @@
 //! | a token was presented and refused | 401 | `invalid_token` | 16 Unauthenticated |
 //! | a session of the wrong kind, a cross-site request, or denied by an authorization rule | 403 | `forbidden` | 7 PermissionDenied |
 //! | a path not in canonical form, where authorization rules apply | 400 | `bad_request` | 3 InvalidArgument |
+//! | too many refreshes from one family or client | 429 | `rate_limited` | 8 ResourceExhausted |
 //! | the session backend could not answer | 503 | `temporarily_unavailable` | 14 Unavailable |
+//! | the server is configured so that it cannot apply a limit (no client address) | 500 | `server_misconfigured` | 13 Internal |
 //! | the session layer is not installed on the route | 500 | `session_layer_missing` | 13 Internal |
 //!
 //! The HTTP body is `{"error": "<name>", "reason": "<what happened>"}`; a 401 carries
 //! `WWW-Authenticate: Bearer` (with `error="invalid_token"` for a refused token, RFC 6750), a
-//! 503 `Retry-After: 1`, and every refusal `Cache-Control: no-store`. A browser's request (its
+//! 503 `Retry-After: 1`, a 429 the `Retry-After` of its limit (set by the caller), and every
+//! refusal `Cache-Control: no-store`. A browser's request (its
 //! `Accept` names `text/html`: a page load or a form post) gets the same status and headers with
 //! a short page instead of the JSON, so a person reads what happened instead of raw JSON.
 
@@ -61,8 +64,13 @@ pub(crate) enum Refusal {
     InvalidToken,
     /// A session of the wrong kind, or a cross-site request with the session cookie.
     Forbidden,
+    /// Too many refreshes from one family or client; the client keeps its tokens and retries
+    /// after `Retry-After`.
+    TooManyRequests,
     /// The session backend could not answer; the client should keep its token and retry.
     Unavailable,
+    /// A limit cannot be applied as configured (the client's address cannot be told).
+    Misconfigured,
     /// The session layer did not run for this request: a programming error.
     #[cfg_attr(
         not(feature = "axum"),
@@ -79,7 +87,9 @@ impl Refusal {
             Refusal::BadRequest => "bad_request",
             Refusal::InvalidToken => "invalid_token",
             Refusal::Forbidden => "forbidden",
+            Refusal::TooManyRequests => "rate_limited",
             Refusal::Unavailable => "temporarily_unavailable",
+            Refusal::Misconfigured => "server_misconfigured",
             Refusal::LayerMissing => "session_layer_missing",
         }
     }
@@ -90,8 +100,9 @@ impl Refusal {
             Refusal::Unauthenticated | Refusal::InvalidToken => StatusCode::UNAUTHORIZED,
             Refusal::Forbidden => StatusCode::FORBIDDEN,
             Refusal::BadRequest => StatusCode::BAD_REQUEST,
+            Refusal::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Refusal::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            Refusal::LayerMissing | Refusal::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -100,8 +111,9 @@ impl Refusal {
             Refusal::Unauthenticated | Refusal::InvalidToken => "16",
             Refusal::Forbidden => "7",
             Refusal::BadRequest => "3",
+            Refusal::TooManyRequests => "8",
             Refusal::Unavailable => "14",
-            Refusal::LayerMissing => "13",
+            Refusal::LayerMissing | Refusal::Misconfigured => "13",
         }
     }
 
@@ -112,8 +124,9 @@ impl Refusal {
             Refusal::BadRequest => "Bad request",
             Refusal::InvalidToken => "Your sign-in is no longer valid",
             Refusal::Forbidden => "Request refused",
+            Refusal::TooManyRequests => "Too many requests",
             Refusal::Unavailable => "Temporarily unavailable",
-            Refusal::LayerMissing => "Server error",
+            Refusal::LayerMissing | Refusal::Misconfigured => "Server error",
         }
     }
 
@@ -158,7 +171,11 @@ impl Refusal {
             Refusal::Unavailable => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            Refusal::Forbidden | Refusal::BadRequest | Refusal::LayerMissing => {}
+            Refusal::Forbidden
+            | Refusal::BadRequest
+            | Refusal::LayerMissing
+            | Refusal::Misconfigured
+            | Refusal::TooManyRequests => {}
         }
         response
     }
@@ -187,7 +204,9 @@ mod tests {
             Refusal::BadRequest,
             Refusal::InvalidToken,
             Refusal::Forbidden,
+            Refusal::TooManyRequests,
             Refusal::Unavailable,
+            Refusal::Misconfigured,
             Refusal::LayerMissing,
         ];
         for kind in kinds {

@@ -53,6 +53,7 @@ impl TokenEndpoint {
                 "the body must be application/x-www-form-urlencoded",
             );
         }
+        let client = self.refresher.client_of(request.headers(), request.extensions());
         let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_FORM_BODY).await else {
             return error(StatusCode::BAD_REQUEST, "invalid_request", "the body is too large");
         };
@@ -87,8 +88,20 @@ impl TokenEndpoint {
                 "exactly one refresh_token is required",
             );
         };
-        match self.refresher.refresh(refresh_token).await {
+        match self.refresher.refresh(refresh_token, &client).await {
             Ok(pair) => answer(StatusCode::OK, pair.to_json()),
+            Err(RefreshError::RateLimited { retry_after }) => {
+                // RFC 8628's `slow_down`: the client keeps its tokens and waits.
+                let mut response = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "slow_down",
+                    "too many refreshes; keep your tokens and try again after Retry-After",
+                );
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+                response
+            }
             Err(refused) if refused.is_invalid_grant() => {
                 error(StatusCode::BAD_REQUEST, "invalid_grant", &refused.to_string())
             }

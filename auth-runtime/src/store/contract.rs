@@ -20,6 +20,17 @@ pub fn is_security_key(key: &str) -> bool {
     SECURITY_KEY_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
 }
 
+/// Key prefixes of the refresh-token records (live tokens, retired markers, successors). One is
+/// written per rotation: [`MemoryStore`](super::MemoryStore) gives them a capacity of their own,
+/// so that signed-in families refreshing can never starve sign-in flows or revocations, nor be
+/// starved by a flood of flows.
+pub const REFRESH_KEY_PREFIXES: &[&str] = &["refresh:", "refresh-retired:", "refresh-next:"];
+
+/// Whether `key` is a refresh-token record's (it starts with one of [`REFRESH_KEY_PREFIXES`]).
+pub fn is_refresh_key(key: &str) -> bool {
+    REFRESH_KEY_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
 /// The future every [`Store`] operation returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 

@@ -6,7 +6,7 @@ use std::future::ready;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::contract::{Store, StoreError, StoreFuture, is_security_key};
+use super::contract::{Store, StoreError, StoreFuture, is_refresh_key, is_security_key};
 use super::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
 
 /// The default capacity of a [`MemoryStore`] for flow records (pending codes and sign-ins): live
@@ -16,14 +16,20 @@ pub const DEFAULT_STORE_CAPACITY: usize = 100_000;
 /// revocations, used links, attempt and rate counters), apart from the flows' so that a flood of
 /// flows can never crowd them out.
 pub const DEFAULT_SECURITY_CAPACITY: usize = 200_000;
+/// The default capacity of a [`MemoryStore`] for refresh-token records ([`is_refresh_key`]:
+/// live tokens, retired markers, successors), apart from the others: 500 000, about 5 000
+/// families used all day (96 rotations each).
+pub const DEFAULT_REFRESH_CAPACITY: usize = 500_000;
 
 /// A [`Store`] in this process's memory: the default, for one instance. Cheap to clone (an `Arc`
 /// inside); clones share records.
 ///
 /// Records live until their time to live passes; expired records are dropped when the store is
-/// full and whenever they are read. Security records ([`is_security_key`]) have a capacity of
-/// their own: flows filling theirs never make a revocation or a used-link marker fail. Invalidation events reach the listeners of this store and
-/// its clones (one process); its subscription is always live.
+/// full and whenever they are read. Security records ([`is_security_key`]) and refresh-token
+/// records ([`is_refresh_key`]) each have a capacity of their own: flows filling theirs never
+/// make a revocation or a used-link marker fail, and refresh rotations never starve sign-in flows
+/// or revocations. Invalidation events reach the listeners of this store and its clones (one
+/// process); its subscription is always live.
 #[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<MemoryInner>,
@@ -33,14 +39,16 @@ struct MemoryInner {
     records: Mutex<Records>,
     capacity: usize,
     security_capacity: usize,
+    refresh_capacity: usize,
     listeners: Listeners,
 }
 
-/// The records, in two classes with a capacity each.
+/// The records, in three classes with a capacity each.
 #[derive(Default)]
 struct Records {
     flows: HashMap<String, Record>,
     security: HashMap<String, Record>,
+    refresh: HashMap<String, Record>,
 }
 
 impl Records {
@@ -48,6 +56,8 @@ impl Records {
     fn of(&mut self, key: &str) -> &mut HashMap<String, Record> {
         if is_security_key(key) {
             &mut self.security
+        } else if is_refresh_key(key) {
+            &mut self.refresh
         } else {
             &mut self.flows
         }
@@ -65,6 +75,7 @@ impl fmt::Debug for MemoryStore {
             .field("records", &self.len())
             .field("capacity", &self.inner.capacity)
             .field("security_capacity", &self.inner.security_capacity)
+            .field("refresh_capacity", &self.inner.refresh_capacity)
             .finish()
     }
 }
@@ -89,8 +100,15 @@ impl MemoryStore {
     }
 
     /// An empty store holding at most `flows` live flow records and `security` live security
-    /// records ([`is_security_key`]).
+    /// records ([`is_security_key`]), and the default number of refresh-token records.
     pub fn with_capacities(flows: usize, security: usize) -> Self {
+        MemoryStore::with_all_capacities(flows, security, DEFAULT_REFRESH_CAPACITY)
+    }
+
+    /// An empty store holding at most `flows` live flow records, `security` live security
+    /// records ([`is_security_key`]) and `refresh` live refresh-token records
+    /// ([`is_refresh_key`]).
+    pub fn with_all_capacities(flows: usize, security: usize, refresh: usize) -> Self {
         // One process: no event can be missed, so the subscription is live from the start and
         // every listener hears `Subscribed` as it is added.
         let listeners = Listeners::new();
@@ -100,6 +118,7 @@ impl MemoryStore {
                 records: Mutex::new(Records::default()),
                 capacity: flows,
                 security_capacity: security,
+                refresh_capacity: refresh,
                 listeners,
             }),
         }
@@ -108,7 +127,7 @@ impl MemoryStore {
     /// The number of records held, live or not yet swept.
     pub fn len(&self) -> usize {
         let records = self.lock();
-        records.flows.len() + records.security.len()
+        records.flows.len() + records.security.len() + records.refresh.len()
     }
 
     /// Whether no record is held.
@@ -132,6 +151,8 @@ impl MemoryStore {
     fn insert(&self, records: &mut HashMap<String, Record>, key: &str, record: Record) -> Result<(), StoreError> {
         let capacity = if is_security_key(key) {
             self.inner.security_capacity
+        } else if is_refresh_key(key) {
+            self.inner.refresh_capacity
         } else {
             self.inner.capacity
         };
@@ -366,5 +387,18 @@ mod tests {
             Err(StoreError::Full { capacity: 3 })
         ));
         assert_eq!(store.len(), 5);
+    }
+
+    #[test]
+    fn refresh_records_have_their_own_share() {
+        let store = MemoryStore::with_all_capacities(1, 1, 2);
+        now(store.put("refresh:a", Vec::new(), MINUTE)).expect("room");
+        assert!(now(store.put_new("refresh-next:a", Vec::new(), MINUTE)).expect("room"));
+        assert!(matches!(
+            now(store.put("refresh-retired:a", Vec::new(), MINUTE)),
+            Err(StoreError::Full { capacity: 2 })
+        ));
+        now(store.put("code:code:1", Vec::new(), MINUTE)).expect("a flow has its own room");
+        now(store.put("revoked:s1", Vec::new(), MINUTE)).expect("a revocation has its own room");
     }
 }

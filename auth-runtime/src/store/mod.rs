@@ -21,9 +21,11 @@ pub(crate) mod metered;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 
-pub use self::contract::{SECURITY_KEY_PREFIXES, Store, StoreError, StoreFuture, is_security_key};
+pub use self::contract::{
+    REFRESH_KEY_PREFIXES, SECURITY_KEY_PREFIXES, Store, StoreError, StoreFuture, is_refresh_key, is_security_key,
+};
 pub use self::events::{Invalidation, Listener, ListenerFn, Listeners, StoreEvent, Subscription};
-pub use self::memory::{DEFAULT_SECURITY_CAPACITY, DEFAULT_STORE_CAPACITY, MemoryStore};
+pub use self::memory::{DEFAULT_REFRESH_CAPACITY, DEFAULT_SECURITY_CAPACITY, DEFAULT_STORE_CAPACITY, MemoryStore};
 pub use self::metered::{MeteredStore, OperationStats, StoreStats};
 #[cfg(feature = "redis")]
 pub use self::redis::{

@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use auth_runtime::axum::Session;
 use auth_runtime::providers::AuthHandler;
-use auth_runtime::refresh::{RefreshError, RefreshTokens, TokenPair};
+use auth_runtime::RateLimit;
+use auth_runtime::refresh::{RefreshError, RefreshTokens, RefreshTokensBuilder, TokenPair};
 use auth_runtime::revocation::Revocable;
 use auth_runtime::store::{MemoryStore, RedisStore, Store};
 use auth_runtime::{SessionCache, SessionLayer, SessionVerifier, Sessions, SigningKey};
 use axum::routing::get;
 
-use crate::common::client::{get as http_get, post_form, serve, serve_later};
+use crate::common::client::{get as http_get, post_form, serve, serve_later, serve_without_peer};
 use crate::common::redis_server::RedisServer;
 use crate::common::stores::TestStore;
 use crate::common::{AUDIENCE, AppSession, NOW, at, runtime, user};
@@ -48,6 +49,27 @@ impl Clocked {
             .build()
             .expect("refresh tokens");
         Clocked { now, sessions, tokens }
+    }
+
+    /// [`Clocked::on`] with the refresh tokens' builder changed by `configure`.
+    fn with(
+        store: Arc<dyn Store>,
+        configure: impl FnOnce(RefreshTokensBuilder<AppSession>) -> RefreshTokensBuilder<AppSession>,
+    ) -> Clocked {
+        Clocked::with_key(store, SigningKey::generate_ed25519().expect("a key"), configure)
+    }
+
+    /// [`Clocked::with`], signing with `key`.
+    fn with_key(
+        store: Arc<dyn Store>,
+        key: SigningKey,
+        configure: impl FnOnce(RefreshTokensBuilder<AppSession>) -> RefreshTokensBuilder<AppSession>,
+    ) -> Clocked {
+        let base = Clocked::on(Arc::clone(&store), key);
+        let tokens = configure(RefreshTokens::builder(base.sessions.clone(), store))
+            .build()
+            .expect("refresh tokens");
+        Clocked { tokens, ..base }
     }
 
     fn new() -> Clocked {
@@ -294,23 +316,35 @@ fn logout_ends_one_family_and_log_out_everywhere_every_family_of_the_subject() {
     });
 }
 
-/// Rotations fill the flows' side of a `MemoryStore` (one live record and one retired marker
-/// each), never the revocations' own: when no refresh fits any more (503, tokens kept), a logout
-/// is still recorded and refused refreshes stay refused.
+/// Rotations fill the refresh records' own share of a `MemoryStore`, never the flows' nor the
+/// revocations': when no refresh fits any more (503, tokens kept), a code sign-in still starts, a
+/// logout is still recorded, and refused refreshes stay refused.
 #[test]
-fn a_store_full_of_rotations_still_records_a_logout() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::with_capacities(40, 10));
-    let clocked = Clocked::on(store, SigningKey::generate_ed25519().expect("a key"));
+fn a_store_full_of_rotations_still_records_a_logout_and_starts_sign_ins() {
+    let memory = MemoryStore::with_all_capacities(10, 10, 6);
+    let store: Arc<dyn Store> = Arc::new(memory.clone());
+    let clocked = Clocked::with(store, |builder| {
+        builder.limit_rotations_per_family(RateLimit::new(1000, Duration::from_secs(3600)))
+    });
     runtime().block_on(async {
         let mut pair = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        let mut rotations = 0;
         let full = loop {
             match clocked.tokens.refresh(&pair.refresh_token).await {
-                Ok(next) => pair = next,
+                Ok(next) => {
+                    pair = next;
+                    rotations += 1;
+                }
                 Err(error) => break error,
             }
         };
+        assert_eq!(rotations, 2, "a live record, and a marker and a successor per rotation");
         assert!(matches!(full, RefreshError::Store(_)), "{full:?}");
         assert!(!full.is_invalid_grant(), "the client keeps its tokens");
+        memory
+            .put("code:code:flow", b"pending".to_vec(), Duration::from_secs(60))
+            .await
+            .expect("sign-in flows have their own share");
         clocked
             .tokens
             .revoke(&pair.refresh_token)
@@ -318,6 +352,82 @@ fn a_store_full_of_rotations_still_records_a_logout() {
             .expect("the logout is recorded");
         let after = clocked.tokens.refresh(&pair.refresh_token).await;
         assert!(matches!(after, Err(RefreshError::Revoked)), "{after:?}");
+    });
+}
+
+/// The store key of a refresh token's live record, computed here from the definition (SHA-256 of
+/// the token, base64url).
+fn live_key(refresh_token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(refresh_token));
+    format!("refresh:{hash}")
+}
+
+/// A rotation deletes the retired token's record, keeps a marker that names only the family
+/// until the family ends, and keeps the sealed successor for the grace window only: someone who
+/// can read the store later (a replica, a backup) and holds an old refresh token cannot walk the
+/// chain to the current one.
+#[test]
+fn a_rotation_keeps_the_sealed_successor_for_the_grace_window_only() {
+    let store = TestStore::default();
+    let clocked = Clocked::on(Arc::new(store.clone()), SigningKey::generate_ed25519().expect("a key"));
+    runtime().block_on(async {
+        let first = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        let second = clocked.tokens.refresh(&first.refresh_token).await.expect("rotates");
+        assert_eq!(
+            store.get(&live_key(&first.refresh_token)).await.expect("reads"),
+            None,
+            "the retired token's own record is gone"
+        );
+        assert!(store.get(&live_key(&second.refresh_token)).await.expect("reads").is_some());
+        assert_eq!(
+            store.ttl_of("refresh-next:"),
+            Duration::from_secs(61),
+            "the sealed successor lives for the 60 s grace window (and the second it still counts)"
+        );
+        assert_eq!(
+            store.ttl_of("refresh-retired:"),
+            Duration::from_secs(30 * 24 * 60 * 60),
+            "the marker lives as long as the family could"
+        );
+        let marker = store
+            .get(&live_key(&first.refresh_token).replacen("refresh:", "refresh-retired:", 1))
+            .await
+            .expect("reads")
+            .expect("a marker");
+        let marker: serde_json::Value = serde_json::from_slice(&marker).expect("JSON");
+        let fields: Vec<&String> = marker.as_object().expect("an object").keys().collect();
+        assert_eq!(fields, ["at", "family"], "no successor in the long-lived marker");
+    });
+}
+
+/// An access token never outlives its family (nor the revocation record that can refuse it),
+/// and a replay in the grace window after the family ended gets nothing.
+#[test]
+fn no_access_token_outlives_its_family() {
+    let clocked = Clocked::with(Arc::new(MemoryStore::new()), |builder| {
+        builder
+            .lifetime(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(3600))
+    });
+    runtime().block_on(async {
+        let first = clocked.tokens.issue(&user("ada")).await.expect("a pair");
+        clocked.advance(55 * 60);
+        let late = clocked.tokens.refresh(&first.refresh_token).await.expect("rotates");
+        assert_eq!(late.expires_in, 5 * 60, "cut to the family's last five minutes");
+        let claims = clocked.sessions.verify(&late.access_token).expect("verifies").claims;
+        assert_eq!(claims.expires_at, NOW + 3600);
+
+        clocked.advance(4 * 60 + 50);
+        let last = clocked.tokens.refresh(&late.refresh_token).await.expect("rotates");
+        assert_eq!(last.expires_in, 10);
+        clocked.advance(20);
+        let replayed = clocked.tokens.refresh(&late.refresh_token).await;
+        assert!(
+            matches!(replayed, Err(RefreshError::Invalid)),
+            "in the grace window, but the family has ended: {replayed:?}"
+        );
     });
 }
 
@@ -462,6 +572,11 @@ fn a_store_that_cannot_answer_is_503_and_the_client_keeps_its_tokens() {
 
 /// An app behind the session layer with transparent refresh: `/me` answers the subject.
 fn browser_app(clocked: &Clocked) -> (SocketAddr, ()) {
+    (serve(browser_router(clocked)), ())
+}
+
+/// The router of [`browser_app`].
+fn browser_router(clocked: &Clocked) -> axum::Router {
     let now = Arc::clone(&clocked.now);
     let cache = SessionCache::builder(clocked.sessions.clone())
         .clock(move || at(now.load(Ordering::SeqCst)))
@@ -477,8 +592,7 @@ fn browser_app(clocked: &Clocked) -> (SocketAddr, ()) {
             None => "signed out".to_owned(),
         }
     };
-    let app = axum::Router::new().route("/me", get(me)).layer(layer);
-    (serve(app), ())
+    axum::Router::new().route("/me", get(me)).layer(layer)
 }
 
 /// Every `Set-Cookie` of `reply`, attributes and all.
@@ -587,6 +701,156 @@ fn twenty_concurrent_requests_with_an_expired_access_token_make_one_refresh() {
     assert_eq!(cross_site.status, 403);
 }
 
+/// One client rotating one family as fast as it can (measured before: 2000 rotations in 1.7 s,
+/// every one 200, two records each) is stopped at the family's limit: 30 an hour, then 429 with
+/// `Retry-After`, nothing written, and the refresh token it holds still works in the next window.
+#[test]
+fn one_family_rotating_as_fast_as_it_can_is_stopped_at_its_limit() {
+    let store = TestStore::default();
+    let clocked = Clocked::on(Arc::new(store.clone()), SigningKey::generate_ed25519().expect("a key"));
+    let addr = token_server(&clocked.tokens);
+    let mut refresh_token = runtime()
+        .block_on(clocked.tokens.issue(&user("ada")))
+        .expect("a pair")
+        .refresh_token;
+    let mut refused = None;
+    for n in 1..=40 {
+        let reply = grant(addr, &refresh_token);
+        if reply.status != 200 {
+            refused = Some((n, reply));
+            break;
+        }
+        refresh_token = reply.json()["refresh_token"].as_str().expect("a token").to_owned();
+    }
+    let (n, reply) = refused.expect("the limit was never reached");
+    assert_eq!(n, 31, "30 rotations an hour");
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    assert_eq!(reply.json()["error"], "slow_down");
+    let retry_after: u64 = reply
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    assert_eq!(store.writes_under("refresh-retired:"), 30, "nothing written past the limit");
+
+    clocked.advance(retry_after);
+    assert_eq!(grant(addr, &refresh_token).status, 200, "the kept token works after the window");
+}
+
+/// One client address rotating many families is stopped at the per-client limit.
+#[test]
+fn one_client_rotating_many_families_is_stopped_at_its_limit() {
+    let clocked = Clocked::with(Arc::new(MemoryStore::new()), |builder| {
+        builder.limit_rotations_per_client(RateLimit::new(4, Duration::from_secs(15 * 60)))
+    });
+    let addr = token_server(&clocked.tokens);
+    let statuses: Vec<u16> = (0..6)
+        .map(|n| {
+            let pair = runtime()
+                .block_on(clocked.tokens.issue(&user(&format!("user{n}"))))
+                .expect("a pair");
+            grant(addr, &pair.refresh_token).status
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+}
+
+/// A limit that would refuse a client refreshing each access token once is refused at build.
+#[test]
+fn a_rotation_limit_below_what_a_client_needs_is_refused_at_build() {
+    let sessions = Clocked::new().sessions;
+    let build = |limit: RateLimit| {
+        RefreshTokens::builder(sessions.clone(), Arc::new(MemoryStore::new()))
+            .limit_rotations_per_family(limit)
+            .build()
+    };
+    assert!(build(RateLimit::new(0, Duration::from_secs(3600))).is_err());
+    let Err(error) = build(RateLimit::new(3, Duration::from_secs(3600))) else {
+        panic!("3 an hour with 15-minute access tokens was accepted");
+    };
+    assert!(error.to_string().contains("at least two rotations per access lifetime"), "{error}");
+    assert!(build(RateLimit::new(8, Duration::from_secs(3600))).is_ok());
+}
+
+/// The session layer counts its refreshes too: past the family's limit a browser gets 429 with
+/// `Retry-After` and keeps both cookies.
+#[test]
+fn the_layer_answers_429_past_the_limit_and_keeps_the_cookies() {
+    let clocked = Clocked::with(Arc::new(MemoryStore::new()), |builder| {
+        builder.limit_rotations_per_family(RateLimit::new(2, Duration::from_secs(15 * 60)))
+    });
+    let (addr, _) = browser_app(&clocked);
+    let mut refresh_token = runtime()
+        .block_on(clocked.tokens.issue(&user("ada")))
+        .expect("a pair")
+        .refresh_token;
+    for _ in 0..2 {
+        let reply = http_get(addr, "/me", &[("Cookie", &format!("auth-token-refresh={refresh_token}"))]);
+        assert_eq!(reply.body, "signed in as ada");
+        refresh_token = reply.cookie("auth-token-refresh").expect("a new refresh cookie").to_owned();
+    }
+    let limited = http_get(addr, "/me", &[("Cookie", &format!("auth-token-refresh={refresh_token}"))]);
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(limited.json()["error"], "rate_limited");
+    assert!(limited.set_cookies().is_empty(), "the browser keeps its cookies");
+}
+
+/// Served without the peer address, the per-client rotation limit cannot count: the layer and
+/// the token endpoint refuse the refresh (500, an ERROR event), never let it through uncounted.
+#[test]
+fn a_refresh_whose_client_cannot_be_told_is_refused() {
+    let clocked = Clocked::new();
+    let addr = serve_without_peer(browser_router(&clocked));
+    let pair = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
+    let reply = http_get(addr, "/me", &[("Cookie", &format!("auth-token-refresh={}", pair.refresh_token))]);
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert_eq!(reply.json()["error"], "server_misconfigured");
+
+    let handler = AuthHandler::builder(clocked.tokens.sessions(), "https://app.example.com")
+        .refresh_tokens(clocked.tokens.clone())
+        .build()
+        .expect("a handler");
+    let endpoint = serve_without_peer(handler.router());
+    assert_eq!(grant(endpoint, &pair.refresh_token).status, 500);
+    let still = runtime()
+        .block_on(clocked.tokens.refresh(&pair.refresh_token))
+        .expect("nothing was spent");
+    assert_eq!(still.session_id, pair.session_id);
+}
+
+/// Cookie tossing: a sibling subdomain sets `auth-token-refresh` with a longer path, so the
+/// browser sends two. The layer takes neither (it used to take the first, and swap the victim
+/// into the attacker's account at the next refresh): the request goes on signed out and the
+/// cookies are cleared.
+#[test]
+fn two_refresh_cookies_count_as_none_and_are_cleared() {
+    let store = TestStore::default();
+    let clocked = Clocked::on(Arc::new(store.clone()), SigningKey::generate_ed25519().expect("a key"));
+    let (addr, _) = browser_app(&clocked);
+    let victim = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
+    let attacker = runtime().block_on(clocked.tokens.issue(&user("mallory"))).expect("a pair");
+    let tossed = format!(
+        "auth-token-refresh={}; auth-token-refresh={}",
+        attacker.refresh_token, victim.refresh_token
+    );
+    let reply = http_get(addr, "/me", &[("Cookie", &tossed)]);
+    assert_eq!(reply.body, "signed out");
+    assert_eq!(
+        full_set_cookies(&reply),
+        [
+            "auth-token=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0",
+            "auth-token-refresh=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0"
+        ]
+    );
+    assert_eq!(store.writes_under("refresh-next:"), 0, "nothing was rotated");
+    assert_eq!(clocked.tokens.refresh_cookie(&{
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::COOKIE, tossed.parse().expect("a header"));
+        headers
+    }), None);
+}
+
 #[test]
 #[ignore = "needs redis-server (apt install redis-server)"]
 fn fifty_concurrent_refreshes_of_one_token_across_two_instances_on_redis_make_one_successor() {
@@ -598,8 +862,13 @@ fn fifty_concurrent_refreshes_of_one_token_across_two_instances_on_redis_make_on
         let b = RedisStore::connect(redis.url()).await.expect("instance B's store");
         (a, b)
     });
-    let a = Clocked::on(Arc::new(a), key.clone());
-    let b = Clocked::on(Arc::new(b), key);
+    // Every racer counts against the family's limit before one of them wins; raised here, where
+    // the race itself is what is tested (the session layer coalesces a browser's racing requests).
+    let generous = |builder: RefreshTokensBuilder<AppSession>| {
+        builder.limit_rotations_per_family(RateLimit::new(1000, Duration::from_secs(3600)))
+    };
+    let a = Clocked::with_key(Arc::new(a), key.clone(), generous);
+    let b = Clocked::with_key(Arc::new(b), key, generous);
     let first = runtime.block_on(a.tokens.issue(&user("ada"))).expect("a pair");
     let first_token = first.refresh_token.clone();
     let results = runtime.block_on(async {
@@ -629,8 +898,8 @@ fn fifty_concurrent_refreshes_of_one_token_across_two_instances_on_redis_make_on
     );
     assert_eq!(
         redis.command("EVAL \"return #redis.call('keys','*:refresh:*')\" 0"),
-        ":2",
-        "the first token and its one successor; the losers' candidates are gone"
+        ":1",
+        "the one successor; the first token's record went at rotation, the losers' candidates are gone"
     );
     assert_eq!(
         redis.command("EVAL \"return #redis.call('keys','*revoked:*')\" 0"),
@@ -664,6 +933,53 @@ fn fifty_concurrent_refreshes_of_one_token_across_two_instances_on_redis_make_on
     runtime
         .block_on(b.tokens.refresh(successor))
         .expect("the successor refreshes on either instance");
+}
+
+/// What a family costs on Redis after a day of 15-minute refreshes (96 rotations): the live
+/// record and one retired marker per rotation, which stay until the family could no longer live.
+/// The successors (61 s) and the rate counters (an hour) go on their own; they are left out.
+/// Prints the figure that the crate guide states.
+#[test]
+#[ignore = "needs redis-server (apt install redis-server)"]
+fn a_day_of_15_minute_refreshes_on_redis_leaves_one_small_marker_per_rotation() {
+    let redis = RedisServer::start();
+    let runtime = runtime();
+    let store = runtime
+        .block_on(RedisStore::connect(redis.url()))
+        .expect("a store");
+    let clocked = Clocked::on(Arc::new(store), SigningKey::generate_ed25519().expect("a key"));
+    let mut pair = runtime.block_on(clocked.tokens.issue(&user("ada@example.com"))).expect("a pair");
+    for _ in 0..96 {
+        clocked.advance(15 * 60);
+        pair = runtime
+            .block_on(clocked.tokens.refresh(&pair.refresh_token))
+            .expect("a refresh every 15 minutes stays under every limit");
+    }
+    // One integer per reply: `command` reads the first line.
+    let number = |script: String| -> u64 {
+        let reply = redis.command(&script);
+        reply
+            .strip_prefix(':')
+            .and_then(|number| number.parse().ok())
+            .unwrap_or_else(|| panic!("not an integer: {reply}"))
+    };
+    let bytes = |pattern: &str| -> (u64, u64) {
+        let count = number(format!("EVAL \"return #redis.call('keys', '{pattern}')\" 0"));
+        let total = number(format!(
+            "EVAL \"local total = 0 for _, key in ipairs(redis.call('keys', '{pattern}')) do total = total + redis.call('memory', 'usage', key) end return total\" 0"
+        ));
+        (count, total)
+    };
+    let (live, live_bytes) = bytes("*:refresh:*");
+    let (markers, marker_bytes) = bytes("*refresh-retired:*");
+    assert_eq!(live, 1, "one live refresh token");
+    assert_eq!(markers, 96, "one marker per rotation");
+    eprintln!(
+        "a family after a day of 15-minute refreshes on Redis: {} bytes ({live_bytes} live record, \
+         {markers} markers of {} bytes on average)",
+        live_bytes + marker_bytes,
+        marker_bytes / 96
+    );
 }
 
 #[test]
