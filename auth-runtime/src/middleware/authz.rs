@@ -18,6 +18,17 @@ pub enum Effect {
     Deny,
 }
 
+/// How a rule decides (the kind a rule table shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Matched and the condition holds: allowed; otherwise the next rule.
+    Allow,
+    /// Matched and the condition holds: denied; otherwise the next rule.
+    Deny,
+    /// Matched: allowed if the condition holds, denied if not. The pattern decides.
+    Require,
+}
+
 /// Roles and scopes a session grants, for [`Condition::role`] and [`Condition::scope`]:
 /// implement it for your session enum (both default to granting nothing).
 pub trait Grants {
@@ -108,6 +119,18 @@ impl<S: SessionTypes + Grants> Condition<S> {
 }
 
 impl<S> Condition<S> {
+    /// Whether this condition holds for every request `other` holds for: `anyone` covers
+    /// everything, `any session` every condition on a session. Predicates cannot be compared,
+    /// so a predicate covers only itself (the same rule).
+    fn covers(&self, other: &Condition<S>) -> bool {
+        match (&self.test, &other.test) {
+            (Test::Anyone, _) => true,
+            (Test::AnySession, Test::AnySession | Test::Session(_)) => true,
+            (Test::Session(mine), Test::Session(theirs)) => Arc::ptr_eq(mine, theirs),
+            _ => false,
+        }
+    }
+
     fn holds(&self, session: Option<&S>) -> bool {
         match (&self.test, session) {
             (Test::Anyone, _) => true,
@@ -121,7 +144,45 @@ impl<S> Condition<S> {
 struct Rule<S> {
     pattern: Pattern,
     condition: Condition<S>,
-    effect: Effect,
+    action: Action,
+}
+
+impl<S> Rule<S> {
+    /// Whether this rule's pattern matches `path` (already folded when the rules are case
+    /// insensitive): the path itself, without one trailing slash, or, for a pattern ending in
+    /// `/*`, the directory itself (`/admin/*` covers `/admin`, so a rule on a section always
+    /// covers its index too).
+    fn matches(&self, path: &str, trimmed: Option<&str>) -> bool {
+        self.pattern.matches(path)
+            || trimmed.is_some_and(|trimmed| self.pattern.matches(trimmed))
+            || self
+                .pattern
+                .directory()
+                .is_some_and(|directory| path == directory || trimmed == Some(directory))
+    }
+}
+
+/// A rule table that does not do what it reads as doing: a rule that can never decide, because
+/// an earlier rule (or, for a conditional `allow`, a later and broader `allow`) always decides
+/// first. Refused by [`SessionLayerBuilder::build`](super::SessionLayerBuilder::build); see
+/// [`Rules::check`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "authorization rule {rule} (`allow {pattern}` when {condition}) guards nothing: rule {by} (`allow {by_pattern}` when {by_condition}) allows every request it refuses. Write `require(\"{pattern}\", ..)`, where the pattern decides and a failed condition is 403, or move the broader rule"
+)]
+pub struct RulesError {
+    /// The rule that guards nothing (its position, from 0).
+    pub rule: usize,
+    /// Its pattern.
+    pub pattern: String,
+    /// Its condition's label.
+    pub condition: String,
+    /// The later rule that makes it meaningless.
+    pub by: usize,
+    /// That rule's pattern.
+    pub by_pattern: String,
+    /// That rule's condition's label.
+    pub by_condition: String,
 }
 
 /// What the rules decided for one request, for the decision hook (an audit log).
@@ -155,10 +216,21 @@ pub enum Verdict {
 /// An ordered list of authorization rules with a default.
 ///
 /// A rule is a path pattern (the syntax of `skip`: `*` matches any run of characters; a gRPC
-/// method is `/package.Service/Method`), a [`Condition`] on the session, and an [`Effect`]. The
-/// first rule whose pattern matches the path and whose condition holds decides; when none does,
-/// the default decides. A request refused without a session is `401`, with one `403` (gRPC 16
-/// and 7), in the layer's one JSON shape.
+/// method is `/package.Service/Method`; a pattern ending in `/*` covers the directory itself
+/// too) and a [`Condition`] on the session. Rules are tried in order:
+///
+/// - [`require`](Self::require): **the pattern decides.** A request to a matching path is allowed
+///   when the condition holds and refused when it does not, whatever comes after. This is the
+///   rule to guard a section with (Spring Security's `requestMatchers(..).hasRole(..)`).
+/// - [`allow`](Self::allow) and [`deny`](Self::deny) (Connectum's rules): a matching rule whose
+///   condition holds decides; one whose condition fails is skipped, and the next rule is tried.
+///   A conditional `allow` followed by a broader `allow` is therefore no guard at all:
+///   `.allow("/admin/*", role("admin")).allow("*", any_session())` lets every session into
+///   `/admin`. [`check`](Self::check) finds that shape, and the session layer refuses to build
+///   with it.
+///
+/// When no rule decides, the default does. A request refused without a session is `401`, with
+/// one `403` (gRPC 16 and 7), in the layer's one JSON shape.
 ///
 /// Paths are matched as the router would route them, never looser: a path that is not in
 /// canonical form (`//`, `.` or `..` segments, a backslash, or percent-encoded `/`, `\`, `.` or
@@ -191,10 +263,11 @@ pub enum Verdict {
 /// let rules = Rules::<AppSession>::deny_by_default()
 ///     .public("/health")
 ///     .public("/grpc.health.v1.Health/*")
-///     .allow("/admin/*", Condition::variant::<Admin>())
+///     .require("/admin/*", Condition::variant::<Admin>())
 ///     .deny("/reports/export", Condition::role("intern"))
-///     .allow("/reports/*", Condition::role("analyst"))
-///     .allow("/me", Condition::any_session());
+///     .require("/reports/*", Condition::role("analyst"))
+///     .allow("*", Condition::any_session());
+/// assert!(rules.check().is_ok());
 /// println!("{}", rules.table());
 /// ```
 pub struct Rules<S> {
@@ -215,9 +288,10 @@ impl<S> Rules<S> {
     pub fn table(&self) -> String {
         let mut table = String::new();
         for (index, rule) in self.rules.iter().enumerate() {
-            let effect = match rule.effect {
-                Effect::Allow => "allow",
-                Effect::Deny => "deny ",
+            let effect = match rule.action {
+                Action::Allow => "allow  ",
+                Action::Deny => "deny   ",
+                Action::Require => "require",
             };
             let _ = writeln!(
                 table,
@@ -230,7 +304,7 @@ impl<S> Rules<S> {
             Effect::Allow => "allow",
             Effect::Deny => "deny",
         };
-        let _ = writeln!(table, "  *  {default}  (default)");
+        let _ = writeln!(table, "  *  {default:<7}  (default)");
         table
     }
 }
@@ -255,14 +329,23 @@ impl<S: SessionTypes> Rules<S> {
         }
     }
 
-    /// Adds a rule: `pattern`, when `condition` holds, is allowed.
+    /// Adds a rule where the pattern decides: a request to `pattern` is allowed when `condition`
+    /// holds and refused (401 without a session, 403 with one) when it does not; no later rule
+    /// is tried. Guard a section with it.
+    pub fn require(self, pattern: &str, condition: Condition<S>) -> Self {
+        self.push(pattern, condition, Action::Require)
+    }
+
+    /// Adds a rule: `pattern`, when `condition` holds, is allowed; when it does not, the next rule
+    /// is tried (so a later, broader `allow` can let the request in: use
+    /// [`require`](Self::require) to guard a section).
     pub fn allow(self, pattern: &str, condition: Condition<S>) -> Self {
-        self.rule(pattern, condition, Effect::Allow)
+        self.push(pattern, condition, Action::Allow)
     }
 
     /// Adds a rule: `pattern`, when `condition` holds, is denied.
     pub fn deny(self, pattern: &str, condition: Condition<S>) -> Self {
-        self.rule(pattern, condition, Effect::Deny)
+        self.push(pattern, condition, Action::Deny)
     }
 
     /// Adds a public route: `pattern` is allowed with or without a session.
@@ -270,14 +353,54 @@ impl<S: SessionTypes> Rules<S> {
         self.allow(pattern, Condition::anyone())
     }
 
-    /// Adds a rule with `effect`.
-    pub fn rule(mut self, pattern: &str, condition: Condition<S>, effect: Effect) -> Self {
+    /// Adds a rule with `effect`: [`allow`](Self::allow) or [`deny`](Self::deny).
+    pub fn rule(self, pattern: &str, condition: Condition<S>, effect: Effect) -> Self {
+        let action = match effect {
+            Effect::Allow => Action::Allow,
+            Effect::Deny => Action::Deny,
+        };
+        self.push(pattern, condition, action)
+    }
+
+    fn push(mut self, pattern: &str, condition: Condition<S>, action: Action) -> Self {
         self.rules.push(Rule {
             pattern: Pattern::new(pattern, self.case_insensitive),
             condition,
-            effect,
+            action,
         });
         self
+    }
+
+    /// Finds a conditional `allow` that guards nothing: a later `allow` whose pattern covers
+    /// every path it matches and whose condition holds for every request it could refuse
+    /// (`any session` after a role, `anyone` after anything). Such a table reads as protecting
+    /// the first pattern and does not; [`SessionLayerBuilder::build`] refuses it. Patterns are
+    /// compared as written: a later pattern covers an earlier one when they are equal or it is a
+    /// prefix ending in `*` (`*`, `/*`, `/admin*`) of it.
+    ///
+    /// [`SessionLayerBuilder::build`]: super::SessionLayerBuilder::build
+    pub fn check(&self) -> Result<(), RulesError> {
+        for (index, rule) in self.rules.iter().enumerate() {
+            if rule.action != Action::Allow || matches!(rule.condition.test, Test::Anyone) {
+                continue;
+            }
+            let broader = self.rules[index + 1..].iter().enumerate().find(|(_, later)| {
+                later.action == Action::Allow
+                    && later.condition.covers(&rule.condition)
+                    && later.pattern.covers(&rule.pattern)
+            });
+            if let Some((offset, later)) = broader {
+                return Err(RulesError {
+                    rule: index,
+                    pattern: rule.pattern.text().to_owned(),
+                    condition: rule.condition.label.clone(),
+                    by: index + 1 + offset,
+                    by_pattern: later.pattern.text().to_owned(),
+                    by_condition: later.condition.label.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Matches paths without regard to ASCII case, for routers that route that way (axum does
@@ -309,17 +432,21 @@ impl<S: SessionTypes> Rules<S> {
         // `/admin/` is `/admin` with a trailing slash: a pattern matches either.
         let trimmed = path_seen.strip_suffix('/').filter(|trimmed| !trimmed.is_empty());
         for (index, rule) in self.rules.iter().enumerate() {
-            let matches =
-                rule.pattern.matches(path_seen) || trimmed.is_some_and(|trimmed| rule.pattern.matches(trimmed));
-            if matches && rule.condition.holds(session) {
-                self.tell(
-                    path,
-                    Some((index, rule.pattern.text(), rule.condition.label.as_str())),
-                    rule.effect,
-                    subject,
-                );
-                return verdict(rule.effect);
+            if !rule.matches(path_seen, trimmed) {
+                continue;
             }
+            let effect = match (rule.action, rule.condition.holds(session)) {
+                (Action::Allow | Action::Require, true) => Effect::Allow,
+                (Action::Deny, true) | (Action::Require, false) => Effect::Deny,
+                (Action::Allow | Action::Deny, false) => continue,
+            };
+            self.tell(
+                path,
+                Some((index, rule.pattern.text(), rule.condition.label.as_str())),
+                effect,
+                subject,
+            );
+            return verdict(effect);
         }
         self.tell(path, None, self.default, subject);
         verdict(self.default)

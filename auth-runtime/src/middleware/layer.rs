@@ -14,7 +14,7 @@ use http::{Extensions, HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::authz::{Rules, Verdict};
+use super::authz::{Rules, RulesError, Verdict, is_canonical};
 use super::body::SessionBody;
 use super::confirm::{ConfirmPage, LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use super::csrf::{SiteScheme, is_unsafe, same_origin};
@@ -99,6 +99,9 @@ pub enum LayerConfigError {
     /// The cookie options break a browser rule.
     #[error(transparent)]
     Cookie(#[from] CookieError),
+    /// The authorization rules hold a rule that guards nothing ([`Rules::check`]).
+    #[error(transparent)]
+    Rules(#[from] RulesError),
 }
 
 /// Configures a [`SessionLayer`].
@@ -172,7 +175,10 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     }
 
     /// Skips authentication for paths matching `pattern`, where `*` matches any run of
-    /// characters: `/health`, `/assets/*`, or a gRPC method `grpc.health.v1.Health/*`.
+    /// characters: `/health`, `/assets/*`, or a gRPC method `grpc.health.v1.Health/*`. A path
+    /// not in canonical form (`//`, `.` or `..` segments, encoded `/`) is never skipped, and under
+    /// authorization rules is refused with `400` first. Under axum's `nest`, patterns match the
+    /// path the client asked for (axum's `OriginalUri`), not the path inside the nest.
     pub fn skip(mut self, pattern: impl Into<String>) -> Self {
         self.shared.skip.push(Pattern::new(&pattern.into(), false));
         self
@@ -279,6 +285,7 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
             },
         };
         if let Some(rules) = &shared.rules {
+            rules.check()?;
             // Development builds say what they enforce, once, at start-up.
             #[cfg(debug_assertions)]
             event!(info, AUTHZ, skip = ?shared.skip, "authorization rules, first match wins:\n{}", rules.table());
@@ -375,8 +382,17 @@ where
 
 impl<V: SessionVerifier> Shared<V> {
     async fn decide(&self, method: &Method, uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Decision {
-        let path = uri.path();
-        if self.skip.iter().any(|pattern| pattern.matches(path)) {
+        let path = access_path(uri, extensions);
+        // A path that is not in canonical form is never skipped: a router or proxy behind the
+        // layer that normalizes it could route it elsewhere than the skip pattern says. Under
+        // authorization rules it is refused before anything else.
+        let canonical = is_canonical(path);
+        if !canonical && self.rules.is_some() {
+            return Decision::Respond(
+                Refusal::BadRequest.response("the request path is not in canonical form", Format::of(headers)),
+            );
+        }
+        if canonical && self.skip.iter().any(|pattern| pattern.matches(path)) {
             return Decision::Continue(None, ClearCookie::No);
         }
         let decision = self.decide_session(method, uri, headers, extensions).await;
@@ -695,6 +711,19 @@ impl<V: SessionVerifier> Shared<V> {
             InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
         }
     }
+}
+
+/// The path skip patterns and authorization rules are matched against: the path the client
+/// asked for. Under axum's `nest` the inner router sees the path without the nest's prefix; axum
+/// keeps the original as `OriginalUri`, which is used when present, so `/admin/*` means the same
+/// on a layer inside a nest as outside it.
+fn access_path<'a>(uri: &'a Uri, extensions: &'a Extensions) -> &'a str {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::OriginalUri(original)) = extensions.get::<axum::extract::OriginalUri>() {
+        return original.path();
+    }
+    let _ = extensions;
+    uri.path()
 }
 
 /// The event of a refused credential: its kind, where it came from, the `kid` its header names

@@ -41,7 +41,7 @@ pub(crate) mod refresh;
 pub(crate) mod refusal;
 pub(crate) mod skip;
 
-pub use self::authz::{Condition, Decided, Effect, Grants, Rules, Verdict};
+pub use self::authz::{Condition, Decided, Effect, Grants, Rules, RulesError, Verdict};
 pub use self::body::SessionBody;
 pub use self::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};
 pub use self::current::{NoSession, require_session, session_from_extensions, use_authenticated, use_session};

@@ -36,6 +36,30 @@ impl Pattern {
         &self.text
     }
 
+    /// For a pattern ending in `/*` (`/admin/*`), the directory it is the contents of
+    /// (`/admin`); `None` otherwise.
+    pub(crate) fn directory(&self) -> Option<&str> {
+        let directory = self.text.strip_suffix("/*")?;
+        (!directory.is_empty() && !directory.contains('*') && self.pieces.len() == 2)
+            .then_some(self.pieces[0].strip_suffix('/').unwrap_or(&self.pieces[0]))
+    }
+
+    /// Whether this pattern matches every path `other` matches, as far as can be told from the
+    /// text: the same pattern, or this one a prefix ending in its only `*` (`/*`, `/admin*`) of
+    /// the other's text up to its first `*`.
+    pub(crate) fn covers(&self, other: &Pattern) -> bool {
+        if self.pieces == other.pieces {
+            return true;
+        }
+        match self.pieces.as_slice() {
+            [prefix, last] if last.is_empty() => other
+                .pieces
+                .first()
+                .is_some_and(|first| first.starts_with(prefix.as_str())),
+            _ => false,
+        }
+    }
+
     /// Whether the pattern matches all of `path`; allocation-free.
     pub(crate) fn matches(&self, path: &str) -> bool {
         let Some((first, rest_pieces)) = self.pieces.split_first() else {

@@ -285,3 +285,100 @@ fn rules_on_grpc_methods() {
         server.abort();
     });
 }
+
+/// The table a user writes to guard `/admin` and let sessions into the rest of the app. With
+/// Connectum's `allow` it guards nothing (a signed-in user without the role got 200 on
+/// `/admin/users`: the admin rule's condition failed, so the catch-all allowed): the layer now
+/// refuses to build it and says what to write instead. With `require`, the pattern decides.
+#[test]
+fn a_section_guarded_by_an_allow_that_a_catch_all_undoes_is_refused_at_build() {
+    let trap = Rules::<AppSession>::deny_by_default()
+        .allow("/admin/*", Condition::role("admin"))
+        .allow("*", Condition::any_session());
+    let refused = SessionLayer::builder(SessionCache::new(sessions()))
+        .authorize(trap)
+        .build();
+    let Err(error) = refused else {
+        panic!("a rule table whose admin rule guards nothing was accepted");
+    };
+    let message = error.to_string();
+    assert!(message.contains("rule 0 (`allow /admin/*` when role admin) guards nothing"), "{message}");
+    assert!(message.contains("require(\"/admin/*\""), "{message}");
+
+    let anyone_after = Rules::<AppSession>::deny_by_default()
+        .allow("/reports/*", Condition::scope("reports:read"))
+        .public("/*");
+    assert!(anyone_after.check().is_err(), "a public catch-all undoes it too");
+    let narrower_after = Rules::<AppSession>::deny_by_default()
+        .allow("/admin/*", Condition::role("admin"))
+        .allow("/me", Condition::any_session());
+    assert!(narrower_after.check().is_ok());
+
+    let layer = SessionLayer::builder(SessionCache::new(sessions()))
+        .authorize(
+            Rules::deny_by_default()
+                .require("/admin/*", Condition::role("admin"))
+                .allow("*", Condition::any_session()),
+        )
+        .build()
+        .expect("the require form builds");
+    let ok = || async { "ok" };
+    let app = Router::new()
+        .route("/admin", get(ok))
+        .route("/admin/{*rest}", get(ok))
+        .route("/orders", get(ok))
+        .layer(layer);
+    let addr = serve(app);
+    let sessions = sessions();
+    let bearer = |id: &str| format!("Bearer {}", sessions.create(&user(id)).expect("token"));
+    let status = |path: &str, id: Option<&str>| {
+        let authorization = id.map(bearer);
+        let headers: Vec<(&str, &str)> = authorization
+            .as_deref()
+            .map(|value| vec![("Authorization", value)])
+            .unwrap_or_default();
+        http_get(addr, path, &headers).status
+    };
+    assert_eq!(status("/admin/users", Some("alice")), 403, "no role, no admin");
+    assert_eq!(status("/admin", Some("alice")), 403, "`/admin/*` covers `/admin` too");
+    assert_eq!(status("/admin/", Some("alice")), 403);
+    assert_eq!(status("/admin/users", None), 401);
+    assert_eq!(status("/admin/users", Some("admin-bob")), 200);
+    assert_eq!(status("/admin", Some("admin-bob")), 200);
+    assert_eq!(status("/orders", Some("alice")), 200, "the catch-all still lets sessions in");
+    assert_eq!(status("/orders", None), 401);
+}
+
+/// Under axum's `nest`, rules and skip patterns match the path the client asked for
+/// (`OriginalUri`), and a path that is not canonical is never skipped.
+#[test]
+fn rules_inside_a_nest_match_the_full_path_and_skip_wants_canonical_paths() {
+    let layer = SessionLayer::builder(SessionCache::new(sessions()))
+        .skip("/api/public/*")
+        .authorize(
+            Rules::deny_by_default()
+                .require("/api/admin/*", Condition::role("admin"))
+                .allow("*", Condition::any_session()),
+        )
+        .build()
+        .expect("layer");
+    let ok = || async { "ok" };
+    let api = Router::new()
+        .route("/admin/{*rest}", get(ok))
+        .route("/public/{*rest}", get(ok))
+        .layer(layer);
+    let addr = serve(Router::new().nest("/api", api));
+    let sessions = sessions();
+    let alice = format!("Bearer {}", sessions.create(&user("alice")).expect("token"));
+    assert_eq!(
+        http_get(addr, "/api/admin/users", &[("Authorization", &alice)]).status,
+        403,
+        "the rule on /api/admin/* applies inside the nest"
+    );
+    assert_eq!(http_get(addr, "/api/public/page", &[]).status, 200, "skipped");
+    assert_eq!(
+        http_get(addr, "/api/public/../admin/users", &[]).status,
+        400,
+        "a dot segment is refused before skip"
+    );
+}
