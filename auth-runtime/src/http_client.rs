@@ -42,3 +42,12 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
         error.without_url().to_string()
     }
 }
+
+/// `url` with its user and password replaced by `***`: a URL a builder refuses for carrying
+/// credentials is named in its error without them.
+pub(crate) fn without_credentials(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("***");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}

@@ -25,7 +25,7 @@ use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use url::Url;
 
 use crate::clock::Clock;
-use crate::http_client::{client, describe, read_limited};
+use crate::http_client::{client, describe, read_limited, without_credentials};
 use crate::session_types::SessionTypes;
 #[cfg(feature = "tracing")]
 use crate::telemetry::event;
@@ -104,8 +104,9 @@ impl<S> fmt::Debug for SessionServerBuilder<S> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionServerError {
-    /// The endpoint is not an absolute `http(s)` URL.
-    #[error("session endpoint `{0}` must be an absolute http(s) URL")]
+    /// The endpoint is not an absolute `http(s)` URL without credentials (a `user:password@`
+    /// would be sent with every session lookup and end up in error messages and logs).
+    #[error("session endpoint `{0}` must be an absolute http(s) URL without user:password")]
     Endpoint(String),
     /// The cookie name is not a cookie name.
     #[error("`{0}` is not a cookie name")]
@@ -221,6 +222,9 @@ impl<S> SessionServerBuilder<S> {
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
             .ok_or_else(|| SessionServerError::Endpoint(self.endpoint.clone()))?;
+        if !endpoint.username().is_empty() || endpoint.password().is_some() {
+            return Err(SessionServerError::Endpoint(without_credentials(&endpoint)));
+        }
         if let Forward::Cookie(name) = &self.forward {
             let valid = !name.is_empty()
                 && name

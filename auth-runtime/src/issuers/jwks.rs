@@ -9,7 +9,7 @@ use jsonwebtoken::jwk::Jwk;
 use url::Url;
 
 use super::lookup::{LookupError, select};
-use crate::http_client::{client, describe, read_limited};
+use crate::http_client::{client, describe, read_limited, without_credentials};
 use crate::telemetry::event;
 use crate::token::keys::VerificationKey;
 
@@ -30,8 +30,10 @@ pub enum JwksSource {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {
-    /// The issuer or key set URL is not an absolute `http(s)` URL.
-    #[error("`{0}` must be an absolute http(s) URL without query or fragment")]
+    /// The issuer or key set URL is not an absolute `http(s)` URL without query, fragment or
+    /// credentials (a `user:password@` would be sent to the issuer and end up in error messages
+    /// and logs).
+    #[error("`{0}` must be an absolute http(s) URL without query, fragment or user:password")]
     Url(String),
     /// The HTTP client could not be built (its TLS setup failed).
     #[error("the HTTP client could not be built: {0}")]
@@ -229,13 +231,20 @@ impl RemoteJwksBuilder {
     }
 }
 
-/// `text` as an absolute `http(s)` URL without query or fragment.
+/// `text` as an absolute `http(s)` URL without query, fragment or credentials. The error does
+/// not repeat a URL that carries credentials.
 fn web_url(text: &str) -> Result<Url, JwksError> {
-    Url::parse(text)
+    let url = Url::parse(text)
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-        .filter(|url| url.query().is_none() && url.fragment().is_none())
-        .ok_or_else(|| JwksError::Url(text.to_owned()))
+        .ok_or_else(|| JwksError::Url(text.to_owned()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(JwksError::Url(without_credentials(&url)));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(JwksError::Url(text.to_owned()));
+    }
+    Ok(url)
 }
 
 impl RemoteJwks {

@@ -18,6 +18,7 @@ use url::Url;
 use super::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation};
 use super::csrf::same_origin;
 use super::layer::{Decision, SessionLayer, Shared, refusal_event};
+use super::page::protect_page;
 use super::refusal::{Format, Refusal};
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, binds};
 use crate::cookie::CookieError;
@@ -170,6 +171,7 @@ impl<V: SessionVerifier> Shared<V> {
                 "landing: a token not bound to this browser; confirmation asked"
             );
             let mut page = (self.landing_page)(&confirmation);
+            protect_page(page.headers_mut());
             if method == Method::HEAD {
                 *page.body_mut() = Bytes::new();
             }

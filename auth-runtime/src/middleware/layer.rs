@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
+use http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::uri::Scheme;
 use http::{Extensions, HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
@@ -213,7 +213,10 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
 
     /// The page that asks before a token not bound to this browser signs it in, instead of
     /// [`default_landing_page`]. It must hold a form that `POST`s to
-    /// [`action`](LandingConfirmation::action), and must not submit itself.
+    /// [`action`](LandingConfirmation::action), and must not submit itself. The default page's
+    /// protective headers (`Cache-Control: no-store`, `Referrer-Policy: same-origin`,
+    /// `X-Content-Type-Options`, `frame-ancestors 'none'`, `X-Frame-Options`) are added where the
+    /// page did not set them.
     pub fn landing_page(
         mut self,
         page: impl Fn(&LandingConfirmation<'_, V::Session>) -> Response<Bytes> + Send + Sync + 'static,
@@ -331,6 +334,10 @@ impl<Inner: fmt::Debug, V: SessionVerifier> fmt::Debug for SessionService<Inner,
     }
 }
 
+/// The `Cache-Control` of every response on which the layer sets a cookie (it replaces the
+/// handler's): no cache may keep a response that carries a credential.
+const PRIVATE_NO_STORE: &str = "private, no-store";
+
 /// What the middleware decided for one request.
 pub(super) enum Decision {
     /// Run the inner service with this session, or none; clear the session cookie on its
@@ -445,11 +452,14 @@ impl<V: SessionVerifier> Shared<V> {
                 for clear in self.clear_cookie.iter().chain(refresh) {
                     headers.append(SET_COOKIE, clear.clone());
                 }
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
             }
             ClearCookie::Refreshed(pair) => {
                 for cookie in pair.iter() {
                     headers.append(SET_COOKIE, cookie.clone());
                 }
+                // A refreshed pair must never land in a shared cache, whatever the handler said.
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
             }
         }
     }
@@ -683,6 +693,9 @@ impl<V: SessionVerifier> Shared<V> {
             Decision::Respond(mut response) => {
                 if let Some(clear) = &self.clear_cookie {
                     response.headers_mut().append(SET_COOKIE, clear.clone());
+                    response
+                        .headers_mut()
+                        .insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
                 }
                 Decision::Respond(response)
             }

@@ -48,12 +48,26 @@ pub(crate) fn page_html(title: &str, body: &str) -> String {
 /// origin, refuses the person's own click as cross-site (found in Chromium by the browser tests).
 pub(crate) fn set_page_headers(headers: &mut HeaderMap) {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    );
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    for (name, value) in PROTECTIVE {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
 }
+
+/// The protective headers of [`set_page_headers`], for a page the application wrote itself (a
+/// custom landing or link page): each one it did not set is added, the ones it set are kept.
+pub(crate) fn protect_page(headers: &mut HeaderMap) {
+    for (name, value) in PROTECTIVE {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
+/// What a credential-carrying page always gets (see [`set_page_headers`]).
+const PROTECTIVE: [(http::HeaderName, &str); 5] = [
+    (CACHE_CONTROL, "no-store"),
+    (REFERRER_POLICY, "same-origin"),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+    (X_FRAME_OPTIONS, "DENY"),
+];

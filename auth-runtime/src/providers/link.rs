@@ -28,7 +28,7 @@ use super::contract::{Callback, Provider, Step, callback};
 use super::error::{FlowError, Response};
 use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl, flow_id};
 use crate::binding::binds;
-use crate::middleware::page::{escape_html, page_html, set_page_headers};
+use crate::middleware::page::{escape_html, page_html, protect_page, set_page_headers};
 use crate::token::verify::VerifyError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
@@ -121,6 +121,9 @@ impl LinkProvider {
     /// (`same_browser`) it may submit itself. Do not send it with `Referrer-Policy: no-referrer`:
     /// the browser then posts the form with `Origin: null`, which the callback refuses as
     /// cross-site (`same-origin` keeps the link's address from other origins just as well).
+    /// The protective headers of the default page (`Cache-Control: no-store`,
+    /// `Referrer-Policy: same-origin`, `X-Content-Type-Options`, `frame-ancestors 'none'` and
+    /// `X-Frame-Options`) are added to the page's response where it did not set them.
     pub fn confirm_page(mut self, page: impl Fn(&LinkConfirmation) -> Response + Send + Sync + 'static) -> Self {
         self.confirm_page = Box::new(page);
         self
@@ -171,7 +174,9 @@ impl Provider for LinkProvider {
                 claims: UserClaims(claims),
                 same_browser,
             };
-            return Ok(Step::Respond((self.confirm_page)(&confirmation)));
+            let mut page = (self.confirm_page)(&confirmation);
+            protect_page(page.headers_mut());
+            return Ok(Step::Respond(page));
         }
         // `jti` is always set on links this provider signs; a link without one is not ours.
         let token_id = verified

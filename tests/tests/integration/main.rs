@@ -14,6 +14,7 @@ mod better_auth;
 mod binding;
 mod browser;
 mod cache;
+mod edges;
 mod fuzz_corpora;
 mod grpc;
 mod instances;
