@@ -72,14 +72,14 @@ pub use crate::token::verify::{Malformed, VerifyError};
 pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 #[cfg(feature = "middleware")]
-pub use crate::rate_limit::{ClientAddress, RateLimit};
-#[cfg(feature = "middleware")]
 pub use crate::cache::{CacheStats, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache, SessionCacheBuilder};
 #[cfg(feature = "middleware")]
 pub use crate::middleware::{
     InvalidTokenPolicy, LandingBinding, LandingError, LandingNonce, LayerConfigError, NoSession, SessionLayer,
     SessionLayerBuilder, require_session, use_authenticated, use_session,
 };
+#[cfg(feature = "middleware")]
+pub use crate::rate_limit::{ClientAddress, RateLimit};
 
 /// JWK types of the key set [`Sessions::jwks`] returns, re-exported from `jsonwebtoken`.
 pub use jsonwebtoken::jwk;

@@ -655,16 +655,9 @@ impl<S: SessionTypes> RefreshTokens<S> {
             None => Ok(()),
         };
         match client {
-            Client::Known(address) => limited(
-                count(
-                    &*inner.store,
-                    inner.rotations_per_client,
-                    "rotate-client",
-                    address,
-                    now,
-                )
-                .await?,
-            )?,
+            Client::Known(address) => {
+                limited(count(&*inner.store, inner.rotations_per_client, "rotate-client", address, now).await?)?
+            }
             Client::Unlimited => {}
             Client::Unknown => return Err(RefreshError::ClientAddressUnknown),
         }

@@ -466,7 +466,13 @@ impl<V: SessionVerifier> Shared<V> {
 
     /// The session of a request the layer covers: the landing route, the credential, CSRF, and
     /// verification through the cache.
-    async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Decision {
+    async fn decide_session(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Decision {
         let path = uri.path();
         let format = Format::of(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
@@ -644,14 +650,22 @@ impl<V: SessionVerifier> Shared<V> {
         let _ = uri;
         match error {
             RefreshError::RateLimited { retry_after } => {
-                event!(info, SESSION, path = uri.path(), retry_after, "refresh rate limited; cookies kept");
+                event!(
+                    info,
+                    SESSION,
+                    path = uri.path(),
+                    retry_after,
+                    "refresh rate limited; cookies kept"
+                );
                 let mut response = Refusal::TooManyRequests.response("too many refreshes; try again later", format);
-                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
                 Decision::Respond(response)
             }
-            RefreshError::ClientAddressUnknown => Decision::Respond(
-                Refusal::Misconfigured.response("the session could not be refreshed", format),
-            ),
+            RefreshError::ClientAddressUnknown => {
+                Decision::Respond(Refusal::Misconfigured.response("the session could not be refreshed", format))
+            }
             error if error.is_invalid_grant() => {
                 event!(
                     debug,
@@ -669,7 +683,9 @@ impl<V: SessionVerifier> Shared<V> {
                     reason = _error.kind(),
                     "session refresh failed; cookies kept"
                 );
-                Decision::Respond(Refusal::Unavailable.response("the session could not be refreshed; try again", format))
+                Decision::Respond(
+                    Refusal::Unavailable.response("the session could not be refreshed; try again", format),
+                )
             }
         }
     }

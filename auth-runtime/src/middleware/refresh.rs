@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Extensions, HeaderMap};
 use http::header::HeaderValue;
+use http::{Extensions, HeaderMap};
 
 use crate::refresh::{RefreshCookie, RefreshError, Refresher, TokenPair, refresh_cookie, token_hash};
 

@@ -45,5 +45,5 @@ pub use self::error::{FlowError, MAX_CLAIMS_LEN, Response};
 pub use self::flow::{FlowRequest, UserClaims};
 pub use self::handler::{AuthHandler, AuthHandlerBuilder, DEFAULT_PREFIX, HandlerConfigError, default_error_page};
 pub use self::limits::{DEFAULT_CODE_TRIES_PER_IDENTITY, DEFAULT_REQUESTS_PER_CLIENT, DEFAULT_REQUESTS_PER_IDENTITY};
-pub use crate::rate_limit::{ClientAddress, RateLimit};
 pub use self::link::{Link, LinkConfirmation, LinkProvider};
+pub use crate::rate_limit::{ClientAddress, RateLimit};

@@ -9,8 +9,8 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{LazyLock, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey};

@@ -302,7 +302,10 @@ fn a_section_guarded_by_an_allow_that_a_catch_all_undoes_is_refused_at_build() {
         panic!("a rule table whose admin rule guards nothing was accepted");
     };
     let message = error.to_string();
-    assert!(message.contains("rule 0 (`allow /admin/*` when role admin) guards nothing"), "{message}");
+    assert!(
+        message.contains("rule 0 (`allow /admin/*` when role admin) guards nothing"),
+        "{message}"
+    );
     assert!(message.contains("require(\"/admin/*\""), "{message}");
 
     let anyone_after = Rules::<AppSession>::deny_by_default()
@@ -345,7 +348,11 @@ fn a_section_guarded_by_an_allow_that_a_catch_all_undoes_is_refused_at_build() {
     assert_eq!(status("/admin/users", None), 401);
     assert_eq!(status("/admin/users", Some("admin-bob")), 200);
     assert_eq!(status("/admin", Some("admin-bob")), 200);
-    assert_eq!(status("/orders", Some("alice")), 200, "the catch-all still lets sessions in");
+    assert_eq!(
+        status("/orders", Some("alice")),
+        200,
+        "the catch-all still lets sessions in"
+    );
     assert_eq!(status("/orders", None), 401);
 }
 

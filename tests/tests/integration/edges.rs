@@ -14,8 +14,8 @@ use auth_runtime::refresh::RefreshTokens;
 use auth_runtime::session_server::{Forward, SessionServer};
 use auth_runtime::store::MemoryStore;
 use auth_runtime::{SessionCache, SessionLayer, Sessions};
-use axum::routing::get;
 use axum::body::Bytes;
+use axum::routing::get;
 use common::client::{get as http_get, post_form, serve};
 use common::{AppSession, runtime, user};
 
@@ -57,9 +57,17 @@ fn a_response_that_sets_a_credential_is_never_cacheable() {
     let pair = runtime().block_on(tokens.issue(&user("ada"))).expect("a pair");
 
     let plain = http_get(addr, "/", &[]);
-    assert_eq!(plain.header("cache-control"), Some("public, max-age=600"), "nothing set: the handler's");
+    assert_eq!(
+        plain.header("cache-control"),
+        Some("public, max-age=600"),
+        "nothing set: the handler's"
+    );
 
-    let refreshed = http_get(addr, "/", &[("Cookie", &format!("auth-token-refresh={}", pair.refresh_token))]);
+    let refreshed = http_get(
+        addr,
+        "/",
+        &[("Cookie", &format!("auth-token-refresh={}", pair.refresh_token))],
+    );
     assert_eq!(refreshed.set_cookies().len(), 2, "a new pair");
     assert_eq!(refreshed.header("cache-control"), Some("private, no-store"));
 
@@ -81,18 +89,28 @@ fn pages_the_application_writes_get_the_protective_headers() {
         .landing_route("/welcome")
         .landing_page(|_: &LandingConfirmation<'_, AppSession>| {
             let mut page = http::Response::new(Bytes::from_static(b"<form method=post><button>Go</button></form>"));
-            page.headers_mut()
-                .insert(http::header::CONTENT_SECURITY_POLICY, "default-src 'self'".parse().expect("value"));
+            page.headers_mut().insert(
+                http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'".parse().expect("value"),
+            );
             page
         })
         .build()
         .expect("layer");
-    let addr = serve(axum::Router::new().route("/welcome", get(|| async { "in" })).layer(layer));
+    let addr = serve(
+        axum::Router::new()
+            .route("/welcome", get(|| async { "in" }))
+            .layer(layer),
+    );
     let token = sessions.create(&user("ada")).expect("token");
     let landing = http_get(addr, &format!("/welcome?token={token}"), &[("Accept", "text/html")]);
     assert_eq!(landing.status, 200, "{}", landing.body);
     for (name, value) in PROTECTIVE {
-        let expected = if name == "content-security-policy" { "default-src 'self'" } else { value };
+        let expected = if name == "content-security-policy" {
+            "default-src 'self'"
+        } else {
+            value
+        };
         assert_eq!(landing.header(name), Some(expected), "{name}");
     }
 
@@ -105,7 +123,9 @@ fn pages_the_application_writes_get_the_protective_headers() {
     .confirm_page(|_: &LinkConfirmation| Response::new("<form method=post><button>Sign in</button></form>".into()));
     let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
         .client_address(auth_runtime::ClientAddress::Unlimited)
-        .provider("link", links_that_tell, |_: UserClaims| async { Ok(Response::default()) })
+        .provider("link", links_that_tell, |_: UserClaims| async {
+            Ok(Response::default())
+        })
         .build()
         .expect("handler");
     let addr = serve(auth.router());
@@ -159,7 +179,10 @@ fn a_sign_in_steps_debug_never_shows_its_query() {
 /// and logs: refused at build, and not repeated in the error.
 #[test]
 fn urls_with_credentials_are_refused_where_the_crate_fetches() {
-    let jwks = RemoteJwks::builder(JwksSource::Url("https://user:hunter2@keys.example.com/jwks.json".into())).build();
+    let jwks = RemoteJwks::builder(JwksSource::Url(
+        "https://user:hunter2@keys.example.com/jwks.json".into(),
+    ))
+    .build();
     let Err(error) = jwks else {
         panic!("a key set URL with a password was accepted");
     };

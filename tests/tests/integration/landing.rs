@@ -102,7 +102,10 @@ impl Servers {
             .query_pairs()
             .into_owned()
             .collect();
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
         let form = browser.post_form(&authorize, &[("Origin", &origin)], &fields);
         assert_eq!(form.status, 200, "{}", form.body);
         let code = self.codes.lock().unwrap().pop().expect("a code was sent");
@@ -175,7 +178,10 @@ fn a_landing_url_sent_to_someone_else_asks_first() {
         &format!("http://{}/login?email=ada@example.com", servers.app),
         Some(&authorize),
     );
-    assert_eq!(started.status, 302, "on her way to the sign-in server, with a nonce of her own");
+    assert_eq!(
+        started.status, 302,
+        "on her way to the sign-in server, with a nonce of her own"
+    );
     let with_own_nonce = http_get(servers.app, &path, &[("Cookie", &ada.cookie_header())]);
     assert_eq!(with_own_nonce.status, 200);
     assert!(!signed_in(&with_own_nonce));

@@ -147,7 +147,11 @@ fn the_sites_own_form_still_continues_on_its_own() {
     let here = get(
         addr,
         &link,
-        &[("Cookie", &flow), ("Accept", BROWSER_ACCEPT), ("Sec-Fetch-Site", "none")],
+        &[
+            ("Cookie", &flow),
+            ("Accept", BROWSER_ACCEPT),
+            ("Sec-Fetch-Site", "none"),
+        ],
     );
     assert!(submits_itself(&here), "{}", here.body);
     let elsewhere = get(addr, &link, &[("Accept", BROWSER_ACCEPT)]);

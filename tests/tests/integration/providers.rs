@@ -249,7 +249,12 @@ impl Clocked {
     }
 
     fn request_code(&self) -> (String, String) {
-        let requested = post_form(self.addr, "/auth/code/authorize", &[], &[("email", "carol@example.com")]);
+        let requested = post_form(
+            self.addr,
+            "/auth/code/authorize",
+            &[],
+            &[("email", "carol@example.com")],
+        );
         assert_eq!(requested.status, 200, "{}", requested.body);
         let flow = format!(
             "auth-flow-code={}",
@@ -329,7 +334,12 @@ fn single_use_lives_in_the_store_not_in_the_handler() {
     let store = MemoryStore::new();
     let clock = Arc::new(AtomicU64::new(NOW));
     let before = clocked(store.clone(), Arc::clone(&clock));
-    post_form(before.addr, "/auth/link/authorize", &[], &[("email", "fay@example.com")]);
+    post_form(
+        before.addr,
+        "/auth/link/authorize",
+        &[],
+        &[("email", "fay@example.com")],
+    );
     let link = path_of(&before.last()).replacen("/base", "", 1);
     assert_eq!(redeem_link(before.addr, &link, &[]).status, 302);
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use auth_runtime::RateLimit;
 use auth_runtime::axum::Session;
 use auth_runtime::providers::AuthHandler;
-use auth_runtime::RateLimit;
 use auth_runtime::refresh::{RefreshError, RefreshTokens, RefreshTokensBuilder, TokenPair};
 use auth_runtime::revocation::Revocable;
 use auth_runtime::store::{MemoryStore, RedisStore, Store};
@@ -380,7 +380,13 @@ fn a_rotation_keeps_the_sealed_successor_for_the_grace_window_only() {
             None,
             "the retired token's own record is gone"
         );
-        assert!(store.get(&live_key(&second.refresh_token)).await.expect("reads").is_some());
+        assert!(
+            store
+                .get(&live_key(&second.refresh_token))
+                .await
+                .expect("reads")
+                .is_some()
+        );
         assert_eq!(
             store.ttl_of("refresh-next:"),
             Duration::from_secs(61),
@@ -731,10 +737,18 @@ fn one_family_rotating_as_fast_as_it_can_is_stopped_at_its_limit() {
         .and_then(|value| value.parse().ok())
         .expect("Retry-After");
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
-    assert_eq!(store.writes_under("refresh-retired:"), 30, "nothing written past the limit");
+    assert_eq!(
+        store.writes_under("refresh-retired:"),
+        30,
+        "nothing written past the limit"
+    );
 
     clocked.advance(retry_after);
-    assert_eq!(grant(addr, &refresh_token).status, 200, "the kept token works after the window");
+    assert_eq!(
+        grant(addr, &refresh_token).status,
+        200,
+        "the kept token works after the window"
+    );
 }
 
 /// One client address rotating many families is stopped at the per-client limit.
@@ -768,7 +782,10 @@ fn a_rotation_limit_below_what_a_client_needs_is_refused_at_build() {
     let Err(error) = build(RateLimit::new(3, Duration::from_secs(3600))) else {
         panic!("3 an hour with 15-minute access tokens was accepted");
     };
-    assert!(error.to_string().contains("at least two rotations per access lifetime"), "{error}");
+    assert!(
+        error.to_string().contains("at least two rotations per access lifetime"),
+        "{error}"
+    );
     assert!(build(RateLimit::new(8, Duration::from_secs(3600))).is_ok());
 }
 
@@ -785,11 +802,22 @@ fn the_layer_answers_429_past_the_limit_and_keeps_the_cookies() {
         .expect("a pair")
         .refresh_token;
     for _ in 0..2 {
-        let reply = http_get(addr, "/me", &[("Cookie", &format!("auth-token-refresh={refresh_token}"))]);
+        let reply = http_get(
+            addr,
+            "/me",
+            &[("Cookie", &format!("auth-token-refresh={refresh_token}"))],
+        );
         assert_eq!(reply.body, "signed in as ada");
-        refresh_token = reply.cookie("auth-token-refresh").expect("a new refresh cookie").to_owned();
+        refresh_token = reply
+            .cookie("auth-token-refresh")
+            .expect("a new refresh cookie")
+            .to_owned();
     }
-    let limited = http_get(addr, "/me", &[("Cookie", &format!("auth-token-refresh={refresh_token}"))]);
+    let limited = http_get(
+        addr,
+        "/me",
+        &[("Cookie", &format!("auth-token-refresh={refresh_token}"))],
+    );
     assert_eq!(limited.status, 429, "{}", limited.body);
     assert!(limited.header("retry-after").is_some());
     assert_eq!(limited.json()["error"], "rate_limited");
@@ -803,7 +831,11 @@ fn a_refresh_whose_client_cannot_be_told_is_refused() {
     let clocked = Clocked::new();
     let addr = serve_without_peer(browser_router(&clocked));
     let pair = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
-    let reply = http_get(addr, "/me", &[("Cookie", &format!("auth-token-refresh={}", pair.refresh_token))]);
+    let reply = http_get(
+        addr,
+        "/me",
+        &[("Cookie", &format!("auth-token-refresh={}", pair.refresh_token))],
+    );
     assert_eq!(reply.status, 500, "{}", reply.body);
     assert_eq!(reply.json()["error"], "server_misconfigured");
 
@@ -829,7 +861,9 @@ fn two_refresh_cookies_count_as_none_and_are_cleared() {
     let clocked = Clocked::on(Arc::new(store.clone()), SigningKey::generate_ed25519().expect("a key"));
     let (addr, _) = browser_app(&clocked);
     let victim = runtime().block_on(clocked.tokens.issue(&user("ada"))).expect("a pair");
-    let attacker = runtime().block_on(clocked.tokens.issue(&user("mallory"))).expect("a pair");
+    let attacker = runtime()
+        .block_on(clocked.tokens.issue(&user("mallory")))
+        .expect("a pair");
     let tossed = format!(
         "auth-token-refresh={}; auth-token-refresh={}",
         attacker.refresh_token, victim.refresh_token
@@ -844,11 +878,14 @@ fn two_refresh_cookies_count_as_none_and_are_cleared() {
         ]
     );
     assert_eq!(store.writes_under("refresh-next:"), 0, "nothing was rotated");
-    assert_eq!(clocked.tokens.refresh_cookie(&{
-        let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::COOKIE, tossed.parse().expect("a header"));
-        headers
-    }), None);
+    assert_eq!(
+        clocked.tokens.refresh_cookie(&{
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::COOKIE, tossed.parse().expect("a header"));
+            headers
+        }),
+        None
+    );
 }
 
 #[test]
@@ -944,11 +981,11 @@ fn fifty_concurrent_refreshes_of_one_token_across_two_instances_on_redis_make_on
 fn a_day_of_15_minute_refreshes_on_redis_leaves_one_small_marker_per_rotation() {
     let redis = RedisServer::start();
     let runtime = runtime();
-    let store = runtime
-        .block_on(RedisStore::connect(redis.url()))
-        .expect("a store");
+    let store = runtime.block_on(RedisStore::connect(redis.url())).expect("a store");
     let clocked = Clocked::on(Arc::new(store), SigningKey::generate_ed25519().expect("a key"));
-    let mut pair = runtime.block_on(clocked.tokens.issue(&user("ada@example.com"))).expect("a pair");
+    let mut pair = runtime
+        .block_on(clocked.tokens.issue(&user("ada@example.com")))
+        .expect("a pair");
     for _ in 0..96 {
         clocked.advance(15 * 60);
         pair = runtime
