@@ -81,8 +81,13 @@ static APP: LazyLock<Router> = LazyLock::new(|| {
     let cache = SessionCache::builder(SESSIONS.clone())
         .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
         .build();
+    let rules = auth_runtime::middleware::Rules::deny_by_default()
+        .require("/admin/*", auth_runtime::middleware::Condition::any_session())
+        .public("*");
     let layer = SessionLayer::builder(cache)
         .landing_route("/landing")
+        .skip("/public/*")
+        .authorize(rules)
         .build()
         .unwrap_or_else(|error| panic!("layer: {error}"));
     let whoami = || async {
@@ -94,6 +99,9 @@ static APP: LazyLock<Router> = LazyLock::new(|| {
     Router::new()
         .route("/", get(whoami).post(whoami))
         .route("/landing", get(whoami))
+        .route("/admin", get(whoami).post(whoami))
+        .route("/admin/{*rest}", get(whoami).post(whoami))
+        .route("/public/{*rest}", get(whoami))
         .layer(layer)
 });
 
@@ -104,9 +112,11 @@ fn signed_by_us(token: &str) -> bool {
 
 /// The whole request path: the input is a request line (`[METHOD ]/path?query`), then header
 /// lines (`name: value`), one per line. Headers → token extraction → verification → typed
-/// decode → handler. Oracles: a request answered as signed in carries a token that verifies;
-/// the session cookie is only ever set by a navigation that carried a landing nonce cookie, or by
-/// a `POST` that says it comes from this site. Returns whether the handler saw a session.
+/// decode → authorization rules → handler. Oracles: a request answered as signed in carries a
+/// token that verifies; the session cookie is only ever set by a navigation that carried a
+/// landing nonce cookie, or by a `POST` that says it comes from this site; a response that sets
+/// any cookie is never cacheable; the `/admin` section (`require("/admin/*", any session)`)
+/// answers its handler only with a session. Returns whether the handler saw a session.
 pub fn request_path(data: &[u8]) -> bool {
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
@@ -131,6 +141,7 @@ pub fn request_path(data: &[u8]) -> bool {
         return false; // Not a request http accepts; nothing of ours runs.
     };
     let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let query_tokens: Vec<String> = request
         .uri()
         .query()
@@ -154,11 +165,27 @@ pub fn request_path(data: &[u8]) -> bool {
         let confirmed = method == http::Method::POST && says_same_site;
         assert!(bound || confirmed, "set the session cookie unasked: {text:?}");
     }
+    if response.headers().contains_key(http::header::SET_COOKIE) {
+        let cache_control = response
+            .headers()
+            .get(http::header::CACHE_CONTROL)
+            .map(|value| value.as_bytes().to_vec())
+            .unwrap_or_default();
+        assert!(
+            cache_control
+                .windows(b"no-store".len())
+                .any(|window| window == b"no-store"),
+            "a response that sets a cookie may be cached: {text:?}"
+        );
+    }
     if response.status() != StatusCode::OK {
         return false;
     }
     let body = RUNTIME.block_on(axum::body::to_bytes(response.into_body(), 1 << 20));
     let signed_in = body.is_ok_and(|body| body.starts_with(b"session "));
+    if path == "/admin" || path.starts_with("/admin/") {
+        assert!(signed_in, "the /admin section answered without a session: {text:?}");
+    }
     if signed_in {
         let carried_a_valid_token = credentials
             .iter()
