@@ -15,6 +15,7 @@
 //! [`Store`]: crate::store::Store
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::{Extensions, HeaderMap, HeaderName};
@@ -56,6 +57,9 @@ pub enum ClientAddress {
     Unlimited,
 }
 
+/// Whether this process has said at ERROR that a client address could not be told.
+static UNKNOWN_REPORTED: AtomicBool = AtomicBool::new(false);
+
 /// A request's client, as the limits count it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Client {
@@ -88,14 +92,21 @@ impl ClientAddress {
         match address {
             Some(address) => Client::Known(address),
             None => {
-                event!(
-                    error,
-                    SIGN_IN,
-                    source = ?self,
-                    "the client address is unknown, so a per-client limit cannot count this request: \
-                     it is refused. Serve the app with into_make_service_with_connect_info::<SocketAddr>(), \
-                     or configure ClientAddress::TrustedHeader behind a proxy"
-                );
+                // Loud once per process, then quiet: a flood of refused requests must not become
+                // a flood of ERROR lines.
+                if !UNKNOWN_REPORTED.swap(true, Ordering::Relaxed) {
+                    event!(
+                        error,
+                        SIGN_IN,
+                        source = ?self,
+                        "the client address is unknown, so a per-client limit cannot count this request: \
+                         it is refused, and so is every such request. Serve the app with \
+                         into_make_service_with_connect_info::<SocketAddr>(), or configure \
+                         ClientAddress::TrustedHeader behind a proxy"
+                    );
+                } else {
+                    event!(debug, SIGN_IN, source = ?self, "the client address is unknown; refused");
+                }
                 Client::Unknown
             }
         }
