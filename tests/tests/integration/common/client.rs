@@ -199,62 +199,54 @@ impl Browser {
 /// peer address (`ConnectInfo`, which the per-client limits count); the server lives until the
 /// test process ends.
 pub fn serve(app: axum::Router) -> SocketAddr {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    serve_on(runtime, app)
+    serve_on(server_runtime(), app)
 }
 
 /// [`serve`] without the peer address: the app cannot tell one client from another.
 pub fn serve_without_peer(app: axum::Router) -> SocketAddr {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("binds");
-    let addr = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        runtime.block_on(async move {
-            let _ = axum::serve(listener, app).await;
-        })
-    });
+    let (addr, start) = bind(server_runtime());
+    start(app, false);
     addr
 }
 
 /// An ephemeral 127.0.0.1 port bound now, and the function that serves an app on it: for two
 /// servers that must each know the other's address before either app is built.
 pub fn serve_later() -> (SocketAddr, impl FnOnce(axum::Router)) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("binds");
-    let addr = listener.local_addr().expect("address");
-    let start = move |app: axum::Router| {
-        std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
-            })
-        });
-    };
-    (addr, start)
+    let (addr, start) = bind(server_runtime());
+    (addr, move |app: axum::Router| start(app, true))
 }
 
 /// [`serve`] on `runtime`, which the app's own tasks (a store's subscription, say) were started on.
 pub fn serve_on(runtime: tokio::runtime::Runtime, app: axum::Router) -> SocketAddr {
+    let (addr, start) = bind(runtime);
+    start(app, true);
+    addr
+}
+
+fn server_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// An ephemeral 127.0.0.1 port bound on `runtime`, and the function that serves an app there from
+/// a thread of its own, with or without each connection's peer address.
+fn bind(runtime: tokio::runtime::Runtime) -> (SocketAddr, impl FnOnce(axum::Router, bool)) {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("binds");
     let addr = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        runtime.block_on(async move {
-            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
-        })
-    });
-    addr
+    let start = move |app: axum::Router, with_peer: bool| {
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let _ = if with_peer {
+                    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+                } else {
+                    axum::serve(listener, app).await
+                };
+            })
+        });
+    };
+    (addr, start)
 }
