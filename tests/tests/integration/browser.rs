@@ -103,6 +103,13 @@ fn other_origin(quickstart: &Quickstart) -> u16 {
         "<!doctype html><title>Another site</title><h1>Another site</h1>\
          <form method=\"post\" action=\"{target}/logout\"><button>Claim your prize</button></form>"
     );
+    // Login CSRF: start a sign-in for the attacker's address in the visitor's browser.
+    let start = format!(
+        "<!doctype html><title>Another site</title><h1>Another site</h1>\
+         <p><a id=\"navigate\" href=\"{target}/auth/link/authorize?email=mallory%40evil.example\">See your prize</a></p>\
+         <form method=\"post\" action=\"{target}/auth/link/authorize\">\
+         <input type=\"hidden\" name=\"email\" value=\"mallory@evil.example\"><button>Claim it</button></form>"
+    );
     let code_post = move |code: String| {
         format!(
             "<!doctype html><title>Another site</title><h1>Another site</h1>\
@@ -112,6 +119,7 @@ fn other_origin(quickstart: &Quickstart) -> u16 {
         )
     };
     let app = axum::Router::new()
+        .route("/start", get(move || std::future::ready(Html(start.clone()))))
         .route("/logout", get(move || std::future::ready(Html(logout.clone()))))
         .route(
             "/code/{code}",
@@ -405,6 +413,66 @@ async fn another_site_cannot_log_out_complete_a_code_flow_or_use_a_link_silently
     );
     second.close().await;
     browser.close().await;
+}
+
+/// Login CSRF in Chromium: another site navigates the browser to the link provider's authorize
+/// step with the attacker's address (a top-level `GET`, which carries `SameSite=Lax` cookies and
+/// used to set the flow cookie), or posts its form there; neither starts a flow. The attacker's own
+/// link, opened in that browser, then asks on a page that names the attacker's account instead of
+/// continuing on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn another_site_cannot_start_a_sign_in_in_someones_browser() {
+    let test = "login-csrf";
+    clear_screenshots(test);
+    let quickstart = Quickstart::start();
+    let port = other_origin(&quickstart);
+    let other = format!("http://127.0.0.1:{port}");
+    let driver = Driver::start();
+    let mut victim = driver.browser(test, "a-").await;
+    victim.open(&format!("{other}/start"), "other-site").await;
+    victim
+        .client
+        .find(fantoccini::Locator::Id("navigate"))
+        .await
+        .expect("the link")
+        .click()
+        .await
+        .expect("clicks");
+    victim
+        .wait_for_text("Sign-in did not work", "get-authorize-refused")
+        .await;
+    assert!(
+        victim.text().await.contains("form submission (POST)"),
+        "{}",
+        victim.text().await
+    );
+    assert!(victim.cookie("auth-flow-link").await.is_none(), "no flow was started");
+
+    victim.open(&format!("{other}/start"), "other-site-again").await;
+    victim.click("Claim it").await;
+    victim
+        .wait_for_text("Sign-in did not work", "cross-site-post-refused")
+        .await;
+    assert!(victim.cookie("auth-flow-link").await.is_none());
+
+    // The attacker asks for a link to their own address, in their own browser.
+    let mut attacker = driver.browser(test, "b-").await;
+    attacker.open(&quickstart.url("/"), "attacker-home").await;
+    attacker.fill("Email", "mallory@evil.example").await;
+    attacker.click("Email me a sign-in link").await;
+    attacker.wait_for_text("Check your email", "attacker-link-sent").await;
+    let link = link_of(quickstart.next_message());
+    attacker.close().await;
+
+    // Opened in the victim's browser, it asks and names the account; nothing signs in.
+    victim.open(&link, "attackers-link-in-victims-browser").await;
+    victim.wait_for_text("another browser", "asks-first").await;
+    assert!(victim.text().await.contains("mallory@evil.example"));
+    victim.open(&quickstart.url("/"), "victim-home").await;
+    victim.wait_for_text("You are not signed in", "still-signed-out").await;
+    assert!(victim.cookie("auth-token").await.is_none());
+    victim.close().await;
 }
 
 /// Pair mode in a real browser: sign-in sets the access and refresh cookies; once the server's
