@@ -422,6 +422,12 @@ impl<S: SessionTypes> Rules<S> {
             self.tell(path, None, Effect::Deny, subject);
             return Verdict::NotCanonical;
         }
+        self.evaluate_canonical(path, session, subject)
+    }
+
+    /// [`evaluate`](Self::evaluate) for a `path` already known to be canonical (the session
+    /// layer refuses the others before `skip`, so it does not check twice).
+    pub(crate) fn evaluate_canonical(&self, path: &str, session: Option<&S>, subject: Option<&str>) -> Verdict {
         let folded;
         let path_seen = if self.case_insensitive {
             folded = path.to_ascii_lowercase();

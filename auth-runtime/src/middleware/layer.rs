@@ -393,13 +393,15 @@ impl<V: SessionVerifier> Shared<V> {
         // A path that is not in canonical form is never skipped: a router or proxy behind the
         // layer that normalizes it could route it elsewhere than the skip pattern says. Under
         // authorization rules it is refused before anything else.
-        let canonical = is_canonical(path);
-        if !canonical && self.rules.is_some() {
+        // Checked only where it matters, so a layer without rules pays for it only on a path a
+        // skip pattern matches.
+        if self.rules.is_some() && !is_canonical(path) {
             return Decision::Respond(
                 Refusal::BadRequest.response("the request path is not in canonical form", Format::of(headers)),
             );
         }
-        if canonical && self.skip.iter().any(|pattern| pattern.matches(path)) {
+        let skipped = self.skip.iter().any(|pattern| pattern.matches(path));
+        if skipped && (self.rules.is_some() || is_canonical(path)) {
             return Decision::Continue(None, ClearCookie::No);
         }
         let decision = self.decide_session(method, uri, headers, extensions).await;
@@ -424,7 +426,8 @@ impl<V: SessionVerifier> Shared<V> {
         let subject = typed
             .as_ref()
             .and_then(|authenticated| authenticated.subject.as_deref());
-        let verdict = rules.evaluate(
+        // `decide` refused a path that is not canonical before anything else.
+        let verdict = rules.evaluate_canonical(
             path,
             typed.as_ref().map(|authenticated| &authenticated.session),
             subject,

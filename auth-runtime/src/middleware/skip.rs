@@ -39,9 +39,11 @@ impl Pattern {
     /// For a pattern ending in `/*` (`/admin/*`), the directory it is the contents of
     /// (`/admin`); `None` otherwise.
     pub(crate) fn directory(&self) -> Option<&str> {
-        let directory = self.text.strip_suffix("/*")?;
-        (!directory.is_empty() && !directory.contains('*') && self.pieces.len() == 2)
-            .then_some(self.pieces[0].strip_suffix('/').unwrap_or(&self.pieces[0]))
+        // One `*`, last, right after a `/` that is not the path's first: `/admin/*`, not `/*`.
+        match self.pieces.as_slice() {
+            [prefix, last] if last.is_empty() => prefix.strip_suffix('/').filter(|directory| !directory.is_empty()),
+            _ => None,
+        }
     }
 
     /// Whether this pattern matches every path `other` matches, as far as can be told from the

@@ -90,32 +90,22 @@ impl TokenEndpoint {
         };
         match self.refresher.refresh(refresh_token, &client).await {
             Ok(pair) => answer(StatusCode::OK, pair.to_json()),
-            Err(RefreshError::RateLimited { retry_after }) => {
-                // RFC 8628's `slow_down`: the client keeps its tokens and waits.
-                let mut response = error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "slow_down",
-                    "too many refreshes; keep your tokens and try again after Retry-After",
-                );
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(retry_after));
-                response
-            }
+            // RFC 8628's `slow_down`: the client keeps its tokens and waits.
+            Err(RefreshError::RateLimited { retry_after }) => retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                "slow_down",
+                "too many refreshes; keep your tokens and try again after Retry-After",
+                retry_after,
+            ),
             Err(refused) if refused.is_invalid_grant() => {
                 error(StatusCode::BAD_REQUEST, "invalid_grant", &refused.to_string())
             }
-            Err(RefreshError::Store(_)) => {
-                let mut response = error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "the token store is unavailable; keep your tokens and try again",
-                );
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-                response
-            }
+            Err(RefreshError::Store(_)) => retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the token store is unavailable; keep your tokens and try again",
+                1,
+            ),
             Err(_) => error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -129,6 +119,13 @@ impl TokenEndpoint {
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
     let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
     answer(status, body)
+}
+
+/// [`error`] with `Retry-After: seconds`: the client keeps its tokens and tries again then.
+fn retry_later(status: StatusCode, code: &str, description: &str, seconds: u64) -> Response {
+    let mut response = error(status, code, description);
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// A JSON answer that no cache keeps (RFC 6749 section 5.1).

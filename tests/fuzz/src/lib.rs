@@ -352,14 +352,17 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
             response.status()
         );
     }
-    let mut started_here = STARTED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if method == http::Method::POST && path == "/auth/link/authorize" && started_here.len() < STARTED_HERE_CAPACITY {
-        started_here.extend(
-            started
-                .iter()
-                .filter(|(name, _)| name == "auth-flow-link")
-                .map(|(_, value)| value.clone()),
-        );
+    let started_here = || STARTED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if method == http::Method::POST && path == "/auth/link/authorize" {
+        let mut started_here = started_here();
+        if started_here.len() < STARTED_HERE_CAPACITY {
+            started_here.extend(
+                started
+                    .iter()
+                    .filter(|(name, _)| name == "auth-flow-link")
+                    .map(|(_, value)| value.clone()),
+            );
+        }
     }
     let status = response.status().as_u16();
     if response
@@ -370,6 +373,7 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
         let page = RUNTIME
             .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
             .unwrap_or_default();
+        let started_here = started_here();
         if page.windows(b"<script>".len()).any(|window| window == b"<script>")
             && started_here.len() < STARTED_HERE_CAPACITY
         {

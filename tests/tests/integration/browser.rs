@@ -384,14 +384,7 @@ async fn another_site_cannot_log_out_complete_a_code_flow_or_use_a_link_silently
     browser
         .open(&format!("{other}/code/{code}"), "other-site-code-again")
         .await;
-    browser
-        .client
-        .find(fantoccini::Locator::Id("navigate"))
-        .await
-        .expect("the link")
-        .click()
-        .await
-        .expect("clicks");
+    browser.click_id("navigate").await;
     browser
         .wait_for_text("Sign-in did not work", "cross-site-link-refused")
         .await;
@@ -431,14 +424,7 @@ async fn another_site_cannot_start_a_sign_in_in_someones_browser() {
     let driver = Driver::start();
     let mut victim = driver.browser(test, "a-").await;
     victim.open(&format!("{other}/start"), "other-site").await;
-    victim
-        .client
-        .find(fantoccini::Locator::Id("navigate"))
-        .await
-        .expect("the link")
-        .click()
-        .await
-        .expect("clicks");
+    victim.click_id("navigate").await;
     victim
         .wait_for_text("Sign-in did not work", "get-authorize-refused")
         .await;

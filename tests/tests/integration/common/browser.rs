@@ -246,6 +246,17 @@ impl Browser {
             .expect("the button clicks");
     }
 
+    /// Clicks the element whose `id` is `id` (a link another site's page offers, say).
+    pub async fn click_id(&self, id: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|_| panic!("an element #{id}"))
+            .click()
+            .await
+            .expect("the element clicks");
+    }
+
     /// The browser's cookie `name` for the current page's site, if it has one.
     pub async fn cookie(&self, name: &str) -> Option<Cookie<'static>> {
         self.client.get_named_cookie(name).await.ok()
