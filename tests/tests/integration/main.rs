@@ -41,6 +41,5 @@ mod secrets;
 mod security;
 mod token_size;
 mod tokens;
-mod ui;
 mod wire;
 mod wycheproof;
