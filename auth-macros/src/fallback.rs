@@ -9,7 +9,7 @@ use syn::DeriveInput;
 
 use crate::attr;
 use crate::ctxt::Ctxt;
-use crate::expand::{Parameters, allowed_lints};
+use crate::params::{Parameters, allowed_lints};
 
 pub(crate) fn expand(original: &DeriveInput, errors: syn::Error) -> TokenStream {
     let errors = errors.into_compile_error();

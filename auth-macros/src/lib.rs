@@ -12,6 +12,7 @@ mod case;
 mod ctxt;
 mod expand;
 mod fallback;
+mod params;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -527,6 +527,57 @@ fn modulus_bits(modulus: &[u8]) -> usize {
 mod tests {
     use super::*;
 
+    /// The prepared check must say exactly what jsonwebtoken's per-call verifier says, on the
+    /// genuine signature and on every kind of damage to it or to the message. Run under each
+    /// backend (`.ci/run` runs this module with `aws-lc-rs` too).
+    #[test]
+    fn prepared_keys_agree_with_the_library_verifier() {
+        let keys = [
+            SigningKey::hs256(b"0123456789abcdef0123456789abcdef").expect("32-byte secret"),
+            SigningKey::ed25519_pem(include_bytes!("../../../tests/keys/ed25519.pem")).expect("Ed25519 key"),
+            SigningKey::es256_pem(include_bytes!("../../../tests/keys/es256.pem")).expect("P-256 key"),
+            SigningKey::rs256_pem(include_bytes!("../../../tests/keys/rs256.pem")).expect("RSA key"),
+        ];
+        let message = b"eyJhbGciOiJFZERTQSJ9.eyJ0eXBlIjoidXNlciJ9";
+        for key in &keys {
+            let verification = key.verification_key();
+            let algorithm = verification.algorithm.to_jsonwebtoken();
+            let signature = key.sign(message).expect("signs");
+            let mut cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+                (message.to_vec(), signature.clone()),
+                (message.to_vec(), Vec::new()),
+                (message.to_vec(), vec![0; signature.len()]),
+                (message.to_vec(), signature[..signature.len() - 1].to_vec()),
+                (message.to_vec(), [signature.as_slice(), &[0]].concat()),
+                (message[..message.len() - 1].to_vec(), signature.clone()),
+                (Vec::new(), signature.clone()),
+            ];
+            for index in [0, signature.len() / 2, signature.len() - 1] {
+                let mut damaged = signature.clone();
+                damaged[index] ^= 0x01;
+                cases.push((message.to_vec(), damaged));
+            }
+            let library = Prepared::Library;
+            for (index, (message, signature)) in cases.iter().enumerate() {
+                let expected = library.verify(algorithm, &verification.key, message, signature);
+                assert_eq!(
+                    verification.verify_signature(message, signature),
+                    expected,
+                    "{:?} case {index}",
+                    verification.algorithm
+                );
+                assert_eq!(expected, index == 0, "{:?} case {index}", verification.algorithm);
+            }
+            if verification.algorithm != Algorithm::RS256 {
+                assert!(
+                    !matches!(verification.prepared, Prepared::Library),
+                    "{:?}",
+                    verification.algorithm
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_modulus_is_measured_in_bits_not_bytes() {
         let with_first = |first: u8| {

@@ -1,15 +1,30 @@
-//! The runtime's layout, checked: dependencies point one way. Every `crate::`, `super::` and
-//! `self::` path in `auth-runtime/src` is resolved to the file of the module it names, and the
-//! graph of files must have no cycle. A module that imports through a re-export (`crate::Sessions`
-//! instead of `crate::sessions::Sessions`) reaches `lib.rs`, which reaches everything, so that is a
-//! cycle too: each module imports from the module that defines the item. `lib.rs` only declares
-//! modules and re-exports; `__private` is for generated code and nothing else imports it.
+//! Both crates' layout, checked: dependencies point one way, and no file grows past one job.
+//! Every `crate::`, `super::` and `self::` path in `auth-runtime/src` and `auth-macros/src`,
+//! unit-test modules included, is resolved to the file of the module it names, and the graph of
+//! files must have no cycle. Each module imports from the module that defines the item, never
+//! through a re-export at the root (`crate::Sessions` instead of `crate::sessions::Sessions`).
+//! `lib.rs` only declares modules and re-exports (and, in the derive, its entry point);
+//! `__private` is for generated code and nothing else imports it. No file holds more than
+//! [`MAX_LINES`] lines outside its unit-test module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-fn src() -> PathBuf {
+/// The most lines a source file holds outside its `#[cfg(test)]` module: past that, it is doing
+/// more than one job, and the job that grew gets a file of its own.
+const MAX_LINES: usize = 500;
+
+fn runtime() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-runtime/src")
+}
+
+fn derive() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-macros/src")
+}
+
+/// Both crates' source folders, each with its name for messages.
+fn crates() -> [(&'static str, PathBuf); 2] {
+    [("auth-runtime", runtime()), ("auth-macros", derive())]
 }
 
 /// Every `.rs` file under `dir`, as (module path, file): `lib.rs` is `[]`, `token/mod.rs` is
@@ -40,14 +55,33 @@ fn modules(dir: &Path, prefix: &[String], found: &mut BTreeMap<Vec<String>, Path
     }
 }
 
-/// The code of a file without comments, string literals' contents and its unit-test module.
+/// Whether a line opens the file's unit-test module (which this crate keeps last in a file).
+fn opens_tests(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    trimmed.starts_with("#[cfg(test)]") || trimmed.starts_with("#[cfg(all(test")
+}
+
+/// A file's lines outside its unit-test module.
+fn lines_outside_tests(text: &str) -> usize {
+    text.lines().take_while(|line| !opens_tests(line)).count()
+}
+
+/// A file's code and its unit-test module's code, apart: paths in the test module are resolved
+/// from inside it (its `super::` is the file's module).
+fn code_and_tests(text: &str) -> (String, String) {
+    let split = text
+        .lines()
+        .position(opens_tests)
+        .unwrap_or_else(|| text.lines().count());
+    let lines: Vec<&str> = text.lines().collect();
+    (code(&lines[..split].join("\n")), code(&lines[split..].join("\n")))
+}
+
+/// Code without comments and derive attributes.
 fn code(text: &str) -> String {
     let mut kept = String::new();
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("#[cfg(test)]") || trimmed.starts_with("#[cfg(all(test") {
-            break;
-        }
         // `#[derive(crate::SessionTypes)]` runs the derive inside the crate: generated code, not
         // an import of this module's own.
         if trimmed.starts_with("//") || trimmed.starts_with("#[derive(") || trimmed.starts_with("#[session(") {
@@ -133,8 +167,9 @@ fn paths(code: &str) -> Vec<String> {
     found
 }
 
-/// The module file a path names: the longest prefix of its segments that is a module.
-fn resolve(path: &str, from: &[String], modules: &BTreeMap<Vec<String>, PathBuf>) -> Vec<String> {
+/// The module file a path names: the longest prefix of its segments that is a module; `None` for
+/// a path into another crate (`std::`, `serde::`).
+fn resolve(path: &str, from: &[String], modules: &BTreeMap<Vec<String>, PathBuf>) -> Option<Vec<String>> {
     let mut segments = path.split("::").filter(|segment| !segment.is_empty());
     // Where the path starts: the root, this module, or its parent.
     let mut base: Vec<String> = match segments.next() {
@@ -145,7 +180,7 @@ fn resolve(path: &str, from: &[String], modules: &BTreeMap<Vec<String>, PathBuf>
             parent.pop();
             parent
         }
-        _ => return Vec::new(),
+        _ => return None,
     };
     let mut resolved = base.clone();
     for segment in segments {
@@ -161,20 +196,31 @@ fn resolve(path: &str, from: &[String], modules: &BTreeMap<Vec<String>, PathBuf>
             break;
         }
     }
-    resolved
+    Some(resolved)
 }
 
 type Graph = BTreeMap<Vec<String>, BTreeSet<Vec<String>>>;
 
-fn graph() -> (Graph, BTreeMap<Vec<String>, PathBuf>) {
+fn graph(src: &Path) -> (Graph, BTreeMap<Vec<String>, PathBuf>) {
     let mut files = BTreeMap::new();
-    modules(&src(), &[], &mut files);
+    modules(src, &[], &mut files);
     let mut graph = Graph::new();
     for (module, file) in &files {
         let text = std::fs::read_to_string(file).expect("readable source");
+        let (code, tests) = code_and_tests(&text);
+        // The unit-test module is a child of the file's module: its `super::` is the file.
+        let mut inside_tests = module.clone();
+        inside_tests.push("tests".to_owned());
+        let found = paths(&code)
+            .into_iter()
+            .filter_map(|path| resolve(&path, module, &files))
+            .chain(
+                paths(&tests)
+                    .into_iter()
+                    .filter_map(|path| resolve(&path, &inside_tests, &files)),
+            );
         let edges = graph.entry(module.clone()).or_default();
-        for path in paths(&code(&text)) {
-            let target = resolve(&path, module, &files);
+        for target in found {
             // A module naming an item of its own, or a child module: no edge.
             if &target != module && !target.starts_with(module) {
                 edges.insert(target);
@@ -214,25 +260,65 @@ fn cycle_from(graph: &Graph, start: &Vec<String>) -> Option<Vec<Vec<String>>> {
 }
 
 #[test]
-fn runtime_modules_depend_one_way() {
-    let (graph, _) = graph();
-    assert!(graph.len() > 20, "the source tree was not found: {:?}", src());
-    let cycles: Vec<String> = graph
-        .keys()
-        .filter(|module| !module.is_empty())
-        .filter_map(|module| cycle_from(&graph, module))
-        .map(|cycle| cycle.iter().map(|module| name(module)).collect::<Vec<_>>().join(" -> "))
-        .collect();
+fn modules_depend_one_way() {
+    for (krate, src) in crates() {
+        let (graph, _) = graph(&src);
+        assert!(graph.len() > 5, "the source tree was not found: {src:?}");
+        let cycles: Vec<String> = graph
+            .keys()
+            .filter(|module| !module.is_empty())
+            .filter_map(|module| cycle_from(&graph, module))
+            .map(|cycle| cycle.iter().map(|module| name(module)).collect::<Vec<_>>().join(" -> "))
+            .collect();
+        assert!(
+            cycles.is_empty(),
+            "{krate}: modules that import from a module that depends on them:\n{}",
+            cycles.join("\n")
+        );
+    }
+}
+
+#[test]
+fn no_module_imports_through_a_root_reexport() {
+    for (krate, src) in crates() {
+        let (graph, _) = graph(&src);
+        let through_root: Vec<String> = graph
+            .iter()
+            .filter(|(module, edges)| !module.is_empty() && edges.contains(&Vec::new()))
+            .map(|(module, _)| name(module))
+            .collect();
+        assert!(
+            through_root.is_empty(),
+            "{krate}: modules naming an item through the crate root instead of the module that defines it: {through_root:?}"
+        );
+    }
+}
+
+#[test]
+fn no_file_holds_more_than_one_jobs_worth() {
+    let mut crowded = Vec::new();
+    for (krate, src) in crates() {
+        let mut files = BTreeMap::new();
+        modules(&src, &[], &mut files);
+        for file in files.values() {
+            let text = std::fs::read_to_string(file).expect("readable source");
+            let lines = lines_outside_tests(&text);
+            if lines > MAX_LINES {
+                let relative = file.strip_prefix(&src).unwrap_or(file);
+                crowded.push(format!("{krate}/src/{}: {lines} lines", relative.display()));
+            }
+        }
+    }
     assert!(
-        cycles.is_empty(),
-        "modules that import from a module that depends on them (import from the defining module, not a re-export):\n{}",
-        cycles.join("\n")
+        crowded.is_empty(),
+        "files over {MAX_LINES} lines outside their tests (split them at their seams):\n{}",
+        crowded.join("\n")
     );
 }
 
 #[test]
 fn only_generated_code_uses_the_private_module() {
-    let (graph, _) = graph();
+    let (graph, _) = graph(&runtime());
     let private = vec!["__private".to_owned()];
     let users: Vec<String> = graph
         .iter()
@@ -244,7 +330,7 @@ fn only_generated_code_uses_the_private_module() {
 
 #[test]
 fn lib_rs_declares_and_reexports_only() {
-    let text = std::fs::read_to_string(src().join("lib.rs")).expect("lib.rs");
+    let text = std::fs::read_to_string(runtime().join("lib.rs")).expect("lib.rs");
     let code = code(&text);
     for statement in code.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
         // Drop leading attributes (`#[cfg(...)]`, `#![doc = ...]`) and doc comments.
@@ -268,12 +354,17 @@ fn the_checker_sees_a_cycle_and_an_import_through_a_reexport() {
         files.insert(module.iter().map(|s| s.to_string()).collect::<Vec<_>>(), PathBuf::new());
     }
     let memory = vec!["store".to_owned(), "memory".to_owned()];
-    assert_eq!(resolve("super::Store", &memory, &files), vec!["store".to_owned()]);
-    assert_eq!(resolve("crate::store::memory::MemoryStore", &[], &files), memory);
+    assert_eq!(resolve("super::Store", &memory, &files), Some(vec!["store".to_owned()]));
+    assert_eq!(
+        resolve("crate::store::memory::MemoryStore", &[], &files),
+        Some(memory.clone())
+    );
+    // Through the root's re-export: an edge to the root, which the checker refuses.
     assert_eq!(
         resolve("crate::MemoryStore", &["cache".to_owned()], &files),
-        Vec::<String>::new()
+        Some(Vec::new())
     );
+    assert_eq!(resolve("std::sync::Arc", &["cache".to_owned()], &files), None);
     let mut uses = Vec::new();
     expand_use("crate::{store::{memory::MemoryStore, Store}, cache}", "", &mut uses);
     assert_eq!(
@@ -294,4 +385,16 @@ fn the_checker_sees_a_cycle_and_an_import_through_a_reexport() {
         .or_default()
         .insert(memory.clone());
     assert!(cycle_from(&graph, &memory).is_some());
+    // A unit-test module's `super::` is its file's module; `super::super::` the parent.
+    let inside = vec!["store".to_owned(), "memory".to_owned(), "tests".to_owned()];
+    assert_eq!(resolve("super::MemoryStore", &inside, &files), Some(memory.clone()));
+    assert_eq!(
+        resolve("super::super::Store", &inside, &files),
+        Some(vec!["store".to_owned()])
+    );
+    let (code, tests) = code_and_tests("use crate::cache;\n#[cfg(test)]\nmod tests {\n    use crate::store;\n}\n");
+    assert!(paths(&code).iter().all(|path| path == "crate::cache"));
+    assert!(paths(&tests).iter().all(|path| path == "crate::store"));
+    assert!(!paths(&tests).is_empty());
+    assert_eq!(lines_outside_tests("a\nb\n#[cfg(test)]\nmod tests {}\n"), 2);
 }
