@@ -1,0 +1,236 @@
+//! The protocol: a family starts, a refresh token rotates once, a retired one replayed in the
+//! grace window gets the same successor, and one replayed after it ends the family.
+
+use std::time::Duration;
+
+use super::RefreshTokens;
+use super::codec::{decode_token, open, random_token, seal};
+use super::outcome::{RefreshError, TokenPair};
+use super::records::{Family, FamilyEnd, Live, Retired, Successor, record_keys, remaining, to_json};
+use crate::rate_limit::{Client, count};
+use crate::session_types::SessionTypes;
+use crate::sessions::{IssueError, IssueOptions};
+use crate::token::sign::SignError;
+use crate::telemetry::event;
+
+impl<S: SessionTypes> RefreshTokens<S> {
+    /// Starts a family for `session` (a sign-in) and returns its first pair.
+    pub async fn issue(&self, session: &S) -> Result<TokenPair, RefreshError> {
+        let inner = &*self.inner;
+        let now = inner.sessions.now()?;
+        let subject = inner.sessions.subject_of(session);
+        if inner.openauth && subject.is_none() {
+            return Err(RefreshError::NoSubject);
+        }
+        let family = Family {
+            id: random_token::<16>()?,
+            subject,
+            created_at: now,
+            expires_at: now.saturating_add(inner.lifetime.as_secs()),
+        };
+        let value = serde_json::to_value(session).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?;
+        let refresh_token = self.store_live(&family, value, now).await?;
+        event!(debug, REFRESH, session_id = family.id.as_str(), "token family started");
+        self.pair(session, &family, refresh_token, now)
+    }
+
+    /// Rotates `refresh_token`: a new pair, the old token retired. See the module docs for what a
+    /// retired token gets. Counts against the per-family limit only; the token endpoint and the
+    /// session layer also count the client's address.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        self.refresh_from(refresh_token, &Client::Unlimited).await
+    }
+
+    /// [`refresh`](Self::refresh), counted against the per-client limit too.
+    pub(super) async fn refresh_from(&self, refresh_token: &str, client: &Client) -> Result<TokenPair, RefreshError> {
+        let result = self.rotate(refresh_token, client).await;
+        if let Err(_error) = &result {
+            event!(debug, REFRESH, reason = _error.kind(), "refresh refused");
+        }
+        result
+    }
+
+    async fn rotate(&self, refresh_token: &str, client: &Client) -> Result<TokenPair, RefreshError> {
+        let inner = &*self.inner;
+        let token = decode_token(refresh_token).ok_or(RefreshError::Invalid)?;
+        let keys = record_keys(refresh_token);
+        let [live_key, retired_key, successor_key] = &keys;
+        // Twice at most: a lost race for the retirement reads the winner's successor on the second.
+        for _ in 0..2 {
+            let mut records = inner.store.get_many(&keys).await?.into_iter();
+            let mut next = || records.next().flatten();
+            let (live, retired, successor) = (next(), next(), next());
+            let live = live.and_then(|bytes| serde_json::from_slice::<Live>(&bytes).ok());
+            let retired = retired.and_then(|bytes| serde_json::from_slice::<Retired>(&bytes).ok());
+            let successor = successor.and_then(|bytes| serde_json::from_slice::<Successor>(&bytes).ok());
+            let now = inner.sessions.now()?;
+            if let Some(successor) = successor {
+                return self.replayed(&token, successor, now).await;
+            }
+            if let Some(retired) = retired {
+                // The successor is written before the marker, so a marker without one is past the
+                // grace window (or was written before successors had records of their own).
+                if now <= retired.at.saturating_add(inner.reuse_grace.as_secs()) {
+                    return Err(RefreshError::Invalid);
+                }
+                return self.reused(&retired.family).await;
+            }
+            let live = live.ok_or(RefreshError::Invalid)?;
+            if now >= live.family.expires_at || now >= live.idle_expires_at {
+                return Err(RefreshError::Invalid);
+            }
+            self.check_not_revoked(&live.family).await?;
+            self.count_rotation(&live.family, client, now).await?;
+            let session: S = serde_json::from_value(live.session.clone()).map_err(|_| RefreshError::Invalid)?;
+            let new_token = self.store_live(&live.family, live.session.clone(), now).await?;
+            let record = Successor {
+                at: now,
+                family: live.family.clone(),
+                session: live.session,
+                sealed: seal(&token, &new_token).ok_or(RefreshError::Invalid)?,
+            };
+            let record = to_json(&record)?;
+            // The grace window, and the second that `at + grace` itself still counts.
+            let grace = inner.reuse_grace + Duration::from_secs(1);
+            if inner.store.put_new(successor_key, record, grace).await? {
+                let marker = to_json(&Retired {
+                    at: now,
+                    family: live.family.end(),
+                })?;
+                inner
+                    .store
+                    .put(retired_key, marker, remaining(live.family.expires_at, now))
+                    .await?;
+                inner.store.remove(live_key).await?;
+                event!(
+                    debug,
+                    REFRESH,
+                    session_id = live.family.id.as_str(),
+                    "refresh token rotated"
+                );
+                return self.pair(&session, &live.family, new_token, now);
+            }
+            // Another request retired it first: its successor is the one; ours is dropped.
+            let [new_key, ..] = record_keys(&new_token);
+            let _ = inner.store.remove(&new_key).await;
+        }
+        Err(RefreshError::Invalid)
+    }
+
+    /// Counts one rotation of `family` by `client` against the limits.
+    async fn count_rotation(&self, family: &Family, client: &Client, now: u64) -> Result<(), RefreshError> {
+        let inner = &*self.inner;
+        let limited = |retry_after: Option<u64>| match retry_after {
+            Some(retry_after) => Err(RefreshError::RateLimited { retry_after }),
+            None => Ok(()),
+        };
+        match client {
+            Client::Known(address) => {
+                limited(count(&*inner.store, inner.rotations_per_client, "rotate-client", address, now).await?)?
+            }
+            Client::Unlimited => {}
+            Client::Unknown => return Err(RefreshError::ClientAddressUnknown),
+        }
+        limited(
+            count(
+                &*inner.store,
+                inner.rotations_per_family,
+                "rotate-family",
+                &family.id,
+                now,
+            )
+            .await?,
+        )
+    }
+
+    /// A retired token presented again with its successor still on record: the same successor
+    /// within the grace window (and the family's life), else the end of the family.
+    async fn replayed(&self, token: &[u8; 32], successor: Successor, now: u64) -> Result<TokenPair, RefreshError> {
+        let inner = &*self.inner;
+        let in_grace = now <= successor.at.saturating_add(inner.reuse_grace.as_secs());
+        if !in_grace {
+            return self.reused(&successor.family.end()).await;
+        }
+        if now >= successor.family.expires_at {
+            return Err(RefreshError::Invalid);
+        }
+        self.check_not_revoked(&successor.family).await?;
+        let new_token = open(token, &successor.sealed).ok_or(RefreshError::Invalid)?;
+        let session: S = serde_json::from_value(successor.session).map_err(|_| RefreshError::Invalid)?;
+        self.pair(&session, &successor.family, new_token, now)
+    }
+
+    /// A retired token presented after the grace window: someone else holds a copy. The family
+    /// ends.
+    async fn reused(&self, family: &FamilyEnd) -> Result<TokenPair, RefreshError> {
+        event!(
+            warn,
+            REFRESH,
+            session_id = family.id.as_str(),
+            "a retired refresh token was used again; its family is revoked"
+        );
+        self.inner
+            .revocations
+            .revoke(&family.id, Some(family.expires_at))
+            .await?;
+        Err(RefreshError::Reused)
+    }
+
+    async fn check_not_revoked(&self, family: &Family) -> Result<(), RefreshError> {
+        let revoked = self
+            .inner
+            .revocations
+            .is_session_revoked(&family.id, family.subject.as_deref(), Some(family.created_at))
+            .await?;
+        if revoked { Err(RefreshError::Revoked) } else { Ok(()) }
+    }
+
+    /// Saves a new refresh token of `family` and returns it.
+    async fn store_live(&self, family: &Family, session: serde_json::Value, now: u64) -> Result<String, RefreshError> {
+        let inner = &*self.inner;
+        let token = random_token::<32>()?;
+        let idle_expires_at = self.idle_expiry(family, now);
+        let live = Live {
+            family: family.clone(),
+            idle_expires_at,
+            session,
+        };
+        let record = to_json(&live)?;
+        let [key, ..] = record_keys(&token);
+        inner.store.put(&key, record, remaining(idle_expires_at, now)).await?;
+        Ok(token)
+    }
+
+    /// When a refresh token of `family` issued at `now` dies unused: its idle timeout, or the
+    /// family's end if sooner.
+    fn idle_expiry(&self, family: &Family, now: u64) -> u64 {
+        now.saturating_add(self.inner.idle_timeout.as_secs())
+            .min(family.expires_at)
+    }
+
+    /// A fresh access token for `session` in `family`, with `refresh_token`. The access token
+    /// never outlives the family (nor, so, the revocation record that can refuse it).
+    fn pair(&self, session: &S, family: &Family, refresh_token: String, now: u64) -> Result<TokenPair, RefreshError> {
+        let inner = &*self.inner;
+        let left = family.expires_at.saturating_sub(now);
+        if left == 0 {
+            return Err(RefreshError::Invalid);
+        }
+        let options = IssueOptions {
+            subject: family.subject.clone(),
+            lifetime: Some(inner.access_lifetime.min(Duration::from_secs(left))),
+            session_id: Some(family.id.clone()),
+            mode: inner.openauth.then(|| "access".to_owned()),
+            ..IssueOptions::default()
+        };
+        let issued = inner.sessions.issue(session, &options)?;
+        let idle_expires_at = self.idle_expiry(family, now);
+        Ok(TokenPair {
+            access_token: issued.token,
+            refresh_token,
+            expires_in: issued.expires_at.saturating_sub(issued.issued_at),
+            refresh_expires_in: idle_expires_at.saturating_sub(now),
+            session_id: family.id.clone(),
+        })
+    }
+}
