@@ -17,7 +17,8 @@ use url::Url;
 
 use super::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation};
 use super::csrf::same_origin;
-use super::layer::{Decision, SessionLayer, Shared, refusal_event};
+use super::invalid_token::refusal_event;
+use super::layer::{Decision, SessionLayer, Shared};
 use super::page::protect_page;
 use super::refusal::{Format, Refusal};
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, binds};

@@ -31,19 +31,24 @@
 
 pub(crate) mod authz;
 pub(crate) mod body;
+pub(crate) mod builder;
 pub(crate) mod confirm;
+pub(crate) mod cookie_refresh;
 pub(crate) mod csrf;
 pub(crate) mod current;
+pub(crate) mod invalid_token;
 pub(crate) mod landing;
 pub(crate) mod layer;
 pub(crate) mod page;
-pub(crate) mod refresh;
+pub(crate) mod pipeline;
 pub(crate) mod refusal;
 pub(crate) mod skip;
 
 pub use self::authz::{Condition, Decided, Effect, Grants, Rules, RulesError, Verdict};
 pub use self::body::SessionBody;
+pub use self::builder::{LayerConfigError, SessionLayerBuilder};
 pub use self::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};
 pub use self::current::{NoSession, require_session, session_from_extensions, use_authenticated, use_session};
+pub use self::invalid_token::InvalidTokenPolicy;
 pub use self::landing::{LandingError, LandingNonce};
-pub use self::layer::{InvalidTokenPolicy, LayerConfigError, SessionLayer, SessionLayerBuilder, SessionService};
+pub use self::layer::{SessionLayer, SessionService};
