@@ -28,22 +28,27 @@
 //! [`Sessions::parameter`]: crate::Sessions::parameter
 //! [`Store`]: crate::store::Store
 
+mod builder;
 pub mod code;
 pub(crate) mod contract;
 pub(crate) mod error;
+mod error_page;
 pub(crate) mod flow;
 pub(crate) mod handler;
 pub(crate) mod limits;
 pub mod link;
+mod mounted;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 mod token_endpoint;
 
+pub use self::builder::{AuthHandlerBuilder, HandlerConfigError};
 pub use self::code::{CodeInvalid, CodeProvider, CodeRequest};
 pub use self::contract::{IdentitySource, Provider, Step};
 pub use self::error::{FlowError, MAX_CLAIMS_LEN, Response};
+pub use self::error_page::default_error_page;
 pub use self::flow::{FlowRequest, UserClaims};
-pub use self::handler::{AuthHandler, AuthHandlerBuilder, DEFAULT_PREFIX, HandlerConfigError, default_error_page};
+pub use self::handler::{AuthHandler, DEFAULT_PREFIX};
 pub use self::limits::{DEFAULT_CODE_TRIES_PER_IDENTITY, DEFAULT_REQUESTS_PER_CLIENT, DEFAULT_REQUESTS_PER_IDENTITY};
 pub use self::link::{Link, LinkConfirmation, LinkProvider};
 pub use crate::rate_limit::{ClientAddress, RateLimit};
