@@ -22,6 +22,8 @@ mod ctxt;
 mod expand;
 #[path = "../src/fallback.rs"]
 mod fallback;
+#[path = "../src/params.rs"]
+mod params;
 #[path = "../src/valid.rs"]
 mod valid;
 

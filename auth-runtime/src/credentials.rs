@@ -11,7 +11,7 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
 use crate::token::claims::Verified;
-use crate::token::verify::VerifyError;
+use crate::token::error::TokenError;
 
 /// Where a request's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub enum RequestError {
         source: TokenSource,
         /// Why it was refused.
         #[source]
-        error: VerifyError,
+        error: TokenError,
     },
 }
 

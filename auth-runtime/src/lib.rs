@@ -66,9 +66,12 @@ pub use crate::token::crypto::CRYPTO_BACKEND;
 pub use crate::token::defaults::{
     DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, MAX_LEEWAY,
 };
+pub use crate::token::error::{Malformed, TokenError};
 pub use crate::token::keys::{Algorithm, KeyError, SigningKey, VerificationKey};
 pub use crate::token::sign::SignError;
-pub use crate::token::verify::{Malformed, VerifyError};
+/// The old name of [`TokenError`]: it read two letters away from [`VerifierError`].
+#[deprecated(since = "0.3.0", note = "renamed `TokenError`")]
+pub type VerifyError = TokenError;
 pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 #[cfg(feature = "middleware")]

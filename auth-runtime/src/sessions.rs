@@ -19,9 +19,10 @@ use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarg
 use crate::session_types::SessionTypes;
 use crate::token::claims::Verified;
 use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, MAX_LEEWAY};
+use crate::token::error::TokenError;
 use crate::token::keys::{KeyError, SigningKey, VerificationKey};
 use crate::token::sign::{NewClaims, SignError, issued_header, sign};
-use crate::token::verify::{Policy, VerifyError, verify};
+use crate::token::verify::{Policy, verify};
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
 /// Issues, redirects and verifies sessions of type `S`.
@@ -475,11 +476,11 @@ impl<S: SessionTypes> Sessions<S> {
         self.inner.redirects.check(redirect)
     }
 
-    /// Verifies a token and decodes its session; see [`VerifyError`] for every way it can fail.
-    pub fn verify(&self, token: &str) -> Result<Verified<S>, VerifyError> {
+    /// Verifies a token and decodes its session; see [`TokenError`] for every way it can fail.
+    pub fn verify(&self, token: &str) -> Result<Verified<S>, TokenError> {
         let config = &*self.inner;
         // A clock that cannot be read fails closed: no token is accepted without a time to check it against.
-        let now = self.now().map_err(|_| VerifyError::Clock)?;
+        let now = self.now().map_err(|_| TokenError::Clock)?;
         let policy = Policy {
             keys: &config.keys,
             issued_headers: &config.issued_headers,
@@ -630,11 +631,11 @@ mod tests {
         assert_eq!(flows.verify(&flow_token).expect("own token").session, session);
         assert!(matches!(
             flows.verify(&session_token),
-            Err(VerifyError::WrongTokenType { found: Some(ref found), .. }) if found == "session+jwt"
+            Err(TokenError::WrongTokenType { found: Some(ref found), .. }) if found == "session+jwt"
         ));
         assert!(matches!(
             sessions.verify(&flow_token),
-            Err(VerifyError::WrongTokenType { found: Some(ref found), .. }) if found == "auth-flow+jwt"
+            Err(TokenError::WrongTokenType { found: Some(ref found), .. }) if found == "auth-flow+jwt"
         ));
     }
 }

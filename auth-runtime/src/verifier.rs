@@ -128,15 +128,15 @@ pub enum VerifierError {
 
 impl VerifierError {
     /// The kind of refusal, as events and logs name it: `missing_credentials`,
-    /// `backend_unavailable`, the [`VerifyError::kind`](crate::VerifyError::kind) of a token
+    /// `backend_unavailable`, the [`TokenError::kind`](crate::TokenError::kind) of a token
     /// refusal, or `verification_failed` for another verifier's own reasons.
     pub fn kind(&self) -> &'static str {
         match self {
             VerifierError::MissingCredentials => "missing_credentials",
             VerifierError::BackendUnavailable(_) => "backend_unavailable",
             VerifierError::VerificationFailed(cause) => cause
-                .downcast_ref::<crate::token::verify::VerifyError>()
-                .map_or("verification_failed", crate::token::verify::VerifyError::kind),
+                .downcast_ref::<crate::token::error::TokenError>()
+                .map_or("verification_failed", crate::token::error::TokenError::kind),
         }
     }
 

@@ -14,11 +14,12 @@ use super::keys::KeySource;
 use super::lookup::LookupError;
 use crate::clock::Clock;
 use crate::session_types::SessionTypes;
+use crate::token::compact::{decode_part, read_header, split};
 use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY};
+use crate::token::error::TokenError;
 use crate::token::keys::{Algorithm, KeyError, VerificationKey};
-use crate::token::verify::{
-    Audience, ClaimsReading, RawClaims, VerifyError, check_issued_and_not_before, decode_part, decode_session,
-    read_claims, read_header, split,
+use crate::token::reading::{
+    Audience, ClaimsReading, RawClaims, check_issued_and_not_before, decode_session, read_claims,
 };
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
@@ -305,12 +306,12 @@ impl<S: SessionTypes> JwtVerifierBuilder<S> {
 
 /// Why a token was refused: a verification error, or keys that could not be had.
 enum Refused {
-    Token(VerifyError),
+    Token(TokenError),
     KeysUnavailable(String),
 }
 
-impl From<VerifyError> for Refused {
-    fn from(error: VerifyError) -> Self {
+impl From<TokenError> for Refused {
+    fn from(error: TokenError) -> Self {
         Refused::Token(error)
     }
 }
@@ -327,24 +328,24 @@ impl<S: SessionTypes> JwtVerifier<S> {
 
     async fn check(&self, token: &str) -> Result<Authenticated<S>, Refused> {
         let profile = &*self.inner;
-        let now = profile.clock.unix_seconds().map_err(|_| VerifyError::Clock)?;
+        let now = profile.clock.unix_seconds().map_err(|_| TokenError::Clock)?;
         let parts = split(token, profile.max_len)?;
         let header = read_header(parts.header)?;
         let algorithm = Algorithm::from_name(&header.alg)
             .filter(|algorithm| profile.algorithms.contains(algorithm))
-            .ok_or_else(|| VerifyError::AlgorithmNotAllowed {
+            .ok_or_else(|| TokenError::AlgorithmNotAllowed {
                 found: header.alg.clone(),
             })?;
         let found = match profile.keys.find(header.kid.as_deref()).await {
             Ok(found) => found,
-            Err(LookupError::Unknown) => return Err(VerifyError::UnknownKey { kid: header.kid }.into()),
+            Err(LookupError::Unknown) => return Err(TokenError::UnknownKey { kid: header.kid }.into()),
             Err(LookupError::Unavailable(reason)) => return Err(Refused::KeysUnavailable(reason)),
         };
-        let key = found.key().ok_or(VerifyError::UnknownKey {
+        let key = found.key().ok_or(TokenError::UnknownKey {
             kid: header.kid.clone(),
         })?;
         if key.algorithm() != algorithm {
-            return Err(VerifyError::AlgorithmMismatch {
+            return Err(TokenError::AlgorithmMismatch {
                 found: header.alg,
                 expected: key.algorithm(),
             }
@@ -352,7 +353,7 @@ impl<S: SessionTypes> JwtVerifier<S> {
         }
         let signature = decode_part(parts.signature, "signature")?;
         if !key.verify_signature(parts.signed, &signature) {
-            return Err(VerifyError::BadSignature.into());
+            return Err(TokenError::BadSignature.into());
         }
         let payload = decode_part(parts.payload, "payload")?;
         // Like ours: the `typ` verdict only once the signature holds.
@@ -364,7 +365,7 @@ impl<S: SessionTypes> JwtVerifier<S> {
                     .any(|accepted| accepted.eq_ignore_ascii_case(typ))
             });
         if !typ_accepted {
-            return Err(VerifyError::WrongTokenType {
+            return Err(TokenError::WrongTokenType {
                 found: header.typ,
                 expected: profile.token_types.join(" or "),
             }
@@ -380,7 +381,7 @@ impl<S: SessionTypes> JwtVerifier<S> {
             Mapping::TypeAndProperties => decode_session(&raw)?,
             Mapping::Claims(map) => {
                 let claims = foreign_claims(&raw, &payload, expires_at)?;
-                map(&claims).map_err(VerifyError::Unmapped)?
+                map(&claims).map_err(TokenError::Unmapped)?
             }
         };
         let mut authenticated = Authenticated::new(session);
@@ -392,33 +393,33 @@ impl<S: SessionTypes> JwtVerifier<S> {
     }
 
     /// Times, issuer, audience and required claims; returns when the token stops being valid.
-    fn check_claims(&self, raw: &RawClaims<'_>, now: u64) -> Result<u64, VerifyError> {
+    fn check_claims(&self, raw: &RawClaims<'_>, now: u64) -> Result<u64, TokenError> {
         let profile = &*self.inner;
         let leeway = profile.leeway.as_secs();
         let expires_at = match profile.expiry {
-            Expiry::Exp => raw.expires_at.ok_or(VerifyError::MissingClaim("exp"))?,
+            Expiry::Exp => raw.expires_at.ok_or(TokenError::MissingClaim("exp"))?,
             Expiry::MaxAge(max_age) => {
-                let issued_at = raw.issued_at.ok_or(VerifyError::MissingClaim("iat"))?;
+                let issued_at = raw.issued_at.ok_or(TokenError::MissingClaim("iat"))?;
                 let aged_out = issued_at.saturating_add(max_age.as_secs());
                 raw.expires_at.map_or(aged_out, |exp| exp.min(aged_out))
             }
         };
         if now > expires_at.saturating_add(leeway) {
-            return Err(VerifyError::Expired { expires_at, now });
+            return Err(TokenError::Expired { expires_at, now });
         }
         check_issued_and_not_before(raw, now, leeway)?;
         if let Some(issuer) = &profile.issuer {
-            let found = raw.issuer.as_deref().ok_or(VerifyError::MissingClaim("iss"))?;
+            let found = raw.issuer.as_deref().ok_or(TokenError::MissingClaim("iss"))?;
             if found != issuer {
-                return Err(VerifyError::WrongIssuer {
+                return Err(TokenError::WrongIssuer {
                     found: found.to_owned(),
                 });
             }
         }
         if !profile.audiences.is_empty() {
-            let found = raw.audience.as_ref().ok_or(VerifyError::MissingClaim("aud"))?;
+            let found = raw.audience.as_ref().ok_or(TokenError::MissingClaim("aud"))?;
             if !profile.audiences.iter().any(|audience| found.contains(audience)) {
-                return Err(VerifyError::WrongAudience { found: found.shown() });
+                return Err(TokenError::WrongAudience { found: found.shown() });
             }
         }
         for (index, (claim, expected)) in profile.required.iter().enumerate() {
@@ -427,7 +428,7 @@ impl<S: SessionTypes> JwtVerifier<S> {
                 .and_then(|value| serde_json::from_str::<serde_json::Value>(value.get()).ok())
                 .is_some_and(|value| value == *expected);
             if !matches {
-                return Err(VerifyError::WrongClaim {
+                return Err(TokenError::WrongClaim {
                     claim: claim.clone(),
                     found: found.map(|value| value.get().chars().take(64).collect()),
                     expected: expected.to_string(),
@@ -439,9 +440,9 @@ impl<S: SessionTypes> JwtVerifier<S> {
 }
 
 /// The claims as a mapping closure sees them.
-fn foreign_claims(raw: &RawClaims<'_>, payload: &[u8], expires_at: u64) -> Result<ForeignClaims, VerifyError> {
+fn foreign_claims(raw: &RawClaims<'_>, payload: &[u8], expires_at: u64) -> Result<ForeignClaims, TokenError> {
     let all: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(payload)
-        .map_err(|error| VerifyError::Malformed(crate::token::verify::Malformed::Payload(error)))?;
+        .map_err(|error| TokenError::Malformed(crate::token::error::Malformed::Payload(error)))?;
     let audience = match &raw.audience {
         None => Vec::new(),
         Some(Audience::One(one)) => vec![one.clone().into_owned()],

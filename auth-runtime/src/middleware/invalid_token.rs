@@ -104,6 +104,6 @@ pub(super) fn refusal_event(error: &VerifierError, source: &'static str, token: 
 fn header_kid(token: &str) -> Option<String> {
     // Bounded: a refused token may be megabytes long, and this is only for an event.
     let header = token.split('.').next().filter(|header| header.len() <= 2048)?;
-    let kid = crate::token::verify::read_header(header).ok()?.kid?;
+    let kid = crate::token::compact::read_header(header).ok()?.kid?;
     Some(crate::telemetry::shown(&kid))
 }

@@ -7,7 +7,7 @@ use http::StatusCode;
 
 use crate::sessions::IssueError;
 use crate::store::contract::StoreError;
-use crate::token::verify::VerifyError;
+use crate::token::error::TokenError;
 
 /// The response type of every step: axum's.
 pub type Response = axum_core::response::Response;
@@ -28,7 +28,7 @@ pub enum FlowError {
     LinkExpired,
     /// The sign-in link is not one this server signed for this provider.
     #[error("the sign-in link is not valid: {0}")]
-    LinkInvalid(#[source] VerifyError),
+    LinkInvalid(#[source] TokenError),
     /// The sign-in link was followed before: links work once.
     #[error("the sign-in link was already used; ask for a new one")]
     LinkUsed,

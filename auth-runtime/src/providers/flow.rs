@@ -21,7 +21,7 @@ use crate::rate_limit::{Client, RateLimit, count};
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
 use crate::store::contract::Store;
 use crate::token::claims::Verified;
-use crate::token::verify::VerifyError;
+use crate::token::error::TokenError;
 
 /// What a person typed into a sign-in form or put in the authorize URL (`email=...`): every
 /// query and form parameter of the authorize request, by name.
@@ -313,7 +313,7 @@ impl FlowRequest {
     }
 
     /// Verifies a flow token this provider signed.
-    pub(crate) fn verify_flow_token(&self, token: &str) -> Result<Verified<FlowToken>, VerifyError> {
+    pub(crate) fn verify_flow_token(&self, token: &str) -> Result<Verified<FlowToken>, TokenError> {
         self.mount.tokens.verify(token)
     }
 

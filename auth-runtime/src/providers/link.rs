@@ -29,7 +29,7 @@ use super::error::{FlowError, Response};
 use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl, flow_id};
 use crate::binding::binds;
 use crate::middleware::page::{escape_html, page_html, protect_page, set_page_headers};
-use crate::token::verify::VerifyError;
+use crate::token::error::TokenError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -158,7 +158,7 @@ impl Provider for LinkProvider {
     async fn callback(&self, request: &FlowRequest) -> Result<Step<UserClaims>, FlowError> {
         let token = request.param("token").ok_or(FlowError::MissingParameter("token"))?;
         let verified = request.verify_flow_token(token).map_err(|error| match error {
-            VerifyError::Expired { .. } => FlowError::LinkExpired,
+            TokenError::Expired { .. } => FlowError::LinkExpired,
             other => FlowError::LinkInvalid(other),
         })?;
         let FlowToken::Link { claims, browser } = verified.session;
@@ -182,7 +182,7 @@ impl Provider for LinkProvider {
         let token_id = verified
             .claims
             .token_id
-            .ok_or(FlowError::LinkInvalid(VerifyError::MissingClaim("jti")))?;
+            .ok_or(FlowError::LinkInvalid(TokenError::MissingClaim("jti")))?;
         let now = request.now()?;
         // Remember the link until it could no longer verify anyway: past its `exp` plus the
         // leeway its verification allows (and the second that `exp + leeway` itself still passes).

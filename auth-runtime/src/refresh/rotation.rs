@@ -10,8 +10,8 @@ use super::records::{Family, FamilyEnd, Live, Retired, Successor, record_keys, r
 use crate::rate_limit::{Client, count};
 use crate::session_types::SessionTypes;
 use crate::sessions::{IssueError, IssueOptions};
-use crate::token::sign::SignError;
 use crate::telemetry::event;
+use crate::token::sign::SignError;
 
 impl<S: SessionTypes> RefreshTokens<S> {
     /// Starts a family for `session` (a sign-in) and returns its first pair.

@@ -4,9 +4,12 @@
 //! Nothing here knows about HTTP, caches or the facade; everything above builds on it.
 
 pub(crate) mod claims;
+pub(crate) mod compact;
 pub(crate) mod crypto;
 pub(crate) mod defaults;
+pub(crate) mod error;
 pub(crate) mod keys;
+pub(crate) mod reading;
 pub(crate) mod sign;
 pub(crate) mod verify;
 pub(crate) mod wire;

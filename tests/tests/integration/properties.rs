@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use auth_runtime::{
-    Authenticated, SessionCache, SessionVerifier, Sessions, SigningKey, Verified, VerifierError, VerifyError,
+    Authenticated, SessionCache, SessionVerifier, Sessions, SigningKey, TokenError, Verified, VerifierError,
 };
 use common::*;
 use proptest::prelude::*;
@@ -125,7 +125,7 @@ proptest! {
                     let expired = matches!(
                         error.as_ref(),
                         VerifierError::VerificationFailed(cause)
-                            if matches!(cause.downcast_ref::<VerifyError>(), Some(VerifyError::Expired { .. }))
+                            if matches!(cause.downcast_ref::<TokenError>(), Some(TokenError::Expired { .. }))
                     );
                     prop_assert!(expired, "only expiry refuses it: {:?}", error);
                 }

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use auth_runtime::{Authentication, RequestError, TokenSource, VerifyError};
+use auth_runtime::{Authentication, RequestError, TokenError, TokenSource};
 use common::*;
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
@@ -99,7 +99,7 @@ fn bad_credentials_are_invalid_not_public() {
         expired.read(&request),
         Authentication::Invalid(RequestError::Token {
             source: TokenSource::Cookie,
-            error: VerifyError::Expired { .. }
+            error: TokenError::Expired { .. }
         })
     ));
     let garbage = headers(&[(AUTHORIZATION, b"Bearer not.a.token")]);
@@ -107,7 +107,7 @@ fn bad_credentials_are_invalid_not_public() {
         sessions.read(&garbage),
         Authentication::Invalid(RequestError::Token {
             source: TokenSource::Bearer,
-            error: VerifyError::Malformed(_)
+            error: TokenError::Malformed(_)
         })
     ));
     for value in [b"Bearer".as_slice(), b"Bearer ", b"Bearer a b", b"Bearer \xff"] {

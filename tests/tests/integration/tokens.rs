@@ -6,7 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use auth_runtime::{
-    Algorithm, IssueOptions, KeyError, Malformed, SessionsConfigError, SigningKey, VerificationKey, VerifyError,
+    Algorithm, IssueOptions, KeyError, Malformed, SessionsConfigError, SigningKey, TokenError, VerificationKey,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -157,7 +157,7 @@ fn public_pem_keys_verify_tokens_of_their_private_halves() {
         let retired = builder(SigningKey::generate_ed25519().expect("generates"))
             .build()
             .expect("valid");
-        assert!(matches!(retired.verify(&token), Err(VerifyError::UnknownKey { kid: Some(kid) }) if kid == "old"));
+        assert!(matches!(retired.verify(&token), Err(TokenError::UnknownKey { kid: Some(kid) }) if kid == "old"));
     }
 }
 
@@ -271,7 +271,7 @@ fn forged_reference_token_is_accepted() {
     assert!(sessions_at(NOW).verify(&forge(no_kid, &payload_with(""))).is_ok());
 }
 
-fn rejection(header: &str, payload: &str) -> VerifyError {
+fn rejection(header: &str, payload: &str) -> TokenError {
     sessions_at(NOW)
         .verify(&forge(header, payload))
         .expect_err("must be rejected")
@@ -284,12 +284,12 @@ fn time_claims_are_checked_with_leeway() {
     let later = sessions_at(NOW + 30 * 24 * 3600 + 60);
     assert!(later.verify(&token).is_ok(), "inside the 60 s leeway");
     let too_late = sessions_at(NOW + 30 * 24 * 3600 + 61);
-    assert!(matches!(too_late.verify(&token), Err(VerifyError::Expired { .. })));
+    assert!(matches!(too_late.verify(&token), Err(TokenError::Expired { .. })));
 
     let future = payload_with(&format!(r#","nbf":{}"#, NOW + 61));
     assert!(matches!(
         rejection(GOOD_HEADER, &future),
-        VerifyError::NotYetValid { .. }
+        TokenError::NotYetValid { .. }
     ));
     let near = payload_with(&format!(r#","nbf":{}"#, NOW + 60));
     assert!(
@@ -306,29 +306,29 @@ fn signatures_and_shapes() {
     let mut flipped = signature.as_bytes().to_vec();
     flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
     let tampered = format!("{message}.{}", String::from_utf8(flipped).expect("ascii"));
-    assert!(matches!(sessions.verify(&tampered), Err(VerifyError::BadSignature)));
+    assert!(matches!(sessions.verify(&tampered), Err(TokenError::BadSignature)));
     let other_secret = auth_runtime::Sessions::<AppSession>::builder()
         .signing_key(SigningKey::hs256(b"a-different-secret-of-32-bytes-or-more").expect("key"))
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()
         .expect("valid");
-    assert!(matches!(other_secret.verify(&token), Err(VerifyError::BadSignature)));
+    assert!(matches!(other_secret.verify(&token), Err(TokenError::BadSignature)));
     assert!(matches!(
         sessions.verify("a.b"),
-        Err(VerifyError::Malformed(Malformed::Parts))
+        Err(TokenError::Malformed(Malformed::Parts))
     ));
     assert!(matches!(
         sessions.verify(&format!("{token}.x")),
-        Err(VerifyError::Malformed(Malformed::Parts))
+        Err(TokenError::Malformed(Malformed::Parts))
     ));
     assert!(matches!(
         sessions.verify("***.b.c"),
-        Err(VerifyError::Malformed(Malformed::Base64 { part: "header" }))
+        Err(TokenError::Malformed(Malformed::Base64 { part: "header" }))
     ));
     assert!(matches!(
         sessions.verify(&"a".repeat(9000)),
-        Err(VerifyError::TooLarge { len: 9000, max: 8192 })
+        Err(TokenError::TooLarge { len: 9000, max: 8192 })
     ));
 }
 
@@ -339,7 +339,7 @@ fn payload_decode_errors_name_the_problem() {
         NOW + 10
     );
     match rejection(GOOD_HEADER, &unknown) {
-        VerifyError::UnknownSessionType { found, expected } => {
+        TokenError::UnknownSessionType { found, expected } => {
             assert_eq!(found, "admin");
             assert_eq!(expected, ["user", "api", "guest"]);
         }
@@ -350,7 +350,7 @@ fn payload_decode_errors_name_the_problem() {
         NOW + 10
     );
     let error = rejection(GOOD_HEADER, &mistyped);
-    assert!(matches!(error, VerifyError::InvalidProperties(_)));
+    assert!(matches!(error, TokenError::InvalidProperties(_)));
     assert!(error.to_string().contains("`userID`"), "{error}");
 }
 
@@ -361,7 +361,7 @@ fn a_clock_before_1970_fails_closed() {
         .clock(|| std::time::UNIX_EPOCH - Duration::from_secs(1))
         .build()
         .expect("valid");
-    assert!(matches!(broken.verify(&token), Err(VerifyError::Clock)));
+    assert!(matches!(broken.verify(&token), Err(TokenError::Clock)));
     assert!(matches!(
         broken.create(&user("u")),
         Err(auth_runtime::IssueError::Clock)

@@ -12,7 +12,7 @@ use crate::common;
 use auth_runtime::jwk::Jwk;
 use std::collections::HashSet;
 
-use auth_runtime::{KeyError, Sessions, SigningKey, VerificationKey, VerifyError};
+use auth_runtime::{KeyError, Sessions, SigningKey, TokenError, VerificationKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::AppSession;
@@ -57,8 +57,8 @@ fn sessions_trusting(key: VerificationKey) -> Sessions<AppSession> {
 
 /// Whether the signature layer accepted `jws`. Our header carries no `typ` in these vectors, so a
 /// token whose signature and parts pass stops at the `typ` check, which runs after them.
-fn signature_accepted(result: &Result<auth_runtime::Verified<AppSession>, VerifyError>) -> bool {
-    matches!(result, Err(VerifyError::WrongTokenType { found: None, .. }))
+fn signature_accepted(result: &Result<auth_runtime::Verified<AppSession>, TokenError>) -> bool {
+    matches!(result, Err(TokenError::WrongTokenType { found: None, .. }))
 }
 
 fn is_base64url(part: &str) -> bool {
@@ -115,7 +115,7 @@ fn json_web_signature_vectors() {
                 (true, false) if !jws.split('.').all(is_base64url) => stricter.push(id),
                 // A key is bound to the one algorithm its JWK names: RFC 7520's PS384 example
                 // signed with a key published as PS256 is refused here, by design.
-                (true, false) if matches!(&result, Err(VerifyError::AlgorithmMismatch { .. })) => bound.push(id),
+                (true, false) if matches!(&result, Err(TokenError::AlgorithmMismatch { .. })) => bound.push(id),
                 (true, false) => failures.push(format!("#{id} valid but refused: {result:?}")),
                 // The file has "invalid" cases whose text is byte for byte a valid case of the
                 // same key (the padding they describe is not in the string): no verifier can
