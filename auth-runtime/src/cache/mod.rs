@@ -13,204 +13,34 @@
 //!   the events every instance publishes through a shared [`Store`]. While that subscription is
 //!   interrupted the cache serves nothing from memory: every request asks the verifier.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant, SystemTime};
+mod builder;
+mod follow;
+mod index;
+mod stats;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use http::HeaderMap;
-use moka::Expiry;
 use sha2::{Digest, Sha256};
 
+use self::follow::Follow;
+use self::index::{Entries, Entry, Key, SharedIndex, flag, lock};
+use self::stats::Counters;
 use crate::clock::Clock;
-use crate::store::contract::Store;
-use crate::store::events::{Invalidation, StoreEvent, Subscription};
 use crate::telemetry::event;
-use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
+use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
+
+pub use self::builder::SessionCacheBuilder;
+pub use self::stats::CacheStats;
+pub(crate) use self::stats::Outcome;
 
 /// The default time a verified session is kept: one minute, so a revocation in the backend takes
 /// effect within a minute even without an explicit invalidation.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// The default number of cached sessions.
 pub const DEFAULT_CACHE_CAPACITY: u64 = 10_000;
-
-type Key = [u8; 32];
-
-struct Entry<S> {
-    authenticated: Arc<Authenticated<S>>,
-    /// SHA-256 of the token alone, for invalidation by token whatever else the key holds.
-    token_hash: Key,
-    /// Unix seconds after which the entry must not be served.
-    valid_until: u64,
-    /// How long moka keeps it, computed from `valid_until` when it was inserted.
-    time_to_live: Duration,
-    /// The invalidation generation when the verifier was asked: an event after that may have
-    /// been meant for this answer.
-    generation: u64,
-    /// Set once a request has seen that no invalidation came since the verifier was asked. Until
-    /// then a hit does not serve the entry (moka makes it visible the moment it is inserted,
-    /// before anyone could compare generations).
-    confirmed: AtomicBool,
-    /// Set by an invalidation that names this entry (through the [`Index`]): never served again;
-    /// the next request for its key removes it and asks the verifier.
-    invalidated: AtomicBool,
-}
-
-/// The live entries by session id, subject and token, so that an invalidation flags exactly the
-/// entries it names (work proportional to them) instead of registering a predicate the cache
-/// runs over every entry. Bounded with the cache: an entry leaves the index when it leaves the
-/// cache (the eviction listener), and holds it only weakly.
-struct Index<S> {
-    by_session: HashMap<String, Vec<Weak<Entry<S>>>>,
-    by_subject: HashMap<String, Vec<Weak<Entry<S>>>>,
-    by_token: HashMap<Key, Vec<Weak<Entry<S>>>>,
-}
-
-type SharedIndex<S> = Arc<Mutex<Index<S>>>;
-
-impl<S> Default for Index<S> {
-    fn default() -> Self {
-        Index {
-            by_session: HashMap::new(),
-            by_subject: HashMap::new(),
-            by_token: HashMap::new(),
-        }
-    }
-}
-
-impl<S> Index<S> {
-    fn add(&mut self, entry: &Arc<Entry<S>>) {
-        let weak = Arc::downgrade(entry);
-        if let Some(id) = &entry.authenticated.session_id {
-            self.by_session.entry(id.clone()).or_default().push(weak.clone());
-        }
-        if let Some(subject) = &entry.authenticated.subject {
-            self.by_subject.entry(subject.clone()).or_default().push(weak.clone());
-        }
-        self.by_token.entry(entry.token_hash).or_default().push(weak);
-    }
-
-    fn remove(&mut self, entry: &Arc<Entry<S>>) {
-        fn forget<K: std::hash::Hash + Eq, S>(
-            map: &mut HashMap<K, Vec<Weak<Entry<S>>>>,
-            key: &K,
-            entry: &Arc<Entry<S>>,
-        ) {
-            if let Some(list) = map.get_mut(key) {
-                list.retain(|weak| !std::ptr::eq(weak.as_ptr(), Arc::as_ptr(entry)) && weak.strong_count() > 0);
-                if list.is_empty() {
-                    map.remove(key);
-                }
-            }
-        }
-        if let Some(id) = &entry.authenticated.session_id {
-            forget(&mut self.by_session, id, entry);
-        }
-        if let Some(subject) = &entry.authenticated.subject {
-            forget(&mut self.by_subject, subject, entry);
-        }
-        forget(&mut self.by_token, &entry.token_hash, entry);
-    }
-}
-
-/// Flags every entry of `list` as invalidated.
-fn flag<S>(list: Option<&Vec<Weak<Entry<S>>>>) {
-    for entry in list.into_iter().flatten().filter_map(Weak::upgrade) {
-        entry.invalidated.store(true, Ordering::Release);
-    }
-}
-
-fn lock<S>(index: &Mutex<Index<S>>) -> std::sync::MutexGuard<'_, Index<S>> {
-    // Every change to the index is one call that cannot leave it half-written.
-    index.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What a cache following a store's events knows of them.
-#[derive(Default)]
-struct Watch {
-    /// Whether the subscription is live; while it is not, nothing is served from or kept in memory.
-    live: AtomicBool,
-    /// Counts invalidation events; a verification that overlapped one is not kept.
-    generation: AtomicU64,
-}
-
-/// The store subscription of a following cache; unsubscribes when the last clone goes.
-struct Follow {
-    watch: Arc<Watch>,
-    _subscription: Subscription,
-}
-
-struct EntryExpiry;
-
-impl<S> Expiry<Key, Arc<Entry<S>>> for EntryExpiry {
-    fn expire_after_create(&self, _key: &Key, entry: &Arc<Entry<S>>, _created_at: Instant) -> Option<Duration> {
-        Some(entry.time_to_live)
-    }
-}
-
-/// How a verification was answered, for the layer's events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// From a cached entry.
-    Hit,
-    /// This request asked the verifier.
-    Miss,
-    /// Another request's verifier call answered this one too.
-    Coalesced,
-    /// No cache (disabled, or not following its store's events): the verifier was asked.
-    Uncached,
-}
-
-impl Outcome {
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events show it"))]
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Hit => "hit",
-            Outcome::Miss => "miss",
-            Outcome::Coalesced => "coalesced",
-            Outcome::Uncached => "uncached",
-        }
-    }
-}
-
-/// The counters of a cache, shared by its clones.
-#[derive(Default)]
-struct Counters {
-    hits: AtomicU64,
-    misses: AtomicU64,
-    coalesced: AtomicU64,
-    uncached: AtomicU64,
-    invalidations: AtomicU64,
-    verifier_calls: AtomicU64,
-    refused: AtomicU64,
-    unavailable: AtomicU64,
-}
-
-/// A snapshot of a cache's counters since it was built: for a metrics exporter to read on its
-/// own schedule (no metrics library needed). Counters only grow; `entries` is the current size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CacheStats {
-    /// Requests answered from a cached entry.
-    pub hits: u64,
-    /// Requests that asked the verifier (and, on success, filled an entry).
-    pub misses: u64,
-    /// Requests that waited for another request's verifier call for the same token.
-    pub coalesced: u64,
-    /// Requests that asked the verifier with no cache in between (caching off, or a cache whose
-    /// store subscription was not live).
-    pub uncached: u64,
-    /// Invalidations applied: explicit calls and the store's events.
-    pub invalidations: u64,
-    /// Calls to the verifier.
-    pub verifier_calls: u64,
-    /// Verifier calls that refused the credential (`MissingCredentials`, `VerificationFailed`).
-    pub verifier_refused: u64,
-    /// Verifier calls whose backend could not answer (`BackendUnavailable`).
-    pub verifier_unavailable: u64,
-    /// Entries cached now (moka's count, which may lag pending evictions).
-    pub entries: u64,
-}
 
 /// A [`SessionVerifier`] with a cache in front; cheap to clone.
 pub struct SessionCache<V: SessionVerifier> {
@@ -240,145 +70,7 @@ impl<V: SessionVerifier> Clone for SessionCache<V> {
     }
 }
 
-/// Configures a [`SessionCache`].
-pub struct SessionCacheBuilder<V> {
-    verifier: V,
-    ttl: Duration,
-    capacity: u64,
-    clock: Clock,
-    store: Option<Arc<dyn Store>>,
-}
-
-impl<V: SessionVerifier> SessionCacheBuilder<V> {
-    /// How long a verified session is kept at most; one minute by default. Zero disables caching.
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// How many sessions are kept at most; 10 000 by default.
-    pub fn capacity(mut self, capacity: u64) -> Self {
-        self.capacity = capacity;
-        self
-    }
-
-    /// Replaces the system clock used to check expiry on each hit (for tests).
-    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Clock::custom(clock);
-        self
-    }
-
-    /// Takes invalidations from `store`'s events ([`Store::subscribe`]): an entry is dropped when
-    /// any instance sharing the store publishes its session id, its subject, or `All`.
-    ///
-    /// Until the store reports its subscription live, and whenever it reports it interrupted,
-    /// the cache serves nothing from memory and keeps nothing (every request asks the verifier),
-    /// so an invalidation it might have missed cannot leave a revoked session served. When the
-    /// subscription comes back, everything cached before is dropped. A store without events
-    /// (the trait's default) is never live.
-    pub fn invalidations_from(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// Builds the cache.
-    pub fn build(self) -> SessionCache<V> {
-        let rule = self.verifier.cache_key();
-        let cacheable = rule != CacheKey::Uncached && !self.ttl.is_zero() && self.capacity > 0;
-        let key_headers: Arc<[http::HeaderName]> = match rule {
-            CacheKey::TokenAndHeaders(names) => names.into(),
-            _ => Arc::new([]),
-        };
-        let index: SharedIndex<V::Session> = Arc::default();
-        let entries = cacheable.then(|| {
-            let leaving = Arc::clone(&index);
-            moka::future::Cache::builder()
-                .max_capacity(self.capacity)
-                .expire_after(EntryExpiry)
-                .eviction_listener(move |_key, entry: Arc<Entry<V::Session>>, _cause| {
-                    lock(&leaving).remove(&entry);
-                })
-                .build()
-        });
-        let counters = Arc::new(Counters::default());
-        let follow = match (&entries, &self.store) {
-            (Some(entries), Some(store)) => Some(Arc::new(follow(
-                store.as_ref(),
-                entries.clone(),
-                Arc::clone(&index),
-                Arc::clone(&counters),
-            ))),
-            _ => None,
-        };
-        SessionCache {
-            counters,
-            verifier: Arc::new(self.verifier),
-            entries,
-            index,
-            key_headers,
-            ttl: self.ttl,
-            clock: self.clock,
-            follow,
-        }
-    }
-}
-
-type Entries<S> = moka::future::Cache<Key, Arc<Entry<S>>>;
-
-/// Subscribes `entries` to `store`'s events.
-fn follow<S: Send + Sync + 'static>(
-    store: &dyn Store,
-    entries: Entries<S>,
-    index: SharedIndex<S>,
-    counters: Arc<Counters>,
-) -> Follow {
-    let watch = Arc::new(Watch::default());
-    let listener_watch = Arc::clone(&watch);
-    let subscription = store.subscribe(Arc::new(move |event: &StoreEvent| {
-        let watch = &listener_watch;
-        watch.generation.fetch_add(1, Ordering::AcqRel);
-        counters.invalidations.fetch_add(1, Ordering::Relaxed);
-        event!(debug, CACHE, event = event.kind(), "store event applied to the cache");
-        match event {
-            StoreEvent::Invalidate(Invalidation::Session(id)) => flag(lock(&index).by_session.get(id)),
-            StoreEvent::Invalidate(Invalidation::Subject(subject)) => flag(lock(&index).by_subject.get(subject)),
-            StoreEvent::Subscribed => {
-                // Whatever was published while nobody listened is unknown: start afresh.
-                entries.invalidate_all();
-                watch.live.store(true, Ordering::Release);
-            }
-            // `Interrupted`, `All`, and any event kind added later: forget everything.
-            _ => {
-                if *event == StoreEvent::Interrupted {
-                    watch.live.store(false, Ordering::Release);
-                }
-                entries.invalidate_all();
-            }
-        }
-    }));
-    Follow {
-        watch,
-        _subscription: subscription,
-    }
-}
-
 impl<V: SessionVerifier> SessionCache<V> {
-    /// A cache in front of `verifier`, with the defaults (one minute, 10 000 entries).
-    pub fn new(verifier: V) -> Self {
-        Self::builder(verifier).build()
-    }
-
-    /// Configures a cache in front of `verifier`.
-    pub fn builder(verifier: V) -> SessionCacheBuilder<V> {
-        SessionCacheBuilder {
-            verifier,
-            ttl: DEFAULT_CACHE_TTL,
-            capacity: DEFAULT_CACHE_CAPACITY,
-            clock: Clock::system(),
-            store: None,
-        }
-    }
-
     /// The verifier behind the cache.
     pub fn verifier(&self) -> &V {
         &self.verifier
@@ -423,23 +115,6 @@ impl<V: SessionVerifier> SessionCache<V> {
             }
         }
         Box::pin(self.verify_miss(entries, key, token, headers)).await
-    }
-
-    /// The cache's counters since it was built, and its current size.
-    pub fn stats(&self) -> CacheStats {
-        let counters = &*self.counters;
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        CacheStats {
-            hits: read(&counters.hits),
-            misses: read(&counters.misses),
-            coalesced: read(&counters.coalesced),
-            uncached: read(&counters.uncached),
-            invalidations: read(&counters.invalidations),
-            verifier_calls: read(&counters.verifier_calls),
-            verifier_refused: read(&counters.refused),
-            verifier_unavailable: read(&counters.unavailable),
-            entries: self.entries.as_ref().map_or(0, moka::future::Cache::entry_count),
-        }
     }
 
     /// A miss, an entry past its expiry, or one not yet confirmed: concurrent misses for one key
