@@ -59,6 +59,7 @@ pub use crate::session_types::{SessionTypes, SessionVariant};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::sessions::ConfigError;
 pub use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions, SessionsBuilder, SessionsConfigError};
+pub use crate::token::algorithm::Algorithm;
 pub use crate::token::claims::{Claims, Verified};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::token::crypto::BACKEND;
@@ -66,12 +67,11 @@ pub use crate::token::crypto::CRYPTO_BACKEND;
 pub use crate::token::defaults::{
     DEFAULT_LEEWAY, DEFAULT_LIFETIME, DEFAULT_MAX_TOKEN_LEN, DEFAULT_TOKEN_TYPE, MAX_LEEWAY,
 };
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use crate::token::error::VerifyError;
 pub use crate::token::error::{Malformed, TokenError};
-pub use crate::token::keys::{Algorithm, KeyError, SigningKey, VerificationKey};
+pub use crate::token::keys::{KeyError, SigningKey, VerificationKey};
 pub use crate::token::sign::SignError;
-/// The old name of [`TokenError`]: it read two letters away from [`VerifierError`].
-#[deprecated(since = "0.3.0", note = "renamed `TokenError`")]
-pub type VerifyError = TokenError;
 pub use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
 #[cfg(feature = "middleware")]

@@ -103,7 +103,7 @@ impl<S> fmt::Debug for SessionServerBuilder<S> {
 /// Why a [`SessionServer`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SessionServerError {
+pub enum SessionServerConfigError {
     /// The endpoint is not an absolute `http(s)` URL without credentials (a `user:password@`
     /// would be sent with every session lookup and end up in error messages and logs).
     #[error("session endpoint `{0}` must be an absolute http(s) URL without user:password")]
@@ -115,6 +115,11 @@ pub enum SessionServerError {
     #[error("the HTTP client could not be built: {0}")]
     Client(#[source] reqwest::Error),
 }
+
+/// The old name of [`SessionServerConfigError`], a build error named like the other
+/// `*ConfigError`s now.
+#[deprecated(since = "0.3.0", note = "renamed `SessionServerConfigError`")]
+pub type SessionServerError = SessionServerConfigError;
 
 /// better-auth's session cookie, as it names it over plain HTTP.
 pub const BETTER_AUTH_COOKIE: &str = "better-auth.session_token";
@@ -217,13 +222,13 @@ impl<S> SessionServerBuilder<S> {
     }
 
     /// Checks the configuration and builds the verifier.
-    pub fn build(self) -> Result<SessionServer<S>, SessionServerError> {
+    pub fn build(self) -> Result<SessionServer<S>, SessionServerConfigError> {
         let endpoint = Url::parse(&self.endpoint)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .ok_or_else(|| SessionServerError::Endpoint(self.endpoint.clone()))?;
+            .ok_or_else(|| SessionServerConfigError::Endpoint(self.endpoint.clone()))?;
         if !endpoint.username().is_empty() || endpoint.password().is_some() {
-            return Err(SessionServerError::Endpoint(without_credentials(&endpoint)));
+            return Err(SessionServerConfigError::Endpoint(without_credentials(&endpoint)));
         }
         if let Forward::Cookie(name) = &self.forward {
             let valid = !name.is_empty()
@@ -231,14 +236,15 @@ impl<S> SessionServerBuilder<S> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !valid {
-                return Err(SessionServerError::CookieName(name.clone()));
+                return Err(SessionServerConfigError::CookieName(name.clone()));
             }
         }
         Ok(SessionServer {
             inner: Arc::new(Inner {
                 endpoint,
                 forward: self.forward,
-                client: client(self.timeout.min(Duration::from_secs(3600))).map_err(SessionServerError::Client)?,
+                client: client(self.timeout.min(Duration::from_secs(3600)))
+                    .map_err(SessionServerConfigError::Client)?,
                 max_body: self.max_body,
                 map: self.map,
                 expires_at: self.expires_at,

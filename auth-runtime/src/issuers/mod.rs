@@ -40,6 +40,9 @@ pub(crate) mod lookup;
 pub(crate) mod verifier;
 
 #[cfg(feature = "jwks")]
-pub use self::jwks::{JwksError, JwksSource, RemoteJwks, RemoteJwksBuilder};
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use self::jwks::JwksError;
+#[cfg(feature = "jwks")]
+pub use self::jwks::{JwksConfigError, JwksSource, RemoteJwks, RemoteJwksBuilder};
 pub use self::keys::KeySource;
 pub use self::verifier::{ForeignClaims, JwtConfigError, JwtVerifier, JwtVerifierBuilder};

@@ -14,10 +14,11 @@ use super::keys::KeySource;
 use super::lookup::LookupError;
 use crate::clock::Clock;
 use crate::session_types::SessionTypes;
+use crate::token::algorithm::Algorithm;
 use crate::token::compact::{decode_part, read_header, split};
 use crate::token::defaults::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY};
 use crate::token::error::TokenError;
-use crate::token::keys::{Algorithm, KeyError, VerificationKey};
+use crate::token::keys::{KeyError, VerificationKey};
 use crate::token::reading::{
     Audience, ClaimsReading, RawClaims, check_issued_and_not_before, decode_session, read_claims,
 };

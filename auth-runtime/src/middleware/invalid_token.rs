@@ -1,13 +1,8 @@
-//! What the layer does with a credential it refused: the policy, the answer (or a page served
-//! signed out), clearing a refused cookie, and the event that says why.
+//! What the layer does with a credential it refused (the policy; the pipeline applies it), and
+//! the event that says why.
 
-use http::Method;
-use http::header::{CACHE_CONTROL, HeaderValue, SET_COOKIE};
-
-use super::layer::{ClearCookie, Decision, PRIVATE_NO_STORE, Shared};
-use super::refusal::{Format, Refusal};
 use crate::telemetry::event;
-use crate::verifier::{SessionVerifier, VerifierError};
+use crate::verifier::VerifierError;
 
 /// What the layer does with a token that fails verification.
 ///
@@ -26,59 +21,6 @@ pub enum InvalidTokenPolicy {
     Reject,
     /// Treat the request as public, as if no token had been sent.
     TreatAsPublic,
-}
-
-impl<V: SessionVerifier> Shared<V> {
-    /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
-    /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
-    /// backend that could not answer says nothing about the token: that cookie is kept.
-    pub(super) fn refused_cookie(&self, error: &VerifierError, method: &Method, format: Format) -> Decision {
-        if matches!(error, VerifierError::BackendUnavailable(_)) {
-            return self.refused(error, format);
-        }
-        // A page navigation: a `GET` or `HEAD` that asks for HTML (and is not gRPC).
-        if self.invalid == InvalidTokenPolicy::SignOutPages
-            && format == Format::Html
-            && matches!(*method, Method::GET | Method::HEAD)
-        {
-            return Decision::Continue(None, ClearCookie::Yes);
-        }
-        match self.refused(error, format) {
-            Decision::Continue(session, _) => Decision::Continue(session, ClearCookie::Yes),
-            Decision::Respond(mut response) => {
-                if let Some(clear) = &self.clear_cookie {
-                    response.headers_mut().append(SET_COOKIE, clear.clone());
-                    response
-                        .headers_mut()
-                        .insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
-                }
-                Decision::Respond(response)
-            }
-        }
-    }
-
-    /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
-    /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
-    /// cause stays out of the response: it describes the infrastructure, not the token.
-    pub(super) fn refused(&self, error: &VerifierError, format: Format) -> Decision {
-        match (error, self.invalid) {
-            (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages) => {
-                Decision::Respond(
-                    Refusal::Unavailable.response("the session backend is unavailable; try again", format),
-                )
-            }
-            _ => self.invalid(&error.to_string(), format),
-        }
-    }
-
-    pub(super) fn invalid(&self, reason: &str, format: Format) -> Decision {
-        match self.invalid {
-            InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
-                Decision::Respond(Refusal::InvalidToken.response(reason, format))
-            }
-            InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
-        }
-    }
 }
 
 /// The event of a refused credential: its kind, where it came from, the `kid` its header names

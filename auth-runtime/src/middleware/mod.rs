@@ -32,6 +32,7 @@
 pub(crate) mod authz;
 pub(crate) mod body;
 pub(crate) mod builder;
+pub(crate) mod canonical;
 pub(crate) mod confirm;
 pub(crate) mod cookie_refresh;
 pub(crate) mod csrf;

@@ -1,17 +1,22 @@
 //! The per-request decision: skip patterns, the landing route, the credential, CSRF, verification
-//! through the cache, and the authorization rules.
+//! through the cache, refresh from the refresh cookie, what a refusal answers (under the
+//! [`InvalidTokenPolicy`]), and the authorization rules.
 
 use std::sync::Arc;
 
+use http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{Extensions, HeaderMap, Method, Uri};
 
-use super::authz::{Rules, Verdict, is_canonical};
+use super::authz::{Rules, Verdict};
+use super::canonical::is_canonical;
+use super::cookie_refresh::LayerRefresh;
 use super::csrf::{is_unsafe, same_origin};
 use super::current::ErasedSession;
-use super::invalid_token::refusal_event;
-use super::layer::{ClearCookie, Decision, Shared};
+use super::invalid_token::{InvalidTokenPolicy, refusal_event};
+use super::layer::{ClearCookie, Decision, PRIVATE_NO_STORE, Shared};
 use super::refusal::{Format, Refusal};
 use crate::credentials::{Credential, TokenSource, find_credential};
+use crate::refresh::{RefreshCookie, RefreshError};
 use crate::telemetry::event;
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
@@ -189,6 +194,177 @@ impl<V: SessionVerifier> Shared<V> {
         Some(Decision::Respond(
             Refusal::Forbidden.response("cross-site request with the session cookie refused", format),
         ))
+    }
+
+    /// The request's session from its refresh cookie, when the layer refreshes and the request
+    /// carries one: `None` without it. A request that carries the cookie more than once (a
+    /// sibling host can set one of the same name) is treated as carrying none of them: it goes
+    /// on signed out and the cookies are cleared, never guessed between.
+    pub(super) async fn refresh_from_cookie(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<Decision> {
+        let refresh = self.refresh.as_ref()?;
+        match refresh.token(headers) {
+            RefreshCookie::Absent => None,
+            RefreshCookie::Several => {
+                event!(
+                    info,
+                    SESSION,
+                    path = uri.path(),
+                    "the refresh cookie was sent more than once; none is used, and they are cleared"
+                );
+                Some(Decision::Continue(None, ClearCookie::Yes))
+            }
+            RefreshCookie::One(token) => Some(self.refreshed(refresh, &token, method, uri, headers, extensions).await),
+        }
+    }
+
+    /// The request's session from its refresh cookie: a new pair (shared with the requests that
+    /// carry the same refresh token), verified like any token.
+    async fn refreshed(
+        &self,
+        refresh: &LayerRefresh,
+        refresh_token: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Decision {
+        let format = Format::of(headers);
+        // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
+        if let Some(refused) = self.cross_site(method, uri, headers, format) {
+            return refused;
+        }
+        let (pair, cookies) = match refresh.refresh(refresh_token, headers, extensions).await {
+            Ok(refreshed) => refreshed,
+            Err(error) => return self.refresh_refused(&error, uri, format),
+        };
+        let cookies = ClearCookie::Refreshed(Arc::new(cookies));
+        let (verified, _outcome) = self.cache.verify_observed(&pair.access_token, headers).await;
+        match verified {
+            Ok(authenticated) => {
+                event!(
+                    debug,
+                    SESSION,
+                    subject = authenticated.subject.as_deref(),
+                    "session refreshed"
+                );
+                Decision::Continue(Some(authenticated), cookies)
+            }
+            Err(error) => {
+                refusal_event(&error, "refresh", &pair.access_token);
+                match self.refused(&error, format) {
+                    Decision::Respond(mut response) => {
+                        self.set_cookies(response.headers_mut(), &cookies);
+                        Decision::Respond(response)
+                    }
+                    Decision::Continue(session, _) => Decision::Continue(session, cookies),
+                }
+            }
+        }
+    }
+
+    /// What a refresh that did not happen answers: a refresh token that is no longer good signs
+    /// the request out and clears the cookies; a limit is `429` with `Retry-After`, and a store
+    /// that could not answer `503`, both keeping the cookies; a client address that cannot be
+    /// told (a configuration error, logged at ERROR where it is read) is `500`.
+    fn refresh_refused(&self, error: &RefreshError, uri: &Uri, format: Format) -> Decision {
+        let _ = uri;
+        match error {
+            RefreshError::RateLimited { retry_after } => {
+                event!(
+                    info,
+                    SESSION,
+                    path = uri.path(),
+                    retry_after,
+                    "refresh rate limited; cookies kept"
+                );
+                let mut response = Refusal::TooManyRequests.response("too many refreshes; try again later", format);
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+                Decision::Respond(response)
+            }
+            RefreshError::ClientAddressUnknown => {
+                Decision::Respond(Refusal::Misconfigured.response("the session could not be refreshed", format))
+            }
+            error if error.is_invalid_grant() => {
+                event!(
+                    debug,
+                    SESSION,
+                    reason = error.kind(),
+                    path = uri.path(),
+                    "refresh cookie refused"
+                );
+                Decision::Continue(None, ClearCookie::Yes)
+            }
+            _error => {
+                event!(
+                    warn,
+                    SESSION,
+                    reason = _error.kind(),
+                    "session refresh failed; cookies kept"
+                );
+                Decision::Respond(
+                    Refusal::Unavailable.response("the session could not be refreshed; try again", format),
+                )
+            }
+        }
+    }
+
+    /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
+    /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
+    /// backend that could not answer says nothing about the token: that cookie is kept.
+    pub(super) fn refused_cookie(&self, error: &VerifierError, method: &Method, format: Format) -> Decision {
+        if matches!(error, VerifierError::BackendUnavailable(_)) {
+            return self.refused(error, format);
+        }
+        // A page navigation: a `GET` or `HEAD` that asks for HTML (and is not gRPC).
+        if self.invalid == InvalidTokenPolicy::SignOutPages
+            && format == Format::Html
+            && matches!(*method, Method::GET | Method::HEAD)
+        {
+            return Decision::Continue(None, ClearCookie::Yes);
+        }
+        match self.refused(error, format) {
+            Decision::Continue(session, _) => Decision::Continue(session, ClearCookie::Yes),
+            Decision::Respond(mut response) => {
+                if let Some(clear) = &self.clear_cookie {
+                    response.headers_mut().append(SET_COOKIE, clear.clone());
+                    response
+                        .headers_mut()
+                        .insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
+                }
+                Decision::Respond(response)
+            }
+        }
+    }
+
+    /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
+    /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
+    /// cause stays out of the response: it describes the infrastructure, not the token.
+    pub(super) fn refused(&self, error: &VerifierError, format: Format) -> Decision {
+        match (error, self.invalid) {
+            (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages) => {
+                Decision::Respond(
+                    Refusal::Unavailable.response("the session backend is unavailable; try again", format),
+                )
+            }
+            _ => self.invalid(&error.to_string(), format),
+        }
+    }
+
+    pub(super) fn invalid(&self, reason: &str, format: Format) -> Decision {
+        match self.invalid {
+            InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
+                Decision::Respond(Refusal::InvalidToken.response(reason, format))
+            }
+            InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Why a token was refused: one variant per check, none revealing a key.
 
-use super::keys::Algorithm;
+use super::algorithm::Algorithm;
 use super::wire::quoted_list;
 
 /// Why a token was refused. Each check of the verification has its own variant, so callers can
@@ -138,6 +138,11 @@ pub enum TokenError {
     #[error("invalid session properties: {0}")]
     InvalidProperties(#[source] serde_json::Error),
 }
+
+/// The old name of [`TokenError`]: it read two letters away from
+/// [`VerifierError`](crate::verifier::VerifierError), which means something else.
+#[deprecated(since = "0.3.0", note = "renamed `TokenError`")]
+pub type VerifyError = TokenError;
 
 impl TokenError {
     /// The kind of refusal, as events and logs name it (`expired`, `bad_signature`,

@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows about HTTP, caches or the facade; everything above builds on it.
 
+pub(crate) mod algorithm;
 pub(crate) mod claims;
 pub(crate) mod compact;
 pub(crate) mod crypto;

@@ -158,8 +158,11 @@ fn paths(code: &str) -> Vec<String> {
             let end = tail
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
                 .unwrap_or(tail.len());
-            if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':')) {
-                found.push(tail[..end].trim_end_matches(':').to_owned());
+            let path = tail[..end].trim_end_matches(':');
+            // A bare `crate` is the head of a use tree (`crate::{a, b}`), which the use
+            // statements above expand; not the root itself.
+            if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':')) && path.contains("::") {
+                found.push(path.to_owned());
             }
             rest = &tail[start.len()..];
         }

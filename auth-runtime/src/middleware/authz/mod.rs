@@ -2,11 +2,15 @@
 //! wins, deny by default ([`Rules`]). The session layer evaluates them once the session is known
 //! ([`SessionLayerBuilder::authorize`](super::SessionLayerBuilder::authorize)).
 
-use std::any::Any;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use super::skip::Pattern;
+mod condition;
+
+use self::condition::Test;
+pub use self::condition::{Condition, Grants};
+use crate::middleware::canonical::is_canonical;
+use crate::middleware::skip::Pattern;
 use crate::session_types::SessionTypes;
 
 /// What a rule does when it decides.
@@ -27,118 +31,6 @@ enum Action {
     Deny,
     /// Matched: allowed if the condition holds, denied if not. The pattern decides.
     Require,
-}
-
-/// Roles and scopes a session grants, for [`Condition::role`] and [`Condition::scope`]:
-/// implement it for your session enum (both default to granting nothing).
-pub trait Grants {
-    /// Whether the session has `role`.
-    fn has_role(&self, role: &str) -> bool {
-        let _ = role;
-        false
-    }
-
-    /// Whether the session has `scope`.
-    fn has_scope(&self, scope: &str) -> bool {
-        let _ = scope;
-        false
-    }
-}
-
-type Predicate<S> = dyn Fn(&S) -> bool + Send + Sync;
-
-enum Test<S> {
-    /// With or without a session: a public route.
-    Anyone,
-    /// Any session.
-    AnySession,
-    /// A session for which the predicate holds.
-    Session(Arc<Predicate<S>>),
-}
-
-/// What a rule requires of the request's session.
-pub struct Condition<S> {
-    test: Test<S>,
-    label: String,
-}
-
-impl<S> fmt::Debug for Condition<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.label)
-    }
-}
-
-impl<S: SessionTypes> Condition<S> {
-    /// Anyone, with a session or without: public routes.
-    pub fn anyone() -> Self {
-        Condition {
-            test: Test::Anyone,
-            label: "anyone".to_owned(),
-        }
-    }
-
-    /// Any session.
-    pub fn any_session() -> Self {
-        Condition {
-            test: Test::AnySession,
-            label: "any session".to_owned(),
-        }
-    }
-
-    /// A session of the newtype variant holding `T` (as `Require<T>` would extract it).
-    pub fn variant<T: Any>() -> Self {
-        let name = std::any::type_name::<T>();
-        Condition::when(
-            &format!("variant {}", name.rsplit("::").next().unwrap_or(name)),
-            |session: &S| session.variant_any().is_some_and(|value| value.is::<T>()),
-        )
-    }
-
-    /// A session for which `predicate` holds (`|s: &AppSession| matches!(s, AppSession::Admin(_))`);
-    /// `label` names it in the rule table and the decision hook.
-    pub fn when(label: &str, predicate: impl Fn(&S) -> bool + Send + Sync + 'static) -> Self {
-        Condition {
-            test: Test::Session(Arc::new(predicate)),
-            label: label.to_owned(),
-        }
-    }
-}
-
-impl<S: SessionTypes + Grants> Condition<S> {
-    /// A session with `role` ([`Grants::has_role`]).
-    pub fn role(role: &str) -> Self {
-        let owned = role.to_owned();
-        Condition::when(&format!("role {role}"), move |session: &S| session.has_role(&owned))
-    }
-
-    /// A session with `scope` ([`Grants::has_scope`]).
-    pub fn scope(scope: &str) -> Self {
-        let owned = scope.to_owned();
-        Condition::when(&format!("scope {scope}"), move |session: &S| session.has_scope(&owned))
-    }
-}
-
-impl<S> Condition<S> {
-    /// Whether this condition holds for every request `other` holds for: `anyone` covers
-    /// everything, `any session` every condition on a session. Predicates cannot be compared,
-    /// so a predicate covers only itself (the same rule).
-    fn covers(&self, other: &Condition<S>) -> bool {
-        match (&self.test, &other.test) {
-            (Test::Anyone, _) => true,
-            (Test::AnySession, Test::AnySession | Test::Session(_)) => true,
-            (Test::Session(mine), Test::Session(theirs)) => Arc::ptr_eq(mine, theirs),
-            _ => false,
-        }
-    }
-
-    fn holds(&self, session: Option<&S>) -> bool {
-        match (&self.test, session) {
-            (Test::Anyone, _) => true,
-            (Test::AnySession, session) => session.is_some(),
-            (Test::Session(predicate), Some(session)) => predicate(session),
-            (Test::Session(_), None) => false,
-        }
-    }
 }
 
 struct Rule<S> {
@@ -483,80 +375,5 @@ fn verdict(effect: Effect) -> Verdict {
     match effect {
         Effect::Allow => Verdict::Allow,
         Effect::Deny => Verdict::Deny,
-    }
-}
-
-/// Whether `path` is in the one form a router and every proxy agree on: no empty, `.` or `..`
-/// segment, no backslash, and no percent-encoded `/`, `\`, `.` or unreserved character.
-pub(crate) fn is_canonical(path: &str) -> bool {
-    if !path.starts_with('/') || path.contains('\\') {
-        return false;
-    }
-    let body = &path[1..];
-    if !body.is_empty() {
-        let segments = body.split('/').count();
-        let bad = body.split('/').enumerate().any(|(index, segment)| {
-            // One trailing slash leaves an empty last segment, which is fine.
-            (segment.is_empty() && index + 1 != segments) || segment == "." || segment == ".."
-        });
-        if bad {
-            return false;
-        }
-    }
-    let bytes = path.as_bytes();
-    let mut index = 0;
-    while let Some(offset) = bytes[index..].iter().position(|&byte| byte == b'%') {
-        let at = index + offset;
-        let Some(hex) = path.get(at + 1..at + 3) else {
-            return false;
-        };
-        let Ok(byte) = u8::from_str_radix(hex, 16) else {
-            return false;
-        };
-        if byte == b'/' || byte == b'\\' || byte == b'%' || byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            return false;
-        }
-        index = at + 3;
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_canonical_paths_pass() {
-        for path in [
-            "/",
-            "/admin",
-            "/admin/",
-            "/a/b.c/d",
-            "/pkg.Service/Method",
-            "/caf%C3%A9",
-            "/a%20b",
-        ] {
-            assert!(is_canonical(path), "{path}");
-        }
-        for path in [
-            "//admin",
-            "/admin//x",
-            "/admin/../admin",
-            "/./admin",
-            "/admin/.",
-            "/admin/..",
-            "/admin%2Fx",
-            "/admin%2fx",
-            "/admin%5Cx",
-            "/adm%69n",
-            "/%2e%2e/admin",
-            "/a\\b",
-            "/a%",
-            "/a%2",
-            "/a%zz",
-            "admin",
-        ] {
-            assert!(!is_canonical(path), "{path}");
-        }
     }
 }

@@ -1,15 +1,16 @@
 //! [`RedisStore`]: the [`Store`] of a fleet, in Redis (feature `redis`).
 
-use crate::telemetry::event;
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::contract::{Store, StoreError, StoreFuture};
-use super::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
+mod subscriber;
+
+use self::subscriber::Subscriber;
+use crate::store::contract::{Store, StoreError, StoreFuture};
+use crate::store::events::{Invalidation, Listener, Listeners, Subscription};
 
 /// The default key prefix: every record lives under `auth:`, the events on `auth:invalidate`.
 pub const DEFAULT_REDIS_PREFIX: &str = "auth:";
@@ -438,75 +439,5 @@ impl Store for RedisStore {
         let subscription = self.inner.listeners.add(listener);
         self.start_subscriber();
         subscription
-    }
-}
-
-/// The event subscription: connects, subscribes, delivers, and starts over when the connection
-/// is lost, until the store is dropped.
-struct Subscriber {
-    client: redis::Client,
-    channel: String,
-    timeout: Duration,
-    heartbeat: Duration,
-    listeners: Weak<Listeners>,
-}
-
-impl Subscriber {
-    async fn run(self) {
-        let mut retry = FIRST_RETRY;
-        loop {
-            if let Ok((sink, stream)) = self.subscribed().await {
-                retry = FIRST_RETRY;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(info, STORE, "Redis subscription live; cached sessions start afresh");
-                listeners.emit(&StoreEvent::Subscribed);
-                drop(listeners);
-                self.deliver(sink, stream).await;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(
-                    warn,
-                    STORE,
-                    "Redis subscription lost; caches serve nothing from memory until it is back"
-                );
-                listeners.emit(&StoreEvent::Interrupted);
-            } else if self.listeners.strong_count() == 0 {
-                return;
-            }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(LONGEST_RETRY);
-        }
-    }
-
-    /// A pub/sub connection subscribed to the channel (Redis has confirmed it).
-    async fn subscribed(&self) -> Result<(redis::aio::PubSubSink, redis::aio::PubSubStream), StoreError> {
-        let connection = within(self.timeout, self.client.get_async_pubsub()).await?;
-        let (mut sink, stream) = connection.split();
-        within(self.timeout, sink.subscribe(&self.channel)).await?;
-        Ok((sink, stream))
-    }
-
-    /// Delivers messages until the connection is lost (closed, or silent and deaf to a `PING`).
-    async fn deliver(&self, mut sink: redis::aio::PubSubSink, mut stream: redis::aio::PubSubStream) {
-        loop {
-            match tokio::time::timeout(self.heartbeat, stream.next()).await {
-                Ok(Some(message)) => {
-                    let Some(listeners) = self.listeners.upgrade() else {
-                        return;
-                    };
-                    let invalidation = Invalidation::decode(message.get_payload_bytes());
-                    listeners.emit(&StoreEvent::Invalidate(invalidation));
-                }
-                Ok(None) => return,
-                Err(_silent) => {
-                    if within(self.timeout, sink.ping::<redis::Value>()).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
     }
 }
