@@ -55,8 +55,25 @@ fn log_to_the_terminal() {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
     log_to_the_terminal();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // A sentence, with its causes: never the error's `Debug` form.
+            let mut message = format!("quickstart: {error}");
+            let mut source = error.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let addr = std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -81,10 +98,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ),
         Err(_) => Arc::new(MemoryStore::new()),
     };
+    let app = app_with_store(sessions, &base_url, outbox, store)?;
     println!("quickstart listening on {base_url}/  (Ctrl-C to stop)");
     // With each connection's peer address (`ConnectInfo`): the sign-in limits count requests per
     // client address, and refuse a request whose address they cannot tell.
-    let app = app_with_store(sessions, &base_url, outbox, store)?;
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::sessions::IssueError;
 impl<S: SessionTypes> RefreshTokens<S> {
     /// Signs `session` in with a new family: `302 Found` to `redirect` with the access token in
     /// the session cookie and the refresh token in the refresh cookie (each `Max-Age` its own
-    /// lifetime). `redirect` is checked like [`Sessions::cookie`]'s.
+    /// lifetime). `redirect` is checked like [`Sessions::cookie`](crate::Sessions::cookie)'s.
     pub async fn sign_in<B: Default>(&self, session: &S, redirect: &str) -> Result<Response<B>, RefreshError> {
         let target = self.inner.sessions.check_redirect(redirect).map_err(IssueError::from)?;
         let pair = self.issue(session).await?;

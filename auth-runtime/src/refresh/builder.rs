@@ -112,7 +112,7 @@ impl<S: SessionTypes> RefreshTokensBuilder<S> {
     }
 
     /// How many rotations one family may make per window ([`DEFAULT_ROTATIONS_PER_FAMILY`]);
-    /// past it a refresh is refused with [`RefreshError::RateLimited`] until the window ends.
+    /// past it a refresh is refused with [`RefreshError::RateLimited`](super::RefreshError::RateLimited) until the window ends.
     /// Refused at build if it allows fewer than two rotations per access lifetime.
     pub fn limit_rotations_per_family(mut self, limit: RateLimit) -> Self {
         self.rotations_per_family = limit;
@@ -130,7 +130,7 @@ impl<S: SessionTypes> RefreshTokensBuilder<S> {
     /// Where the token endpoint and the session layer read a client's address for the
     /// per-client limit; [`ClientAddress::Peer`] by default (serve the app with
     /// `into_make_service_with_connect_info::<SocketAddr>()`). A refresh whose client cannot be
-    /// told is refused ([`RefreshError::ClientAddressUnknown`]) with an ERROR event.
+    /// told is refused ([`RefreshError::ClientAddressUnknown`](super::RefreshError::ClientAddressUnknown)) with an ERROR event.
     pub fn client_address(mut self, source: ClientAddress) -> Self {
         self.client_address = source;
         self

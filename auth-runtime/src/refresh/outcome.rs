@@ -71,7 +71,7 @@ pub enum RefreshError {
     },
     /// The client's address cannot be told, so the per-client limit cannot count the refresh:
     /// refused rather than let through uncounted. A configuration error, logged at ERROR; see
-    /// [`RefreshTokensBuilder::client_address`].
+    /// [`RefreshTokensBuilder::client_address`](super::RefreshTokensBuilder::client_address).
     #[error("the client's address is unknown, so the refresh cannot be rate limited")]
     ClientAddressUnknown,
     /// The store could not answer. Nothing was changed: keep the tokens and try again.

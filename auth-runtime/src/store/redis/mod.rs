@@ -56,8 +56,8 @@ return count
 ///   new one. A retried step only ever errs towards refusal (a `take` whose answer was lost reads
 ///   as used).
 /// - **Events**: one pub/sub connection per store, opened by the first
-///   [`subscribe`](Store::subscribe), sends [`StoreEvent::Subscribed`] once Redis confirms the
-///   subscription and [`StoreEvent::Interrupted`] when the connection drops or a `PING` goes
+///   [`subscribe`](Store::subscribe), sends [`StoreEvent::Subscribed`](crate::store::StoreEvent::Subscribed) once Redis confirms the
+///   subscription and [`StoreEvent::Interrupted`](crate::store::StoreEvent::Interrupted) when the connection drops or a `PING` goes
 ///   unanswered (checked after a [`heartbeat`](RedisStoreBuilder::heartbeat) of silence); it then
 ///   reconnects every 50 ms to 1 s until Redis answers, and sends `Subscribed` again.
 ///
