@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use auth_examples::quickstart::AppSession;
-use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey, require_session};
+use auth_runtime::{NoSession, SessionCache, SessionLayer, Sessions, SigningKey, require_session};
 use tonic::Status;
 
 use http::uri::PathAndQuery;
@@ -61,6 +61,8 @@ impl tonic::server::UnaryService<WhoAmIRequest> for WhoAmI {
             match session {
                 Ok(AppSession::User { user_id }) => Ok(tonic::Response::new(WhoAmIReply { user_id })),
                 Ok(AppSession::Api(_)) => Err(Status::permission_denied("people only")),
+                // A service the layer does not wrap is a programming error, not an anonymous caller.
+                Err(NoSession::LayerMissing) => Err(Status::internal(NoSession::LayerMissing.to_string())),
                 Err(no_session) => Err(Status::unauthenticated(no_session.to_string())),
             }
         })

@@ -3,51 +3,96 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::Extensions;
 
 use crate::session_types::SessionTypes;
+use crate::telemetry::event;
 use crate::verifier::Authenticated;
 
 tokio::task_local! {
     pub(crate) static CURRENT: Option<Arc<dyn ErasedSession>>;
 }
 
+/// Whether this process has said at ERROR that session code ran outside the layer.
+static OUTSIDE_REPORTED: AtomicBool = AtomicBool::new(false);
+
 /// The session of the request being served, as the middleware verified it: SST's `useSession()`.
 ///
-/// `None` for a public request, and outside the middleware (including in tasks the handler
-/// spawns: a task-local does not cross `tokio::spawn`; pass the session along instead).
+/// `None` for a public request. Outside the middleware (a route or service the layer does not
+/// wrap, or a task the handler spawned: a task-local does not cross `tokio::spawn`; pass the
+/// session along instead) it is `None` too, and the first time in a process that is said at
+/// ERROR, since it is a programming error, not an anonymous request. Code that must tell the two
+/// apart uses [`require_session`].
 pub fn use_session<S: SessionTypes + Clone>() -> Option<S> {
     use_authenticated::<S>().map(|authenticated| authenticated.session.clone())
 }
 
 /// [`use_session`] with the session's expiry, subject and id, without cloning it.
 pub fn use_authenticated<S: SessionTypes>() -> Option<Arc<Authenticated<S>>> {
+    match current::<S>() {
+        Ok(session) => session,
+        Err(_) => {
+            if !OUTSIDE_REPORTED.swap(true, Ordering::Relaxed) {
+                event!(
+                    error,
+                    SESSION,
+                    "use_session() ran outside the session layer (a route or service it does not wrap, or a \
+                     spawned task), so it answers None as for a public request; use require_session() to \
+                     tell the two apart"
+                );
+            } else {
+                event!(debug, SESSION, "use_session() ran outside the session layer");
+            }
+            None
+        }
+    }
+}
+
+/// [`use_session`] for code that must not run without a session, telling a public request
+/// ([`NoSession::Anonymous`]: answer 401, gRPC `Unauthenticated`) from code the layer does not
+/// wrap ([`NoSession::LayerMissing`]: a programming error; answer 500, gRPC `Internal`), as the
+/// axum extractors do.
+pub fn require_session<S: SessionTypes + Clone>() -> Result<S, NoSession> {
+    let authenticated = current::<S>()?.ok_or(NoSession::Anonymous)?;
+    Ok(authenticated.session.clone())
+}
+
+/// The session the middleware put in a request's extensions (for frameworks without extractors):
+/// `Ok(None)` for a public request, and [`NoSession::LayerMissing`] when the layer did not run
+/// for the request.
+pub fn session_from_extensions<S: SessionTypes>(
+    extensions: &Extensions,
+) -> Result<Option<Arc<Authenticated<S>>>, NoSession> {
+    let session = current_session(extensions).map_err(|LayerMissing| NoSession::LayerMissing)?;
+    Ok(session.and_then(|session| downcast::<S>(Arc::clone(session))))
+}
+
+/// The session of the task being served: `Ok(None)` for a public request (or a session of
+/// another type than `S`), an error outside the layer's scope.
+fn current<S: SessionTypes>() -> Result<Option<Arc<Authenticated<S>>>, NoSession> {
     CURRENT
         .try_with(|current| current.clone())
-        .ok()
-        .flatten()
-        .and_then(downcast::<S>)
+        .map(|session| session.and_then(downcast::<S>))
+        .map_err(|_| NoSession::LayerMissing)
 }
 
-/// [`use_session`] for code that must not run without a session.
-pub fn require_session<S: SessionTypes + Clone>() -> Result<S, NoSession> {
-    use_session().ok_or(NoSession)
-}
-
-/// The session the middleware put in a request's extensions (for frameworks without extractors).
-/// `None` for a public request, and when the layer did not run.
-pub fn session_from_extensions<S: SessionTypes>(extensions: &Extensions) -> Option<Arc<Authenticated<S>>> {
-    current_session(extensions)
-        .ok()
-        .flatten()
-        .and_then(|session| downcast::<S>(Arc::clone(session)))
-}
-
-/// There is no session: a public request, or code running outside the session middleware.
+/// Why there is no session for the code asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("no session for this request")]
-pub struct NoSession;
+#[non_exhaustive]
+pub enum NoSession {
+    /// The layer ran, and the request is public: answer 401 (gRPC `Unauthenticated`).
+    #[error("no session for this request")]
+    Anonymous,
+    /// The session layer did not run for this code: the route or service is outside it, or the
+    /// code runs in a task spawned from the handler. A programming error (answer 500, gRPC
+    /// `Internal`), never an anonymous request.
+    #[error(
+        "the session layer did not run for this code; is `SessionLayer` installed on this route, and is this not a spawned task?"
+    )]
+    LayerMissing,
+}
 
 /// A verified session with its type erased, so one task-local and one extension serve every
 /// session enum, and `Require<T>` can narrow without naming the enum.

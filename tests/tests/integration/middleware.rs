@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use auth_runtime::axum::{Require, Session};
 use auth_runtime::{
-    Authenticated, InvalidTokenPolicy, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions,
+    Authenticated, InvalidTokenPolicy, NoSession, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions,
     TokenSource, VerifierError, use_session,
 };
 use axum::Router;
@@ -124,6 +124,59 @@ fn extractors_without_the_layer_answer_500() {
         .expect("valid layer");
     let addr = serve(routes().layer(layer));
     assert_eq!(http_get(addr, "/me", &[]).status, 401);
+}
+
+/// `require_session` and `session_from_extensions` tell a public request from code the layer
+/// does not wrap (a tonic service that forgot the layer must not answer Unauthenticated as if
+/// the caller were anonymous); `use_session` answers `None` for both, as SST's does.
+#[test]
+fn session_functions_tell_a_missing_layer_from_a_public_request() {
+    let answer = |request: http::Request<()>| {
+        let required = match auth_runtime::require_session::<AppSession>() {
+            Ok(session) => session.session_type().to_owned(),
+            Err(NoSession::Anonymous) => "anonymous".to_owned(),
+            Err(NoSession::LayerMissing) => "layer missing".to_owned(),
+            Err(other) => format!("{other}"),
+        };
+        let extension = match auth_runtime::middleware::session_from_extensions::<AppSession>(request.extensions()) {
+            Ok(Some(authenticated)) => authenticated.session.session_type().to_owned(),
+            Ok(None) => "anonymous".to_owned(),
+            Err(error) => error.to_string(),
+        };
+        format!(
+            "{required} / {extension} / {:?}",
+            use_session::<AppSession>().map(|s| s.session_type().to_owned())
+        )
+    };
+    let routes = Router::new().route(
+        "/who",
+        get(move |request: http::Request<axum::body::Body>| {
+            let (parts, _) = request.into_parts();
+            let reply = answer(http::Request::from_parts(parts, ()));
+            async move { reply }
+        }),
+    );
+    let without_layer = serve(routes.clone());
+    let reply = http_get(without_layer, "/who", &[]);
+    assert_eq!(
+        reply.body,
+        format!("layer missing / {} / None", NoSession::LayerMissing)
+    );
+    let layer = SessionLayer::builder(SessionCache::new(sessions()))
+        .build()
+        .expect("valid layer");
+    let with_layer = serve(routes.layer(layer));
+    assert_eq!(http_get(with_layer, "/who", &[]).body, "anonymous / anonymous / None");
+    let token = sessions().create(&user("ada")).expect("signs");
+    assert_eq!(
+        http_get(with_layer, "/who", &[("Authorization", &bearer(&token))]).body,
+        "user / user / Some(\"user\")"
+    );
+    // Outside any request at all.
+    assert_eq!(
+        auth_runtime::require_session::<AppSession>(),
+        Err(NoSession::LayerMissing)
+    );
 }
 
 /// A refused session cookie is deleted on that response under every policy; what the request
