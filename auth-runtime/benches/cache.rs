@@ -22,11 +22,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use auth_runtime::middleware::{Condition, Rules, Verdict};
+use auth_runtime::middleware::{Condition, Decision, Rules};
 use auth_runtime::refresh::RefreshTokens;
 use auth_runtime::store::{MemoryStore, Store};
 use auth_runtime::{
-    Authenticated, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions, SigningKey, Verified,
+    Authenticated, SessionCache, SessionLayer, SessionTypes, SessionVerifier, Sessions, SigningKey, VerifiedToken,
     VerifierError,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -123,15 +123,19 @@ struct Counting {
 
 impl SessionVerifier for Counting {
     type Session = AppSession;
-    type Output = Verified<AppSession>;
+    type Output = VerifiedToken<AppSession>;
 
-    async fn verify_session(&self, token: &str, _headers: &HeaderMap) -> Result<Verified<AppSession>, VerifierError> {
+    async fn verify_session(
+        &self,
+        token: &str,
+        _headers: &HeaderMap,
+    ) -> Result<VerifiedToken<AppSession>, VerifierError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         tokio::task::yield_now().await;
         self.sessions.verify(token).map_err(VerifierError::failed)
     }
 
-    fn map_session(&self, output: Verified<AppSession>) -> Result<Authenticated<AppSession>, VerifierError> {
+    fn map_session(&self, output: VerifiedToken<AppSession>) -> Result<Authenticated<AppSession>, VerifierError> {
         Ok(output.into())
     }
 }
@@ -253,7 +257,7 @@ fn bench_rules(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement:
         Condition::when("a person", |session| matches!(session, AppSession::User { .. })),
     );
     let session = user();
-    if rules.evaluate("/me", Some(&session), None) != Verdict::Allow {
+    if rules.evaluate("/me", Some(&session), None) != Decision::Allow {
         eprintln!("the rule table does not allow /me");
         return;
     }

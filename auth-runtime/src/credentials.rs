@@ -2,7 +2,7 @@
 //!
 //! `Authorization: Bearer <token>` comes first (scheme matched case-insensitively); an
 //! `Authorization` header of another scheme is not ours and is passed over. Then the session
-//! cookie. No token at all is a public request; a token that fails is [`Authentication::Invalid`],
+//! cookie. No token at all is a public request; a token that fails is [`RequestSession::Invalid`],
 //! never a silent fall back to public. Two tokens of one source (two `Authorization` headers, two
 //! session cookies, as cookie tossing from a sibling subdomain produces) are refused as ambiguous
 //! rather than guessing which one the user meant.
@@ -10,7 +10,7 @@
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use crate::token::claims::Verified;
+use crate::token::claims::VerifiedToken;
 use crate::token::error::TokenError;
 
 /// Where a request's token came from.
@@ -23,10 +23,10 @@ pub enum TokenSource {
 }
 
 impl TokenSource {
-    /// `header` or `cookie`, as events and logs name the source.
+    /// `bearer` or `cookie`, as events and logs name the source.
     pub fn as_str(self) -> &'static str {
         match self {
-            TokenSource::Bearer => "header",
+            TokenSource::Bearer => "bearer",
             TokenSource::Cookie => "cookie",
         }
     }
@@ -34,13 +34,13 @@ impl TokenSource {
 
 /// The outcome of reading a request.
 #[derive(Debug)]
-pub enum Authentication<S> {
+pub enum RequestSession<S> {
     /// No token: a public (anonymous) request.
     Public,
     /// A valid token and its typed session.
     Session {
         /// The session and its claims.
-        verified: Verified<S>,
+        verified: VerifiedToken<S>,
         /// Where the token came from (CSRF rules differ for cookies).
         source: TokenSource,
     },
@@ -48,21 +48,26 @@ pub enum Authentication<S> {
     Invalid(RequestError),
 }
 
-impl<S> Authentication<S> {
+/// The old name of [`RequestSession`]: beside `Authenticated` and `VerifiedToken` it read as a
+/// third word for a checked session; it is what reading a request found.
+#[deprecated(since = "0.3.0", note = "renamed `RequestSession`")]
+pub type Authentication<S> = RequestSession<S>;
+
+impl<S> RequestSession<S> {
     /// The typed session, if the request carried a valid one.
     pub fn session(&self) -> Option<&S> {
         match self {
-            Authentication::Session { verified, .. } => Some(&verified.session),
+            RequestSession::Session { verified, .. } => Some(&verified.session),
             _ => None,
         }
     }
 
     /// Takes the session out: `Ok(None)` for a public request, `Err` for an invalid token.
-    pub fn into_result(self) -> Result<Option<Verified<S>>, RequestError> {
+    pub fn into_result(self) -> Result<Option<VerifiedToken<S>>, RequestError> {
         match self {
-            Authentication::Public => Ok(None),
-            Authentication::Session { verified, .. } => Ok(Some(verified)),
-            Authentication::Invalid(error) => Err(error),
+            RequestSession::Public => Ok(None),
+            RequestSession::Session { verified, .. } => Ok(Some(verified)),
+            RequestSession::Invalid(error) => Err(error),
         }
     }
 }

@@ -2,17 +2,23 @@
 #![deny(missing_docs)]
 
 // One module per concern, from the bottom of the dependency graph to the top; none imports from
-// a module on a later line, and tests/tests/integration/layout.rs checks there is no cycle:
-//   telemetry (event targets), clock, random, session_types, token/ (keys, crypto, wire, claims, sign, verify, defaults)
+// a module on a later line, and tests/tests/integration/layout.rs checks there is no cycle, no
+// import through this file's re-exports, and no file over 500 lines outside its tests:
+//   telemetry (event targets), clock, random, session_types, token/ (algorithm, keys, crypto,
+//   wire, claims, compact, reading, error, sign, verify, defaults)
 //   cookie, redirect (the allowlist and the 302), binding (landing nonces), credentials (reading
 //   a request's token)
-//   verifier (the trait), sessions (the facade, itself a verifier), store/ (contract, events,
-//   memory, redis), rate_limit (fixed windows in the store, client addresses)
+//   verifier (the trait), sessions/ (the facade, itself a verifier: builder, issue, browser),
+//   store/ (contract, events, memory, metered, redis/), rate_limit (fixed windows in the store,
+//   client addresses)
 //   http_client (reqwest, as jwks and session_server use it)
-//   issuers/ (lookup, jwks, keys, verifier: other issuers' tokens), session_server
-//   cache, revocation, middleware/ (layer, landing, confirm, page, csrf, skip,
-//   refusal, current, body), axum
-//   providers/ (error, flow, contract, handler, link, code, oidc), schema
+//   issuers/ (lookup, jwks/, key_source, jwt: other issuers' tokens), session_server
+//   cache/ (builder, index, follow, stats), revocation, refresh/ (builder, outcome, records,
+//   rotation, revoke, browser, refresher, codec)
+//   middleware/ (layer, builder, pipeline, cookie_refresh, invalid_token, refusal, landing,
+//   confirm, page, csrf, canonical, skip, authz/, current, body), axum
+//   providers/ (error, error_page, flow, contract, mounted, limits, handler, builder,
+//   token_endpoint, link, code, oidc), schema
 #[cfg(feature = "axum")]
 pub mod axum;
 mod binding;
@@ -53,14 +59,18 @@ pub mod __private;
 
 pub use crate::binding::LANDING_NONCE_PARAMETER;
 pub use crate::cookie::{CookieError, CookieOptions, SameSite};
-pub use crate::credentials::{Authentication, RequestError, TokenSource};
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use crate::credentials::Authentication;
+pub use crate::credentials::{RequestError, RequestSession, TokenSource};
 pub use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
 pub use crate::session_types::{SessionTypes, SessionVariant};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::sessions::ConfigError;
 pub use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions, SessionsBuilder, SessionsConfigError};
 pub use crate::token::algorithm::Algorithm;
-pub use crate::token::claims::{Claims, Verified};
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use crate::token::claims::Verified;
+pub use crate::token::claims::{Claims, VerifiedToken};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::token::crypto::BACKEND;
 pub use crate::token::crypto::CRYPTO_BACKEND;

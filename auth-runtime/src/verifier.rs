@@ -7,7 +7,7 @@
 //! such a check after the signature:
 //!
 //! ```
-//! use auth_runtime::{Authenticated, SessionTypes, SessionVerifier, Sessions, Verified, VerifierError};
+//! use auth_runtime::{Authenticated, SessionTypes, SessionVerifier, Sessions, VerifiedToken, VerifierError};
 //! use std::collections::HashSet;
 //!
 //! #[derive(SessionTypes, Debug, Clone, PartialEq)]
@@ -23,7 +23,7 @@
 //!
 //! impl SessionVerifier for CheckRevoked {
 //!     type Session = AppSession;
-//!     type Output = Verified<AppSession>;
+//!     type Output = VerifiedToken<AppSession>;
 //!
 //!     async fn verify_session(&self, token: &str, _headers: &http::HeaderMap) -> Result<Self::Output, VerifierError> {
 //!         let verified = self.jwt.verify(token).map_err(VerifierError::failed)?;
@@ -45,12 +45,12 @@ use std::future::Future;
 use http::{HeaderMap, HeaderName};
 
 use crate::session_types::SessionTypes;
-use crate::token::claims::Verified;
+use crate::token::claims::VerifiedToken;
 
 /// A verified session and what the cache and handlers need to know about it.
 ///
 /// Made with [`Authenticated::new`] and its fields set one by one (new fields may come, with
-/// `None` for verifiers that do not know them), or from a [`Verified`] token with `.into()`.
+/// `None` for verifiers that do not know them), or from a [`VerifiedToken`] token with `.into()`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Authenticated<S> {
@@ -96,8 +96,8 @@ impl<S> Authenticated<S> {
     }
 }
 
-impl<S> From<Verified<S>> for Authenticated<S> {
-    fn from(verified: Verified<S>) -> Self {
+impl<S> From<VerifiedToken<S>> for Authenticated<S> {
+    fn from(verified: VerifiedToken<S>) -> Self {
         Authenticated {
             session: verified.session,
             expires_at: Some(verified.claims.expires_at),

@@ -35,14 +35,14 @@
 
 #[cfg(feature = "jwks")]
 pub(crate) mod jwks;
-pub(crate) mod keys;
+pub(crate) mod jwt;
+pub(crate) mod key_source;
 pub(crate) mod lookup;
-pub(crate) mod verifier;
 
 #[cfg(feature = "jwks")]
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use self::jwks::JwksError;
 #[cfg(feature = "jwks")]
 pub use self::jwks::{JwksConfigError, JwksSource, RemoteJwks, RemoteJwksBuilder};
-pub use self::keys::KeySource;
-pub use self::verifier::{ForeignClaims, JwtConfigError, JwtVerifier, JwtVerifierBuilder};
+pub use self::jwt::{ForeignClaims, JwtConfigError, JwtVerifier, JwtVerifierBuilder};
+pub use self::key_source::KeySource;

@@ -18,7 +18,7 @@ use url::Url;
 use super::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation};
 use super::csrf::same_origin;
 use super::invalid_token::refusal_event;
-use super::layer::{Decision, SessionLayer, Shared};
+use super::layer::{Next, SessionLayer, Shared};
 use super::page::protect_page;
 use super::refusal::{Format, Refusal};
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, binds};
@@ -149,9 +149,9 @@ impl<V: SessionVerifier> Shared<V> {
             Err(error) => {
                 refusal_event(&error, "landing", &token);
                 return match self.refused(&error, format) {
-                    Decision::Respond(response) => Some(response),
+                    Next::Respond(response) => Some(response),
                     // Lenient: drop the bad token from the URL, set nothing.
-                    Decision::Continue(..) => Some(
+                    Next::Continue(..) => Some(
                         found::<Bytes>(&location, None)
                             .unwrap_or_else(|error| Refusal::InvalidToken.response(&error.to_string(), format)),
                     ),

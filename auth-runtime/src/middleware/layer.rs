@@ -114,11 +114,10 @@ impl<Inner: fmt::Debug, V: SessionVerifier> fmt::Debug for SessionService<Inner,
 /// handler's): no cache may keep a response that carries a credential.
 pub(super) const PRIVATE_NO_STORE: &str = "private, no-store";
 
-/// What the middleware decided for one request.
-pub(super) enum Decision {
-    /// Run the inner service with this session, or none; clear the session cookie on its
-    /// response when the flag is set.
-    Continue(Option<Arc<dyn ErasedSession>>, ClearCookie),
+/// What happens next to a request the middleware has looked at.
+pub(super) enum Next {
+    /// Run the inner service with this session, or none, and update the cookies on its response.
+    Continue(Option<Arc<dyn ErasedSession>>, CookieUpdate),
     /// Answer without running it.
     Respond(Response<Bytes>),
 }
@@ -148,8 +147,8 @@ where
                 .decide(request.method(), request.uri(), request.headers(), request.extensions())
                 .await;
             let (session, clear) = match decision {
-                Decision::Respond(response) => return Ok(response.map(SessionBody::full)),
-                Decision::Continue(session, clear) => (session, clear),
+                Next::Respond(response) => return Ok(response.map(SessionBody::full)),
+                Next::Continue(session, clear) => (session, clear),
             };
             // Always set, `None` for a public request: an extractor that finds no extension at
             // all knows the layer is missing, a programming error it reports as such.
@@ -166,17 +165,17 @@ where
 impl<V: SessionVerifier> Shared<V> {
     /// Writes what `cookies` says onto a response: nothing, the deletion of the session cookie
     /// (and of the refresh cookie, when the layer refreshes), or a refresh's new pair.
-    pub(super) fn set_cookies(&self, headers: &mut HeaderMap, cookies: &ClearCookie) {
+    pub(super) fn set_cookies(&self, headers: &mut HeaderMap, cookies: &CookieUpdate) {
         match cookies {
-            ClearCookie::No => {}
-            ClearCookie::Yes => {
+            CookieUpdate::Keep => {}
+            CookieUpdate::Clear => {
                 let refresh = self.refresh.as_ref().and_then(|refresh| refresh.clear_cookie.as_ref());
                 for clear in self.clear_cookie.iter().chain(refresh) {
                     headers.append(SET_COOKIE, clear.clone());
                 }
                 headers.insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
             }
-            ClearCookie::Refreshed(pair) => {
+            CookieUpdate::SetPair(pair) => {
                 for cookie in pair.iter() {
                     headers.append(SET_COOKIE, cookie.clone());
                 }
@@ -187,12 +186,14 @@ impl<V: SessionVerifier> Shared<V> {
     }
 }
 
-/// Whether a response gets the `Set-Cookie` that deletes the session cookie, or a refresh's.
+/// What the layer writes onto the response's cookies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum ClearCookie {
-    Yes,
-    No,
-    /// A refresh happened: the new access and refresh cookies, which every response to this
+pub(super) enum CookieUpdate {
+    /// Nothing.
+    Keep,
+    /// Delete the session cookie (and the refresh cookie, when the layer refreshes).
+    Clear,
+    /// A refresh happened: set the new access and refresh cookies, which every response to this
     /// request must carry (the old refresh token is retired).
-    Refreshed(Arc<[HeaderValue; 2]>),
+    SetPair(Arc<[HeaderValue; 2]>),
 }

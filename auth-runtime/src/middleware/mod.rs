@@ -45,7 +45,9 @@ pub(crate) mod pipeline;
 pub(crate) mod refusal;
 pub(crate) mod skip;
 
-pub use self::authz::{Condition, Decided, Effect, Grants, Rules, RulesError, Verdict};
+pub use self::authz::{Condition, Decision, DecisionRecord, Effect, Grants, Rules, RulesError};
+#[allow(deprecated, reason = "the old names stay importable for one release")]
+pub use self::authz::{Decided, Verdict};
 pub use self::body::SessionBody;
 pub use self::builder::{LayerConfigError, SessionLayerBuilder};
 pub use self::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{Extensions, HeaderMap, Method, Uri};
 
-use super::authz::{Rules, Verdict};
+use super::authz::{Decision, Rules};
 use super::canonical::is_canonical;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::{is_unsafe, same_origin};
 use super::current::ErasedSession;
 use super::invalid_token::{InvalidTokenPolicy, refusal_event};
-use super::layer::{ClearCookie, Decision, PRIVATE_NO_STORE, Shared};
+use super::layer::{CookieUpdate, Next, PRIVATE_NO_STORE, Shared};
 use super::refusal::{Format, Refusal};
 use crate::credentials::{Credential, TokenSource, find_credential};
 use crate::refresh::{RefreshCookie, RefreshError};
@@ -27,7 +27,7 @@ impl<V: SessionVerifier> Shared<V> {
         uri: &Uri,
         headers: &HeaderMap,
         extensions: &Extensions,
-    ) -> Decision {
+    ) -> Next {
         let path = access_path(uri, extensions);
         // A path that is not in canonical form is never skipped: a router or proxy behind the
         // layer that normalizes it could route it elsewhere than the skip pattern says. Under
@@ -35,30 +35,30 @@ impl<V: SessionVerifier> Shared<V> {
         // Checked only where it matters, so a layer without rules pays for it only on a path a
         // skip pattern matches.
         if self.rules.is_some() && !is_canonical(path) {
-            return Decision::Respond(
+            return Next::Respond(
                 Refusal::BadRequest.response("the request path is not in canonical form", Format::of(headers)),
             );
         }
         let skipped = self.skip.iter().any(|pattern| pattern.matches(path));
         if skipped && (self.rules.is_some() || is_canonical(path)) {
-            return Decision::Continue(None, ClearCookie::No);
+            return Next::Continue(None, CookieUpdate::Keep);
         }
         let decision = self.decide_session(method, uri, headers, extensions).await;
         match (&self.rules, decision) {
-            (Some(rules), Decision::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
+            (Some(rules), Next::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
             (_, decision) => decision,
         }
     }
 
-    /// The rules' verdict on a request whose session (or absence of one) is known.
+    /// The rules' decision on a request whose session (or absence of one) is known.
     fn authorize(
         &self,
         rules: &Rules<V::Session>,
         path: &str,
         session: Option<Arc<dyn ErasedSession>>,
-        clear: ClearCookie,
+        clear: CookieUpdate,
         headers: &HeaderMap,
-    ) -> Decision {
+    ) -> Next {
         let typed = session
             .clone()
             .and_then(|session| session.as_any().downcast::<Authenticated<V::Session>>().ok());
@@ -66,33 +66,27 @@ impl<V: SessionVerifier> Shared<V> {
             .as_ref()
             .and_then(|authenticated| authenticated.subject.as_deref());
         // `decide` refused a path that is not canonical before anything else.
-        let verdict = rules.evaluate_canonical(
+        let decision = rules.evaluate_canonical(
             path,
             typed.as_ref().map(|authenticated| &authenticated.session),
             subject,
         );
         let format = Format::of(headers);
-        let mut response = match verdict {
-            Verdict::Allow => return Decision::Continue(session, clear),
-            Verdict::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", format),
-            Verdict::Deny if typed.is_some() => {
+        let mut response = match decision {
+            Decision::Allow => return Next::Continue(session, clear),
+            Decision::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", format),
+            Decision::Deny if typed.is_some() => {
                 Refusal::Forbidden.response("not allowed by the authorization rules", format)
             }
-            Verdict::Deny => Refusal::Unauthenticated.response("a session is required", format),
+            Decision::Deny => Refusal::Unauthenticated.response("a session is required", format),
         };
         self.set_cookies(response.headers_mut(), &clear);
-        Decision::Respond(response)
+        Next::Respond(response)
     }
 
     /// The session of a request the layer covers: the landing route, the credential, CSRF, and
     /// verification through the cache.
-    async fn decide_session(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Decision {
+    async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Next {
         let path = uri.path();
         let format = Format::of(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
@@ -102,7 +96,7 @@ impl<V: SessionVerifier> Shared<V> {
             // Boxed: the landing future is large and rare; every other request would carry its size.
             && let Some(response) = Box::pin(self.landing(method, uri, headers, format)).await
         {
-            return Decision::Respond(response);
+            return Next::Respond(response);
         }
         let credential = find_credential(headers, &self.sources, self.cookie.cookie_name(), || {
             self.cookie.find(headers)
@@ -112,7 +106,7 @@ impl<V: SessionVerifier> Shared<V> {
                 if let Some(refreshed) = self.refresh_from_cookie(method, uri, headers, extensions).await {
                     return refreshed;
                 }
-                return Decision::Continue(None, ClearCookie::No);
+                return Next::Continue(None, CookieUpdate::Keep);
             }
             Ok(Credential::Found(token, source)) => (token, source),
             Err(error) => {
@@ -143,7 +137,7 @@ impl<V: SessionVerifier> Shared<V> {
                     session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
                     "session accepted"
                 );
-                Decision::Continue(Some(authenticated), ClearCookie::No)
+                Next::Continue(Some(authenticated), CookieUpdate::Keep)
             }
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
@@ -166,13 +160,7 @@ impl<V: SessionVerifier> Shared<V> {
 
     /// The CSRF rule for a request that carries a session (or refresh) cookie: an unsafe method
     /// must come from this site, or it is refused with 403 before the cookie is used.
-    pub(super) fn cross_site(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        format: Format,
-    ) -> Option<Decision> {
+    pub(super) fn cross_site(&self, method: &Method, uri: &Uri, headers: &HeaderMap, format: Format) -> Option<Next> {
         if !self.csrf || !is_unsafe(method) || same_origin(headers, uri, &self.origins, &self.site) {
             return None;
         }
@@ -191,7 +179,7 @@ impl<V: SessionVerifier> Shared<V> {
                 .map(crate::telemetry::shown),
             "cross-site request with the session cookie refused"
         );
-        Some(Decision::Respond(
+        Some(Next::Respond(
             Refusal::Forbidden.response("cross-site request with the session cookie refused", format),
         ))
     }
@@ -206,7 +194,7 @@ impl<V: SessionVerifier> Shared<V> {
         uri: &Uri,
         headers: &HeaderMap,
         extensions: &Extensions,
-    ) -> Option<Decision> {
+    ) -> Option<Next> {
         let refresh = self.refresh.as_ref()?;
         match refresh.token(headers) {
             RefreshCookie::Absent => None,
@@ -217,7 +205,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "the refresh cookie was sent more than once; none is used, and they are cleared"
                 );
-                Some(Decision::Continue(None, ClearCookie::Yes))
+                Some(Next::Continue(None, CookieUpdate::Clear))
             }
             RefreshCookie::One(token) => Some(self.refreshed(refresh, &token, method, uri, headers, extensions).await),
         }
@@ -233,7 +221,7 @@ impl<V: SessionVerifier> Shared<V> {
         uri: &Uri,
         headers: &HeaderMap,
         extensions: &Extensions,
-    ) -> Decision {
+    ) -> Next {
         let format = Format::of(headers);
         // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
         if let Some(refused) = self.cross_site(method, uri, headers, format) {
@@ -243,7 +231,7 @@ impl<V: SessionVerifier> Shared<V> {
             Ok(refreshed) => refreshed,
             Err(error) => return self.refresh_refused(&error, uri, format),
         };
-        let cookies = ClearCookie::Refreshed(Arc::new(cookies));
+        let cookies = CookieUpdate::SetPair(Arc::new(cookies));
         let (verified, _outcome) = self.cache.verify_observed(&pair.access_token, headers).await;
         match verified {
             Ok(authenticated) => {
@@ -253,16 +241,16 @@ impl<V: SessionVerifier> Shared<V> {
                     subject = authenticated.subject.as_deref(),
                     "session refreshed"
                 );
-                Decision::Continue(Some(authenticated), cookies)
+                Next::Continue(Some(authenticated), cookies)
             }
             Err(error) => {
                 refusal_event(&error, "refresh", &pair.access_token);
                 match self.refused(&error, format) {
-                    Decision::Respond(mut response) => {
+                    Next::Respond(mut response) => {
                         self.set_cookies(response.headers_mut(), &cookies);
-                        Decision::Respond(response)
+                        Next::Respond(response)
                     }
-                    Decision::Continue(session, _) => Decision::Continue(session, cookies),
+                    Next::Continue(session, _) => Next::Continue(session, cookies),
                 }
             }
         }
@@ -272,7 +260,7 @@ impl<V: SessionVerifier> Shared<V> {
     /// the request out and clears the cookies; a limit is `429` with `Retry-After`, and a store
     /// that could not answer `503`, both keeping the cookies; a client address that cannot be
     /// told (a configuration error, logged at ERROR where it is read) is `500`.
-    fn refresh_refused(&self, error: &RefreshError, uri: &Uri, format: Format) -> Decision {
+    fn refresh_refused(&self, error: &RefreshError, uri: &Uri, format: Format) -> Next {
         let _ = uri;
         match error {
             RefreshError::RateLimited { retry_after } => {
@@ -287,10 +275,10 @@ impl<V: SessionVerifier> Shared<V> {
                 response
                     .headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
-                Decision::Respond(response)
+                Next::Respond(response)
             }
             RefreshError::ClientAddressUnknown => {
-                Decision::Respond(Refusal::Misconfigured.response("the session could not be refreshed", format))
+                Next::Respond(Refusal::Misconfigured.response("the session could not be refreshed", format))
             }
             error if error.is_invalid_grant() => {
                 event!(
@@ -300,7 +288,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "refresh cookie refused"
                 );
-                Decision::Continue(None, ClearCookie::Yes)
+                Next::Continue(None, CookieUpdate::Clear)
             }
             _error => {
                 event!(
@@ -309,9 +297,7 @@ impl<V: SessionVerifier> Shared<V> {
                     reason = _error.kind(),
                     "session refresh failed; cookies kept"
                 );
-                Decision::Respond(
-                    Refusal::Unavailable.response("the session could not be refreshed; try again", format),
-                )
+                Next::Respond(Refusal::Unavailable.response("the session could not be refreshed; try again", format))
             }
         }
     }
@@ -319,7 +305,7 @@ impl<V: SessionVerifier> Shared<V> {
     /// A refused session cookie: refused as any token, and cleared, so the browser stops sending
     /// it; under [`InvalidTokenPolicy::SignOutPages`] a page navigation goes on signed out. A
     /// backend that could not answer says nothing about the token: that cookie is kept.
-    pub(super) fn refused_cookie(&self, error: &VerifierError, method: &Method, format: Format) -> Decision {
+    pub(super) fn refused_cookie(&self, error: &VerifierError, method: &Method, format: Format) -> Next {
         if matches!(error, VerifierError::BackendUnavailable(_)) {
             return self.refused(error, format);
         }
@@ -328,18 +314,18 @@ impl<V: SessionVerifier> Shared<V> {
             && format == Format::Html
             && matches!(*method, Method::GET | Method::HEAD)
         {
-            return Decision::Continue(None, ClearCookie::Yes);
+            return Next::Continue(None, CookieUpdate::Clear);
         }
         match self.refused(error, format) {
-            Decision::Continue(session, _) => Decision::Continue(session, ClearCookie::Yes),
-            Decision::Respond(mut response) => {
+            Next::Continue(session, _) => Next::Continue(session, CookieUpdate::Clear),
+            Next::Respond(mut response) => {
                 if let Some(clear) = &self.clear_cookie {
                     response.headers_mut().append(SET_COOKIE, clear.clone());
                     response
                         .headers_mut()
                         .insert(CACHE_CONTROL, HeaderValue::from_static(PRIVATE_NO_STORE));
                 }
-                Decision::Respond(response)
+                Next::Respond(response)
             }
         }
     }
@@ -347,23 +333,21 @@ impl<V: SessionVerifier> Shared<V> {
     /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
     /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
     /// cause stays out of the response: it describes the infrastructure, not the token.
-    pub(super) fn refused(&self, error: &VerifierError, format: Format) -> Decision {
+    pub(super) fn refused(&self, error: &VerifierError, format: Format) -> Next {
         match (error, self.invalid) {
             (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages) => {
-                Decision::Respond(
-                    Refusal::Unavailable.response("the session backend is unavailable; try again", format),
-                )
+                Next::Respond(Refusal::Unavailable.response("the session backend is unavailable; try again", format))
             }
             _ => self.invalid(&error.to_string(), format),
         }
     }
 
-    pub(super) fn invalid(&self, reason: &str, format: Format) -> Decision {
+    pub(super) fn invalid(&self, reason: &str, format: Format) -> Next {
         match self.invalid {
             InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
-                Decision::Respond(Refusal::InvalidToken.response(reason, format))
+                Next::Respond(Refusal::InvalidToken.response(reason, format))
             }
-            InvalidTokenPolicy::TreatAsPublic => Decision::Continue(None, ClearCookie::No),
+            InvalidTokenPolicy::TreatAsPublic => Next::Continue(None, CookieUpdate::Keep),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::contract::Provider;
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::error_page::{ErrorPage, default_error_page};
 use super::flow::{FLOW_TOKEN_TYPE, MAX_FLOW_LIFETIME, Mount};
 use super::handler::{AuthHandler, DEFAULT_PREFIX, HandlerInner};
@@ -119,7 +119,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
     where
         P: Provider,
         F: Fn(P::Claims) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+        Fut: Future<Output = Result<FlowResponse, FlowError>> + Send + 'static,
     {
         self.providers
             .push((name.into(), Box::new(Mounted { provider, on_success })));
@@ -180,7 +180,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
     }
 
     /// Answers failed flows with `on_error(provider, reason)` instead of [`default_error_page`].
-    pub fn on_error(mut self, on_error: impl Fn(&str, FlowError) -> Response + Send + Sync + 'static) -> Self {
+    pub fn on_error(mut self, on_error: impl Fn(&str, FlowError) -> FlowResponse + Send + Sync + 'static) -> Self {
         self.on_error = Some(Box::new(on_error));
         self
     }

@@ -24,7 +24,7 @@ use http::Method;
 use subtle::ConstantTimeEq;
 
 use super::contract::{Callback, Provider, Step, callback};
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::flow::{FlowRequest, UserClaims, clamp_ttl, flow_id};
 use crate::random::random_u64;
 use crate::sessions::IssueError;
@@ -97,9 +97,9 @@ impl CodeProvider {
     pub fn new<R, RFut, I, IFut>(on_code_request: R, on_code_invalid: I) -> Self
     where
         R: Fn(CodeRequest) -> RFut + Send + Sync + 'static,
-        RFut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+        RFut: Future<Output = Result<FlowResponse, FlowError>> + Send + 'static,
         I: Fn(CodeInvalid) -> IFut + Send + Sync + 'static,
-        IFut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+        IFut: Future<Output = Result<FlowResponse, FlowError>> + Send + 'static,
     {
         CodeProvider {
             on_code_request: callback(on_code_request),
@@ -132,7 +132,7 @@ impl CodeProvider {
 impl Provider for CodeProvider {
     type Claims = UserClaims;
 
-    async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
+    async fn authorize(&self, request: &FlowRequest) -> Result<FlowResponse, FlowError> {
         let claims = request.required_claims()?;
         let code = random_code(self.digits, random_u64)?;
         let flow = flow_id()?;

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::flow::FlowRequest;
 
 /// The boxed future a callback returns once erased.
@@ -14,7 +14,7 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug)]
 pub enum Step<C> {
     /// The flow goes on: show this page or follow this redirect (a form to try the code again).
-    Respond(Response),
+    Respond(FlowResponse),
     /// The person proved who they are: these claims go to the provider's `on_success`.
     Success(C),
 }
@@ -54,19 +54,19 @@ pub trait Provider: Send + Sync + 'static {
     }
 
     /// The first step, at `{prefix}/{provider}/authorize`.
-    fn authorize(&self, request: &FlowRequest) -> impl Future<Output = Result<Response, FlowError>> + Send;
+    fn authorize(&self, request: &FlowRequest) -> impl Future<Output = Result<FlowResponse, FlowError>> + Send;
 
     /// The return step, at `{prefix}/{provider}/callback`.
     fn callback(&self, request: &FlowRequest) -> impl Future<Output = Result<Step<Self::Claims>, FlowError>> + Send;
 }
 
-/// Erases a user callback `Fn(A) -> impl Future<Output = Result<Response, FlowError>>`.
-pub(crate) type Callback<A> = Box<dyn Fn(A) -> BoxFuture<'static, Result<Response, FlowError>> + Send + Sync>;
+/// Erases a user callback `Fn(A) -> impl Future<Output = Result<FlowResponse, FlowError>>`.
+pub(crate) type Callback<A> = Box<dyn Fn(A) -> BoxFuture<'static, Result<FlowResponse, FlowError>> + Send + Sync>;
 
 pub(crate) fn callback<A, F, Fut>(f: F) -> Callback<A>
 where
     F: Fn(A) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+    Fut: Future<Output = Result<FlowResponse, FlowError>> + Send + 'static,
 {
     Box::new(move |argument| Box::pin(f(argument)))
 }

@@ -9,8 +9,13 @@ use crate::sessions::IssueError;
 use crate::store::contract::StoreError;
 use crate::token::error::TokenError;
 
-/// The response type of every step: axum's.
-pub type Response = axum_core::response::Response;
+/// The response type of every step and of `on_success`: axum's. Named apart from
+/// `http::Response`, which it would otherwise shadow where both are in scope.
+pub type FlowResponse = axum_core::response::Response;
+
+/// The old name of [`FlowResponse`], which shadowed `http::Response` where both were imported.
+#[deprecated(since = "0.3.0", note = "renamed `FlowResponse`")]
+pub type Response = FlowResponse;
 
 /// The most bytes of claims (names and values) an authorize request may carry.
 pub const MAX_CLAIMS_LEN: usize = 2048;

@@ -5,7 +5,7 @@ use axum::body::Body;
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 
 /// The longest error message the default page shows: a message can quote what the request
 /// carried (an identity provider's `error`, a token's issuer), which is attacker text.
@@ -15,7 +15,7 @@ const MAX_ERROR_MESSAGE: usize = 200;
 /// failures get a generic message; their detail is for your logs, not the browser. The message
 /// is cut to 200 characters with control characters replaced, and the page is sent with
 /// `X-Content-Type-Options: nosniff`, so quoted request text can never be read as HTML.
-pub fn default_error_page(provider: &str, error: FlowError) -> Response {
+pub fn default_error_page(provider: &str, error: FlowError) -> FlowResponse {
     let status = error.status();
     let message = if status.is_server_error() {
         format!("sign-in with `{provider}` failed; try again later")
@@ -42,11 +42,11 @@ fn shortened(message: &str) -> String {
     shown
 }
 
-pub(super) type ErrorPage = dyn Fn(&str, FlowError) -> Response + Send + Sync;
+pub(super) type ErrorPage = dyn Fn(&str, FlowError) -> FlowResponse + Send + Sync;
 
 /// A response of `status` with `content_type` and `body`.
-pub(super) fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
-    let mut response = Response::new(body.into());
+pub(super) fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> FlowResponse {
+    let mut response = FlowResponse::new(body.into());
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -12,7 +12,7 @@ use http::header::{CONTENT_TYPE, HeaderValue, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Uri};
 use url::Url;
 
-use super::error::{FlowError, MAX_BODY, MAX_CLAIMS_LEN, Response};
+use super::error::{FlowError, FlowResponse, MAX_BODY, MAX_CLAIMS_LEN};
 use super::limits::{RateLimits, normalized_identity};
 use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
 use crate::cookie::CookieOptions;
@@ -20,7 +20,7 @@ use crate::random::random_id;
 use crate::rate_limit::{Client, RateLimit, count};
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
 use crate::store::contract::Store;
-use crate::token::claims::Verified;
+use crate::token::claims::VerifiedToken;
 use crate::token::error::TokenError;
 
 /// What a person typed into a sign-in form or put in the authorize URL (`email=...`): every
@@ -264,7 +264,7 @@ impl FlowRequest {
     }
 
     /// Sets the flow cookie (`HttpOnly`, scoped to this provider's path) on `response`.
-    pub fn set_flow_state(&self, response: &mut Response, value: &str, ttl: Duration) -> Result<(), FlowError> {
+    pub fn set_flow_state(&self, response: &mut FlowResponse, value: &str, ttl: Duration) -> Result<(), FlowError> {
         let header = self
             .mount
             .flow_cookie
@@ -277,7 +277,7 @@ impl FlowRequest {
     }
 
     /// Deletes the flow cookie on `response`.
-    pub fn clear_flow_state(&self, response: &mut Response) {
+    pub fn clear_flow_state(&self, response: &mut FlowResponse) {
         if let Ok(header) = HeaderValue::from_str(&self.mount.flow_cookie.clear_cookie_header()) {
             response.headers_mut().append(SET_COOKIE, header);
         }
@@ -313,7 +313,7 @@ impl FlowRequest {
     }
 
     /// Verifies a flow token this provider signed.
-    pub(crate) fn verify_flow_token(&self, token: &str) -> Result<Verified<FlowToken>, TokenError> {
+    pub(crate) fn verify_flow_token(&self, token: &str) -> Result<VerifiedToken<FlowToken>, TokenError> {
         self.mount.tokens.verify(token)
     }
 
@@ -353,7 +353,7 @@ impl FlowRequest {
 
     /// Sets the handler's landing cookie on `response` when this request carried a
     /// `landing_nonce`: the flow's `on_success` will bind its token to it.
-    pub(crate) fn remember_landing_binding(&self, response: &mut Response) -> Result<(), FlowError> {
+    pub(crate) fn remember_landing_binding(&self, response: &mut FlowResponse) -> Result<(), FlowError> {
         let Ok(Some(binding)) = &self.landing else {
             return Ok(());
         };
@@ -389,7 +389,7 @@ impl FlowRequest {
     }
 
     /// Deletes the handler's landing cookie on `response`: the flow it was for has ended.
-    pub(crate) fn clear_landing_binding(&self, response: &mut Response) {
+    pub(crate) fn clear_landing_binding(&self, response: &mut FlowResponse) {
         if let Ok(header) = HeaderValue::from_str(&self.mount.landing_cookie.clear_cookie_header()) {
             response.headers_mut().append(SET_COOKIE, header);
         }

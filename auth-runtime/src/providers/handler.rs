@@ -10,7 +10,7 @@ use http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use http::{Method, StatusCode};
 
 use super::contract::IdentitySource;
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::error_page::{ErrorPage, respond};
 use super::flow::{FlowRequest, Mount};
 use super::limits::RateLimits;
@@ -26,7 +26,7 @@ pub const DEFAULT_PREFIX: &str = "/auth";
 ///
 /// ```
 /// # use auth_runtime::{SessionTypes, Sessions, SigningKey};
-/// use auth_runtime::providers::{AuthHandler, FlowError, LinkProvider, Response};
+/// use auth_runtime::providers::{AuthHandler, FlowError, LinkProvider, FlowResponse};
 ///
 /// #[derive(SessionTypes, Debug, Clone, PartialEq)]
 /// enum AppSession {
@@ -43,7 +43,7 @@ pub const DEFAULT_PREFIX: &str = "/auth";
 /// let links = LinkProvider::new(|link| async move {
 ///     // Send `link.url` by email; here it is printed.
 ///     println!("sign in at {}", link.url);
-///     Ok::<Response, FlowError>(Response::new("check your email".into()))
+///     Ok::<FlowResponse, FlowError>(FlowResponse::new("check your email".into()))
 /// });
 /// let on_link_success = {
 ///     let sessions = sessions.clone();
@@ -170,16 +170,16 @@ impl StepKind {
     }
 }
 
-fn ready_response(response: Response) -> std::future::Ready<Response> {
+fn ready_response(response: FlowResponse) -> std::future::Ready<FlowResponse> {
     std::future::ready(response)
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+fn json_response(status: StatusCode, body: String) -> FlowResponse {
     respond(status, "application/json", body)
 }
 
 impl HandlerInner {
-    fn provider_list(&self) -> Response {
+    fn provider_list(&self) -> FlowResponse {
         let providers: Vec<serde_json::Value> = self
             .providers
             .iter()
@@ -191,7 +191,7 @@ impl HandlerInner {
         )
     }
 
-    async fn step(&self, index: usize, kind: StepKind, request: Request) -> Response {
+    async fn step(&self, index: usize, kind: StepKind, request: Request) -> FlowResponse {
         let Some((mount, flow)) = self.providers.get(index) else {
             // Routes are made from this list, so every index is in it.
             return respond(
@@ -246,7 +246,7 @@ impl HandlerInner {
 
     /// The authorize step: a flow whose account the requester names starts only with a `POST`
     /// (the same-origin check has run), every parameter given once; then the limits count it.
-    async fn authorize(&self, flow: &dyn Flow, request: &FlowRequest) -> Result<Response, FlowError> {
+    async fn authorize(&self, flow: &dyn Flow, request: &FlowRequest) -> Result<FlowResponse, FlowError> {
         if flow.identity_source() == IdentitySource::Requester && request.method() != Method::POST {
             return Err(FlowError::UsePost);
         }
@@ -260,7 +260,7 @@ impl HandlerInner {
     /// The error page of a failed step, and its event: the provider, the step and the kind of
     /// failure at INFO (a person's mistake, an expired link, a rate limit), the message too at
     /// WARN for what is the server's side (the store, the identity provider, issuing).
-    fn failed(&self, provider: &str, step: StepKind, error: FlowError) -> Response {
+    fn failed(&self, provider: &str, step: StepKind, error: FlowError) -> FlowResponse {
         #[cfg(feature = "tracing")]
         if error.status().is_server_error() {
             event!(warn, SIGN_IN, provider, step = step.as_str(), error = error.kind(), detail = %error, "sign-in step failed");
@@ -279,7 +279,7 @@ impl HandlerInner {
     }
 
     /// `on_error`'s page, with `Retry-After` on a rate limit whatever the page says.
-    fn error_page(&self, provider: &str, error: FlowError) -> Response {
+    fn error_page(&self, provider: &str, error: FlowError) -> FlowResponse {
         let retry_after = match &error {
             FlowError::RateLimited { retry_after } => Some(*retry_after),
             _ => None,

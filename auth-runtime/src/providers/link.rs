@@ -25,7 +25,7 @@ use http::{Method, StatusCode};
 use url::Url;
 
 use super::contract::{Callback, Provider, Step, callback};
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl, flow_id};
 use crate::binding::binds;
 use crate::middleware::page::{escape_html, page_html, protect_page, set_page_headers};
@@ -84,7 +84,7 @@ impl fmt::Debug for LinkConfirmation {
     }
 }
 
-type ConfirmPage = dyn Fn(&LinkConfirmation) -> Response + Send + Sync;
+type ConfirmPage = dyn Fn(&LinkConfirmation) -> FlowResponse + Send + Sync;
 
 /// Signs people in with a link sent to them; see the [module docs](self).
 pub struct LinkProvider {
@@ -107,7 +107,7 @@ impl LinkProvider {
     pub fn new<F, Fut>(on_link: F) -> Self
     where
         F: Fn(Link) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+        Fut: Future<Output = Result<FlowResponse, FlowError>> + Send + 'static,
     {
         LinkProvider {
             on_link: callback(on_link),
@@ -124,7 +124,7 @@ impl LinkProvider {
     /// The protective headers of the default page (`Cache-Control: no-store`,
     /// `Referrer-Policy: same-origin`, `X-Content-Type-Options`, `frame-ancestors 'none'` and
     /// `X-Frame-Options`) are added to the page's response where it did not set them.
-    pub fn confirm_page(mut self, page: impl Fn(&LinkConfirmation) -> Response + Send + Sync + 'static) -> Self {
+    pub fn confirm_page(mut self, page: impl Fn(&LinkConfirmation) -> FlowResponse + Send + Sync + 'static) -> Self {
         self.confirm_page = Box::new(page);
         self
     }
@@ -139,7 +139,7 @@ impl LinkProvider {
 impl Provider for LinkProvider {
     type Claims = UserClaims;
 
-    async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
+    async fn authorize(&self, request: &FlowRequest) -> Result<FlowResponse, FlowError> {
         let claims = request.required_claims()?;
         let nonce = flow_id()?;
         let issued = request.sign_flow_token(&claims, self.ttl, &nonce)?;
@@ -199,7 +199,7 @@ impl Provider for LinkProvider {
 /// The default page of a link's `GET`: "Sign in as ada@example.com?" with a button that `POST`s
 /// the link, which in the browser that asked for it submits itself. Plain HTML, escaped, never
 /// cached, never sent as a referrer, never framed by another site.
-pub fn default_confirm_page(confirmation: &LinkConfirmation) -> Response {
+pub fn default_confirm_page(confirmation: &LinkConfirmation) -> FlowResponse {
     let who = confirmation.claims.get("email").map(str::to_owned).unwrap_or_else(|| {
         let values: Vec<&str> = confirmation.claims.0.values().map(String::as_str).collect();
         values.join(", ")
@@ -223,7 +223,7 @@ pub fn default_confirm_page(confirmation: &LinkConfirmation) -> Response {
         who = escape_html(&who),
     );
     let html = page_html("Sign in", &body);
-    let mut response = Response::new(html.into());
+    let mut response = FlowResponse::new(html.into());
     *response.status_mut() = StatusCode::OK;
     set_page_headers(response.headers_mut());
     response

@@ -45,7 +45,9 @@ mod token_endpoint;
 pub use self::builder::{AuthHandlerBuilder, HandlerConfigError};
 pub use self::code::{CodeInvalid, CodeProvider, CodeRequest};
 pub use self::contract::{IdentitySource, Provider, Step};
-pub use self::error::{FlowError, MAX_CLAIMS_LEN, Response};
+#[allow(deprecated, reason = "the old name stays importable for one release")]
+pub use self::error::Response;
+pub use self::error::{FlowError, FlowResponse, MAX_CLAIMS_LEN};
 pub use self::error_page::default_error_page;
 pub use self::flow::{FlowRequest, UserClaims};
 pub use self::handler::{AuthHandler, DEFAULT_PREFIX};

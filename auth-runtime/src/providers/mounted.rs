@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use super::contract::{BoxFuture, IdentitySource, Provider, Step};
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::flow::FlowRequest;
 use crate::binding::with_flow_binding;
 use crate::telemetry::event;
@@ -12,8 +12,8 @@ use crate::telemetry::event;
 /// A provider with its `on_success`, type-erased so providers of different claims share a router.
 pub(super) trait Flow: Send + Sync {
     fn identity_source(&self) -> IdentitySource;
-    fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>>;
-    fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>>;
+    fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>>;
+    fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>>;
 }
 
 pub(super) struct Mounted<P, F> {
@@ -25,17 +25,17 @@ impl<P, F, Fut> Flow for Mounted<P, F>
 where
     P: Provider,
     F: Fn(P::Claims) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, FlowError>> + Send + 'static,
+    Fut: Future<Output = Result<FlowResponse, FlowError>> + Send + 'static,
 {
     fn identity_source(&self) -> IdentitySource {
         self.provider.identity_source()
     }
 
-    fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>> {
+    fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>> {
         Box::pin(self.provider.authorize(request))
     }
 
-    fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<Response, FlowError>> {
+    fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>> {
         Box::pin(async move {
             match self.provider.callback(request).await? {
                 Step::Respond(response) => Ok(response),

@@ -44,7 +44,7 @@ use openidconnect::{
 use subtle::ConstantTimeEq;
 
 use super::contract::{IdentitySource, Provider, Step};
-use super::error::{FlowError, Response};
+use super::error::{FlowError, FlowResponse};
 use super::flow::{FlowRequest, clamp_ttl, flow_id};
 use crate::redirect::found;
 use crate::sessions::IssueError;
@@ -271,7 +271,7 @@ impl Provider for OidcProvider {
         IdentitySource::Provider
     }
 
-    async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
+    async fn authorize(&self, request: &FlowRequest) -> Result<FlowResponse, FlowError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let client = self.client(&self.metadata(), request);
         let mut authorize = client
@@ -296,7 +296,7 @@ impl Provider for OidcProvider {
             .store()
             .put(&request.store_key("oidc", &flow), record, self.ttl)
             .await?;
-        let mut response: Response = found(url.as_str(), None).map_err(IssueError::from)?;
+        let mut response: FlowResponse = found(url.as_str(), None).map_err(IssueError::from)?;
         request.set_flow_state(&mut response, &flow, self.ttl)?;
         Ok(response)
     }

@@ -9,7 +9,7 @@ use axum::extract::Request;
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER};
 
-use super::error::Response;
+use super::error::FlowResponse;
 use super::flow::is_form;
 use crate::refresh::{RefreshError, Refresher};
 
@@ -39,13 +39,13 @@ impl TokenEndpoint {
     }
 
     /// The authorization server metadata (RFC 8414).
-    pub(super) fn metadata(&self) -> Response {
+    pub(super) fn metadata(&self) -> FlowResponse {
         answer(StatusCode::OK, self.metadata.clone())
     }
 
     /// `POST /token`: `grant_type=refresh_token&refresh_token=...` in a form body; a new pair, or
     /// an RFC 6749 section 5.2 error.
-    pub(super) async fn token(&self, request: Request) -> Response {
+    pub(super) async fn token(&self, request: Request) -> FlowResponse {
         if !is_form(request.headers()) {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -116,21 +116,21 @@ impl TokenEndpoint {
 }
 
 /// An RFC 6749 section 5.2 error body.
-fn error(status: StatusCode, code: &str, description: &str) -> Response {
+fn error(status: StatusCode, code: &str, description: &str) -> FlowResponse {
     let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
     answer(status, body)
 }
 
 /// [`error`] with `Retry-After: seconds`: the client keeps its tokens and tries again then.
-fn retry_later(status: StatusCode, code: &str, description: &str, seconds: u64) -> Response {
+fn retry_later(status: StatusCode, code: &str, description: &str, seconds: u64) -> FlowResponse {
     let mut response = error(status, code, description);
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 
 /// A JSON answer that no cache keeps (RFC 6749 section 5.1).
-fn answer(status: StatusCode, body: String) -> Response {
-    let mut response = Response::new(Body::from(body));
+fn answer(status: StatusCode, body: String) -> FlowResponse {
+    let mut response = FlowResponse::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

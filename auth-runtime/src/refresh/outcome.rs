@@ -77,9 +77,13 @@ pub enum RefreshError {
     /// The store could not answer. Nothing was changed: keep the tokens and try again.
     #[error("the token store is unavailable: {0}")]
     Store(#[from] StoreError),
-    /// The access token could not be signed, or the clock reads before 1970.
+    /// A token could not be made: the access token not signed, or no random bytes for the
+    /// refresh token or the family's id.
     #[error(transparent)]
-    Issue(#[from] IssueError),
+    Issue(IssueError),
+    /// The system clock reads before 1970: nothing can be dated, so nothing is issued or changed.
+    #[error("system clock is before the Unix epoch")]
+    Clock,
     /// The OpenAuth profile needs a subject, and `subject_from` gave none for this session.
     #[error("the OpenAuth profile needs a subject (`sub`); the Sessions' subject_from gave none")]
     NoSubject,
@@ -99,7 +103,7 @@ impl RefreshError {
     }
 
     /// The kind, as logs name it: `invalid`, `reused`, `revoked`, `rate_limited`,
-    /// `client_address_unknown`, `store_unavailable`, `issue`, `no_subject`, `cookie`.
+    /// `client_address_unknown`, `store_unavailable`, `issue`, `clock`, `no_subject`, `cookie`.
     pub fn kind(&self) -> &'static str {
         match self {
             RefreshError::Invalid => "invalid",
@@ -109,6 +113,7 @@ impl RefreshError {
             RefreshError::ClientAddressUnknown => "client_address_unknown",
             RefreshError::Store(_) => "store_unavailable",
             RefreshError::Issue(_) => "issue",
+            RefreshError::Clock => "clock",
             RefreshError::NoSubject => "no_subject",
             RefreshError::Cookie(_) => "cookie",
         }
@@ -119,9 +124,18 @@ impl From<RevocationError> for RefreshError {
     fn from(error: RevocationError) -> Self {
         match error {
             RevocationError::Store(error) => RefreshError::Store(error),
-            RevocationError::Clock => RefreshError::Issue(IssueError::Clock),
+            RevocationError::Clock => RefreshError::Clock,
             // Families always have an id and revocation by subject is checked before.
             RevocationError::NoSessionId | RevocationError::NoSubject => RefreshError::Invalid,
+        }
+    }
+}
+
+impl From<IssueError> for RefreshError {
+    fn from(error: IssueError) -> Self {
+        match error {
+            IssueError::Clock => RefreshError::Clock,
+            error => RefreshError::Issue(error),
         }
     }
 }

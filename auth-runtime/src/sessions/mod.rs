@@ -15,10 +15,10 @@ use jsonwebtoken::jwk::JwkSet;
 
 use crate::clock::Clock;
 use crate::cookie::CookieOptions;
-use crate::credentials::{Authentication, Credential, DEFAULT_SOURCES, RequestError, find_credential};
+use crate::credentials::{Credential, DEFAULT_SOURCES, RequestError, RequestSession, find_credential};
 use crate::redirect::RedirectPolicy;
 use crate::session_types::SessionTypes;
-use crate::token::claims::Verified;
+use crate::token::claims::VerifiedToken;
 use crate::token::error::TokenError;
 use crate::token::keys::{SigningKey, VerificationKey};
 use crate::token::sign::issued_header;
@@ -83,7 +83,7 @@ fn issued_headers(keys: &[VerificationKey], token_type: &str) -> Vec<Option<Stri
 
 impl<S: SessionTypes> Sessions<S> {
     /// Verifies a token and decodes its session; see [`TokenError`] for every way it can fail.
-    pub fn verify(&self, token: &str) -> Result<Verified<S>, TokenError> {
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken<S>, TokenError> {
         let config = &*self.inner;
         // A clock that cannot be read fails closed: no token is accepted without a time to check it against.
         let now = self.now().map_err(|_| TokenError::Clock)?;
@@ -103,21 +103,21 @@ impl<S: SessionTypes> Sessions<S> {
     }
 
     /// Reads the session of a request: the Bearer header, then the cookie.
-    pub fn read(&self, headers: &HeaderMap) -> Authentication<S> {
+    pub fn read(&self, headers: &HeaderMap) -> RequestSession<S> {
         let cookie = &self.inner.cookie;
         let credential = find_credential(headers, DEFAULT_SOURCES, cookie.cookie_name(), || cookie.find(headers));
         match credential {
-            Ok(Credential::None) => Authentication::Public,
+            Ok(Credential::None) => RequestSession::Public,
             Ok(Credential::Found(token, source)) => match self.verify(&token) {
-                Ok(verified) => Authentication::Session { verified, source },
-                Err(error) => Authentication::Invalid(RequestError::Token { source, error }),
+                Ok(verified) => RequestSession::Session { verified, source },
+                Err(error) => RequestSession::Invalid(RequestError::Token { source, error }),
             },
-            Err(error) => Authentication::Invalid(error),
+            Err(error) => RequestSession::Invalid(error),
         }
     }
 
     /// [`read`](Self::read) for request parts.
-    pub fn read_parts(&self, parts: &http::request::Parts) -> Authentication<S> {
+    pub fn read_parts(&self, parts: &http::request::Parts) -> RequestSession<S> {
         self.read(&parts.headers)
     }
 
@@ -193,17 +193,17 @@ impl<S: SessionTypes> Sessions<S> {
 /// The built-in JWT verification: stateless, so cached by token.
 impl<S: SessionTypes> SessionVerifier for Sessions<S> {
     type Session = S;
-    type Output = Verified<S>;
+    type Output = VerifiedToken<S>;
 
     fn verify_session(
         &self,
         token: &str,
         _headers: &HeaderMap,
-    ) -> impl Future<Output = Result<Verified<S>, VerifierError>> + Send {
+    ) -> impl Future<Output = Result<VerifiedToken<S>, VerifierError>> + Send {
         future::ready(self.verify(token).map_err(VerifierError::failed))
     }
 
-    fn map_session(&self, verified: Verified<S>) -> Result<Authenticated<S>, VerifierError> {
+    fn map_session(&self, verified: VerifiedToken<S>) -> Result<Authenticated<S>, VerifierError> {
         Ok(verified.into())
     }
 }

@@ -27,9 +27,14 @@ pub struct Claims {
 
 /// A token that passed every check, and the session it carries.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verified<S> {
+pub struct VerifiedToken<S> {
     /// The typed session.
     pub session: S,
     /// The registered claims.
     pub claims: Claims,
 }
+
+/// The old name of [`VerifiedToken`]: a token that passed every check, with its claims (where
+/// `Authenticated` is a checked session from any verifier).
+#[deprecated(since = "0.3.0", note = "renamed `VerifiedToken`")]
+pub type Verified<S> = VerifiedToken<S>;

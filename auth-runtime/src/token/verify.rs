@@ -6,7 +6,7 @@
 //! the typed decode of the session. Every failure has its own [`TokenError`] variant.
 use std::borrow::Cow;
 
-use super::claims::{Claims, Verified};
+use super::claims::{Claims, VerifiedToken};
 use super::compact::{decode_part, read_header, split};
 use super::error::TokenError;
 use super::keys::VerificationKey;
@@ -30,7 +30,7 @@ pub(crate) struct Policy<'a> {
 }
 
 /// Verifies `token` under `policy` and decodes its session.
-pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Result<Verified<S>, TokenError> {
+pub(crate) fn verify<S: SessionTypes>(token: &str, policy: &Policy<'_>) -> Result<VerifiedToken<S>, TokenError> {
     let parts = split(token, policy.max_len)?;
     // Our own tokens carry exactly the header we issue with their key: known good, nothing to parse.
     let issued = policy
@@ -85,7 +85,7 @@ fn check_header<'p>(
     Ok((key, token_type))
 }
 
-fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Result<Verified<S>, TokenError> {
+fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Result<VerifiedToken<S>, TokenError> {
     let raw = read_claims(payload, &ClaimsReading::default())?;
     let expires_at = raw.expires_at.ok_or(TokenError::MissingClaim("exp"))?;
     if policy.now > expires_at.saturating_add(policy.leeway) {
@@ -128,7 +128,7 @@ fn decode_payload<S: SessionTypes>(payload: &[u8], policy: &Policy<'_>) -> Resul
         });
     }
     let session = decode_session(&raw)?;
-    Ok(Verified {
+    Ok(VerifiedToken {
         session,
         claims: Claims {
             issuer: issuer.to_owned(),

@@ -256,15 +256,15 @@ pub const FLOW_ORIGIN: &str = "https://app.example.com";
 static SIGN_INS: AtomicU64 = AtomicU64::new(0);
 
 static FLOWS: LazyLock<Router> = LazyLock::new(|| {
-    use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, LinkProvider, Response, UserClaims};
-    let links = LinkProvider::new(|_| async { Ok::<Response, FlowError>(Response::default()) });
+    use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, FlowResponse, LinkProvider, UserClaims};
+    let links = LinkProvider::new(|_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) });
     let codes = CodeProvider::new(
-        |_| async { Ok::<Response, FlowError>(Response::default()) },
-        |_| async { Ok::<Response, FlowError>(Response::default()) },
+        |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) },
+        |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) },
     );
     let on_success = |_: UserClaims| async {
         SIGN_INS.fetch_add(1, Ordering::SeqCst);
-        Ok::<Response, FlowError>(Response::default())
+        Ok::<FlowResponse, FlowError>(FlowResponse::default())
     };
     AuthHandler::builder(&SESSIONS, FLOW_ORIGIN)
         .provider("link", links, on_success)

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use auth_runtime::middleware::{Condition, Effect, Grants, Rules};
+use auth_runtime::middleware::{Condition, Decision, Grants, Rules};
 use auth_runtime::{SessionCache, SessionLayer, Sessions};
 use axum::Router;
 use axum::routing::get;
@@ -37,7 +37,7 @@ fn sessions() -> Sessions<AppSession> {
     builder(hs256_key()).build().expect("sessions")
 }
 
-type Decisions = Arc<Mutex<Vec<(String, Option<usize>, Effect)>>>;
+type Decisions = Arc<Mutex<Vec<(String, Option<usize>, Decision)>>>;
 
 fn rules(decisions: &Decisions) -> Rules<AppSession> {
     let seen = Arc::clone(decisions);
@@ -64,7 +64,7 @@ fn rules(decisions: &Decisions) -> Rules<AppSession> {
             seen.lock().unwrap().push((
                 decided.path.to_owned(),
                 decided.rule.map(|(index, _, _)| index),
-                decided.effect,
+                decided.decision,
             ));
         })
 }
@@ -167,11 +167,11 @@ fn every_session_against_every_rule_on_axum() {
     // The hook heard which rule decided: `/me` is rule 9, `/unlisted` the default.
     let decisions = decisions.lock().unwrap();
     assert!(
-        decisions.contains(&("/me".to_owned(), Some(9), Effect::Allow)),
+        decisions.contains(&("/me".to_owned(), Some(9), Decision::Allow)),
         "{decisions:?}"
     );
     assert!(
-        decisions.contains(&("/unlisted".to_owned(), None, Effect::Deny)),
+        decisions.contains(&("/unlisted".to_owned(), None, Decision::Deny)),
         "{decisions:?}"
     );
     assert!(

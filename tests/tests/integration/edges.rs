@@ -8,7 +8,7 @@ use std::sync::Arc;
 use auth_runtime::issuers::{JwksSource, RemoteJwks};
 use auth_runtime::middleware::LandingConfirmation;
 use auth_runtime::providers::{
-    AuthHandler, FlowError, FlowRequest, LinkConfirmation, LinkProvider, Provider, Response, Step, UserClaims,
+    AuthHandler, FlowError, FlowRequest, FlowResponse, LinkConfirmation, LinkProvider, Provider, Step, UserClaims,
 };
 use auth_runtime::refresh::RefreshTokens;
 use auth_runtime::session_server::{Forward, SessionServer};
@@ -118,13 +118,13 @@ fn pages_the_application_writes_get_the_protective_headers() {
     let on_link = Arc::clone(&captured);
     let links_that_tell = LinkProvider::new(move |link| {
         *on_link.lock().unwrap() = Some(link.url.to_string());
-        async { Ok::<Response, FlowError>(Response::default()) }
+        async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) }
     })
-    .confirm_page(|_: &LinkConfirmation| Response::new("<form method=post><button>Sign in</button></form>".into()));
+    .confirm_page(|_: &LinkConfirmation| FlowResponse::new("<form method=post><button>Sign in</button></form>".into()));
     let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
         .client_address(auth_runtime::ClientAddress::Unlimited)
         .provider("link", links_that_tell, |_: UserClaims| async {
-            Ok(Response::default())
+            Ok(FlowResponse::default())
         })
         .build()
         .expect("handler");
@@ -151,12 +151,12 @@ impl Provider for Tells {
         auth_runtime::providers::IdentitySource::Provider
     }
 
-    async fn authorize(&self, request: &FlowRequest) -> Result<Response, FlowError> {
-        Ok(Response::new(format!("{request:?}").into()))
+    async fn authorize(&self, request: &FlowRequest) -> Result<FlowResponse, FlowError> {
+        Ok(FlowResponse::new(format!("{request:?}").into()))
     }
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<UserClaims>, FlowError> {
-        Ok(Step::Respond(Response::new(format!("{request:?}").into())))
+        Ok(Step::Respond(FlowResponse::new(format!("{request:?}").into())))
     }
 }
 
@@ -166,7 +166,7 @@ impl Provider for Tells {
 fn a_sign_in_steps_debug_never_shows_its_query() {
     let auth = AuthHandler::builder(&sessions(), "http://localhost:3000")
         .client_address(auth_runtime::ClientAddress::Unlimited)
-        .provider("tells", Tells, |_: UserClaims| async { Ok(Response::default()) })
+        .provider("tells", Tells, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()
         .expect("handler");
     let addr = serve(auth.router());

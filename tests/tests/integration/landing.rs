@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use auth_runtime::providers::{AuthHandler, CodeProvider, CodeRequest, FlowError, Response, UserClaims};
+use auth_runtime::providers::{AuthHandler, CodeProvider, CodeRequest, FlowError, FlowResponse, UserClaims};
 use auth_runtime::{SessionCache, SessionLayer, Sessions, SigningKey, use_session};
 use axum::Router;
 use axum::routing::get;
@@ -62,9 +62,9 @@ fn servers() -> Servers {
     let provider = CodeProvider::new(
         move |request: CodeRequest| {
             outbox.lock().unwrap().push(request.code);
-            async { Ok::<Response, FlowError>(Response::new("code sent".into())) }
+            async { Ok::<FlowResponse, FlowError>(FlowResponse::new("code sent".into())) }
         },
-        |_| async { Ok::<Response, FlowError>(Response::new("wrong code".into())) },
+        |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::new("wrong code".into())) },
     );
     let welcome_url = format!("http://{app}/welcome");
     let on_success = {

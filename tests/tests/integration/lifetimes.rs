@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_runtime::MAX_LEEWAY;
-use auth_runtime::providers::{AuthHandler, FlowError, LinkProvider, Response, UserClaims};
+use auth_runtime::providers::{AuthHandler, FlowError, FlowResponse, LinkProvider, UserClaims};
 use auth_runtime::revocation::Revocations;
 use common::client::{post_form, redeem_link, serve};
 use common::stores::TestStore;
@@ -41,13 +41,13 @@ fn a_used_link_is_remembered_until_it_no_longer_verifies() {
         let link = Arc::clone(&link);
         LinkProvider::new(move |sent| {
             *link.lock().unwrap() = sent.url.to_string();
-            async { Ok::<Response, FlowError>(Response::default()) }
+            async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) }
         })
         .ttl(Duration::from_secs(600))
     };
     let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
         .store(store.clone())
-        .provider("link", links, |_: UserClaims| async { Ok(Response::default()) })
+        .provider("link", links, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()
         .expect("handler");
     let addr = serve(auth.router());

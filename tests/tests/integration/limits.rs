@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_examples::quickstart_app as quickstart;
-use auth_runtime::providers::{AuthHandler, ClientAddress, FlowError, LinkProvider, RateLimit, Response, UserClaims};
+use auth_runtime::providers::{
+    AuthHandler, ClientAddress, FlowError, FlowResponse, LinkProvider, RateLimit, UserClaims,
+};
 use auth_runtime::store::{MemoryStore, Store};
 use common::client::{Reply, post_form, send, serve, serve_without_peer};
 
@@ -99,11 +101,11 @@ fn wrong_codes_are_limited_per_identity_across_flows() {
 #[test]
 fn sign_in_requests_are_limited_per_client() {
     let sessions = common::sessions_at(common::NOW);
-    let links = LinkProvider::new(|_| async { Ok::<Response, FlowError>(Response::default()) });
+    let links = LinkProvider::new(|_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) });
     let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
         .client_address(ClientAddress::TrustedHeader(http::HeaderName::from_static("x-real-ip")))
         .limit_requests_per_client(RateLimit::new(2, Duration::from_secs(900)))
-        .provider("link", links, |_: UserClaims| async { Ok(Response::default()) })
+        .provider("link", links, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()
         .expect("handler");
     let addr = serve(auth.router());
@@ -183,10 +185,10 @@ fn a_client_address_that_cannot_be_told_refuses_the_sign_in() {
     assert!(sent.lock().unwrap().is_empty(), "nothing is sent");
 
     let sessions = common::sessions_at(common::NOW);
-    let links = LinkProvider::new(|_| async { Ok::<Response, FlowError>(Response::default()) });
+    let links = LinkProvider::new(|_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) });
     let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
         .client_address(ClientAddress::TrustedHeader(http::HeaderName::from_static("x-real-ip")))
-        .provider("link", links, |_: UserClaims| async { Ok(Response::default()) })
+        .provider("link", links, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()
         .expect("handler");
     let addr = serve(auth.router());

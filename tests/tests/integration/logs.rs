@@ -252,7 +252,7 @@ fn events_tell_every_decision_and_never_a_secret() {
         ("auth_runtime::session", &["message=session accepted", "cache=hit"]),
         (
             "auth_runtime::session",
-            &["message=token refused", "reason=bad_signature", "source=header"],
+            &["message=token refused", "reason=bad_signature", "source=bearer"],
         ),
         (
             "auth_runtime::session",

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use auth_runtime::{
-    Authenticated, SessionCache, SessionVerifier, Sessions, SigningKey, TokenError, Verified, VerifierError,
+    Authenticated, SessionCache, SessionVerifier, Sessions, SigningKey, TokenError, VerifiedToken, VerifierError,
 };
 use common::*;
 use proptest::prelude::*;
@@ -75,7 +75,7 @@ struct Counting {
 
 impl SessionVerifier for Counting {
     type Session = AppSession;
-    type Output = Verified<AppSession>;
+    type Output = VerifiedToken<AppSession>;
 
     async fn verify_session(&self, token: &str, _: &http::HeaderMap) -> Result<Self::Output, VerifierError> {
         self.calls.fetch_add(1, Ordering::SeqCst);

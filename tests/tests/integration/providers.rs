@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_runtime::VerificationKey;
-use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, LinkProvider, Response, UserClaims};
+use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, FlowResponse, LinkProvider, UserClaims};
 use auth_runtime::store::MemoryStore;
 use common::client::{Reply, get, path_of, post_form, redeem_link, serve};
 use common::{AppSession, NOW};
@@ -191,7 +191,7 @@ fn clocked(store: MemoryStore, clock: Arc<AtomicU64>) -> Clocked {
             .lock()
             .unwrap()
             .push(("link".to_owned(), link.url.to_string()));
-        async { Ok(Response::new("sent".into())) }
+        async { Ok(FlowResponse::new("sent".into())) }
     })
     .ttl(Duration::from_secs(60));
     let code_sent = Arc::clone(&sent);
@@ -201,9 +201,13 @@ fn clocked(store: MemoryStore, clock: Arc<AtomicU64>) -> Clocked {
                 .lock()
                 .unwrap()
                 .push(("code".to_owned(), request.code.clone()));
-            async { Ok(Response::new("sent".into())) }
+            async { Ok(FlowResponse::new("sent".into())) }
         },
-        |invalid| async move { Ok(Response::new(format!("wrong, {} left", invalid.attempts_left).into())) },
+        |invalid| async move {
+            Ok(FlowResponse::new(
+                format!("wrong, {} left", invalid.attempts_left).into(),
+            ))
+        },
     )
     .ttl(Duration::from_secs(60))
     .max_attempts(3);
@@ -222,7 +226,7 @@ fn clocked(store: MemoryStore, clock: Arc<AtomicU64>) -> Clocked {
         .provider("link", links, signed_in(&sessions))
         .provider(
             "other-link",
-            LinkProvider::new(|_| async { Ok(Response::default()) }),
+            LinkProvider::new(|_| async { Ok(FlowResponse::default()) }),
             signed_in(&sessions),
         )
         .provider("code", codes, signed_in(&sessions))
@@ -391,8 +395,8 @@ fn the_handler_lists_providers_and_publishes_current_and_retired_keys() {
     let auth = AuthHandler::builder(&sessions, "https://app.example.com")
         .provider(
             "link",
-            LinkProvider::new(|_| async { Ok(Response::default()) }),
-            |_| async { Ok(Response::default()) },
+            LinkProvider::new(|_| async { Ok(FlowResponse::default()) }),
+            |_| async { Ok(FlowResponse::default()) },
         )
         .build()
         .expect("handler");
@@ -429,8 +433,8 @@ fn the_handler_lists_providers_and_publishes_current_and_retired_keys() {
 #[test]
 fn the_handler_refuses_bad_configuration() {
     let sessions = common::sessions_at(NOW);
-    let provider = || LinkProvider::new(|_| async { Ok(Response::default()) });
-    let on_success = |_| async { Ok(Response::default()) };
+    let provider = || LinkProvider::new(|_| async { Ok(FlowResponse::default()) });
+    let on_success = |_| async { Ok(FlowResponse::default()) };
     for base in [
         "app.example.com",
         "ftp://app.example.com",

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use auth_runtime::{Authentication, RequestError, TokenError, TokenSource};
+use auth_runtime::{RequestError, RequestSession, TokenError, TokenSource};
 use common::*;
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
@@ -19,9 +19,9 @@ fn headers(pairs: &[(http::header::HeaderName, &[u8])]) -> HeaderMap {
     map
 }
 
-fn source_of(auth: &Authentication<AppSession>) -> Option<TokenSource> {
+fn source_of(auth: &RequestSession<AppSession>) -> Option<TokenSource> {
     match auth {
-        Authentication::Session { source, .. } => Some(*source),
+        RequestSession::Session { source, .. } => Some(*source),
         _ => None,
     }
 }
@@ -29,17 +29,17 @@ fn source_of(auth: &Authentication<AppSession>) -> Option<TokenSource> {
 #[test]
 fn no_token_is_public() {
     let sessions = sessions_at(NOW);
-    assert!(matches!(sessions.read(&HeaderMap::new()), Authentication::Public));
+    assert!(matches!(sessions.read(&HeaderMap::new()), RequestSession::Public));
     let other_cookies = headers(&[(COOKIE, b"theme=dark; lang=en")]);
-    assert!(matches!(sessions.read(&other_cookies), Authentication::Public));
+    assert!(matches!(sessions.read(&other_cookies), RequestSession::Public));
     let basic = headers(&[(AUTHORIZATION, b"Basic dXNlcjpwYXNz")]);
     assert!(
-        matches!(sessions.read(&basic), Authentication::Public),
+        matches!(sessions.read(&basic), RequestSession::Public),
         "another scheme is not ours"
     );
     let emptied = headers(&[(COOKIE, b"auth-token=")]);
     assert!(
-        matches!(sessions.read(&emptied), Authentication::Public),
+        matches!(sessions.read(&emptied), RequestSession::Public),
         "a cleared cookie"
     );
 }
@@ -97,7 +97,7 @@ fn bad_credentials_are_invalid_not_public() {
     let request = headers(&[(COOKIE, format!("auth-token={token}").as_bytes())]);
     assert!(matches!(
         expired.read(&request),
-        Authentication::Invalid(RequestError::Token {
+        RequestSession::Invalid(RequestError::Token {
             source: TokenSource::Cookie,
             error: TokenError::Expired { .. }
         })
@@ -105,7 +105,7 @@ fn bad_credentials_are_invalid_not_public() {
     let garbage = headers(&[(AUTHORIZATION, b"Bearer not.a.token")]);
     assert!(matches!(
         sessions.read(&garbage),
-        Authentication::Invalid(RequestError::Token {
+        RequestSession::Invalid(RequestError::Token {
             source: TokenSource::Bearer,
             error: TokenError::Malformed(_)
         })
@@ -115,7 +115,7 @@ fn bad_credentials_are_invalid_not_public() {
         assert!(
             matches!(
                 sessions.read(&request),
-                Authentication::Invalid(RequestError::MalformedBearer)
+                RequestSession::Invalid(RequestError::MalformedBearer)
             ),
             "{value:?}"
         );
@@ -126,19 +126,19 @@ fn bad_credentials_are_invalid_not_public() {
     ]);
     assert!(matches!(
         sessions.read(&twice),
-        Authentication::Invalid(RequestError::MultipleAuthorizationHeaders)
+        RequestSession::Invalid(RequestError::MultipleAuthorizationHeaders)
     ));
     let tossed = headers(&[(COOKIE, format!("auth-token={token}; auth-token={token}").as_bytes())]);
     assert!(matches!(
         sessions.read(&tossed),
-        Authentication::Invalid(RequestError::MultipleCookies(_))
+        RequestSession::Invalid(RequestError::MultipleCookies(_))
     ));
     let invalid_bearer_valid_cookie = headers(&[
         (AUTHORIZATION, b"Bearer x.y.z"),
         (COOKIE, format!("auth-token={token}").as_bytes()),
     ]);
     assert!(
-        matches!(sessions.read(&invalid_bearer_valid_cookie), Authentication::Invalid(_)),
+        matches!(sessions.read(&invalid_bearer_valid_cookie), RequestSession::Invalid(_)),
         "no fallback past a bad Bearer"
     );
 }

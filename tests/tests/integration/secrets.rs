@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, LinkProvider, Response, UserClaims};
+use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, FlowResponse, LinkProvider, UserClaims};
 use auth_runtime::{SessionCache, SessionLayer};
 use axum::Router;
 use axum::routing::get;
@@ -80,7 +80,7 @@ fn sign_in_flows_never_show_a_link_or_a_code() {
         let seen = Arc::clone(&seen);
         LinkProvider::new(move |link| {
             seen.lock().unwrap().push((link.url.to_string(), format!("{link:?}")));
-            async { Ok::<Response, FlowError>(Response::default()) }
+            async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) }
         })
     };
     let codes = {
@@ -90,13 +90,13 @@ fn sign_in_flows_never_show_a_link_or_a_code() {
                 seen.lock()
                     .unwrap()
                     .push((request.code.clone(), format!("{request:?}")));
-                async { Ok::<Response, FlowError>(Response::default()) }
+                async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) }
             },
-            |_| async { Ok::<Response, FlowError>(Response::default()) },
+            |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) },
         )
         .ttl(Duration::from_secs(600))
     };
-    let on_success = |_: UserClaims| async { Ok::<Response, FlowError>(Response::default()) };
+    let on_success = |_: UserClaims| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) };
     let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
         .provider("link", links, on_success)
         .provider("code", codes, on_success)

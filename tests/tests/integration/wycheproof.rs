@@ -57,7 +57,7 @@ fn sessions_trusting(key: VerificationKey) -> Sessions<AppSession> {
 
 /// Whether the signature layer accepted `jws`. Our header carries no `typ` in these vectors, so a
 /// token whose signature and parts pass stops at the `typ` check, which runs after them.
-fn signature_accepted(result: &Result<auth_runtime::Verified<AppSession>, TokenError>) -> bool {
+fn signature_accepted(result: &Result<auth_runtime::VerifiedToken<AppSession>, TokenError>) -> bool {
     matches!(result, Err(TokenError::WrongTokenType { found: None, .. }))
 }
 

@@ -80,23 +80,28 @@ pub struct RulesError {
 /// What the rules decided for one request, for the decision hook (an audit log).
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
-pub struct Decided<'a> {
+pub struct DecisionRecord<'a> {
     /// The request path (gRPC: `/package.Service/Method`).
     pub path: &'a str,
     /// The deciding rule's position in the list (from 0), its pattern and its condition's label;
     /// `None` when the default decided, or the path was refused as not canonical.
     pub rule: Option<(usize, &'a str, &'a str)>,
     /// What was decided.
-    pub effect: Effect,
+    pub decision: Decision,
     /// The session's subject, if there is a session and it has one.
     pub subject: Option<&'a str>,
 }
 
-type Hook = dyn Fn(&Decided<'_>) + Send + Sync;
+/// The old name of [`DecisionRecord`].
+#[deprecated(since = "0.3.0", note = "renamed `DecisionRecord`; its `effect` is now `decision`")]
+pub type Decided<'a> = DecisionRecord<'a>;
 
-/// The verdict of [`Rules::evaluate`].
+type Hook = dyn Fn(&DecisionRecord<'_>) + Send + Sync;
+
+/// What the rules decided for a request: [`Rules::evaluate`]'s answer, and what the decision
+/// hook is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Decision {
     /// Allowed.
     Allow,
     /// Refused by a rule or the default.
@@ -104,6 +109,10 @@ pub enum Verdict {
     /// Refused: the path is not in canonical form.
     NotCanonical,
 }
+
+/// The old name of [`Decision`].
+#[deprecated(since = "0.3.0", note = "renamed `Decision`")]
+pub type Verdict = Decision;
 
 /// An ordered list of authorization rules with a default.
 ///
@@ -303,23 +312,23 @@ impl<S: SessionTypes> Rules<S> {
     }
 
     /// Calls `hook` with every decision: which rule decided (or the default), what, for whom.
-    pub fn on_decision(mut self, hook: impl Fn(&Decided<'_>) + Send + Sync + 'static) -> Self {
+    pub fn on_decision(mut self, hook: impl Fn(&DecisionRecord<'_>) + Send + Sync + 'static) -> Self {
         self.hook = Some(Arc::new(hook));
         self
     }
 
     /// Decides for a request to `path` with `session` (and its `subject`, for the hook).
-    pub fn evaluate(&self, path: &str, session: Option<&S>, subject: Option<&str>) -> Verdict {
+    pub fn evaluate(&self, path: &str, session: Option<&S>, subject: Option<&str>) -> Decision {
         if !is_canonical(path) {
-            self.tell(path, None, Effect::Deny, subject);
-            return Verdict::NotCanonical;
+            self.tell(path, None, Decision::NotCanonical, subject);
+            return Decision::NotCanonical;
         }
         self.evaluate_canonical(path, session, subject)
     }
 
     /// [`evaluate`](Self::evaluate) for a `path` already known to be canonical (the session
     /// layer refuses the others before `skip`, so it does not check twice).
-    pub(crate) fn evaluate_canonical(&self, path: &str, session: Option<&S>, subject: Option<&str>) -> Verdict {
+    pub(crate) fn evaluate_canonical(&self, path: &str, session: Option<&S>, subject: Option<&str>) -> Decision {
         let folded;
         let path_seen = if self.case_insensitive {
             folded = path.to_ascii_lowercase();
@@ -333,47 +342,49 @@ impl<S: SessionTypes> Rules<S> {
             if !rule.matches(path_seen, trimmed) {
                 continue;
             }
-            let effect = match (rule.action, rule.condition.holds(session)) {
-                (Action::Allow | Action::Require, true) => Effect::Allow,
-                (Action::Deny, true) | (Action::Require, false) => Effect::Deny,
+            let decision = match (rule.action, rule.condition.holds(session)) {
+                (Action::Allow | Action::Require, true) => Decision::Allow,
+                (Action::Deny, true) | (Action::Require, false) => Decision::Deny,
                 (Action::Allow | Action::Deny, false) => continue,
             };
             self.tell(
                 path,
                 Some((index, rule.pattern.text(), rule.condition.label.as_str())),
-                effect,
+                decision,
                 subject,
             );
-            return verdict(effect);
+            return decision;
         }
-        self.tell(path, None, self.default, subject);
-        verdict(self.default)
+        let decision = decided_by(self.default);
+        self.tell(path, None, decision, subject);
+        decision
     }
 
-    fn tell(&self, path: &str, rule: Option<(usize, &str, &str)>, effect: Effect, subject: Option<&str>) {
+    fn tell(&self, path: &str, rule: Option<(usize, &str, &str)>, decision: Decision, subject: Option<&str>) {
         crate::telemetry::event!(
             debug,
             AUTHZ,
             path,
             rule = rule.map(|(index, _, _)| index),
             pattern = rule.map(|(_, pattern, _)| pattern),
-            effect = ?effect,
+            decision = ?decision,
             "authorization decided"
         );
         if let Some(hook) = &self.hook {
-            hook(&Decided {
+            hook(&DecisionRecord {
                 path,
                 rule,
-                effect,
+                decision,
                 subject,
             });
         }
     }
 }
 
-fn verdict(effect: Effect) -> Verdict {
+/// The decision a rule's effect makes.
+fn decided_by(effect: Effect) -> Decision {
     match effect {
-        Effect::Allow => Verdict::Allow,
-        Effect::Deny => Verdict::Deny,
+        Effect::Allow => Decision::Allow,
+        Effect::Deny => Decision::Deny,
     }
 }

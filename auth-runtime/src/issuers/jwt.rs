@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use serde_json::value::RawValue;
 
-use super::keys::KeySource;
+use super::key_source::KeySource;
 use super::lookup::LookupError;
 use crate::clock::Clock;
 use crate::session_types::SessionTypes;
