@@ -70,7 +70,8 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 
 use crate::clock::Clock;
-use crate::store::contract::{Store, StoreError};
+use crate::cookie::CookieOptions;
+use crate::store::contract::{Store, StoreError, shared};
 use crate::store::events::Invalidation;
 use crate::token::defaults::{DEFAULT_LIFETIME, MAX_LEEWAY};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
@@ -97,9 +98,9 @@ impl fmt::Debug for Revocations {
 
 impl Revocations {
     /// Revocations kept in `store` (share it with the sign-in flows, or use its own).
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: impl Store) -> Self {
         Revocations {
-            store,
+            store: shared(store),
             clock: Clock::system(),
             max_lifetime: DEFAULT_LIFETIME,
         }
@@ -323,6 +324,10 @@ impl<V: SessionVerifier> SessionVerifier for Revocable<V> {
 
     fn cache_key(&self) -> CacheKey {
         self.inner.cache_key()
+    }
+
+    fn issued_cookie(&self) -> Option<&CookieOptions> {
+        self.inner.issued_cookie()
     }
 }
 

@@ -44,6 +44,7 @@ use std::future::Future;
 
 use http::{HeaderMap, HeaderName};
 
+use crate::cookie::CookieOptions;
 use crate::session_types::SessionTypes;
 use crate::token::claims::VerifiedToken;
 
@@ -191,6 +192,14 @@ pub trait SessionVerifier: Send + Sync + 'static {
     fn cache_key(&self) -> CacheKey {
         CacheKey::Token
     }
+
+    /// The cookie this verifier's sessions are issued in, when it issues them (a `Sessions`
+    /// does): the session layer reads that cookie unless told otherwise
+    /// ([`SessionLayerBuilder::cookie`](crate::SessionLayerBuilder::cookie)). `None`, the
+    /// default, for tokens issued elsewhere.
+    fn issued_cookie(&self) -> Option<&CookieOptions> {
+        None
+    }
 }
 
 /// A shared verifier verifies like the one it shares, so an application can keep a handle (for
@@ -213,5 +222,9 @@ impl<V: SessionVerifier> SessionVerifier for std::sync::Arc<V> {
 
     fn cache_key(&self) -> CacheKey {
         V::cache_key(self)
+    }
+
+    fn issued_cookie(&self) -> Option<&CookieOptions> {
+        V::issued_cookie(self)
     }
 }

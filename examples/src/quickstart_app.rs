@@ -88,10 +88,7 @@ pub fn app_with_store(
     let cache = SessionCache::builder(Revocable::new(sessions.clone(), revocations.clone()))
         .invalidations_from(Arc::clone(&store))
         .build();
-    let layer = SessionLayer::builder(cache)
-        .cookie(sessions.cookie_options().clone())
-        .landing_route("/me")
-        .build()?;
+    let layer = SessionLayer::builder(cache).landing_route("/me").build()?;
     let logout = move |State(sessions): State<Sessions<AppSession>>| logout(sessions, revocations);
     let landing = layer.clone();
     let login = move |State(sessions): State<Sessions<AppSession>>, Query(query): Query<Login>| {
@@ -177,7 +174,7 @@ fn auth_handler(
             }
         }
     };
-    Ok(AuthHandler::builder(sessions, base_url)
+    Ok(AuthHandler::builder(sessions.clone(), base_url)
         .store(store)
         .provider("link", links, signed_in(sessions))
         .provider("code", codes, signed_in(sessions))

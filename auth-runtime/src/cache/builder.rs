@@ -8,7 +8,7 @@ use super::index::{Entry, EntryExpiry, SharedIndex, lock};
 use super::stats::Counters;
 use super::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache};
 use crate::clock::Clock;
-use crate::store::contract::Store;
+use crate::store::contract::{Store, shared};
 use crate::verifier::{CacheKey, SessionVerifier};
 
 /// Configures a [`SessionCache`].
@@ -47,8 +47,8 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
     /// so an invalidation it might have missed cannot leave a revoked session served. When the
     /// subscription comes back, everything cached before is dropped. A store without events
     /// (the trait's default) is never live.
-    pub fn invalidations_from(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
+    pub fn invalidations_from(mut self, store: impl Store) -> Self {
+        self.store = Some(shared(store));
         self
     }
 

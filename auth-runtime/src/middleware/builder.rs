@@ -50,10 +50,11 @@ impl<V: SessionVerifier> SessionLayer<V> {
     /// A layer verifying through `cache` (build one with [`SessionCache::new`] or
     /// [`SessionCache::builder`]; a `Sessions` or any other [`SessionVerifier`] goes inside).
     pub fn builder(cache: SessionCache<V>) -> SessionLayerBuilder<V> {
+        let cookie = cache.verifier().issued_cookie().cloned().unwrap_or_default();
         SessionLayerBuilder {
             shared: Shared {
                 cache,
-                cookie: CookieOptions::default(),
+                cookie,
                 sources: DEFAULT_SOURCES.to_vec(),
                 invalid: InvalidTokenPolicy::default(),
                 skip: Vec::new(),
@@ -77,8 +78,10 @@ impl<V: SessionVerifier> SessionLayer<V> {
 }
 
 impl<V: SessionVerifier> SessionLayerBuilder<V> {
-    /// The session cookie to read (and to set on the landing route); the defaults otherwise.
-    /// Pass `sessions.cookie_options().clone()` to match what `Sessions::cookie` issues.
+    /// The session cookie to read (and to set on the landing route). By default the cookie the
+    /// verifier's sessions are issued in ([`SessionVerifier::issued_cookie`]: a `Sessions`, or
+    /// one wrapped in `Revocable`, says its own), and [`CookieOptions::default`] for a verifier
+    /// of tokens issued elsewhere.
     pub fn cookie(mut self, cookie: CookieOptions) -> Self {
         self.shared.cookie = cookie;
         self

@@ -20,7 +20,7 @@ use crate::rate_limit::{ClientAddress, RateLimit};
 use crate::refresh::{RefreshTokens, Refresher};
 use crate::session_types::SessionTypes;
 use crate::sessions::Sessions;
-use crate::store::contract::Store;
+use crate::store::contract::{Store, shared};
 use crate::store::memory::MemoryStore;
 
 /// Why an [`AuthHandler`] could not be built.
@@ -83,11 +83,12 @@ impl<S> fmt::Debug for AuthHandlerBuilder<S> {
 }
 
 impl AuthHandler {
-    /// Starts a handler whose flows sign with `sessions`' key and whose links and redirect URIs
+    /// Starts a handler whose flows sign with `sessions`' key (taken by value, like every builder
+    /// that keeps a `Sessions`: it is a cheap clone) and whose links and redirect URIs
     /// start with `base_url` (the public origin of this service, like `https://app.example.com`).
-    pub fn builder<S: SessionTypes>(sessions: &Sessions<S>, base_url: impl Into<String>) -> AuthHandlerBuilder<S> {
+    pub fn builder<S: SessionTypes>(sessions: Sessions<S>, base_url: impl Into<String>) -> AuthHandlerBuilder<S> {
         AuthHandlerBuilder {
-            sessions: sessions.clone(),
+            sessions,
             base_url: base_url.into(),
             prefix: DEFAULT_PREFIX.to_owned(),
             store: None,
@@ -109,7 +110,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
     /// Keeps flow state in `store` instead of a new [`MemoryStore`] (share one store between
     /// instances of a service).
     pub fn store(mut self, store: impl Store) -> Self {
-        self.store = Some(Arc::new(store));
+        self.store = Some(shared(store));
         self
     }
 

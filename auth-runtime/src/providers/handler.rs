@@ -55,7 +55,7 @@ pub const DEFAULT_PREFIX: &str = "/auth";
 ///         }
 ///     }
 /// };
-/// let auth = AuthHandler::builder(&sessions, "https://app.example.com")
+/// let auth = AuthHandler::builder(sessions.clone(), "https://app.example.com")
 ///     .provider("link", links, on_link_success)
 ///     .build()?;
 /// let app: axum::Router = auth.router();

@@ -13,7 +13,7 @@ use crate::rate_limit::{ClientAddress, RateLimit};
 use crate::revocation::Revocations;
 use crate::session_types::SessionTypes;
 use crate::sessions::Sessions;
-use crate::store::contract::Store;
+use crate::store::contract::{Store, shared};
 
 /// Configures [`RefreshTokens`]; see [`RefreshTokens::builder`].
 pub struct RefreshTokensBuilder<S> {
@@ -193,10 +193,10 @@ impl<S: SessionTypes> RefreshTokensBuilder<S> {
 
 impl<S: SessionTypes> RefreshTokens<S> {
     /// Pairs for `sessions`' sessions, kept in `store` (a `RedisStore` shared by the fleet).
-    pub fn builder(sessions: Sessions<S>, store: Arc<dyn Store>) -> RefreshTokensBuilder<S> {
+    pub fn builder(sessions: Sessions<S>, store: impl Store) -> RefreshTokensBuilder<S> {
         RefreshTokensBuilder {
             sessions,
-            store,
+            store: shared(store),
             access_lifetime: DEFAULT_ACCESS_LIFETIME,
             lifetime: DEFAULT_REFRESH_LIFETIME,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,

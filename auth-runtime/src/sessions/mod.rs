@@ -206,6 +206,10 @@ impl<S: SessionTypes> SessionVerifier for Sessions<S> {
     fn map_session(&self, verified: VerifiedToken<S>) -> Result<Authenticated<S>, VerifierError> {
         Ok(verified.into())
     }
+
+    fn issued_cookie(&self) -> Option<&CookieOptions> {
+        Some(&self.inner.cookie)
+    }
 }
 
 #[cfg(all(test, feature = "providers"))]

@@ -1,6 +1,7 @@
 //! The [`Store`] contract: short-lived records with expiry, the atomic steps single use needs,
 //! and the invalidation events every instance sharing the store hears.
 
+use std::any::Any;
 use std::error::Error as StdError;
 use std::future::{Future, ready};
 use std::pin::Pin;
@@ -116,6 +117,17 @@ pub trait Store: Send + Sync + 'static {
         Subscription::none()
     }
 }
+
+/// `store` as the components hold it. Every builder takes a store the same way, `impl Store`:
+/// a store of its own, or a shared `Arc<dyn Store>` (or `Arc<RedisStore>`), which is kept as it is
+/// rather than wrapped in a second `Arc`.
+pub(crate) fn shared(store: impl Store) -> Arc<dyn Store> {
+    match (&store as &dyn Any).downcast_ref::<Arc<dyn Store>>() {
+        Some(shared) => Arc::clone(shared),
+        None => Arc::new(store),
+    }
+}
+
 /// A shared store is the store it shares: one `Arc<dyn Store>` can serve the sign-in flows and
 /// the revocation list together.
 impl<T: Store + ?Sized> Store for Arc<T> {

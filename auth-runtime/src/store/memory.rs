@@ -267,7 +267,20 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::store::contract::shared;
+
+    /// Builders take `impl Store`; a shared `Arc<dyn Store>` is kept as it is, so every component
+    /// handed one store holds the same one, not an `Arc` around it.
+    #[test]
+    fn a_shared_store_is_kept_not_wrapped_again() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        assert!(Arc::ptr_eq(&shared(Arc::clone(&store)), &store));
+        let own = shared(MemoryStore::new());
+        assert!(!Arc::ptr_eq(&own, &store));
+    }
 
     fn now<T>(future: StoreFuture<'_, T>) -> Result<T, StoreError> {
         // Every MemoryStore future is already complete; poll it once without a runtime.

@@ -266,7 +266,7 @@ static FLOWS: LazyLock<Router> = LazyLock::new(|| {
         SIGN_INS.fetch_add(1, Ordering::SeqCst);
         Ok::<FlowResponse, FlowError>(FlowResponse::default())
     };
-    AuthHandler::builder(&SESSIONS, FLOW_ORIGIN)
+    AuthHandler::builder(SESSIONS.clone(), FLOW_ORIGIN)
         .provider("link", links, on_success)
         .provider("code", codes, on_success)
         .build()

@@ -48,7 +48,6 @@ fn a_response_that_sets_a_credential_is_never_cacheable() {
         .build()
         .expect("refresh tokens");
     let layer = SessionLayer::builder(SessionCache::new(sessions.clone()))
-        .cookie(sessions.cookie_options().clone())
         .refresh_tokens(tokens.clone())
         .build()
         .expect("layer");
@@ -121,7 +120,7 @@ fn pages_the_application_writes_get_the_protective_headers() {
         async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) }
     })
     .confirm_page(|_: &LinkConfirmation| FlowResponse::new("<form method=post><button>Sign in</button></form>".into()));
-    let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
+    let auth = AuthHandler::builder(sessions.clone(), "http://localhost:3000")
         .client_address(auth_runtime::ClientAddress::Unlimited)
         .provider("link", links_that_tell, |_: UserClaims| async {
             Ok(FlowResponse::default())
@@ -164,7 +163,7 @@ impl Provider for Tells {
 /// shows the path only.
 #[test]
 fn a_sign_in_steps_debug_never_shows_its_query() {
-    let auth = AuthHandler::builder(&sessions(), "http://localhost:3000")
+    let auth = AuthHandler::builder(sessions().clone(), "http://localhost:3000")
         .client_address(auth_runtime::ClientAddress::Unlimited)
         .provider("tells", Tells, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()

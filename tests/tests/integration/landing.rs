@@ -77,7 +77,7 @@ fn servers() -> Servers {
             std::future::ready(result)
         }
     };
-    let handler = AuthHandler::builder(&sessions, format!("http://{auth}"))
+    let handler = AuthHandler::builder(sessions.clone(), format!("http://{auth}"))
         .provider("code", provider, on_success)
         .build()
         .expect("handler");

@@ -45,7 +45,7 @@ fn a_used_link_is_remembered_until_it_no_longer_verifies() {
         })
         .ttl(Duration::from_secs(600))
     };
-    let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
+    let auth = AuthHandler::builder(sessions.clone(), "http://localhost:3000")
         .store(store.clone())
         .provider("link", links, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()

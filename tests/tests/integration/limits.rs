@@ -102,7 +102,7 @@ fn wrong_codes_are_limited_per_identity_across_flows() {
 fn sign_in_requests_are_limited_per_client() {
     let sessions = common::sessions_at(common::NOW);
     let links = LinkProvider::new(|_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) });
-    let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
+    let auth = AuthHandler::builder(sessions.clone(), "http://localhost:3000")
         .client_address(ClientAddress::TrustedHeader(http::HeaderName::from_static("x-real-ip")))
         .limit_requests_per_client(RateLimit::new(2, Duration::from_secs(900)))
         .provider("link", links, |_: UserClaims| async { Ok(FlowResponse::default()) })
@@ -186,7 +186,7 @@ fn a_client_address_that_cannot_be_told_refuses_the_sign_in() {
 
     let sessions = common::sessions_at(common::NOW);
     let links = LinkProvider::new(|_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) });
-    let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
+    let auth = AuthHandler::builder(sessions.clone(), "http://localhost:3000")
         .client_address(ClientAddress::TrustedHeader(http::HeaderName::from_static("x-real-ip")))
         .provider("link", links, |_: UserClaims| async { Ok(FlowResponse::default()) })
         .build()

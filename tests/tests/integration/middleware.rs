@@ -126,6 +126,50 @@ fn extractors_without_the_layer_answer_500() {
     assert_eq!(http_get(addr, "/me", &[]).status, 401);
 }
 
+/// The layer reads the cookie its `Sessions` issues in, without being told again (through a
+/// `Revocable` too); `SessionLayerBuilder::cookie` still overrides it.
+#[test]
+fn the_layer_reads_the_cookie_its_sessions_issue() {
+    let sessions = builder(hs256_key())
+        .cookie(auth_runtime::CookieOptions::default().name("app-session"))
+        .build()
+        .expect("valid");
+    let token = sessions.create(&user("ada")).expect("signs");
+    let store = auth_runtime::store::MemoryStore::new();
+    let revocable =
+        auth_runtime::revocation::Revocable::new(sessions.clone(), auth_runtime::revocation::Revocations::new(store));
+    for addr in [
+        serve(
+            routes().layer(
+                SessionLayer::builder(SessionCache::new(sessions.clone()))
+                    .build()
+                    .expect("layer"),
+            ),
+        ),
+        serve(
+            routes().layer(
+                SessionLayer::builder(SessionCache::new(revocable))
+                    .build()
+                    .expect("layer"),
+            ),
+        ),
+    ] {
+        let own = format!("app-session={token}");
+        assert_eq!(http_get(addr, "/hook", &[("Cookie", &own)]).body, "user ada");
+        let other = format!("auth-token={token}");
+        assert_eq!(http_get(addr, "/hook", &[("Cookie", &other)]).body, "public");
+    }
+    let told = SessionLayer::builder(SessionCache::new(sessions))
+        .cookie(auth_runtime::CookieOptions::default())
+        .build()
+        .expect("layer");
+    let addr = serve(routes().layer(told));
+    assert_eq!(
+        http_get(addr, "/hook", &[("Cookie", &format!("auth-token={token}"))]).body,
+        "user ada"
+    );
+}
+
 /// `require_session` and `session_from_extensions` tell a public request from code the layer
 /// does not wrap (a tonic service that forgot the layer must not answer Unauthenticated as if
 /// the caller were anonymous); `use_session` answers `None` for both, as SST's does.

@@ -131,7 +131,7 @@ fn start_with(setup: Setup) -> Flow {
             async move { Ok(sessions.cookie(&common::user(&claims.subject), "/done")?) }
         }
     };
-    let auth = AuthHandler::builder(&sessions, &base)
+    let auth = AuthHandler::builder(sessions.clone(), &base)
         .provider("oidc", oidc, on_success)
         .build()
         .expect("handler");

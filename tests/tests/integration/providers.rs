@@ -221,7 +221,7 @@ fn clocked(store: MemoryStore, clock: Arc<AtomicU64>) -> Clocked {
             }
         }
     };
-    let auth = AuthHandler::builder(&sessions, "http://localhost:8080/base")
+    let auth = AuthHandler::builder(sessions.clone(), "http://localhost:8080/base")
         .store(store)
         .provider("link", links, signed_in(&sessions))
         .provider(
@@ -392,7 +392,7 @@ fn the_handler_lists_providers_and_publishes_current_and_retired_keys() {
         .verification_key(retired)
         .build()
         .expect("sessions");
-    let auth = AuthHandler::builder(&sessions, "https://app.example.com")
+    let auth = AuthHandler::builder(sessions.clone(), "https://app.example.com")
         .provider(
             "link",
             LinkProvider::new(|_| async { Ok(FlowResponse::default()) }),
@@ -441,31 +441,31 @@ fn the_handler_refuses_bad_configuration() {
         "https://app.example.com/?q=1",
         "https://u:p@app.example.com",
     ] {
-        let result = AuthHandler::builder(&sessions, base)
+        let result = AuthHandler::builder(sessions.clone(), base)
             .provider("link", provider(), on_success)
             .build();
         assert!(result.is_err(), "{base}");
     }
     for name in ["", "Link", "a/b", "link provider"] {
-        let result = AuthHandler::builder(&sessions, "https://app.example.com")
+        let result = AuthHandler::builder(sessions.clone(), "https://app.example.com")
             .provider(name, provider(), on_success)
             .build();
         assert!(result.is_err(), "{name:?}");
     }
     for prefix in ["auth", "/auth/", "/", "//auth", "/a b"] {
-        let result = AuthHandler::builder(&sessions, "https://app.example.com")
+        let result = AuthHandler::builder(sessions.clone(), "https://app.example.com")
             .prefix(prefix)
             .provider("link", provider(), on_success)
             .build();
         assert!(result.is_err(), "{prefix:?}");
     }
-    let duplicate = AuthHandler::builder(&sessions, "https://app.example.com")
+    let duplicate = AuthHandler::builder(sessions.clone(), "https://app.example.com")
         .provider("link", provider(), on_success)
         .provider("link", provider(), on_success)
         .build();
     assert!(duplicate.is_err());
     assert!(
-        AuthHandler::builder(&sessions, "https://app.example.com")
+        AuthHandler::builder(sessions.clone(), "https://app.example.com")
             .build()
             .is_err()
     );

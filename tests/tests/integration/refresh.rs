@@ -439,7 +439,7 @@ fn no_access_token_outlives_its_family() {
 
 /// The token endpoint and the sign-in flows' router, with `tokens`, on 127.0.0.1.
 fn token_server(tokens: &RefreshTokens<AppSession>) -> SocketAddr {
-    let handler = AuthHandler::builder(tokens.sessions(), "https://app.example.com")
+    let handler = AuthHandler::builder(tokens.sessions().clone(), "https://app.example.com")
         .refresh_tokens(tokens.clone())
         .build()
         .expect("a handler with only the token endpoint");
@@ -530,11 +530,11 @@ fn the_openauth_profile_needs_the_issuer_to_be_the_token_endpoints_base() {
         .openauth_profile()
         .build()
         .expect("refresh tokens");
-    let here = AuthHandler::builder(&clocked.sessions, "https://app.example.com")
+    let here = AuthHandler::builder(clocked.sessions.clone(), "https://app.example.com")
         .refresh_tokens(openauth.clone())
         .build();
     assert!(here.is_ok(), "{here:?}");
-    let elsewhere = AuthHandler::builder(&clocked.sessions, "https://other.example.com")
+    let elsewhere = AuthHandler::builder(clocked.sessions.clone(), "https://other.example.com")
         .refresh_tokens(openauth)
         .build();
     let Err(error) = elsewhere else {
@@ -839,7 +839,7 @@ fn a_refresh_whose_client_cannot_be_told_is_refused() {
     assert_eq!(reply.status, 500, "{}", reply.body);
     assert_eq!(reply.json()["error"], "server_misconfigured");
 
-    let handler = AuthHandler::builder(clocked.tokens.sessions(), "https://app.example.com")
+    let handler = AuthHandler::builder(clocked.tokens.sessions().clone(), "https://app.example.com")
         .refresh_tokens(clocked.tokens.clone())
         .build()
         .expect("a handler");
@@ -1039,7 +1039,7 @@ fn openauths_client_verifies_and_refreshes_against_our_issuer() {
         .openauth_profile()
         .build()
         .expect("refresh tokens");
-    let handler = AuthHandler::builder(&sessions, format!("http://{addr}"))
+    let handler = AuthHandler::builder(sessions.clone(), format!("http://{addr}"))
         .refresh_tokens(tokens.clone())
         .build()
         .expect("a handler");

@@ -97,7 +97,7 @@ fn sign_in_flows_never_show_a_link_or_a_code() {
         .ttl(Duration::from_secs(600))
     };
     let on_success = |_: UserClaims| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) };
-    let auth = AuthHandler::builder(&sessions, "http://localhost:3000")
+    let auth = AuthHandler::builder(sessions.clone(), "http://localhost:3000")
         .provider("link", links, on_success)
         .provider("code", codes, on_success)
         .build()
