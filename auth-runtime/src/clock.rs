@@ -28,6 +28,11 @@ impl Clock {
         Clock(Arc::new(now))
     }
 
+    /// The time now.
+    pub(crate) fn now(&self) -> SystemTime {
+        (self.0)()
+    }
+
     /// Whole seconds since the Unix epoch.
     pub(crate) fn unix_seconds(&self) -> Result<u64, BeforeEpoch> {
         (self.0)()

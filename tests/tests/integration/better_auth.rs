@@ -14,6 +14,7 @@ use auth_runtime::{CookieOptions, SessionCache, SessionLayer, SessionTypes, Toke
 use axum::Router;
 use axum::routing::get;
 use common::client::{Reply, get as http_get, send_body, serve};
+use common::clock::MovableClock;
 use common::tools;
 
 use crate::common::{self, AppSession};
@@ -179,6 +180,14 @@ fn verifier(server: &BetterAuth) -> SessionServer<Member> {
         .expect("verifier")
 }
 
+/// The verifier on `clock`, which the test moves instead of sleeping.
+fn verifier_on(server: &BetterAuth, clock: &MovableClock) -> SessionServer<Member> {
+    SessionServer::better_auth(&server.base, member)
+        .clock(clock.source())
+        .build()
+        .expect("verifier")
+}
+
 fn me(addr: SocketAddr, session: &str) -> Reply {
     http_get(
         addr,
@@ -247,8 +256,10 @@ fn better_auth_sessions_are_read_typed_on_axum_and_tonic() {
 fn a_signed_out_session_is_refused_after_invalidation_or_the_cache_ttl() {
     require_node();
     let server = BetterAuth::start(0, None);
-    let cache = SessionCache::builder(verifier(&server))
+    let clock = MovableClock::from_now();
+    let cache = SessionCache::builder(verifier_on(&server, &clock))
         .ttl(Duration::from_secs(1))
+        .clock(clock.source())
         .build();
     let layer = layer_for(cache);
     let cache = layer.cache().clone();
@@ -267,7 +278,7 @@ fn a_signed_out_session_is_refused_after_invalidation_or_the_cache_ttl() {
     let second = server.sign_in("ada@example.com");
     assert_eq!(me(addr, &second).status, 200);
     server.sign_out(&second);
-    std::thread::sleep(Duration::from_millis(1200));
+    clock.advance(Duration::from_millis(1200));
     assert_eq!(me(addr, &second).status, 401, "refused once the cache TTL has passed");
 }
 
@@ -278,13 +289,15 @@ fn a_signed_out_session_is_refused_after_invalidation_or_the_cache_ttl() {
 fn an_expired_session_is_refused_at_its_expiry() {
     require_node();
     let server = BetterAuth::start(0, Some(2));
-    let cache = SessionCache::builder(verifier(&server))
+    let clock = MovableClock::from_now();
+    let cache = SessionCache::builder(verifier_on(&server, &clock))
         .ttl(Duration::from_secs(600))
+        .clock(clock.source())
         .build();
     let addr = serve(me_app(layer_for(cache)));
     let session = server.sign_up("ada@example.com");
     assert_eq!(me(addr, &session).status, 200);
-    std::thread::sleep(Duration::from_millis(3200));
+    clock.advance(Duration::from_millis(3200));
     let expired = me(addr, &session);
     assert_eq!(expired.status, 401, "{}", expired.body);
 }

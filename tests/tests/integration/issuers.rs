@@ -21,6 +21,7 @@ use common::client::{Reply, get as http_get, post_form, serve};
 use common::tools;
 
 use crate::common;
+use crate::common::clock::MovableClock;
 
 fn require_node() {
     tools::require("Node.js", "node", &["--version"]);
@@ -282,21 +283,23 @@ fn a_restarted_openauth_is_read_after_one_refetch() {
 fn an_issuer_down_is_served_from_its_last_keys_until_the_bound_then_503() {
     require_node();
     let issuer = OpenAuth::start(0);
+    let clock = MovableClock::from_now();
     let jwks = RemoteJwks::builder(JwksSource::Issuer(issuer.issuer.clone()))
         .ttl_bounds(Duration::from_secs(1), Duration::from_secs(1))
         .max_stale(Duration::from_secs(2))
         .refetch_interval(Duration::from_millis(200))
         .timeout(Duration::from_millis(500))
+        .clock(clock.source())
         .build()
         .expect("jwks");
     let addr = app_with(openauth_verifier(&issuer, jwks), false);
     let token = access_token(&issuer.sign_in("app"));
     assert_eq!(bearer(addr, &token).status, 200);
     drop(issuer);
-    std::thread::sleep(Duration::from_millis(1500));
+    clock.advance(Duration::from_millis(1500));
     let stale = bearer(addr, &token);
     assert_eq!(stale.status, 200, "within the bound: {}", stale.body);
-    std::thread::sleep(Duration::from_millis(2000));
+    clock.advance(Duration::from_millis(2000));
     let down = bearer(addr, &token);
     assert_eq!(down.status, 503, "{}", down.body);
     assert_eq!(down.header("retry-after"), Some("1"));

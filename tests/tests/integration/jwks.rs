@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use common::client::serve;
+use common::clock::MovableClock;
 use common::{AppSession, runtime};
 
 use crate::common;
@@ -212,9 +213,11 @@ fn cache_control_is_honoured_within_bounds() {
     let mut answer = Answer::keys(std::slice::from_ref(&key.jwk));
     answer.cache_control = Some("public, max-age=1");
     let server = Server::start(answer.clone());
+    let clock = MovableClock::from_now();
     let verifier = verifier(
         jwks(&server)
             .ttl_bounds(Duration::from_millis(500), Duration::from_secs(60))
+            .clock(clock.source())
             .build()
             .expect("jwks"),
     );
@@ -224,29 +227,31 @@ fn cache_control_is_honoured_within_bounds() {
         runtime.block_on(verifier.verify(&token)).expect("verifies");
     }
     assert_eq!(server.fetches(), 1, "fresh for max-age");
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(Duration::from_millis(1100));
     runtime.block_on(verifier.verify(&token)).expect("verifies");
     assert_eq!(server.fetches(), 2, "expired after max-age");
 
     // A max-age past the upper bound is cut to it; an unknown kid waits for the interval.
     answer.cache_control = Some("max-age=86400");
     let capped = Server::start(answer);
-    let verifier = verifier_for_cap(&capped);
+    let clock = MovableClock::from_now();
+    let verifier = verifier_for_cap(&capped, &clock);
     runtime.block_on(verifier.verify(&token)).expect("verifies");
     let stranger = rs256("stranger").token();
     let refused = refused_as(runtime.block_on(verifier.verify(&stranger)));
     assert!(refused.starts_with("refused:"), "{refused}");
     assert_eq!(capped.fetches(), 1, "no refetch inside the interval");
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(Duration::from_millis(1100));
     runtime.block_on(verifier.verify(&token)).expect("verifies");
     assert_eq!(capped.fetches(), 2, "max-age=86400 was capped at 1 s");
 }
 
-fn verifier_for_cap(server: &Server) -> JwtVerifier<AppSession> {
+fn verifier_for_cap(server: &Server, clock: &MovableClock) -> JwtVerifier<AppSession> {
     verifier(
         jwks(server)
             .ttl_bounds(Duration::from_millis(500), Duration::from_secs(1))
             .refetch_interval(Duration::from_secs(60))
+            .clock(clock.source())
             .build()
             .expect("jwks"),
     )
@@ -258,11 +263,13 @@ fn verifier_for_cap(server: &Server) -> JwtVerifier<AppSession> {
 fn the_last_good_set_serves_until_the_staleness_bound() {
     let key = es256("k1");
     let server = Server::start(Answer::keys(std::slice::from_ref(&key.jwk)));
+    let clock = MovableClock::from_now();
     let verifier = verifier(
         jwks(&server)
             .ttl_bounds(Duration::from_millis(300), Duration::from_millis(300))
             .max_stale(Duration::from_millis(1500))
             .refetch_interval(Duration::from_millis(100))
+            .clock(clock.source())
             .build()
             .expect("jwks"),
     );
@@ -275,19 +282,19 @@ fn the_last_good_set_serves_until_the_staleness_bound() {
         body: String::new(),
         location: None,
     });
-    std::thread::sleep(Duration::from_millis(500));
+    clock.advance(Duration::from_millis(500));
     assert_eq!(
         refused_as(runtime.block_on(verifier.verify(&token))),
         "accepted",
         "stale, within the bound"
     );
-    std::thread::sleep(Duration::from_millis(1600));
+    clock.advance(Duration::from_millis(1600));
     let down = refused_as(runtime.block_on(verifier.verify(&token)));
     assert!(down.starts_with("unavailable:") && down.contains("500"), "{down}");
 
     // Back up: the next lookup after the interval fetches again.
     server.set(Answer::keys(std::slice::from_ref(&key.jwk)));
-    std::thread::sleep(Duration::from_millis(150));
+    clock.advance(Duration::from_millis(150));
     assert_eq!(refused_as(runtime.block_on(verifier.verify(&token))), "accepted");
 }
 
@@ -407,9 +414,11 @@ fn no_redirects_and_a_bounded_body() {
 fn the_set_is_refreshed_ahead_of_its_expiry() {
     let key = es256("k1");
     let server = Server::start(Answer::keys(std::slice::from_ref(&key.jwk)));
+    let clock = MovableClock::from_now();
     let verifier = verifier(
         jwks(&server)
             .ttl_bounds(Duration::from_secs(1), Duration::from_secs(1))
+            .clock(clock.source())
             .build()
             .expect("jwks"),
     );
@@ -417,7 +426,7 @@ fn the_set_is_refreshed_ahead_of_its_expiry() {
     let token = key.token();
     runtime.block_on(verifier.verify(&token)).expect("verifies");
     assert_eq!(server.fetches(), 1);
-    std::thread::sleep(Duration::from_millis(850));
+    clock.advance(Duration::from_millis(850));
     server.set(Answer {
         status: StatusCode::SERVICE_UNAVAILABLE,
         cache_control: None,

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use url::Url;
 
 use super::{Inner, RemoteJwks, State};
+use crate::clock::Clock;
 use crate::http_client::{client, without_credentials};
 
 /// Where the key set is, as given to [`RemoteJwks::builder`].
@@ -47,6 +48,7 @@ pub type JwksError = JwksConfigError;
 pub struct RemoteJwksBuilder {
     source: JwksSource,
     options: Options,
+    clock: Clock,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,7 @@ impl RemoteJwks {
                 max_body: 256 * 1024,
                 max_keys: 64,
             },
+            clock: Clock::system(),
         }
     }
 }
@@ -125,6 +128,13 @@ impl RemoteJwksBuilder {
     /// The time one fetch may take, connection included; 5 s by default.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = timeout;
+        self
+    }
+
+    /// Replaces the system clock that freshness, staleness and the refetch interval are measured
+    /// on (for tests: a clock they move instead of sleeping).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Clock::custom(clock);
         self
     }
 
@@ -172,6 +182,7 @@ impl RemoteJwksBuilder {
                 state: Mutex::new(State::default()),
                 fetching: tokio::sync::Mutex::new(()),
                 refreshing: AtomicBool::new(false),
+                clock: self.clock,
             }),
         })
     }

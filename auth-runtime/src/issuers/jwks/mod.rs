@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use http::header::{ACCEPT, CACHE_CONTROL};
 use jsonwebtoken::jwk::Jwk;
@@ -15,6 +15,7 @@ pub use self::builder::JwksError;
 pub use self::builder::{JwksConfigError, JwksSource, RemoteJwksBuilder};
 use self::builder::{Options, web_url};
 use super::lookup::{LookupError, select};
+use crate::clock::Clock;
 use crate::http_client::{describe, read_limited};
 use crate::telemetry::event;
 use crate::token::keys::VerificationKey;
@@ -60,18 +61,20 @@ struct Inner {
     fetching: tokio::sync::Mutex<()>,
     /// Whether a background refresh is under way.
     refreshing: AtomicBool,
+    /// What freshness and the refetch interval are measured on.
+    clock: Clock,
 }
 
 #[derive(Default)]
 struct State {
     keys: Arc<Vec<VerificationKey>>,
     /// Until when the set is fresh; `None` before the first good fetch.
-    fresh_until: Option<Instant>,
+    fresh_until: Option<SystemTime>,
     /// When a background refresh starts.
-    refresh_at: Option<Instant>,
+    refresh_at: Option<SystemTime>,
     /// Every fetch attempt, good or bad, counts: waiters compare it to know one happened.
     attempts: u64,
-    last_attempt: Option<Instant>,
+    last_attempt: Option<SystemTime>,
     last_error: Option<String>,
 }
 
@@ -79,12 +82,12 @@ impl RemoteJwks {
     /// The set holding the key for `kid`, and its index there; fetches as the module docs say.
     pub(crate) async fn find(&self, kid: Option<&str>) -> Result<(Arc<Vec<VerificationKey>>, usize), LookupError> {
         let inner = &self.inner;
-        let now = Instant::now();
+        let now = inner.clock.now();
         let (fresh_until, refresh_at, attempts, recent_failure) = {
             let state = inner.state();
             let recent = state
                 .last_attempt
-                .is_some_and(|at| at.elapsed() < inner.options.refetch_interval);
+                .is_some_and(|at| since(now, at) < inner.options.refetch_interval);
             let recent_failure = state.last_error.as_ref().filter(|_| recent).cloned();
             (state.fresh_until, state.refresh_at, state.attempts, recent_failure)
         };
@@ -97,7 +100,7 @@ impl RemoteJwks {
                 None => inner.fetch_once(attempts).await,
             };
             if let Err(error) = fetched {
-                let usable = fresh_until.is_some_and(|fresh_until| now < fresh_until + inner.options.max_stale);
+                let usable = fresh_until.is_some_and(|fresh_until| now < later(fresh_until, inner.options.max_stale));
                 if !usable {
                     return Err(LookupError::Unavailable(error));
                 }
@@ -114,7 +117,7 @@ impl RemoteJwks {
             return Ok((keys, index));
         }
         // An unknown `kid`: the issuer may have rotated. Ask again, at most once per interval.
-        let due = last_attempt.is_none_or(|at| at.elapsed() >= inner.options.refetch_interval);
+        let due = last_attempt.is_none_or(|at| since(inner.clock.now(), at) >= inner.options.refetch_interval);
         if !due {
             return Err(LookupError::Unknown);
         }
@@ -180,7 +183,7 @@ impl Inner {
             ),
             Err(error) => event!(warn, KEYS, source = ?self.source, error = %error, "JWK Set fetch failed"),
         }
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut state = self.state();
         // Counted once the outcome is known: a caller that read the count while this fetch was
         // under way waits for it and takes its outcome, instead of fetching again.
@@ -189,8 +192,8 @@ impl Inner {
         match fetched {
             Ok((keys, ttl)) => {
                 state.keys = Arc::new(keys);
-                state.fresh_until = Some(now + ttl);
-                state.refresh_at = Some(now + ttl - ttl / 5);
+                state.fresh_until = Some(later(now, ttl));
+                state.refresh_at = Some(later(now, ttl - ttl / 5));
                 state.last_error = None;
                 Ok(())
             }
@@ -328,4 +331,14 @@ fn usable_keys(body: &[u8], max_keys: usize) -> Result<Vec<VerificationKey>, Str
         return Err(format!("none of its {total} keys is a usable signing key"));
     }
     Ok(keys)
+}
+
+/// How long ago `at` was; zero if the clock went back.
+fn since(now: SystemTime, at: SystemTime) -> Duration {
+    now.duration_since(at).unwrap_or_default()
+}
+
+/// `after` past `at`, or `at` itself where that cannot be told (a clock near the end of time).
+fn later(at: SystemTime, after: Duration) -> SystemTime {
+    at.checked_add(after).unwrap_or(at)
 }

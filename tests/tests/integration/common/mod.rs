@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod client;
+pub mod clock;
 pub mod redis_server;
 pub mod stores;
 pub mod tools;
