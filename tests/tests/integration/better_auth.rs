@@ -3,10 +3,7 @@
 //! password) served on 127.0.0.1 by examples/better-auth/server.mjs from its lock file. Needs
 //! Node.js.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use auth_runtime::session_server::{BETTER_AUTH_COOKIE, Forward, SessionServer};
@@ -15,6 +12,7 @@ use axum::Router;
 use axum::routing::get;
 use common::client::{Reply, get as http_get, send_body, serve};
 use common::clock::MovableClock;
+use common::node::NodeServer;
 use common::tools;
 
 use crate::common::{self, AppSession};
@@ -52,43 +50,26 @@ fn require_node() {
 
 /// A better-auth server process; stopped when dropped.
 struct BetterAuth {
-    child: Child,
+    _node: NodeServer,
     base: String,
-}
-
-impl Drop for BetterAuth {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl BetterAuth {
     /// Starts better-auth on `port` (0: any free one); sessions last `lifetime` if given.
     fn start(port: u16, lifetime: Option<u64>) -> BetterAuth {
-        let mut child = Command::new("node")
-            .arg("server.mjs")
-            .arg(port.to_string())
-            .args(lifetime.map(|seconds| seconds.to_string()))
-            .env("STOP_AFTER_SECONDS", "300")
-            .current_dir(example_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (ready, base) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(base) = line.strip_prefix("READY ") {
-                    let _ = ready.send(base.to_owned());
-                }
-            }
-        });
-        let base = base
-            .recv_timeout(Duration::from_secs(60))
-            .expect("better-auth prints READY within a minute");
-        BetterAuth { child, base }
+        let mut args = vec![port.to_string()];
+        args.extend(lifetime.map(|seconds| seconds.to_string()));
+        let node = NodeServer::start(
+            &example_dir(),
+            "server.mjs",
+            &args,
+            &[("STOP_AFTER_SECONDS", "300")],
+            |_| {},
+        );
+        BetterAuth {
+            base: node.ready.clone(),
+            _node: node,
+        }
     }
 
     fn addr(&self) -> SocketAddr {

@@ -3,11 +3,10 @@
 //! through authorize -> code -> `/token` and its refresh, and SST v2's signer (`fast-jwt` as
 //! `sst/node/auth` calls it). Both from tests/issuers/package-lock.json; needs Node.js.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use auth_runtime::issuers::{JwksSource, JwtVerifier, KeySource, RemoteJwks};
@@ -22,6 +21,7 @@ use common::tools;
 
 use crate::common;
 use crate::common::clock::MovableClock;
+use crate::common::node::NodeServer;
 
 fn require_node() {
     tools::require("Node.js", "node", &["--version"]);
@@ -30,51 +30,32 @@ fn require_node() {
 
 /// An OpenAuth issuer process; stopped when dropped.
 struct OpenAuth {
-    child: Child,
+    _node: NodeServer,
     issuer: String,
     /// How many times the issuer served its JWK Set (its request log, read from stdout).
     jwks_fetches: Arc<AtomicUsize>,
 }
 
-impl Drop for OpenAuth {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl OpenAuth {
     /// Starts the issuer on `port` (0: any free one).
     fn start(port: u16) -> OpenAuth {
-        let mut child = Command::new("node")
-            .arg("openauth.mjs")
-            .arg(port.to_string())
-            .current_dir(tools::dir("issuers"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (ready, issuer) = mpsc::channel();
         let jwks_fetches = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&jwks_fetches);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(issuer) = line.strip_prefix("READY ") {
-                    let _ = ready.send(issuer.to_owned());
-                }
+        let node = NodeServer::start(
+            &tools::dir("issuers"),
+            "openauth.mjs",
+            &[port.to_string()],
+            &[],
+            move |line| {
                 // hono's logger: `<-- GET /.well-known/jwks.json` for each request.
                 if line.contains("<-- GET /.well-known/jwks.json") {
                     counter.fetch_add(1, Ordering::SeqCst);
                 }
-            }
-        });
-        let issuer = issuer
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the OpenAuth issuer prints READY within a minute");
+            },
+        );
         OpenAuth {
-            child,
-            issuer,
+            issuer: node.ready.clone(),
+            _node: node,
             jwks_fetches,
         }
     }

@@ -9,18 +9,15 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use auth_runtime::Sessions;
 use auth_runtime::providers::AuthHandler;
 use auth_runtime::providers::oidc::{OidcClaims, OidcProvider};
 use common::AppSession;
 use common::client::{Browser, addr_of, get, path_of};
+use common::node::NodeServer;
 use common::tools;
 
 const CLIENT_ID: &str = "typed-sessions";
@@ -28,15 +25,8 @@ const CLIENT_SECRET: &str = "test-only-client-secret-0123456789";
 
 /// The OpenID provider process, stopped when the test ends however it ends.
 struct IdentityProvider {
-    child: Child,
+    _node: NodeServer,
     issuer: String,
-}
-
-impl Drop for IdentityProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn require_node() {
@@ -54,32 +44,13 @@ struct Setup {
 
 fn start_identity_provider(redirect_uri: &str, setup: Setup) -> IdentityProvider {
     tools::npm_install(&tools::dir("oidc"), "oidc-provider");
-    let mut child = Command::new("node")
-        .arg("server.mjs")
-        .arg(redirect_uri)
-        .args(setup.unverified_email.then_some("unverified-email"))
-        .current_dir(tools::dir("oidc"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (ready, issuer) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(issuer) = line.strip_prefix("READY ") {
-                let _ = ready.send(issuer.to_owned());
-            }
-        }
-    });
-    let mut provider = IdentityProvider {
-        child,
-        issuer: String::new(),
-    };
-    provider.issuer = issuer
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the OpenID provider prints READY within a minute");
-    provider
+    let mut args = vec![redirect_uri.to_owned()];
+    args.extend(setup.unverified_email.then(|| "unverified-email".to_owned()));
+    let node = NodeServer::start(&tools::dir("oidc"), "server.mjs", &args, &[], |_| {});
+    IdentityProvider {
+        issuer: node.ready.clone(),
+        _node: node,
+    }
 }
 
 struct Flow {

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod client;
 pub mod clock;
+pub mod node;
 pub mod redis_server;
 pub mod stores;
 pub mod tools;
