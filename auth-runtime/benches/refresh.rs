@@ -15,7 +15,9 @@ use auth_runtime::store::{MemoryStore, RedisStore, Store};
 use auth_runtime::{IssueOptions, RateLimit, SessionTypes, Sessions, SigningKey};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[path = "support/redis_server.rs"]
+// The one redis-server launcher, shared with the tests and `cargo xtask load`.
+#[allow(unreachable_pub, dead_code, reason = "a module of the xtask crate, included here")]
+#[path = "../../xtask/src/redis_server.rs"]
 mod redis_server;
 
 #[derive(SessionTypes, Debug, Clone, PartialEq)]
@@ -95,8 +97,8 @@ fn bench(c: &mut Criterion) {
     if let Ok(tokens) = tokens(memory) {
         bench_rotation(&mut group, &runtime, "rotate/memory-store", &tokens);
     }
-    match redis_server::start_redis() {
-        Some((_server, url)) => match runtime.block_on(RedisStore::connect(url)) {
+    match redis_server::RedisServer::start(&[]) {
+        Ok(server) => match runtime.block_on(RedisStore::connect(server.url())) {
             Ok(store) => {
                 let store: Arc<dyn Store> = Arc::new(store);
                 if let Ok(tokens) = tokens(store) {
@@ -105,7 +107,7 @@ fn bench(c: &mut Criterion) {
             }
             Err(error) => eprintln!("refresh on Redis skipped: {error}"),
         },
-        None => eprintln!("refresh on Redis skipped: no redis-server on this machine (apt install redis-server)"),
+        Err(error) => eprintln!("refresh on Redis skipped: {error} (apt install redis-server)"),
     }
     group.finish();
 }

@@ -12,16 +12,20 @@ use std::time::Duration;
 use auth_runtime::store::{Invalidation, RedisStore, Store};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[path = "support/redis_server.rs"]
+// The one redis-server launcher, shared with the tests and `cargo xtask load`.
+#[allow(unreachable_pub, dead_code, reason = "a module of the xtask crate, included here")]
+#[path = "../../xtask/src/redis_server.rs"]
 mod redis_server;
 
-use redis_server::start_redis;
-
 fn bench(c: &mut Criterion) {
-    let Some((_server, url)) = start_redis() else {
-        eprintln!("revocation benchmark skipped: no redis-server on this machine (apt install redis-server)");
-        return;
+    let server = match redis_server::RedisServer::start(&[]) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("revocation benchmark skipped: {error} (apt install redis-server)");
+            return;
+        }
     };
+    let url = server.url();
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
         return;
     };

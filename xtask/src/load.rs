@@ -9,7 +9,7 @@
 //! command starts on 127.0.0.1, or the scenario is reported as skipped).
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,18 +100,18 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
             Some(scenario(&runtime, &binary, "layer", &[], &invalid)?),
         ),
     ];
-    match start_redis() {
-        Some((_redis, url)) => rows.push((
+    match xtask::redis_server::RedisServer::start(&[]) {
+        Ok(redis) => rows.push((
             "Revocable on Redis, every request a miss",
             Some(scenario(
                 &runtime,
                 &binary,
                 "redis",
-                &[("LOAD_REDIS_URL", &url)],
+                &[("LOAD_REDIS_URL", &redis.url())],
                 &many,
             )?),
         )),
-        None => rows.push(("Revocable on Redis (skipped: no redis-server)", None)),
+        Err(_) => rows.push(("Revocable on Redis (skipped: no redis-server)", None)),
     }
 
     let bare = rows
@@ -253,25 +253,4 @@ async fn load(addr: SocketAddr, tokens: &[String]) -> Result<Figures, Error> {
         p99: at(0.99),
         p999: at(0.999),
     })
-}
-
-/// A `redis-server` on a free 127.0.0.1 port, or `None` when there is none on this machine.
-fn start_redis() -> Option<(Process, String)> {
-    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .ok()?;
-    std::thread::sleep(Duration::from_millis(300));
-    Some((Process(child), format!("redis://127.0.0.1:{port}/")))
 }
