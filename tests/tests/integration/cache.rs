@@ -5,13 +5,14 @@
 use crate::common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_runtime::store::{
     Invalidation, Listener, Listeners, MemoryStore, Store, StoreEvent, StoreFuture, Subscription,
 };
 use auth_runtime::{Authenticated, CacheKey, SessionCache, SessionVerifier, VerifierError};
+use common::clock::MovableClock;
 use common::*;
 use http::HeaderMap;
 use tokio::sync::Semaphore;
@@ -20,7 +21,7 @@ use tokio::sync::Semaphore;
 /// gate that holds every call until released, and scripted outages.
 struct Backend {
     calls: AtomicUsize,
-    now: Arc<AtomicU64>,
+    now: MovableClock,
     gate: Option<Arc<Semaphore>>,
     outages: AtomicUsize,
     key: CacheKey,
@@ -30,7 +31,7 @@ struct Backend {
 }
 
 impl Backend {
-    fn new(now: Arc<AtomicU64>) -> Self {
+    fn new(now: MovableClock) -> Self {
         Backend {
             calls: AtomicUsize::new(0),
             now,
@@ -64,7 +65,7 @@ impl SessionVerifier for Backend {
             return Err(VerifierError::failed("unknown session id"));
         };
         let exp: u64 = exp.parse().map_err(VerifierError::failed)?;
-        if self.now.load(Ordering::SeqCst) >= exp {
+        if self.now.unix_seconds() >= exp {
             return Err(VerifierError::failed("session expired"));
         }
         Ok((user.to_owned(), exp))
@@ -88,9 +89,8 @@ fn user_of(id: &str) -> AppSession {
 }
 
 fn cache_over(backend: &Arc<Backend>) -> SessionCache<Arc<Backend>> {
-    let now = Arc::clone(&backend.now);
     SessionCache::builder(Arc::clone(backend))
-        .clock(move || at(now.load(Ordering::SeqCst)))
+        .clock(backend.now.source())
         .build()
 }
 
@@ -138,7 +138,7 @@ fn concurrent_misses_for_one_token_make_one_backend_call() {
         let gate = Arc::new(Semaphore::new(0));
         let backend = Arc::new(Backend {
             gate: Some(Arc::clone(&gate)),
-            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+            ..Backend::new(MovableClock::at(NOW))
         });
         let cache = cache_over(&backend);
         let token = format!("id.ada.{}", NOW + 3600);
@@ -242,7 +242,7 @@ fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
         let gate = Arc::new(Semaphore::new(0));
         let backend = Arc::new(Backend {
             gate: Some(Arc::clone(&gate)),
-            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+            ..Backend::new(MovableClock::at(NOW))
         });
         let layer = auth_runtime::SessionLayer::builder(cache_over(&backend))
             .build()
@@ -272,16 +272,16 @@ fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
 #[test]
 fn an_entry_is_never_served_after_its_expiry() {
     runtime().block_on(async {
-        let now = Arc::new(AtomicU64::new(NOW));
-        let backend = Arc::new(Backend::new(Arc::clone(&now)));
+        let now = MovableClock::at(NOW);
+        let backend = Arc::new(Backend::new(now.clone()));
         let cache = cache_over(&backend);
         let token = format!("id.ada.{}", NOW + 10);
         let headers = HeaderMap::new();
         assert!(cache.verify(&token, &headers).await.is_ok());
-        now.store(NOW + 9, Ordering::SeqCst);
+        now.advance(Duration::from_secs(9));
         assert!(cache.verify(&token, &headers).await.is_ok());
         assert_eq!(calls(&backend), 1, "served from the cache before expiry");
-        now.store(NOW + 10, Ordering::SeqCst);
+        now.advance(Duration::from_secs(1));
         let expired = cache.verify(&token, &headers).await;
         assert!(
             expired.is_err(),
@@ -294,16 +294,15 @@ fn an_entry_is_never_served_after_its_expiry() {
 #[test]
 fn the_ttl_bounds_entries_without_a_near_expiry() {
     runtime().block_on(async {
-        let now = Arc::new(AtomicU64::new(NOW));
-        let backend = Arc::new(Backend::new(Arc::clone(&now)));
-        let moving = Arc::clone(&now);
+        let now = MovableClock::at(NOW);
+        let backend = Arc::new(Backend::new(now.clone()));
         let cache = SessionCache::builder(Arc::clone(&backend))
             .ttl(std::time::Duration::from_secs(30))
-            .clock(move || at(moving.load(Ordering::SeqCst)))
+            .clock(now.source())
             .build();
         let token = format!("id.ada.{}", NOW + 3600);
         assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
-        now.store(NOW + 30, Ordering::SeqCst);
+        now.advance(Duration::from_secs(30));
         assert!(cache.verify(&token, &HeaderMap::new()).await.is_ok());
         assert_eq!(calls(&backend), 2, "re-verified once the 30 s TTL ran out");
     });
@@ -332,7 +331,7 @@ fn garbage_tokens_are_never_cached() {
 #[test]
 fn backend_errors_are_not_cached() {
     runtime().block_on(async {
-        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
         backend.outages.store(1, Ordering::SeqCst);
         let cache = cache_over(&backend);
         let token = format!("id.ada.{}", NOW + 3600);
@@ -351,7 +350,7 @@ fn backend_errors_are_not_cached() {
 #[test]
 fn invalidation_by_token_subject_id_and_all() {
     runtime().block_on(async {
-        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
         let cache = cache_over(&backend);
         let headers = HeaderMap::new();
         let ada = format!("id.ada.{}", NOW + 3600);
@@ -383,7 +382,7 @@ fn verifiers_that_read_headers_are_keyed_by_them_or_not_cached() {
         let device = http::HeaderName::from_static("x-device");
         let backend = Arc::new(Backend {
             key: CacheKey::TokenAndHeaders(vec![device.clone()]),
-            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+            ..Backend::new(MovableClock::at(NOW))
         });
         let cache = cache_over(&backend);
         let token = format!("id.ada.{}", NOW + 3600);
@@ -402,7 +401,7 @@ fn verifiers_that_read_headers_are_keyed_by_them_or_not_cached() {
 
         let uncached = Arc::new(Backend {
             key: CacheKey::Uncached,
-            ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+            ..Backend::new(MovableClock::at(NOW))
         });
         let cache = cache_over(&uncached);
         for _ in 0..3 {
@@ -467,9 +466,8 @@ impl Store for Scripted {
 }
 
 fn following(backend: &Arc<Backend>, store: Arc<dyn Store>) -> SessionCache<Arc<Backend>> {
-    let now = Arc::clone(&backend.now);
     SessionCache::builder(Arc::clone(backend))
-        .clock(move || at(now.load(Ordering::SeqCst)))
+        .clock(backend.now.source())
         .invalidations_from(store)
         .build()
 }
@@ -480,7 +478,7 @@ fn caches_following_one_store_drop_what_any_instance_publishes() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let instances: Vec<_> = (0..2)
             .map(|_| {
-                let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+                let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
                 (following(&backend, Arc::clone(&store)), backend)
             })
             .collect();
@@ -519,7 +517,7 @@ fn nothing_is_served_from_memory_while_the_subscription_is_not_live() {
         let headers = HeaderMap::new();
         let ada = format!("id.ada.{}", NOW + 3600);
         let scripted = Arc::new(Scripted::default());
-        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
         let cache = following(&backend, Arc::clone(&scripted) as Arc<dyn Store>);
         let verify_twice = || async {
             assert!(cache.verify(&ada, &headers).await.is_ok());
@@ -543,7 +541,7 @@ fn nothing_is_served_from_memory_while_the_subscription_is_not_live() {
         assert_eq!(calls(&backend), 6, "live again, from an empty cache");
 
         // A store without events is never live: its followers never serve from memory.
-        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
         let cache = following(&backend, Arc::new(NoEvents(MemoryStore::new())));
         for _ in 0..3 {
             assert!(cache.verify(&ada, &headers).await.is_ok());
@@ -568,7 +566,7 @@ async fn verification_underway() -> Underway {
     let gate = Arc::new(Semaphore::new(0));
     let backend = Arc::new(Backend {
         gate: Some(Arc::clone(&gate)),
-        ..Backend::new(Arc::new(AtomicU64::new(NOW)))
+        ..Backend::new(MovableClock::at(NOW))
     });
     let cache = following(&backend, Arc::clone(&store));
     let ada = format!("id.ada.{}", NOW + 3600);
@@ -673,7 +671,7 @@ fn no_request_after_a_revocation_is_served_the_answer_it_overlapped() {
 #[test]
 fn an_invalidation_reaches_exactly_the_entries_it_names() {
     runtime().block_on(async {
-        let backend = Arc::new(Backend::new(Arc::new(AtomicU64::new(NOW))));
+        let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
         let cache = cache_over(&backend);
         let headers = HeaderMap::new();
         let token = |n: usize| format!("id.user{n}.{}", NOW + 3600);

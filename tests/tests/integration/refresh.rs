@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use auth_runtime::RateLimit;
@@ -20,29 +19,29 @@ use auth_runtime::{SessionCache, SessionLayer, SessionVerifier, Sessions, Signin
 use axum::routing::get;
 
 use crate::common::client::{get as http_get, post_form, serve, serve_later, serve_without_peer};
+use crate::common::clock::MovableClock;
 use crate::common::redis_server::RedisServer;
 use crate::common::stores::TestStore;
-use crate::common::{AUDIENCE, AppSession, NOW, at, runtime, user};
+use crate::common::{AUDIENCE, AppSession, NOW, runtime, user};
 
 const ISSUER: &str = "https://app.example.com/auth";
 
 /// Sessions, refresh tokens and the store, on a clock the test moves.
 struct Clocked {
-    now: Arc<AtomicU64>,
+    now: MovableClock,
     sessions: Sessions<AppSession>,
     tokens: RefreshTokens<AppSession>,
 }
 
 impl Clocked {
     fn on(store: Arc<dyn Store>, key: SigningKey) -> Clocked {
-        let now = Arc::new(AtomicU64::new(NOW));
-        let moving = Arc::clone(&now);
+        let now = MovableClock::at(NOW);
         let sessions = Sessions::builder()
             .signing_key(key)
             .issuer(ISSUER)
             .audience(AUDIENCE)
             .subject_from(subject)
-            .clock(move || at(moving.load(Ordering::SeqCst)))
+            .clock(now.source())
             .build()
             .expect("sessions");
         let tokens = RefreshTokens::builder(sessions.clone(), store)
@@ -80,7 +79,7 @@ impl Clocked {
     }
 
     fn advance(&self, seconds: u64) {
-        self.now.fetch_add(seconds, Ordering::SeqCst);
+        self.now.advance(Duration::from_secs(seconds));
     }
 }
 
@@ -583,9 +582,8 @@ fn browser_app(clocked: &Clocked) -> (SocketAddr, ()) {
 
 /// The router of [`browser_app`].
 fn browser_router(clocked: &Clocked) -> axum::Router {
-    let now = Arc::clone(&clocked.now);
     let cache = SessionCache::builder(clocked.sessions.clone())
-        .clock(move || at(now.load(Ordering::SeqCst)))
+        .clock(clocked.now.source())
         .build();
     let layer = SessionLayer::builder(cache)
         .cookie(clocked.sessions.cookie_options().clone())

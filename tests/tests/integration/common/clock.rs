@@ -27,6 +27,11 @@ impl MovableClock {
         move || UNIX_EPOCH + Duration::from_millis(now.load(Ordering::SeqCst))
     }
 
+    /// Whole seconds since the Unix epoch, as the clock reads now.
+    pub fn unix_seconds(&self) -> u64 {
+        self.0.load(Ordering::SeqCst) / 1000
+    }
+
     /// Moves every reader of this clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
