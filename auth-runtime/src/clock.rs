@@ -29,6 +29,7 @@ impl Clock {
     }
 
     /// The time now.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code, reason = "only RemoteJwks reads it so"))]
     pub(crate) fn now(&self) -> SystemTime {
         (self.0)()
     }

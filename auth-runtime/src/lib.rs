@@ -6,8 +6,8 @@
 // import through this file's re-exports, and no file over 500 lines outside its tests:
 //   telemetry (event targets), clock, random, session_types, token/ (algorithm, keys, crypto,
 //   wire, claims, compact, reading, error, sign, verify, defaults)
-//   cookie, redirect (the allowlist and the 302), binding (landing nonces), credentials (reading
-//   a request's token)
+//   cookie, redirect (the allowlist and the 302), landing/nonce (the landing binding's nonce),
+//   credentials (reading a request's token)
 //   verifier (the trait), sessions/ (the facade, itself a verifier: builder, issue, browser),
 //   store/ (contract, events, memory, metered, redis/), rate_limit (fixed windows in the store,
 //   client addresses)
@@ -15,13 +15,13 @@
 //   issuers/ (lookup, jwks/, key_source, jwt: other issuers' tokens), session_server
 //   cache/ (builder, index, follow, stats), revocation, refresh/ (builder, outcome, records,
 //   rotation, revoke, browser, refresher, codec)
-//   middleware/ (layer, builder, pipeline, cookie_refresh, invalid_token, refusal, landing,
-//   confirm, page, csrf, canonical, skip, authz/, current, body), axum
+//   page (the crate's own HTML pages), landing/ (confirm: the policy and its page; route: the
+//   landing route), middleware/ (layer, builder, pipeline, cookie_refresh, invalid_token,
+//   refusal, csrf, canonical, skip, authz/, current, body), axum
 //   providers/ (error, error_page, flow, contract, mounted, limits, handler, builder,
 //   token_endpoint, link, code, oidc), schema
 #[cfg(feature = "axum")]
 pub mod axum;
-mod binding;
 #[cfg(feature = "middleware")]
 mod cache;
 mod clock;
@@ -31,8 +31,11 @@ mod credentials;
 mod http_client;
 #[cfg(feature = "middleware")]
 pub mod issuers;
+mod landing;
 #[cfg(feature = "middleware")]
 pub mod middleware;
+#[cfg(feature = "middleware")]
+mod page;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod random;
@@ -57,11 +60,11 @@ mod verifier;
 #[doc(hidden)]
 pub mod __private;
 
-pub use crate::binding::LANDING_NONCE_PARAMETER;
 pub use crate::cookie::{CookieError, CookieOptions, SameSite};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::credentials::Authentication;
 pub use crate::credentials::{RequestError, RequestSession, TokenSource};
+pub use crate::landing::nonce::LANDING_NONCE_PARAMETER;
 pub use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
 pub use crate::session_types::{SessionTypes, SessionVariant};
 #[allow(deprecated, reason = "the old name stays importable for one release")]

@@ -9,7 +9,6 @@ use http::header::HeaderValue;
 use http::uri::Scheme;
 
 use super::authz::{Rules, RulesError};
-use super::confirm::{LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::SiteScheme;
 use super::invalid_token::InvalidTokenPolicy;
@@ -18,6 +17,7 @@ use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
 use crate::credentials::{DEFAULT_SOURCES, TokenSource};
+use crate::landing::confirm::{LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use crate::redirect::{InvalidOrigin, parse_origin};
 use crate::refresh::RefreshTokens;
 use crate::telemetry::event;

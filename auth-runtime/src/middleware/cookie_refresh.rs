@@ -19,7 +19,7 @@ const SHARED_FOR: Duration = Duration::from_secs(30);
 const SHARED_CAPACITY: u64 = 10_000;
 
 /// A layer's refresher, its coalescing, and the `Set-Cookie` that deletes the refresh cookie.
-pub(super) struct LayerRefresh {
+pub(crate) struct LayerRefresh {
     refresher: Arc<dyn Refresher>,
     shared: moka::future::Cache<String, TokenPair>,
     pub(super) clear_cookie: Option<HeaderValue>,

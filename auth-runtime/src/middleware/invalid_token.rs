@@ -25,7 +25,7 @@ pub enum InvalidTokenPolicy {
 
 /// The event of a refused credential: its kind, where it came from, the `kid` its header names
 /// (escaped, cut short), never the token. A backend that could not answer is a warning.
-pub(super) fn refusal_event(error: &VerifierError, source: &'static str, token: &str) {
+pub(crate) fn refusal_event(error: &VerifierError, source: &'static str, token: &str) {
     if let VerifierError::BackendUnavailable(_) = error {
         event!(warn, SESSION, source, error = %error, "session backend unavailable; answered 503");
     } else {

@@ -14,7 +14,6 @@ use tower_service::Service;
 
 use super::authz::Rules;
 use super::body::SessionBody;
-use super::confirm::{ConfirmPage, LandingBinding};
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::SiteScheme;
 use super::current::{CURRENT, CurrentSession, ErasedSession};
@@ -23,12 +22,13 @@ use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::CookieOptions;
 use crate::credentials::TokenSource;
+use crate::landing::confirm::{ConfirmPage, LandingBinding};
 use crate::verifier::SessionVerifier;
 
 /// The session middleware; see the [module documentation](crate::middleware) for what it does per
 /// request.
 pub struct SessionLayer<V: SessionVerifier> {
-    pub(super) shared: Arc<Shared<V>>,
+    pub(crate) shared: Arc<Shared<V>>,
 }
 
 impl<V: SessionVerifier> Clone for SessionLayer<V> {
@@ -40,29 +40,29 @@ impl<V: SessionVerifier> Clone for SessionLayer<V> {
 }
 
 /// What every clone of the layer and its services share.
-pub(super) struct Shared<V: SessionVerifier> {
-    pub(super) cache: SessionCache<V>,
-    pub(super) cookie: CookieOptions,
-    pub(super) sources: Vec<TokenSource>,
-    pub(super) invalid: InvalidTokenPolicy,
-    pub(super) skip: Vec<Pattern>,
-    pub(super) landing: Option<String>,
+pub(crate) struct Shared<V: SessionVerifier> {
+    pub(crate) cache: SessionCache<V>,
+    pub(crate) cookie: CookieOptions,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) invalid: InvalidTokenPolicy,
+    pub(crate) skip: Vec<Pattern>,
+    pub(crate) landing: Option<String>,
     /// Authorization rules, evaluated once the session is known.
-    pub(super) rules: Option<Rules<V::Session>>,
-    pub(super) landing_binding: LandingBinding,
-    pub(super) landing_page: Box<ConfirmPage<V::Session>>,
+    pub(crate) rules: Option<Rules<V::Session>>,
+    pub(crate) landing_binding: LandingBinding,
+    pub(crate) landing_page: Box<ConfirmPage<V::Session>>,
     /// The landing nonce cookie, made at build when there is a landing route.
-    pub(super) landing_cookie: Option<CookieOptions>,
+    pub(crate) landing_cookie: Option<CookieOptions>,
     /// The `Set-Cookie` that deletes the landing nonce cookie, made once at build.
-    pub(super) clear_landing_cookie: Option<HeaderValue>,
-    pub(super) csrf: bool,
-    pub(super) origins: Vec<url::Origin>,
+    pub(crate) clear_landing_cookie: Option<HeaderValue>,
+    pub(crate) csrf: bool,
+    pub(crate) origins: Vec<url::Origin>,
     /// How the scheme the service is served on is known (see `csrf.rs`); settled at build.
-    pub(super) site: SiteScheme,
+    pub(crate) site: SiteScheme,
     /// The `Set-Cookie` that deletes the session cookie, made once at build.
-    pub(super) clear_cookie: Option<HeaderValue>,
+    pub(crate) clear_cookie: Option<HeaderValue>,
     /// Transparent refresh with a refresh cookie, when configured.
-    pub(super) refresh: Option<LayerRefresh>,
+    pub(crate) refresh: Option<LayerRefresh>,
 }
 
 impl<V: SessionVerifier> SessionLayer<V> {
@@ -71,7 +71,7 @@ impl<V: SessionVerifier> SessionLayer<V> {
         &self.shared.cache
     }
 
-    pub(super) fn shared(&self) -> &Shared<V> {
+    pub(crate) fn shared(&self) -> &Shared<V> {
         &self.shared
     }
 }
@@ -112,10 +112,10 @@ impl<Inner: fmt::Debug, V: SessionVerifier> fmt::Debug for SessionService<Inner,
 
 /// The `Cache-Control` of every response on which the layer sets a cookie (it replaces the
 /// handler's): no cache may keep a response that carries a credential.
-pub(super) const PRIVATE_NO_STORE: &str = "private, no-store";
+pub(crate) const PRIVATE_NO_STORE: &str = "private, no-store";
 
 /// What happens next to a request the middleware has looked at.
-pub(super) enum Next {
+pub(crate) enum Next {
     /// Run the inner service with this session, or none, and update the cookies on its response.
     Continue(Option<Arc<dyn ErasedSession>>, CookieUpdate),
     /// Answer without running it.
@@ -165,7 +165,7 @@ where
 impl<V: SessionVerifier> Shared<V> {
     /// Writes what `cookies` says onto a response: nothing, the deletion of the session cookie
     /// (and of the refresh cookie, when the layer refreshes), or a refresh's new pair.
-    pub(super) fn set_cookies(&self, headers: &mut HeaderMap, cookies: &CookieUpdate) {
+    pub(crate) fn set_cookies(&self, headers: &mut HeaderMap, cookies: &CookieUpdate) {
         match cookies {
             CookieUpdate::Keep => {}
             CookieUpdate::Clear => {
@@ -188,7 +188,7 @@ impl<V: SessionVerifier> Shared<V> {
 
 /// What the layer writes onto the response's cookies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum CookieUpdate {
+pub(crate) enum CookieUpdate {
     /// Nothing.
     Keep,
     /// Delete the session cookie (and the refresh cookie, when the layer refreshes).

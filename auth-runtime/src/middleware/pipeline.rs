@@ -333,7 +333,7 @@ impl<V: SessionVerifier> Shared<V> {
     /// A verifier's refusal: [`invalid`](Self::invalid), except that a backend that could not
     /// answer is 503 (gRPC: Unavailable), so clients retry instead of dropping a good token. The
     /// cause stays out of the response: it describes the infrastructure, not the token.
-    pub(super) fn refused(&self, error: &VerifierError, format: Format) -> Next {
+    pub(crate) fn refused(&self, error: &VerifierError, format: Format) -> Next {
         match (error, self.invalid) {
             (VerifierError::BackendUnavailable(_), InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages) => {
                 Next::Respond(Refusal::Unavailable.response("the session backend is unavailable; try again", format))

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, Response, StatusCode};
 
-use super::page::{escape_html, page_html, set_page_headers};
+use crate::page::{escape_html, page_html, set_page_headers};
 
 /// How a refusal is written, from what the request says it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

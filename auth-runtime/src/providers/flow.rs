@@ -14,8 +14,8 @@ use url::Url;
 
 use super::error::{FlowError, FlowResponse, MAX_BODY, MAX_CLAIMS_LEN};
 use super::limits::{RateLimits, normalized_identity};
-use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
 use crate::cookie::CookieOptions;
+use crate::landing::nonce::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
 use crate::random::random_id;
 use crate::rate_limit::{Client, RateLimit, count};
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};

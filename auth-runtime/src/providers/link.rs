@@ -27,8 +27,8 @@ use url::Url;
 use super::contract::{Callback, Provider, Step, callback};
 use super::error::{FlowError, FlowResponse};
 use super::flow::{FlowRequest, FlowToken, UserClaims, clamp_ttl, flow_id};
-use crate::binding::binds;
-use crate::middleware::page::{escape_html, page_html, protect_page, set_page_headers};
+use crate::landing::nonce::binds;
+use crate::page::{escape_html, page_html, protect_page, set_page_headers};
 use crate::token::error::TokenError;
 
 /// How long a link works unless [`LinkProvider::ttl`] says otherwise: 15 minutes.

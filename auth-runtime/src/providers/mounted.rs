@@ -6,7 +6,7 @@ use std::future::Future;
 use super::contract::{BoxFuture, IdentitySource, Provider, Step};
 use super::error::{FlowError, FlowResponse};
 use super::flow::FlowRequest;
-use crate::binding::with_flow_binding;
+use crate::landing::nonce::with_flow_binding;
 use crate::telemetry::event;
 
 /// A provider with its `on_success`, type-erased so providers of different claims share a router.

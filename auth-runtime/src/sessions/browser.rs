@@ -5,7 +5,7 @@ use http::Response;
 
 use super::Sessions;
 use super::issue::{IssueError, IssueOptions};
-use crate::binding::flow_binding;
+use crate::landing::nonce::flow_binding;
 use crate::redirect::{RedirectError, RedirectTarget, found};
 use crate::session_types::SessionTypes;
 

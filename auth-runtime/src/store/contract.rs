@@ -121,6 +121,10 @@ pub trait Store: Send + Sync + 'static {
 /// `store` as the components hold it. Every builder takes a store the same way, `impl Store`:
 /// a store of its own, or a shared `Arc<dyn Store>` (or `Arc<RedisStore>`), which is kept as it is
 /// rather than wrapped in a second `Arc`.
+#[cfg_attr(
+    not(feature = "middleware"),
+    allow(dead_code, reason = "the builders that keep a store")
+)]
 pub(crate) fn shared(store: impl Store) -> Arc<dyn Store> {
     match (&store as &dyn Any).downcast_ref::<Arc<dyn Store>>() {
         Some(shared) => Arc::clone(shared),

@@ -1,6 +1,6 @@
 //! What the landing route does with a token not bound to the browser that brings it: the policy
 //! ([`LandingBinding`]), the page that asks first, and the landing nonce cookie. The route itself
-//! is in `landing.rs`.
+//! is in `route.rs`.
 
 use std::fmt;
 use std::time::Duration;
@@ -8,8 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Response;
 
-use super::page::{escape_html, page_html, set_page_headers};
 use crate::cookie::CookieOptions;
+use crate::page::{escape_html, page_html, set_page_headers};
 use crate::verifier::Authenticated;
 
 /// How long a landing nonce cookie lives: as long as the longest sign-in flow (a magic link can
@@ -50,7 +50,7 @@ impl<S> fmt::Debug for LandingConfirmation<'_, S> {
 }
 
 /// The confirmation page's renderer, as the layer keeps it.
-pub(super) type ConfirmPage<S> = dyn Fn(&LandingConfirmation<'_, S>) -> Response<Bytes> + Send + Sync;
+pub(crate) type ConfirmPage<S> = dyn Fn(&LandingConfirmation<'_, S>) -> Response<Bytes> + Send + Sync;
 
 /// The default confirmation page: "Continue signing in as ada?" and a button that `POST`s the
 /// token back. Plain HTML, escaped, never cached, never sent as a referrer, never framed.
@@ -74,7 +74,7 @@ pub fn default_landing_page<S>(confirmation: &LandingConfirmation<'_, S>) -> Res
 /// The landing cookie of a layer whose session cookie is `cookie` and whose landing route is
 /// `path`: `<name>-landing`, scoped to the route (to `/` under the `__Host-` prefix, which
 /// requires it).
-pub(super) fn landing_cookie(cookie: &CookieOptions, path: &str) -> CookieOptions {
+pub(crate) fn landing_cookie(cookie: &CookieOptions, path: &str) -> CookieOptions {
     let name = format!("{}-landing", cookie.cookie_name());
     let path = if name.starts_with("__Host-") { "/" } else { path };
     cookie.clone().name(name).path(path).max_age(LANDING_NONCE_LIFETIME)

@@ -3,7 +3,7 @@
 //! same URL without it, so the token leaves the address bar and history at once.
 //!
 //! A token in a URL can be sent by anyone to anyone, so the route lets it in on its own only in
-//! the browser that started the sign-in (see [`LandingBinding`] and the crate's `binding` module):
+//! the browser that started the sign-in (see [`LandingBinding`] and the `landing` module):
 //! the browser holds a nonce in the landing cookie, and the token carries its hash. Any other
 //! browser gets a page asking whether to continue, whose button `POST`s the same URL back; that
 //! `POST` must be same-origin.
@@ -16,13 +16,13 @@ use http::{HeaderMap, Method, Response, StatusCode, Uri};
 use url::Url;
 
 use super::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation};
-use super::csrf::same_origin;
-use super::invalid_token::refusal_event;
-use super::layer::{Next, SessionLayer, Shared};
-use super::page::protect_page;
-use super::refusal::{Format, Refusal};
-use crate::binding::{LANDING_NONCE_PARAMETER, binding_of, binds};
+use super::nonce::{LANDING_NONCE_PARAMETER, binding_of, binds};
 use crate::cookie::CookieError;
+use crate::middleware::csrf::same_origin;
+use crate::middleware::invalid_token::refusal_event;
+use crate::middleware::layer::{Next, SessionLayer, Shared};
+use crate::middleware::refusal::{Format, Refusal};
+use crate::page::protect_page;
 use crate::random::random_id;
 use crate::redirect::found;
 use crate::telemetry::event;
@@ -125,7 +125,7 @@ impl<V: SessionVerifier> SessionLayer<V> {
 impl<V: SessionVerifier> Shared<V> {
     /// The landing route with a `?token=`: a navigation (`GET`/`HEAD`) or a confirmation
     /// (`POST`). `None` when the query has no token (the request then goes on as usual).
-    pub(super) async fn landing(
+    pub(crate) async fn landing(
         &self,
         method: &Method,
         uri: &Uri,

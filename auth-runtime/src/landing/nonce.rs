@@ -1,21 +1,6 @@
-//! Binding a token sent to a landing route to the browser that started the sign-in.
-//!
-//! A token that travels in a URL (`Sessions::parameter`) could be sent by anyone to anyone: an
-//! attacker signs in, then sends a person the landing URL carrying the attacker's session (login
-//! CSRF). The defence is OpenID Connect's `nonce`, applied to the landing route:
-//!
-//! 1. The app gives the browser a random nonce in a cookie scoped to its landing route, and sends
-//!    the sign-in server its hash as the `landing_nonce` parameter
-//!    (`SessionLayer::sign_in_redirect` does both).
-//! 2. The sign-in server writes that hash into the token's `nonce` claim
-//!    ([`IssueOptions::nonce`](crate::IssueOptions::nonce); `AuthHandler` and
-//!    `Sessions::parameter` do it on their own).
-//! 3. The landing route lets the token straight in only when the browser's nonce cookie hashes
-//!    to the token's `nonce`; any other browser is asked first, on a page whose button `POST`s
-//!    the token back, same-origin checked.
-//!
-//! The hash travels, never the nonce itself, so a sign-in URL or a token in a log cannot be turned
-//! into the cookie.
+//! The landing nonce as it travels: its hash (the binding), the parameter and the check that a
+//! browser's nonce hashes to a token's `nonce`, and the binding carried through a sign-in flow
+//! to the `on_success` that signs the token.
 
 /// The parameter of a sign-in request that carries the landing binding: the base64url SHA-256
 /// (43 characters) of the nonce in the browser's landing cookie.
