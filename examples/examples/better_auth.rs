@@ -68,7 +68,11 @@ async fn me() -> impl IntoResponse {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    auth_examples::exit_with("better_auth", run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let better_auth = std::env::var("BETTER_AUTH_URL").unwrap_or_else(|_| "http://127.0.0.1:3100".to_owned());
     let addr = std::env::var("BETTER_AUTH_EXAMPLE_ADDR").unwrap_or_else(|_| "127.0.0.1:3101".to_owned());
 

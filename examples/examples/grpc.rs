@@ -114,7 +114,11 @@ fn show(label: &str, reply: Result<String, Status>) {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    auth_examples::exit_with("grpc", run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let sessions: Sessions<AppSession> = Sessions::builder()
         .signing_key(SigningKey::generate_ed25519()?)
         .issuer("http://localhost:50051")

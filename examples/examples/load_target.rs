@@ -35,7 +35,11 @@ fn sessions(secret: &[u8]) -> Result<Sessions<LoadSession>, Box<dyn Error>> {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    auth_examples::exit_with("load_target", run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let mode = std::env::var("LOAD_MODE").unwrap_or_else(|_| "bare".to_owned());
     let secret = std::env::var("LOAD_SECRET").map_err(|_| "LOAD_SECRET is required")?;
     let sessions = sessions(secret.as_bytes())?;

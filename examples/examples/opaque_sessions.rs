@@ -18,7 +18,11 @@ use std::sync::Arc;
 use auth_examples::opaque_app::{SessionStore, app};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    auth_examples::exit_with("opaque_sessions", run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let addr = std::env::var("OPAQUE_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -57,20 +57,7 @@ fn log_to_the_terminal() {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     log_to_the_terminal();
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            // A sentence, with its causes: never the error's `Debug` form.
-            let mut message = format!("quickstart: {error}");
-            let mut source = error.source();
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            eprintln!("{message}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    auth_examples::exit_with("quickstart", run().await)
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {

@@ -8,3 +8,21 @@ pub mod opaque_app;
 pub mod quickstart;
 #[cfg(feature = "apps")]
 pub mod quickstart_app;
+
+/// How an example program ends: `Ok` is success; an error is printed as a sentence with its
+/// causes (`quickstart: base URL `notaurl` must be ...`), never in its `Debug` form, and the
+/// program exits with a failure code.
+pub fn exit_with(program: &str, result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    let Err(error) = result else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    let mut message = format!("{program}: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    eprintln!("{message}");
+    std::process::ExitCode::FAILURE
+}
