@@ -9,13 +9,21 @@ pub mod quickstart;
 #[cfg(feature = "apps")]
 pub mod quickstart_app;
 
-/// How an example program ends: `Ok` is success; an error is printed as a sentence with its
-/// causes (`quickstart: base URL `notaurl` must be ...`), never in its `Debug` form, and the
-/// program exits with a failure code.
+/// How an example program ends: `Ok` is success; an error is printed as [`error_message`] says
+/// and the program exits with a failure code.
 pub fn exit_with(program: &str, result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
-    let Err(error) = result else {
-        return std::process::ExitCode::SUCCESS;
-    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", error_message(program, &*error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error as a person reads it: a sentence with its causes (`quickstart: base URL `notaurl`
+/// must be ...`), never its `Debug` form.
+pub fn error_message(program: &str, error: &dyn std::error::Error) -> String {
     let mut message = format!("{program}: {error}");
     let mut source = error.source();
     while let Some(cause) = source {
@@ -23,6 +31,5 @@ pub fn exit_with(program: &str, result: Result<(), Box<dyn std::error::Error>>) 
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    eprintln!("{message}");
-    std::process::ExitCode::FAILURE
+    message
 }

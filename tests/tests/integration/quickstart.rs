@@ -218,3 +218,18 @@ fn a_browser_gets_pages_and_an_api_client_json() {
     assert_eq!(refused.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(refused.body.contains("<h1>Request refused</h1>"), "{}", refused.body);
 }
+
+/// Started with a bad base URL, the quickstart says what is wrong as a sentence (the program
+/// prints this and exits 1), not as the error's `Debug` form (`Error: BaseUrl("notaurl")`).
+#[test]
+fn a_bad_base_url_is_said_as_a_sentence() {
+    let outbox: quickstart::Outbox = std::sync::Arc::new(|_| {});
+    let sessions = quickstart::development_sessions().expect("sessions");
+    let Err(error) = quickstart::app(sessions, "notaurl", outbox) else {
+        panic!("a base URL that is not a URL is refused");
+    };
+    assert_eq!(
+        auth_examples::error_message("quickstart", &*error),
+        "quickstart: base URL `notaurl` must be an absolute http(s) URL without query or fragment, like `https://app.example.com`"
+    );
+}
