@@ -17,7 +17,8 @@ pub enum Session {
     Guest,
 }
 
-fn main() {
+#[test]
+fn compiles_and_works() {
     let json = serde_json::to_string(&Session::Guest);
     std::assert_eq!(json.ok().as_deref(), std::option::Option::Some(r#"{"type":"guest","properties":{}}"#));
     std::assert!(Session::Guest.is_guest());

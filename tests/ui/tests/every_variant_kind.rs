@@ -17,7 +17,8 @@ pub enum Session {
     Guest,
 }
 
-fn main() {
+#[test]
+fn compiles_and_works() {
     let session = Session::Api(ApiClient { scopes: vec![] });
     assert!(session.is_api());
     assert!(session.as_api().is_some());

@@ -10,7 +10,8 @@ pub enum Session {
     Only(Only),
 }
 
-fn main() {
+#[test]
+fn compiles_and_works() {
     let session = Session::Only(Only { id: 1 });
     assert!(session.is_only());
     assert!(session.into_only().is_ok());

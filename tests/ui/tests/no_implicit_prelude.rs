@@ -21,7 +21,8 @@ mod sessions {
     }
 }
 
-fn main() {
+#[test]
+fn compiles_and_works() {
     let session = sessions::Session::Guest;
     assert!(session.is_guest());
     assert!(session.as_api().is_none());

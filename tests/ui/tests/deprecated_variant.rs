@@ -22,7 +22,8 @@ pub struct Client {
     pub id: String,
 }
 
-fn main() {
+#[test]
+fn compiles_and_works() {
     let session = Session::User { id: "1".to_owned() };
     assert!(session.is_user());
     let json = serde_json::to_string(&session).unwrap_or_default();
