@@ -24,5 +24,8 @@ fn compiles_and_works() {
     assert!(session.as_api().is_some());
     assert_eq!(<Session as SessionVariant<ApiClient>>::TYPE, "api");
     assert_eq!(Session::TYPES, ["user", "api", "empty", "guest"]);
-    assert_eq!(serde_json::to_string(&Session::Empty {}).unwrap(), r#"{"type":"empty","properties":{}}"#);
+    assert_eq!(
+        serde_json::to_string(&Session::Empty {}).unwrap(),
+        r#"{"type":"empty","properties":{}}"#
+    );
 }

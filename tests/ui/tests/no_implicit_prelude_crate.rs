@@ -20,6 +20,9 @@ pub enum Session {
 #[test]
 fn compiles_and_works() {
     let json = serde_json::to_string(&Session::Guest);
-    std::assert_eq!(json.ok().as_deref(), std::option::Option::Some(r#"{"type":"guest","properties":{}}"#));
+    std::assert_eq!(
+        json.ok().as_deref(),
+        std::option::Option::Some(r#"{"type":"guest","properties":{}}"#)
+    );
     std::assert!(Session::Guest.is_guest());
 }

@@ -20,5 +20,8 @@ pub enum Absolute {
 fn compiles_and_works() {
     let json = serde_json::to_string(&Session::User { id: "1".into() }).unwrap();
     assert_eq!(json, r#"{"type":"user","properties":{"id":"1"}}"#);
-    assert_eq!(serde_json::from_str::<Absolute>(r#"{"type":"guest","properties":{}}"#).unwrap(), Absolute::Guest);
+    assert_eq!(
+        serde_json::from_str::<Absolute>(r#"{"type":"guest","properties":{}}"#).unwrap(),
+        Absolute::Guest
+    );
 }
