@@ -27,6 +27,14 @@
 //! Every refusal has one JSON shape and one set of names, shared with the axum extractors (see
 //! the table in `refusal.rs`, and README's middleware section).
 //!
+//! One file per part: `layer.rs` (the Layer and Service, and the state every clone shares),
+//! `builder.rs`, `pipeline.rs` (the steps above, refresh on request, and what a refusal answers),
+//! `cookie_refresh.rs` (refreshes shared by the requests that carry one refresh token),
+//! `invalid_token.rs` (the policy and the refusal event), `refusal.rs` (the refusal responses),
+//! `csrf.rs`, `canonical.rs` (the path form), `skip.rs` (patterns), `authz/` (the rules),
+//! `current.rs` (the session of the request being served), `body.rs`. The landing route and its
+//! page are in the crate's `landing` module.
+//!
 //! [`Layer`]: tower_layer::Layer
 
 pub(crate) mod authz;

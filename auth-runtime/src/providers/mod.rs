@@ -16,10 +16,12 @@
 //! the [`Store`] (single use, attempt counts, PKCE verifiers) and in a short-lived `HttpOnly`
 //! flow cookie scoped to `{prefix}/{provider}` that holds only a random identifier.
 //!
-//! One file per part: `error.rs` (why a flow stops), `flow.rs` (one step's request, the flow
-//! cookie and flow tokens), `contract.rs` (the [`Provider`] trait), `handler.rs` (the router and
-//! its builder), `token_endpoint.rs` (`POST <prefix>/token` for refresh tokens), and one file per
-//! provider.
+//! One file per part: `error.rs` (why a flow stops), `error_page.rs` (what a failed step shows),
+//! `flow.rs` (one step's request, the flow cookie and flow tokens), `contract.rs` (the
+//! [`Provider`] trait), `mounted.rs` (a provider with its `on_success`, type-erased),
+//! `limits.rs` (the rate limits), `builder.rs` (the handler's builder), `handler.rs` (the router
+//! and step dispatch), `token_endpoint.rs` (`POST <prefix>/token` for refresh tokens), and one
+//! file per provider.
 //!
 //! Links and redirect URIs are built from the configured base URL, never from the request's
 //! `Host` header: a forged `Host` must not put an attacker's origin into a sign-in email.
