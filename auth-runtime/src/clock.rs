@@ -29,14 +29,13 @@ impl Clock {
     }
 
     /// The time now.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code, reason = "only RemoteJwks reads it so"))]
     pub(crate) fn now(&self) -> SystemTime {
         (self.0)()
     }
 
     /// Whole seconds since the Unix epoch.
     pub(crate) fn unix_seconds(&self) -> Result<u64, BeforeEpoch> {
-        (self.0)()
+        self.now()
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs())
             .map_err(|_| BeforeEpoch)

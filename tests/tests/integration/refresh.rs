@@ -586,7 +586,6 @@ fn browser_router(clocked: &Clocked) -> axum::Router {
         .clock(clocked.now.source())
         .build();
     let layer = SessionLayer::builder(cache)
-        .cookie(clocked.sessions.cookie_options().clone())
         .refresh_tokens(clocked.tokens.clone())
         .build()
         .expect("a layer");
