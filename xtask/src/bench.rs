@@ -21,9 +21,7 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
         &[
             "bench",
             "-p",
-            "auth-runtime",
-            "--features",
-            "middleware,jwks",
+            "auth-benches",
             "--bench",
             "tokens",
             "--bench",
@@ -38,9 +36,7 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
         &[
             "bench",
             "-p",
-            "auth-macros",
-            "--features",
-            "schema",
+            "auth-benches",
             "--bench",
             "derive",
         ],

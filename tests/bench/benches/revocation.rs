@@ -4,7 +4,7 @@
 //! (`Store::get_many`, how it reads them now), and a revocation written then published in two
 //! calls against one `MULTI`/`EXEC` (`Store::put_and_publish`).
 //!
-//! Run with: cargo bench -p auth-runtime --features redis --bench revocation
+//! Run with: cargo bench -p auth-benches --bench revocation
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 // The one redis-server launcher, shared with the tests and `cargo xtask load`.
 #[allow(unreachable_pub, dead_code, reason = "a module of the xtask crate, included here")]
-#[path = "../../xtask/src/redis_server.rs"]
+#[path = "../../../xtask/src/redis_server.rs"]
 mod redis_server;
 
 fn bench(c: &mut Criterion) {

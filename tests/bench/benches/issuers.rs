@@ -3,7 +3,7 @@
 //! `jsonwebtoken` alone doing the same checks, in the same run. The remote set is served once by
 //! a one-shot HTTP responder on 127.0.0.1 and then comes from memory.
 //!
-//! Run with: cargo bench -p auth-runtime --features jwks --bench issuers
+//! Run with: cargo bench -p auth-benches --bench issuers
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -71,8 +71,8 @@ fn bench(c: &mut Criterion) {
 }
 
 fn run(c: &mut Criterion) -> Result<(), Box<dyn std::error::Error>> {
-    let private = include_bytes!("../../tests/keys/es256.pem");
-    let public = include_bytes!("../../tests/keys/es256.pub.pem");
+    let private = include_bytes!("../../keys/es256.pem");
+    let public = include_bytes!("../../keys/es256.pub.pem");
     let key = VerificationKey::es256_pem(public)?.with_kid(KID)?;
     let jwks = serde_json::json!({ "keys": [key.jwk()] }).to_string();
     let url = serve_jwks(jwks)?;

@@ -3,8 +3,8 @@
 //! verification against the raw signature check alone (`verify/raw-signature`: the backend's own
 //! primitive with its key parsed once, over our token's signing input and decoded signature).
 //!
-//! Run with: cargo bench -p auth-runtime
-//! With the other backend: cargo bench -p auth-runtime --no-default-features --features aws-lc-rs,derive,schema
+//! Run with: cargo bench -p auth-benches --bench tokens
+//! With the other backend: cargo bench -p auth-benches --no-default-features --features aws-lc-rs,schema,tracing --bench tokens
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -57,12 +57,12 @@ struct Case {
 }
 
 fn cases() -> Result<Vec<Case>, Box<dyn std::error::Error>> {
-    let ed = include_bytes!("../../tests/keys/ed25519.pem");
-    let ed_pub = include_bytes!("../../tests/keys/ed25519.pub.pem");
-    let es = include_bytes!("../../tests/keys/es256.pem");
-    let es_pub = include_bytes!("../../tests/keys/es256.pub.pem");
-    let rs = include_bytes!("../../tests/keys/rs256.pem");
-    let rs_pub = include_bytes!("../../tests/keys/rs256.pub.pem");
+    let ed = include_bytes!("../../keys/ed25519.pem");
+    let ed_pub = include_bytes!("../../keys/ed25519.pub.pem");
+    let es = include_bytes!("../../keys/es256.pem");
+    let es_pub = include_bytes!("../../keys/es256.pub.pem");
+    let rs = include_bytes!("../../keys/rs256.pem");
+    let rs_pub = include_bytes!("../../keys/rs256.pub.pem");
     Ok(vec![
         Case {
             name: "EdDSA",
@@ -274,7 +274,7 @@ mod raw {
                 "RS256" => {
                     // The SubjectPublicKeyInfo DER inside the PEM.
                     use base64::Engine;
-                    let pem = std::str::from_utf8(include_bytes!("../../tests/keys/rs256.pub.pem")).ok()?;
+                    let pem = std::str::from_utf8(include_bytes!("../../keys/rs256.pub.pem")).ok()?;
                     let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
                     let der = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
                     ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)

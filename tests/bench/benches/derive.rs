@@ -3,28 +3,28 @@
 //! derive pays before it can expand anything; `derive/expand` is parse, check and expansion to
 //! tokens, as the compiler runs it (the size of the expansion is printed).
 //!
-//! Run with: cargo bench -p auth-macros --features schema --bench derive
+//! Run with: cargo bench -p auth-benches --bench derive
 //! (`schema` is on by default in auth-runtime, so that is the expansion users get.)
 
 // The derive's modules, compiled into this benchmark: a proc-macro crate cannot be linked by one.
 // Benchmarks build with cfg(test), so the modules' test imports are unused here.
 #![allow(dead_code, unreachable_pub, unused_imports)]
 
-#[path = "../src/ast.rs"]
+#[path = "../../../auth-macros/src/ast.rs"]
 mod ast;
-#[path = "../src/attr.rs"]
+#[path = "../../../auth-macros/src/attr.rs"]
 mod attr;
-#[path = "../src/case.rs"]
+#[path = "../../../auth-macros/src/case.rs"]
 mod case;
-#[path = "../src/ctxt.rs"]
+#[path = "../../../auth-macros/src/ctxt.rs"]
 mod ctxt;
-#[path = "../src/expand.rs"]
+#[path = "../../../auth-macros/src/expand.rs"]
 mod expand;
-#[path = "../src/fallback.rs"]
+#[path = "../../../auth-macros/src/fallback.rs"]
 mod fallback;
-#[path = "../src/params.rs"]
+#[path = "../../../auth-macros/src/params.rs"]
 mod params;
-#[path = "../src/valid.rs"]
+#[path = "../../../auth-macros/src/valid.rs"]
 mod valid;
 
 use std::fmt::Write as _;

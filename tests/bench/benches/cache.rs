@@ -12,7 +12,7 @@
 //! - `authorize/100-rules`: one verdict from a table of 100 authorization rules, the deciding rule
 //!   last, against the layer's cache-hit overhead above.
 //!
-//! Run with: cargo bench -p auth-runtime --features middleware --bench cache
+//! Run with: cargo bench -p auth-benches --bench cache
 
 use std::convert::Infallible;
 use std::future::{Ready, poll_fn, ready};
@@ -43,15 +43,15 @@ fn keys() -> Result<Vec<(&'static str, SigningKey)>, Box<dyn std::error::Error>>
     Ok(vec![
         (
             "EdDSA",
-            SigningKey::ed25519_pem(include_bytes!("../../tests/keys/ed25519.pem"))?,
+            SigningKey::ed25519_pem(include_bytes!("../../keys/ed25519.pem"))?,
         ),
         (
             "ES256",
-            SigningKey::es256_pem(include_bytes!("../../tests/keys/es256.pem"))?,
+            SigningKey::es256_pem(include_bytes!("../../keys/es256.pem"))?,
         ),
         (
             "RS256",
-            SigningKey::rs256_pem(include_bytes!("../../tests/keys/rs256.pem"))?,
+            SigningKey::rs256_pem(include_bytes!("../../keys/rs256.pem"))?,
         ),
         (
             "HS256",

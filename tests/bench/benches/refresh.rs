@@ -4,7 +4,7 @@
 //! real `redis-server` on 127.0.0.1 (started here; skipped with a message when there is none),
 //! beside the baseline of the same run: signing the access token alone (`Sessions::issue`).
 //!
-//! Run with: cargo bench -p auth-runtime --features redis --bench refresh
+//! Run with: cargo bench -p auth-benches --bench refresh
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 // The one redis-server launcher, shared with the tests and `cargo xtask load`.
 #[allow(unreachable_pub, dead_code, reason = "a module of the xtask crate, included here")]
-#[path = "../../xtask/src/redis_server.rs"]
+#[path = "../../../xtask/src/redis_server.rs"]
 mod redis_server;
 
 #[derive(SessionTypes, Debug, Clone, PartialEq)]
@@ -26,7 +26,7 @@ enum AppSession {
 }
 
 fn sessions() -> Option<Sessions<AppSession>> {
-    let key = SigningKey::ed25519_pem(include_bytes!("../../tests/keys/ed25519.pem")).ok()?;
+    let key = SigningKey::ed25519_pem(include_bytes!("../../keys/ed25519.pem")).ok()?;
     Sessions::builder()
         .signing_key(key)
         .issuer("https://auth.example.com")

@@ -3,7 +3,7 @@
 //! invalidated one verified afresh), and one cache hit on its own. The fill is set-up, not
 //! measured.
 //!
-//! Run with: cargo bench -p auth-runtime --features middleware --bench invalidation
+//! Run with: cargo bench -p auth-benches --bench invalidation
 
 use std::hint::black_box;
 use std::time::Duration;
