@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use auth_runtime::schema::{json_schema_file, typescript};
 
+pub mod postgres_server;
 pub mod redis_server;
 
 /// The folder the files are written to, relative to the workspace root.

@@ -5,8 +5,9 @@
 //! Every operation that decides "first one wins" is one atomic step of the store
 //! ([`put_new`](Store::put_new), [`take`](Store::take), [`increment`](Store::increment)), never a
 //! read followed by a write, so a store shared by several instances keeps the same guarantees.
-//! [`MemoryStore`] is the default, for one process; `RedisStore` (feature `redis`) shares the
-//! records with every instance of a fleet.
+//! [`MemoryStore`] is the default, for one process; `SqliteStore` (feature `sqlite`) keeps the
+//! records in one file so they survive a restart; `RedisStore` (feature `redis`) and
+//! `PostgresStore` (feature `postgres`) share them with every instance of a fleet.
 //!
 //! A store also carries **cache invalidation events**: [`publish`](Store::publish) an
 //! [`Invalidation`] (a session revoked, say) and every [`subscribe`](Store::subscribe)d listener,
@@ -20,6 +21,8 @@ pub(crate) mod memory;
 pub(crate) mod metered;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
 
 pub use self::contract::{
     REFRESH_KEY_PREFIXES, SECURITY_KEY_PREFIXES, Store, StoreError, StoreFuture, is_refresh_key, is_security_key,
@@ -31,3 +34,12 @@ pub use self::metered::{MeteredStore, OperationStats, StoreStats};
 pub use self::redis::{
     DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
 };
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use self::sql::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, SQL_SCHEMA_VERSION};
+#[cfg(feature = "postgres")]
+pub use self::sql::postgres::{
+    DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_POSTGRES_HEARTBEAT, DEFAULT_POSTGRES_TIMEOUT, PostgresStore,
+    PostgresStoreBuilder,
+};
+#[cfg(feature = "sqlite")]
+pub use self::sql::sqlite::{DEFAULT_SQLITE_TIMEOUT, SqliteStore, SqliteStoreBuilder};

@@ -38,6 +38,7 @@ mod redis_store;
 mod refresh;
 mod schema;
 mod secrets;
+mod store_contract;
 mod security;
 mod token_size;
 mod tokens;

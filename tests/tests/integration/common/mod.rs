@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the fixtures")]
 
+pub mod backends;
 pub mod browser;
 pub mod client;
 pub mod clock;

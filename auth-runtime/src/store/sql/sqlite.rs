@@ -1,0 +1,347 @@
+//! [`SqliteStore`]: the [`Store`] in one SQLite file, for one instance that must remember across a
+//! restart (feature `sqlite`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, SystemTime};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, sqlite::SqliteRow};
+
+use super::records::{Bind, Engine, Records, Row, sweep_every, within};
+use super::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, Quotas, SQL_SCHEMA_VERSION, Statements, check_prefix};
+use crate::clock::Clock;
+use crate::store::contract::{Store, StoreError, StoreFuture};
+use crate::store::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
+
+/// How long one statement may wait (for the file's write lock included) before the store answers
+/// [`StoreError::Unavailable`]: five seconds by default.
+pub const DEFAULT_SQLITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A [`Store`] in one SQLite file (feature `sqlite`): what the sign-in flows, revocations and
+/// refresh families must remember survives a restart of the process, with nothing to run beside
+/// it. The default of the quickstart.
+///
+/// - **One file**, in WAL mode with `synchronous = FULL`: a step that answered is on disk, so a
+///   crash or a `kill -9` right after loses nothing that was answered (a power cut neither).
+/// - **Atomic steps**: every [`Store`] step is one SQL statement (`INSERT ... ON CONFLICT`,
+///   `DELETE ... RETURNING`, an `UPDATE` of a counter in the same statement), never a read
+///   followed by a write; of two concurrent [`take`](Store::take)s, one gets the record.
+/// - **Expiry** is kept in the row (Unix milliseconds of the store's clock): an expired row is
+///   never returned, and a sweep every minute removes at most 10 000 of them (in batches of 1 000).
+/// - **Quotas** per class of record, as [`MemoryStore`](crate::store::MemoryStore) has them: flows,
+///   security records and refresh records each have their own, so flows filling theirs never make a
+///   revocation fail. A write into a full class first sweeps that class's expired rows.
+/// - **Events** reach the listeners of this process (every clone of this store, and every store
+///   opened on the same file); they are live from the start. **Two processes sharing the file** share the records (single use holds
+///   across them: SQLite serialises the writes) but not the events: a cache in one process does
+///   not hear the other's revocations. Give each process its own file, or share a
+///   `PostgresStore` or `RedisStore` between instances.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use auth_runtime::store::SqliteStore;
+///
+/// let store = SqliteStore::builder("data/auth.sqlite").connect().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    records: Arc<Records<SqliteEngine>>,
+    listeners: Arc<Listeners>,
+    path: PathBuf,
+    sweeper: tokio::task::AbortHandle,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.sweeper.abort();
+    }
+}
+
+struct SqliteEngine {
+    pool: SqlitePool,
+    timeout: Duration,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`SqliteStore`]; [`connect`](SqliteStoreBuilder::connect) opens it.
+pub struct SqliteStoreBuilder {
+    path: PathBuf,
+    prefix: String,
+    timeout: Duration,
+    sweep_interval: Duration,
+    quotas: Quotas,
+    clock: Clock,
+}
+
+impl fmt::Debug for SqliteStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStoreBuilder")
+            .field("path", &self.path)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStoreBuilder {
+    /// The prefix of the tables (`<prefix>records`, `<prefix>schema`); [`DEFAULT_SQL_PREFIX`] by
+    /// default. ASCII letters, digits and `_`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a statement may take, waiting for the write lock included;
+    /// [`DEFAULT_SQLITE_TIMEOUT`] by default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How often expired rows are swept; [`DEFAULT_SWEEP_INTERVAL`] by default.
+    pub fn sweep_interval(mut self, interval: Duration) -> Self {
+        self.sweep_interval = interval;
+        self
+    }
+
+    /// The most rows each class may hold: flows (pending codes and sign-ins), security records
+    /// (revocations, used links, attempt and rate counters) and refresh-token records. The
+    /// defaults are [`MemoryStore`](crate::store::MemoryStore)'s.
+    pub fn capacities(mut self, flows: usize, security: usize, refresh: usize) -> Self {
+        self.quotas = Quotas {
+            flows,
+            security,
+            refresh,
+        };
+        self
+    }
+
+    /// The clock expiries are read against; the system's by default.
+    pub fn clock(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Clock::custom(now);
+        self
+    }
+
+    /// Opens the file (creating it and its folder's tables if missing; not the folder itself),
+    /// checks or creates the schema, and starts the sweep on the current tokio runtime. A file
+    /// written by a newer version of the schema is refused.
+    pub async fn connect(self) -> Result<SqliteStore, StoreError> {
+        check_prefix(&self.prefix)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(unavailable)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&self.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(self.timeout);
+        let pool = within(
+            self.timeout,
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(self.timeout)
+                .connect_with(options),
+        )
+        .await
+        .map_err(|error| opening(&self.path, error))?;
+        let engine = SqliteEngine {
+            pool,
+            timeout: self.timeout,
+        };
+        engine.create_schema(&self.prefix).await.map_err(|error| opening(&self.path, error))?;
+        let records = Arc::new(Records {
+            engine,
+            statements: Statements::new(&self.prefix, '?'),
+            quotas: self.quotas,
+            clock: self.clock,
+        });
+        let sweeper = runtime
+            .spawn(sweep_every(Arc::downgrade(&records), self.sweep_interval))
+            .abort_handle();
+        let listeners = listeners_of(&self.path);
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                records,
+                listeners,
+                path: self.path,
+                sweeper,
+            }),
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Configures a store in the file at `path`.
+    pub fn builder(path: impl AsRef<Path>) -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            path: path.as_ref().to_owned(),
+            prefix: DEFAULT_SQL_PREFIX.to_owned(),
+            timeout: DEFAULT_SQLITE_TIMEOUT,
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            quotas: Quotas::default(),
+            clock: Clock::system(),
+        }
+    }
+
+    /// Opens the file at `path` with the defaults; see [`builder`](SqliteStore::builder).
+    pub async fn connect(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::builder(path).connect().await
+    }
+
+    /// Removes expired rows now (at most 10 000), as the periodic sweep does; how many went.
+    pub async fn sweep(&self) -> Result<u64, StoreError> {
+        self.inner.records.sweep().await
+    }
+
+    /// The file the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+/// The listeners of every store opened on the file at `path` in this process, so that two
+/// stores opened on one file hear each other's events as clones do.
+fn listeners_of(path: &Path) -> Arc<Listeners> {
+    static OPEN: Mutex<Vec<(PathBuf, Weak<Listeners>)>> = Mutex::new(Vec::new());
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
+    open.retain(|(_, listeners)| listeners.strong_count() > 0);
+    if let Some(listeners) = open.iter().find(|(file, _)| *file == path).and_then(|(_, l)| l.upgrade()) {
+        return listeners;
+    }
+    // One process: no event can be missed, so every listener is live from the start.
+    let listeners = Arc::new(Listeners::new());
+    listeners.emit(&StoreEvent::Subscribed);
+    open.push((path, Arc::downgrade(&listeners)));
+    listeners
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+/// An error opening the file, with the file's name in it.
+fn opening(path: &Path, error: StoreError) -> StoreError {
+    StoreError::Unavailable(format!("cannot open the SQLite store {}: {error}", path.display()).into())
+}
+
+impl SqliteEngine {
+    async fn create_schema(&self, prefix: &str) -> Result<(), StoreError> {
+        let mut connection = within(self.timeout, self.pool.acquire()).await?;
+        // One transaction that takes the write lock at once: two processes opening a new file
+        // together create it once.
+        let script = format!(
+            "BEGIN IMMEDIATE;
+             CREATE TABLE IF NOT EXISTS {prefix}records (
+                 key TEXT PRIMARY KEY NOT NULL, value BLOB, counter INTEGER,
+                 expires_at INTEGER NOT NULL, class INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS {prefix}records_expiry ON {prefix}records (class, expires_at);
+             CREATE TABLE IF NOT EXISTS {prefix}schema (version INTEGER NOT NULL);
+             INSERT INTO {prefix}schema (version) SELECT {SQL_SCHEMA_VERSION}
+                 WHERE NOT EXISTS (SELECT 1 FROM {prefix}schema);
+             COMMIT;"
+        );
+        let created = within(self.timeout, sqlx::raw_sql(&script).execute(&mut *connection)).await;
+        if let Err(error) = created {
+            // Leave no transaction open on a connection that goes back to the pool.
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await;
+            return Err(error);
+        }
+        let version: i64 = within(
+            self.timeout,
+            sqlx::query_scalar(&format!("SELECT max(version) FROM {prefix}schema")).fetch_one(&mut *connection),
+        )
+        .await?;
+        super::check_version(version)
+    }
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    binds: Vec<Bind<'q>>,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Bytes(bytes) => query.bind(bytes),
+            Bind::Int(int) => query.bind(int),
+        };
+    }
+    query
+}
+
+fn read(row: &SqliteRow) -> Row {
+    Row {
+        key: row.try_get("key").ok(),
+        value: row.try_get("value").ok().flatten(),
+        counter: row.try_get("counter").ok().flatten(),
+        expires_at: row.try_get("expires_at").ok(),
+    }
+}
+
+impl Engine for SqliteEngine {
+    fn rows<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, Vec<Row>> {
+        Box::pin(async move {
+            let rows = within(self.timeout, bind_all(sqlx::query(sql), binds).fetch_all(&self.pool)).await?;
+            Ok(rows.iter().map(read).collect())
+        })
+    }
+
+    fn execute<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let done = within(self.timeout, bind_all(sqlx::query(sql), binds).execute(&self.pool)).await?;
+            Ok(done.rows_affected())
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(self.inner.records.put(key, value, ttl))
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(self.inner.records.put_new(key, value, ttl))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(self.inner.records.get(key))
+    }
+
+    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(self.inner.records.take(key))
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+        Box::pin(self.inner.records.increment(key, ttl))
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(self.inner.records.remove(key))
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        Box::pin(self.inner.records.get_many(keys))
+    }
+
+    fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
+        self.inner.listeners.emit(&StoreEvent::Invalidate(invalidation.clone()));
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn subscribe(&self, listener: Listener) -> Subscription {
+        self.inner.listeners.add(listener)
+    }
+}
