@@ -17,14 +17,17 @@
 //! to `/me`, the landing route, where the session layer moves it into the cookie) and
 //! `/token?name=alice` (a bare token for `curl -H "Authorization: Bearer <token>" .../me`).
 //!
-//! Everything is embedded: a development Ed25519 key is generated at start, so sessions do not
-//! survive a restart, and the sign-in flows and revocations are kept in memory. Set
+//! Everything is embedded and durable: the sign-in flows, revocations and a development Ed25519
+//! key (made by the first start) live in one SQLite file, `.quickstart/auth.sqlite` at the
+//! workspace root (ignored by git; `QUICKSTART_DATA` names another folder). A restart keeps the
+//! person signed in and a logged-out session revoked; delete the folder to start afresh. Set
 //! `QUICKSTART_ADDR` to listen elsewhere than 127.0.0.1:3000.
 //!
-//! Several instances behind one address (README, "Running several instances") share a Redis and
-//! a key: `QUICKSTART_REDIS_URL=redis://127.0.0.1:6379/` keeps the flows, revocations and cache
-//! invalidations there, `QUICKSTART_SIGNING_KEY=key.pem` signs with that Ed25519 key (PKCS#8 PEM)
-//! instead of a fresh one, and `QUICKSTART_BASE_URL` is the address people open.
+//! Several instances behind one address (README, "Running several instances") share a database
+//! and a key: `QUICKSTART_DATABASE_URL=postgres://user@host/db` keeps the flows, revocations,
+//! cache invalidations and the development key in PostgreSQL (`QUICKSTART_REDIS_URL=redis://...`
+//! in Redis), `QUICKSTART_SIGNING_KEY=key.pem` signs with that Ed25519 key (PKCS#8 PEM) instead,
+//! and `QUICKSTART_BASE_URL` is the address people open.
 //!
 //! Each sign-in step and each refusal is logged in the terminal as it happens (the crate's
 //! `tracing` events, printed by `tracing-subscriber`).
@@ -35,10 +38,11 @@
 
 use std::error::Error;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use auth_examples::quickstart_app::{Message, Outbox, app_with_store, development_sessions, sessions_with_key};
-use auth_runtime::store::{MemoryStore, RedisStore, Store};
+use auth_examples::quickstart_app::{Message, Outbox, app_with_store, development_key, sessions_with_key};
+use auth_runtime::store::{PostgresStore, RedisStore, SqliteStore, Store};
 
 /// Prints the crate's events in the terminal: every sign-in step and refusal at DEBUG for
 /// `auth_runtime`, INFO for everything else (README, "Logs and metrics").
@@ -60,6 +64,29 @@ async fn main() -> std::process::ExitCode {
     auth_examples::exit_with("quickstart", run().await)
 }
 
+/// PostgreSQL or Redis when their variable says so; otherwise the SQLite file in the data folder.
+async fn open_store() -> Result<Arc<dyn Store>, Box<dyn Error>> {
+    if let Ok(url) = std::env::var("QUICKSTART_DATABASE_URL") {
+        let store = PostgresStore::connect(url)
+            .await
+            .map_err(|error| format!("QUICKSTART_DATABASE_URL: {error}"))?;
+        return Ok(Arc::new(store));
+    }
+    if let Ok(url) = std::env::var("QUICKSTART_REDIS_URL") {
+        let store = RedisStore::connect(url)
+            .await
+            .map_err(|error| format!("QUICKSTART_REDIS_URL: {error}"))?;
+        return Ok(Arc::new(store));
+    }
+    let data = std::env::var_os("QUICKSTART_DATA")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.quickstart"), PathBuf::from);
+    std::fs::create_dir_all(&data).map_err(|error| format!("cannot create {}: {error}", data.display()))?;
+    let file = data.join("auth.sqlite");
+    let store = SqliteStore::connect(&file).await?;
+    println!("quickstart state in {}", file.display());
+    Ok(Arc::new(store))
+}
+
 async fn run() -> Result<(), Box<dyn Error>> {
     let addr = std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -71,20 +98,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
         Message::Link { to, url } => println!("sign-in link for {to}: {url}"),
         Message::Code { to, code } => println!("sign-in code for {to}: {code}"),
     });
-    let sessions = match std::env::var_os("QUICKSTART_SIGNING_KEY") {
-        Some(path) => {
-            sessions_with_key(&std::fs::read(&path).map_err(|error| format!("cannot read {path:?}: {error}"))?)?
-        }
-        None => development_sessions()?,
+    let store = open_store().await?;
+    let pem = match std::env::var_os("QUICKSTART_SIGNING_KEY") {
+        Some(path) => std::fs::read(&path).map_err(|error| format!("cannot read {path:?}: {error}"))?,
+        None => development_key(store.as_ref()).await?,
     };
-    let store: Arc<dyn Store> = match std::env::var("QUICKSTART_REDIS_URL") {
-        Ok(url) => Arc::new(
-            RedisStore::connect(url)
-                .await
-                .map_err(|error| format!("QUICKSTART_REDIS_URL: {error}"))?,
-        ),
-        Err(_) => Arc::new(MemoryStore::new()),
-    };
+    let sessions = sessions_with_key(&pem)?;
     let app = app_with_store(sessions, &base_url, outbox, store)?;
     println!("quickstart listening on {base_url}/  (Ctrl-C to stop)");
     // With each connection's peer address (`ConnectInfo`): the sign-in limits count requests per

@@ -28,6 +28,37 @@ pub fn development_sessions() -> Result<Sessions<AppSession>, Box<dyn Error>> {
     sessions_with(SigningKey::generate_ed25519()?)
 }
 
+/// The record under which the quickstart keeps its development key in its store.
+pub const DEVELOPMENT_KEY_RECORD: &str = "quickstart:development-key";
+
+/// The development signing key kept in `store` (an Ed25519 PKCS#8 PEM): made and saved by the
+/// first start, read back by every later one (and by every instance sharing the store), so
+/// sessions survive a restart. A key for development only: anyone who can read the store can
+/// sign sessions.
+pub async fn development_key(store: &dyn Store) -> Result<Vec<u8>, Box<dyn Error>> {
+    /// PKCS#8 v1 for Ed25519 (RFC 8410): this header, then the 32-byte seed.
+    const PKCS8_ED25519: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
+    /// Ten years: the development key outlives any session it signs.
+    const KEPT: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 24 * 60 * 60);
+    use base64::Engine as _;
+    let mut der = PKCS8_ED25519.to_vec();
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|error| format!("no randomness for a key: {error}"))?;
+    der.extend_from_slice(&seed);
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(&der)
+    );
+    // The first instance to save one wins; everyone reads the one saved.
+    store.put_new(DEVELOPMENT_KEY_RECORD, pem.into_bytes(), KEPT).await?;
+    Ok(store
+        .get(DEVELOPMENT_KEY_RECORD)
+        .await?
+        .ok_or("the development key was not kept by the store")?)
+}
+
 /// The app's sessions signed with an Ed25519 key from a PKCS#8 PEM file (`QUICKSTART_SIGNING_KEY`),
 /// so several instances accept each other's sessions.
 pub fn sessions_with_key(pem: &[u8]) -> Result<Sessions<AppSession>, Box<dyn Error>> {

@@ -233,3 +233,46 @@ fn a_bad_base_url_is_said_as_a_sentence() {
         "quickstart: base URL `notaurl` must be an absolute http(s) URL without query or fragment, like `https://app.example.com`"
     );
 }
+
+/// The quickstart's default state is one SQLite file: restarted on the same file, it signs with
+/// the same development key (a session from before the restart still works) and remembers a
+/// logout (the revoked session stays revoked).
+#[test]
+fn a_restart_on_sqlite_keeps_sessions_and_revocations() {
+    use auth_runtime::store::{SqliteStore, Store};
+    use std::sync::Arc;
+
+    let data = std::env::temp_dir().join(format!("auth-quickstart-{}", std::process::id()));
+    std::fs::create_dir_all(&data).expect("a data folder");
+    let file = data.join("auth.sqlite");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let start = || {
+        let store: Arc<dyn Store> = Arc::new(runtime.block_on(SqliteStore::connect(&file)).expect("open"));
+        let pem = runtime
+            .block_on(quickstart::development_key(store.as_ref()))
+            .expect("the development key");
+        let sessions = quickstart::sessions_with_key(&pem).expect("sessions");
+        let outbox: quickstart::Outbox = Arc::new(|_| {});
+        serve(quickstart::app_with_store(sessions, "http://localhost:3000", outbox, store).expect("app"))
+    };
+
+    let before = start();
+    let kept = signed_in_cookie(before);
+    let logged_out = signed_in_cookie(before);
+    let logout = common::client::send(
+        before,
+        "POST",
+        "/logout",
+        &[("Cookie", &logged_out), ("Sec-Fetch-Site", "same-origin")],
+    );
+    assert_eq!(logout.status, 302);
+
+    let after = start();
+    let me = get(after, "/me", &[("Cookie", &kept)]);
+    assert_eq!(me.status, 200, "signed in across the restart: {}", me.body);
+    let replayed = get(after, "/me", &[("Cookie", &logged_out)]);
+    assert_eq!(replayed.status, 401, "{}", replayed.body);
+    assert!(replayed.json()["reason"].as_str().is_some_and(|reason| reason.contains("revoked")));
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&data);
+}
