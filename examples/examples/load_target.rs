@@ -3,7 +3,8 @@
 //!
 //! `LOAD_MODE`: `bare` (no layer), `layer` (the layer and its cache over HS256 `Sessions`), or
 //! `redis` (the layer over `Revocable` on a `RedisStore` at `LOAD_REDIS_URL`, with no cache, so
-//! every request is a miss that asks Redis). `LOAD_SECRET` is the HS256 secret (32 bytes or
+//! every request is a miss that asks Redis), or `postgres` (the same over a `PostgresStore` at
+//! `LOAD_DATABASE_URL`). `LOAD_SECRET` is the HS256 secret (32 bytes or
 //! more) the load generator signs its tokens with.
 //!
 //! Run with: cargo xtask load
@@ -12,7 +13,7 @@ use std::error::Error;
 use std::sync::Arc;
 
 use auth_runtime::revocation::{Revocable, Revocations};
-use auth_runtime::store::{RedisStore, Store};
+use auth_runtime::store::{PostgresStore, RedisStore, Store};
 use auth_runtime::{SessionCache, SessionLayer, SessionTypes, Sessions, SigningKey};
 use axum::Router;
 use axum::routing::get;
@@ -47,9 +48,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let app = match mode.as_str() {
         "bare" => routes,
         "layer" => routes.layer(SessionLayer::builder(SessionCache::new(sessions)).build()?),
-        "redis" => {
-            let url = std::env::var("LOAD_REDIS_URL").map_err(|_| "LOAD_REDIS_URL is required")?;
-            let store: Arc<dyn Store> = Arc::new(RedisStore::connect(url).await?);
+        "redis" | "postgres" => {
+            let store: Arc<dyn Store> = if mode == "redis" {
+                let url = std::env::var("LOAD_REDIS_URL").map_err(|_| "LOAD_REDIS_URL is required")?;
+                Arc::new(RedisStore::connect(url).await?)
+            } else {
+                let url = std::env::var("LOAD_DATABASE_URL").map_err(|_| "LOAD_DATABASE_URL is required")?;
+                Arc::new(PostgresStore::connect(url).await?)
+            };
             let verifier = Revocable::new(sessions, Revocations::new(store));
             let cache = SessionCache::builder(verifier).capacity(0).build();
             routes.layer(SessionLayer::builder(cache).build()?)

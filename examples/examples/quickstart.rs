@@ -78,8 +78,10 @@ async fn open_store() -> Result<Arc<dyn Store>, Box<dyn Error>> {
             .map_err(|error| format!("QUICKSTART_REDIS_URL: {error}"))?;
         return Ok(Arc::new(store));
     }
-    let data = std::env::var_os("QUICKSTART_DATA")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.quickstart"), PathBuf::from);
+    let data = std::env::var_os("QUICKSTART_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.quickstart"),
+        PathBuf::from,
+    );
     std::fs::create_dir_all(&data).map_err(|error| format!("cannot create {}: {error}", data.display()))?;
     let file = data.join("auth.sqlite");
     let store = SqliteStore::connect(&file).await?;

@@ -31,17 +31,7 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
         ],
         &[("BURST_REPORT", burst_report.as_os_str())],
     )?;
-    cargo(
-        root,
-        &[
-            "bench",
-            "-p",
-            "auth-benches",
-            "--bench",
-            "derive",
-        ],
-        &[],
-    )?;
+    cargo(root, &["bench", "-p", "auth-benches", "--bench", "derive"], &[])?;
     let builds = build_times(root, &target)?;
 
     let criterion = target.join("criterion");

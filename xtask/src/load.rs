@@ -5,8 +5,9 @@
 //!
 //! Scenarios: bare axum; behind the layer with one valid token (cache hits); with 10 000
 //! distinct valid tokens (the cache filling, then hitting); with invalid tokens (refusals); and
-//! with the Redis-backed `Revocable` on every request (no cache; needs `redis-server`, which the
-//! command starts on 127.0.0.1, or the scenario is reported as skipped).
+//! with the Redis-backed and the PostgreSQL-backed `Revocable` on every request (no cache; needs
+//! `redis-server` and Debian's `postgresql`, which the command starts on 127.0.0.1, or the
+//! scenario is reported as skipped).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -112,6 +113,19 @@ pub(crate) fn run(root: &Path) -> Result<bool, Error> {
             )?),
         )),
         Err(_) => rows.push(("Revocable on Redis (skipped: no redis-server)", None)),
+    }
+    match xtask::postgres_server::PostgresServer::start() {
+        Ok(postgres) => rows.push((
+            "Revocable on PostgreSQL, every request a miss",
+            Some(scenario(
+                &runtime,
+                &binary,
+                "postgres",
+                &[("LOAD_DATABASE_URL", &postgres.url())],
+                &many,
+            )?),
+        )),
+        Err(_) => rows.push(("Revocable on PostgreSQL (skipped: no PostgreSQL server)", None)),
     }
 
     let bare = rows

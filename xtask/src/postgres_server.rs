@@ -36,7 +36,17 @@ impl PostgresServer {
         let data = server.data.display().to_string();
         server.run(
             "initdb",
-            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"],
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
         )?;
         server.restart()?;
         Ok(server)
@@ -67,7 +77,10 @@ impl PostgresServer {
             self.port
         );
         let log = self.data.join("server.log").display().to_string();
-        self.run("pg_ctl", &["start", "-D", &data, "-w", "-t", "60", "-l", &log, "-o", &options])?;
+        self.run(
+            "pg_ctl",
+            &["start", "-D", &data, "-w", "-t", "60", "-l", &log, "-o", &options],
+        )?;
         self.running = true;
         Ok(())
     }

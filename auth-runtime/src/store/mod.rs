@@ -34,8 +34,6 @@ pub use self::metered::{MeteredStore, OperationStats, StoreStats};
 pub use self::redis::{
     DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
 };
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use self::sql::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, SQL_SCHEMA_VERSION};
 #[cfg(feature = "postgres")]
 pub use self::sql::postgres::{
     DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_POSTGRES_HEARTBEAT, DEFAULT_POSTGRES_TIMEOUT, PostgresStore,
@@ -43,3 +41,5 @@ pub use self::sql::postgres::{
 };
 #[cfg(feature = "sqlite")]
 pub use self::sql::sqlite::{DEFAULT_SQLITE_TIMEOUT, SqliteStore, SqliteStoreBuilder};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use self::sql::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, SQL_SCHEMA_VERSION};

@@ -45,14 +45,8 @@ fn keys() -> Result<Vec<(&'static str, SigningKey)>, Box<dyn std::error::Error>>
             "EdDSA",
             SigningKey::ed25519_pem(include_bytes!("../../keys/ed25519.pem"))?,
         ),
-        (
-            "ES256",
-            SigningKey::es256_pem(include_bytes!("../../keys/es256.pem"))?,
-        ),
-        (
-            "RS256",
-            SigningKey::rs256_pem(include_bytes!("../../keys/rs256.pem"))?,
-        ),
+        ("ES256", SigningKey::es256_pem(include_bytes!("../../keys/es256.pem"))?),
+        ("RS256", SigningKey::rs256_pem(include_bytes!("../../keys/rs256.pem"))?),
         (
             "HS256",
             SigningKey::hs256(b"0123456789abcdef0123456789abcdef-bench-secret")?,

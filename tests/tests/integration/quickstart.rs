@@ -272,7 +272,11 @@ fn a_restart_on_sqlite_keeps_sessions_and_revocations() {
     assert_eq!(me.status, 200, "signed in across the restart: {}", me.body);
     let replayed = get(after, "/me", &[("Cookie", &logged_out)]);
     assert_eq!(replayed.status, 401, "{}", replayed.body);
-    assert!(replayed.json()["reason"].as_str().is_some_and(|reason| reason.contains("revoked")));
+    assert!(
+        replayed.json()["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("revoked"))
+    );
     drop(runtime);
     let _ = std::fs::remove_dir_all(&data);
 }

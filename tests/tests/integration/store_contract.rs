@@ -90,8 +90,16 @@ async fn steps_and_expiry(engine: Engine) {
     let store = backend.instance().await;
     store.put("code:a", b"one".to_vec(), MINUTE).await.expect("put");
     assert_eq!(store.get("code:a").await.expect("get"), Some(b"one".to_vec()));
-    store.put("code:a", b"two".to_vec(), MINUTE).await.expect("put replaces");
-    assert!(!store.put_new("code:a", b"three".to_vec(), MINUTE).await.expect("put_new"));
+    store
+        .put("code:a", b"two".to_vec(), MINUTE)
+        .await
+        .expect("put replaces");
+    assert!(
+        !store
+            .put_new("code:a", b"three".to_vec(), MINUTE)
+            .await
+            .expect("put_new")
+    );
     assert_eq!(store.get("code:a").await.expect("get"), Some(b"two".to_vec()));
     let keys = ["code:a".to_owned(), "code:missing".to_owned()];
     assert_eq!(
@@ -108,7 +116,12 @@ async fn steps_and_expiry(engine: Engine) {
     // A short time to live, then the record is gone for every step (polled, no fixed sleep).
     let short = Duration::from_millis(400);
     store.put("code:short", b"v".to_vec(), short).await.expect("put");
-    assert!(store.put_new("link-used:short", Vec::new(), short).await.expect("put_new"));
+    assert!(
+        store
+            .put_new("link-used:short", Vec::new(), short)
+            .await
+            .expect("put_new")
+    );
     assert_eq!(store.increment("attempts:short", short).await.expect("increment"), 1);
     let started = Instant::now();
     while store.get("code:short").await.expect("get").is_some() {
@@ -124,7 +137,12 @@ async fn steps_and_expiry(engine: Engine) {
         tokio::task::yield_now().await;
     }
     assert_eq!(store.take("code:short").await.expect("take"), None);
-    assert!(store.put_new("link-used:short", Vec::new(), MINUTE).await.expect("put_new"));
+    assert!(
+        store
+            .put_new("link-used:short", Vec::new(), MINUTE)
+            .await
+            .expect("put_new")
+    );
     assert_eq!(store.increment("attempts:short", MINUTE).await.expect("increment"), 1);
 }
 
@@ -133,10 +151,16 @@ async fn steps_and_expiry(engine: Engine) {
 async fn a_failed_step_is_an_error(engine: Engine) {
     let backend = Backend::start(engine);
     let store = backend.instance().await;
-    store.put("attempts:x", b"not a number".to_vec(), MINUTE).await.expect("put");
+    store
+        .put("attempts:x", b"not a number".to_vec(), MINUTE)
+        .await
+        .expect("put");
     let error = store.increment("attempts:x", MINUTE).await.expect_err("not a counter");
     assert!(matches!(error, StoreError::NotACounter { .. }), "{engine:?}: {error:?}");
-    assert_eq!(store.get("attempts:x").await.expect("get"), Some(b"not a number".to_vec()));
+    assert_eq!(
+        store.get("attempts:x").await.expect("get"),
+        Some(b"not a number".to_vec())
+    );
 }
 
 /// Flows fill their quota and are refused; security and refresh records are not; an expired
@@ -144,15 +168,29 @@ async fn a_failed_step_is_an_error(engine: Engine) {
 async fn quotas(engine: Engine) {
     let backend = Backend::with_capacities(engine, 2, 2, 2);
     let store = backend.instance().await;
-    store.put("code:1", Vec::new(), Duration::from_millis(300)).await.expect("first flow");
+    store
+        .put("code:1", Vec::new(), Duration::from_millis(300))
+        .await
+        .expect("first flow");
     store.put("code:2", Vec::new(), MINUTE).await.expect("second flow");
     let full = store.put_new("code:3", Vec::new(), MINUTE).await.expect_err("quota");
     assert!(matches!(full, StoreError::Full { capacity: 2 }), "{engine:?}: {full:?}");
     assert!(store.increment("code:counter", MINUTE).await.is_err(), "{engine:?}");
     // Another class is not refused because flows filled theirs.
-    store.put("revoked:jti", Vec::new(), MINUTE).await.expect("a revocation");
-    assert!(store.put_new("link-used:j", Vec::new(), MINUTE).await.expect("a used link"));
-    store.put("refresh:h", Vec::new(), MINUTE).await.expect("a refresh record");
+    store
+        .put("revoked:jti", Vec::new(), MINUTE)
+        .await
+        .expect("a revocation");
+    assert!(
+        store
+            .put_new("link-used:j", Vec::new(), MINUTE)
+            .await
+            .expect("a used link")
+    );
+    store
+        .put("refresh:h", Vec::new(), MINUTE)
+        .await
+        .expect("a refresh record");
     // Replacing a flow that is there is no new record.
     store.put("code:2", b"again".to_vec(), MINUTE).await.expect("replace");
     // The short flow expires; a write into the full class sweeps it and fits.
@@ -204,8 +242,14 @@ async fn a_stopped_store_fails_closed_and_serves_again(engine: Engine) {
     wait_for(&mut events, &StoreEvent::Interrupted).await;
     for _ in 0..2 {
         assert!(store.get("revoked:before").await.is_err(), "{engine:?}: get");
-        assert!(store.get_many(&["revoked:before".to_owned()]).await.is_err(), "{engine:?}");
-        assert!(store.put_new("link-used:n", Vec::new(), MINUTE).await.is_err(), "{engine:?}");
+        assert!(
+            store.get_many(&["revoked:before".to_owned()]).await.is_err(),
+            "{engine:?}"
+        );
+        assert!(
+            store.put_new("link-used:n", Vec::new(), MINUTE).await.is_err(),
+            "{engine:?}"
+        );
         assert!(store.take("code:n").await.is_err(), "{engine:?}: take");
         assert!(store.increment("attempts:n", MINUTE).await.is_err(), "{engine:?}");
         assert!(store.publish(&Invalidation::All).await.is_err(), "{engine:?}: publish");
@@ -229,19 +273,38 @@ async fn nothing_is_lost_across_a_restart(engine: Engine) {
     {
         let store = backend.instance().await;
         store.put("revoked:jti-9", Vec::new(), MINUTE).await.expect("revoke");
-        store.put("refresh:token-hash", b"family-1".to_vec(), MINUTE).await.expect("family");
-        store.put("refresh-retired:old-hash", b"family-1".to_vec(), MINUTE).await.expect("marker");
-        assert!(store.put_new("link-used:jti-5", Vec::new(), MINUTE).await.expect("use the link"));
+        store
+            .put("refresh:token-hash", b"family-1".to_vec(), MINUTE)
+            .await
+            .expect("family");
+        store
+            .put("refresh-retired:old-hash", b"family-1".to_vec(), MINUTE)
+            .await
+            .expect("marker");
+        assert!(
+            store
+                .put_new("link-used:jti-5", Vec::new(), MINUTE)
+                .await
+                .expect("use the link")
+        );
         assert_eq!(store.increment("attempts:code-1", MINUTE).await.expect("attempt"), 1);
     }
     let store = backend.instance().await;
     assert_eq!(store.get("revoked:jti-9").await.expect("get"), Some(Vec::new()));
-    assert_eq!(store.get("refresh:token-hash").await.expect("get"), Some(b"family-1".to_vec()));
+    assert_eq!(
+        store.get("refresh:token-hash").await.expect("get"),
+        Some(b"family-1".to_vec())
+    );
     assert_eq!(
         store.get("refresh-retired:old-hash").await.expect("get"),
         Some(b"family-1".to_vec())
     );
-    assert!(!store.put_new("link-used:jti-5", Vec::new(), MINUTE).await.expect("put_new"));
+    assert!(
+        !store
+            .put_new("link-used:jti-5", Vec::new(), MINUTE)
+            .await
+            .expect("put_new")
+    );
     assert_eq!(store.increment("attempts:code-1", MINUTE).await.expect("attempt"), 2);
 }
 
@@ -270,34 +333,52 @@ macro_rules! cases {
     };
 }
 
-cases!(memory, super::Engine::Memory, [
-    single_use_under_concurrency,
-    steps_and_expiry,
-    a_failed_step_is_an_error,
-    quotas,
-    events_reach_every_instance,
-]);
-cases!(redis, super::Engine::Redis, "needs redis-server", [
-    single_use_under_concurrency,
-    steps_and_expiry,
-    a_failed_step_is_an_error,
-    events_reach_every_instance,
-    a_stopped_store_fails_closed_and_serves_again,
-]);
-cases!(sqlite, super::Engine::Sqlite, [
-    single_use_under_concurrency,
-    steps_and_expiry,
-    a_failed_step_is_an_error,
-    quotas,
-    events_reach_every_instance,
-    nothing_is_lost_across_a_restart,
-]);
-cases!(postgres, super::Engine::Postgres, "needs PostgreSQL (initdb, pg_ctl)", [
-    single_use_under_concurrency,
-    steps_and_expiry,
-    a_failed_step_is_an_error,
-    quotas,
-    events_reach_every_instance,
-    a_stopped_store_fails_closed_and_serves_again,
-    nothing_is_lost_across_a_restart,
-]);
+cases!(
+    memory,
+    super::Engine::Memory,
+    [
+        single_use_under_concurrency,
+        steps_and_expiry,
+        a_failed_step_is_an_error,
+        quotas,
+        events_reach_every_instance,
+    ]
+);
+cases!(
+    redis,
+    super::Engine::Redis,
+    "needs redis-server",
+    [
+        single_use_under_concurrency,
+        steps_and_expiry,
+        a_failed_step_is_an_error,
+        events_reach_every_instance,
+        a_stopped_store_fails_closed_and_serves_again,
+    ]
+);
+cases!(
+    sqlite,
+    super::Engine::Sqlite,
+    [
+        single_use_under_concurrency,
+        steps_and_expiry,
+        a_failed_step_is_an_error,
+        quotas,
+        events_reach_every_instance,
+        nothing_is_lost_across_a_restart,
+    ]
+);
+cases!(
+    postgres,
+    super::Engine::Postgres,
+    "needs PostgreSQL (initdb, pg_ctl)",
+    [
+        single_use_under_concurrency,
+        steps_and_expiry,
+        a_failed_step_is_an_error,
+        quotas,
+        events_reach_every_instance,
+        a_stopped_store_fails_closed_and_serves_again,
+        nothing_is_lost_across_a_restart,
+    ]
+);

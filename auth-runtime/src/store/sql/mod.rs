@@ -115,7 +115,9 @@ pub(crate) fn unix_ms(now: SystemTime) -> Result<i64, StoreError> {
 
 /// The expiry of a record written at `now_ms` for `ttl`: at least one millisecond later.
 pub(crate) fn expiry(now_ms: i64, ttl: Duration) -> i64 {
-    let ttl = i64::try_from(ttl.as_millis()).unwrap_or(LONGEST_TTL_MS).clamp(1, LONGEST_TTL_MS);
+    let ttl = i64::try_from(ttl.as_millis())
+        .unwrap_or(LONGEST_TTL_MS)
+        .clamp(1, LONGEST_TTL_MS);
     now_ms.saturating_add(ttl)
 }
 
@@ -165,9 +167,8 @@ impl Statements {
         let t = format!("{prefix}records");
         // A new key is refused when its class holds as many rows as its quota (expired ones
         // included, until swept: as MemoryStore counts them); replacing a key is always allowed.
-        let room = format!(
-            "((SELECT count(*) FROM {t} WHERE class = $4) < $5 OR EXISTS (SELECT 1 FROM {t} WHERE key = $1))"
-        );
+        let room =
+            format!("((SELECT count(*) FROM {t} WHERE class = $4) < $5 OR EXISTS (SELECT 1 FROM {t} WHERE key = $1))");
         let statements = Statements {
             // $1 key, $2 value, $3 expires_at, $4 class, $5 quota
             put: format!(
@@ -217,7 +218,9 @@ impl Statements {
     /// `SELECT key, value, counter` of the live rows among `count` keys: `$1` is now, the keys
     /// are `$2..`.
     pub(crate) fn get_many(&self, count: usize) -> String {
-        let keys: Vec<String> = (0..count).map(|index| format!("{}{}", self.placeholder, index + 2)).collect();
+        let keys: Vec<String> = (0..count)
+            .map(|index| format!("{}{}", self.placeholder, index + 2))
+            .collect();
         format!(
             "SELECT key, value, counter FROM {} WHERE expires_at > {}1 AND key IN ({})",
             self.records,

@@ -93,7 +93,10 @@ impl<E: Engine> Records<E> {
                 return Ok(true);
             }
             // Nothing written: the key is taken by a live record, or its class has no room.
-            let live = self.engine.rows(&self.statements.live, vec![Bind::Text(key), Bind::Int(now)]).await?;
+            let live = self
+                .engine
+                .rows(&self.statements.live, vec![Bind::Text(key), Bind::Int(now)])
+                .await?;
             if !live.is_empty() {
                 return Ok(false);
             }
@@ -104,7 +107,10 @@ impl<E: Engine> Records<E> {
 
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.now()?;
-        let rows = self.engine.rows(&self.statements.get, vec![Bind::Text(key), Bind::Int(now)]).await?;
+        let rows = self
+            .engine
+            .rows(&self.statements.get, vec![Bind::Text(key), Bind::Int(now)])
+            .await?;
         Ok(rows.into_iter().next().and_then(|row| record(row.value, row.counter)))
     }
 
@@ -122,7 +128,13 @@ impl<E: Engine> Records<E> {
         let now = self.now()?;
         for attempt in 0..2 {
             let binds = self.row_binds(key, None, expiry(now, ttl), now);
-            match self.engine.rows(&self.statements.increment, binds).await?.into_iter().next() {
+            match self
+                .engine
+                .rows(&self.statements.increment, binds)
+                .await?
+                .into_iter()
+                .next()
+            {
                 None => self.make_room(key, attempt).await?,
                 Some(Row {
                     counter: Some(count), ..
@@ -134,7 +146,10 @@ impl<E: Engine> Records<E> {
     }
 
     pub(crate) async fn remove(&self, key: &str) -> Result<(), StoreError> {
-        self.engine.execute(&self.statements.remove, vec![Bind::Text(key)]).await.map(drop)
+        self.engine
+            .execute(&self.statements.remove, vec![Bind::Text(key)])
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {

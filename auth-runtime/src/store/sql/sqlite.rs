@@ -72,7 +72,9 @@ struct SqliteEngine {
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -160,7 +162,10 @@ impl SqliteStoreBuilder {
             pool,
             timeout: self.timeout,
         };
-        engine.create_schema(&self.prefix).await.map_err(|error| opening(&self.path, error))?;
+        engine
+            .create_schema(&self.prefix)
+            .await
+            .map_err(|error| opening(&self.path, error))?;
         let records = Arc::new(Records {
             engine,
             statements: Statements::new(&self.prefix, '?'),
@@ -218,7 +223,11 @@ fn listeners_of(path: &Path) -> Arc<Listeners> {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
     open.retain(|(_, listeners)| listeners.strong_count() > 0);
-    if let Some(listeners) = open.iter().find(|(file, _)| *file == path).and_then(|(_, l)| l.upgrade()) {
+    if let Some(listeners) = open
+        .iter()
+        .find(|(file, _)| *file == path)
+        .and_then(|(_, l)| l.upgrade())
+    {
         return listeners;
     }
     // One process: no event can be missed, so every listener is live from the start.

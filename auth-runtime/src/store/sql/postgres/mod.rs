@@ -2,18 +2,20 @@
 //! invalidations through `LISTEN`/`NOTIFY`.
 
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Row as _, postgres::PgArguments};
 
+mod listener;
+
+use self::listener::Subscriber;
 use super::records::{Bind, Engine, Records, Row, sweep_every, within};
 use super::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, Quotas, SQL_SCHEMA_VERSION, Statements, check_prefix};
 use crate::clock::Clock;
 use crate::store::contract::{Store, StoreError, StoreFuture};
-use crate::store::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
-use crate::telemetry::event;
+use crate::store::events::{Invalidation, Listener, Listeners, Subscription};
 
 /// How long one statement (or taking a connection from the pool) may take before the store
 /// answers [`StoreError::Unavailable`]: one second by default.
@@ -420,85 +422,5 @@ impl Store for PostgresStore {
         let subscription = self.inner.listeners.add(listener);
         self.start_subscriber();
         subscription
-    }
-}
-
-/// The notification listener: connects, listens, delivers, and starts over when the connection
-/// is lost, until the store is dropped.
-struct Subscriber {
-    pool: PgPool,
-    channel: String,
-    timeout: Duration,
-    heartbeat: Duration,
-    listeners: Weak<Listeners>,
-}
-
-impl Subscriber {
-    async fn run(self) {
-        let mut retry = FIRST_RETRY;
-        loop {
-            if let Ok(listener) = self.listening().await {
-                retry = FIRST_RETRY;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(info, STORE, "PostgreSQL listener live; cached sessions start afresh");
-                listeners.emit(&StoreEvent::Subscribed);
-                drop(listeners);
-                self.deliver(listener).await;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(
-                    warn,
-                    STORE,
-                    "PostgreSQL listener lost; caches serve nothing from memory until it is back"
-                );
-                listeners.emit(&StoreEvent::Interrupted);
-            } else if self.listeners.strong_count() == 0 {
-                return;
-            }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(LONGEST_RETRY);
-        }
-    }
-
-    /// A connection listening on the channel (PostgreSQL has confirmed the `LISTEN`).
-    async fn listening(&self) -> Result<PgListener, StoreError> {
-        let mut listener = within(self.timeout, PgListener::connect_with(&self.pool)).await?;
-        within(self.timeout, listener.listen(&self.channel)).await?;
-        Ok(listener)
-    }
-
-    /// Delivers notifications until the connection is lost: closed, or silent and deaf to a
-    /// heartbeat `NOTIFY` of its own.
-    async fn deliver(&self, mut listener: PgListener) {
-        let heartbeat = format!("heartbeat:{}", std::process::id());
-        let mut awaiting_heartbeat = false;
-        loop {
-            let wait = if awaiting_heartbeat { self.timeout } else { self.heartbeat };
-            match tokio::time::timeout(wait, listener.try_recv()).await {
-                Ok(Ok(Some(notification))) => {
-                    awaiting_heartbeat = false;
-                    if notification.payload().starts_with("heartbeat:") {
-                        continue;
-                    }
-                    let Some(listeners) = self.listeners.upgrade() else {
-                        return;
-                    };
-                    let invalidation = Invalidation::decode(notification.payload().as_bytes());
-                    listeners.emit(&StoreEvent::Invalidate(invalidation));
-                }
-                Ok(Ok(None) | Err(_)) => return,
-                Err(_silent) if awaiting_heartbeat => return,
-                Err(_silent) => {
-                    let ping = sqlx::query("SELECT pg_notify($1, $2)").bind(&self.channel).bind(&heartbeat);
-                    if within(self.timeout, ping.execute(&self.pool)).await.is_err() {
-                        return;
-                    }
-                    awaiting_heartbeat = true;
-                }
-            }
-        }
     }
 }
