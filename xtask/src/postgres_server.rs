@@ -85,6 +85,35 @@ impl PostgresServer {
         Ok(())
     }
 
+    /// Freezes the server and every backend (`SIGSTOP`): connections stay open and answer
+    /// nothing, as over a network that went silent. [`resume`](Self::resume) thaws them.
+    pub fn pause(&self) -> Result<(), String> {
+        self.signal("-STOP")
+    }
+
+    /// Thaws what [`pause`](Self::pause) froze (`SIGCONT`).
+    pub fn resume(&self) -> Result<(), String> {
+        self.signal("-CONT")
+    }
+
+    /// Sends `signal` to the postmaster (its pid is the first line of `postmaster.pid`) and to
+    /// its children, the backends.
+    fn signal(&self, signal: &str) -> Result<(), String> {
+        let pidfile = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .map_err(|error| format!("the server is not running: {error}"))?;
+        let pid = pidfile.lines().next().unwrap_or_default().trim().to_owned();
+        let _ = Command::new("pkill").args([signal, "-P", &pid]).status();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .map_err(|error| format!("kill: {error}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill {signal} {pid} failed"))
+        }
+    }
+
     /// Runs one of PostgreSQL's programs (as `postgres` when we are root); an error with its
     /// output when it fails.
     fn run(&self, program: &str, args: &[&str]) -> Result<Output, String> {

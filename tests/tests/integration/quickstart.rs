@@ -280,3 +280,135 @@ fn a_restart_on_sqlite_keeps_sessions_and_revocations() {
     drop(runtime);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// The variable that makes this test binary, run again by the test below, serve the quickstart on
+/// the SQLite file in the folder it names instead of running tests.
+const CHILD_DATA: &str = "AUTH_TEST_QUICKSTART_DATA";
+
+/// The quickstart on SQLite is killed with SIGKILL while sign-ins and logouts are under way, then
+/// started again on the same file: every session it had answered still works, and every logout
+/// it had answered is still revoked. (The app runs in a process of its own: this test binary,
+/// run again with [`CHILD_DATA`] set.)
+#[test]
+fn a_kill_9_in_the_middle_of_sign_ins_loses_nothing_answered() {
+    if let Some(data) = std::env::var_os(CHILD_DATA) {
+        serve_quickstart_on_sqlite_forever(std::path::Path::new(&data));
+    }
+    let data = std::env::temp_dir().join(format!("auth-quickstart-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&data).expect("a data folder");
+
+    let (mut child, addr) = start_child(&data);
+    let answered = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Vec::new())));
+    let worker = {
+        let answered = std::sync::Arc::clone(&answered);
+        std::thread::spawn(move || {
+            // Sign in, then log out every other session, until the server stops answering.
+            for i in 0.. {
+                let Ok(login) = common::client::try_send_body(addr, "GET", "/login?name=alice", &[], "") else {
+                    return;
+                };
+                let Some(cookie) = login.header("set-cookie").and_then(|set| set.split(';').next()) else {
+                    panic!("a login answered without a cookie: {}", login.status);
+                };
+                let cookie = cookie.to_owned();
+                if i % 2 == 0 {
+                    answered.lock().unwrap().0.push(cookie);
+                    continue;
+                }
+                let headers = [("Cookie", cookie.as_str()), ("Sec-Fetch-Site", "same-origin")];
+                match common::client::try_send_body(addr, "POST", "/logout", &headers, "") {
+                    Ok(reply) if reply.status == 302 => answered.lock().unwrap().1.push(cookie),
+                    Ok(reply) => panic!("logout answered {}: {}", reply.status, reply.body),
+                    Err(_) => return,
+                }
+            }
+        })
+    };
+    // Kill it once it has answered a few dozen of each, mid-stream.
+    while answered.lock().unwrap().1.len() < 40 {
+        std::thread::yield_now();
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    worker.join().expect("the worker ends when the server is gone");
+
+    let (mut restarted, addr) = start_child(&data);
+    let (kept, revoked) = std::mem::take(&mut *answered.lock().unwrap());
+    for cookie in &kept {
+        let me = get(addr, "/me", &[("Cookie", cookie)]);
+        assert_eq!(me.status, 200, "an answered sign-in works after the crash: {}", me.body);
+    }
+    for cookie in &revoked {
+        let me = get(addr, "/me", &[("Cookie", cookie)]);
+        assert_eq!(me.status, 401, "an answered logout stays revoked: {}", me.body);
+    }
+    eprintln!(
+        "{} sessions and {} logouts answered before SIGKILL, all as they were",
+        kept.len(),
+        revoked.len()
+    );
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// This test binary run again as the quickstart on `data`; its address, once it listens (it
+/// writes it into `data/address`).
+fn start_child(data: &std::path::Path) -> (std::process::Child, std::net::SocketAddr) {
+    let address = data.join("address");
+    let _ = std::fs::remove_file(&address);
+    let mut child = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "quickstart::a_kill_9_in_the_middle_of_sign_ins_loses_nothing_answered",
+        ])
+        .args(["--include-ignored", "--test-threads=1"])
+        .env(CHILD_DATA, data)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the test binary runs again");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(addr) = std::fs::read_to_string(&address)
+            .ok()
+            .and_then(|text| text.parse().ok())
+        {
+            return (child, addr);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the quickstart child exited before it listened: {status}");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the child never listened"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn serve_quickstart_on_sqlite_forever(data: &std::path::Path) -> ! {
+    use auth_runtime::store::{SqliteStore, Store};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        runtime
+            .block_on(SqliteStore::connect(data.join("auth.sqlite")))
+            .expect("open"),
+    );
+    let pem = runtime
+        .block_on(quickstart::development_key(store.as_ref()))
+        .expect("key");
+    let sessions = quickstart::sessions_with_key(&pem).expect("sessions");
+    let outbox: quickstart::Outbox = std::sync::Arc::new(|_| {});
+    let app = quickstart::app_with_store(sessions, "http://localhost:3000", outbox, store).expect("app");
+    let addr = common::client::serve_on(runtime, app);
+    // Written whole under another name, then renamed: the parent never reads half an address.
+    let partial = data.join("address.partial");
+    std::fs::write(&partial, addr.to_string()).expect("write the address");
+    std::fs::rename(&partial, data.join("address")).expect("publish the address");
+    loop {
+        std::thread::park();
+    }
+}

@@ -265,6 +265,27 @@ async fn a_stopped_store_fails_closed_and_serves_again(engine: Engine) {
     assert_eq!(store.get("code:after").await.expect("get"), Some(b"v".to_vec()));
 }
 
+/// A server that goes silent (PostgreSQL's processes frozen: connections open, nothing answered)
+/// is noticed by the listener's heartbeat, a `NOTIFY` to itself that does not come back: the
+/// cache hears `Interrupted` (the bound is heartbeat + timeout, 0.5 s + 0.5 s here; the delay is
+/// printed, not asserted), and `Subscribed` again once the server answers.
+#[ignore = "needs PostgreSQL (initdb, pg_ctl)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_postgres_is_noticed_by_the_heartbeat() {
+    let backend = Backend::start(Engine::Postgres);
+    let store = backend.instance().await;
+    let (_subscription, mut events) = listen(&store);
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    let paused = Instant::now();
+    backend.pause();
+    wait_for(&mut events, &StoreEvent::Interrupted).await;
+    eprintln!("a silent server noticed after {:?}", paused.elapsed());
+    assert!(store.get("code:any").await.is_err(), "a frozen server answers nothing");
+    backend.resume();
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    store.put("code:after", Vec::new(), MINUTE).await.expect("served again");
+}
+
 /// The app restarts (its store dropped, a new one opened on the same state): a revocation, a
 /// refresh family's records and its reuse marker, and a used link are all still there.
 async fn nothing_is_lost_across_a_restart(engine: Engine) {

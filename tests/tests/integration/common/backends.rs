@@ -144,6 +144,23 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Freezes the PostgreSQL server (every process `SIGSTOP`ped): connections open, answering
+    /// nothing.
+    pub fn pause(&self) {
+        if let Some(server) = &self.postgres {
+            server.pause().unwrap_or_else(|error| panic!("{error}"));
+        }
+    }
+
+    /// Thaws what [`pause`](Self::pause) froze.
+    pub fn resume(&self) {
+        if let Some(server) = &self.postgres {
+            server.resume().unwrap_or_else(|error| panic!("{error}"));
+        }
+    }
+}
+
 impl Drop for Backend {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.sqlite);

@@ -56,8 +56,21 @@ pub fn redeem_link(addr: SocketAddr, link_path: &str, headers: &[(&str, &str)]) 
 
 /// [`send`] with a request body.
 pub fn send_body(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let mut stream = TcpStream::connect(addr).expect("connects");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    try_send_body(addr, method, path, headers, body).unwrap_or_else(|error| panic!("{method} {path}: {error}"))
+}
+
+/// [`send_body`], or why no complete answer came (the server was killed, say).
+pub fn try_send_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Reply, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|error| format!("connect: {error}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|error| error.to_string())?;
     let length = body.len();
     let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {length}\r\n");
     // `Host: <addr>` unless the test names another (a site's public name, say).
@@ -69,26 +82,28 @@ pub fn send_body(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &
     }
     request.push_str("\r\n");
     request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("writes");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|error| format!("write: {error}"))?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("reads");
+    stream.read_to_end(&mut raw).map_err(|error| format!("read: {error}"))?;
     let raw = String::from_utf8_lossy(&raw);
-    let (head, body) = raw.split_once("\r\n\r\n").expect("a complete response");
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or("an incomplete response")?;
     let mut lines = head.lines();
     let status = lines
         .next()
         .and_then(|line| line.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
-        .expect("status");
+        .ok_or("no status")?;
     let headers = lines
         .filter_map(|line| line.split_once(": "))
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect();
-    Reply {
+    Ok(Reply {
         status,
         headers,
         body: body.to_owned(),
-    }
+    })
 }
 
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
