@@ -20,7 +20,6 @@ use crate::credentials::{DEFAULT_SOURCES, TokenSource};
 use crate::landing::confirm::{LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use crate::redirect::{InvalidOrigin, parse_origin};
 use crate::refresh::RefreshTokens;
-use crate::telemetry::event;
 use crate::verifier::SessionVerifier;
 
 /// Why a [`SessionLayer`] could not be built: the error of [`SessionLayerBuilder::build`].
@@ -219,7 +218,7 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
             rules.check()?;
             // Development builds say what they enforce, once, at start-up.
             #[cfg(debug_assertions)]
-            event!(info, AUTHZ, skip = ?shared.skip, "authorization rules, first match wins:\n{}", rules.table());
+            crate::telemetry::event!(info, AUTHZ, skip = ?shared.skip, "authorization rules, first match wins:\n{}", rules.table());
             let _ = rules;
         }
         Ok(SessionLayer {

@@ -53,9 +53,6 @@ fn steps(c: &mut Criterion, name: &str, runtime: &tokio::runtime::Runtime, store
                 .is_ok()
         })
     });
-    group.bench_function("put_new", |b| {
-        b.iter(|| runtime.block_on(store.put_new(&fresh(), Vec::new(), TTL)).is_ok())
-    });
     group.bench_function("put_new+take", |b| {
         b.iter(|| {
             runtime.block_on(async {
@@ -76,8 +73,32 @@ fn steps(c: &mut Criterion, name: &str, runtime: &tokio::runtime::Runtime, store
                 .is_ok()
         })
     });
+    // The same single use with the flows' class holding 20 000 live records: what the quota
+    // check (a count of the class's rows, in the write's statement) costs as a store fills.
+    let filled = runtime.block_on(async {
+        for i in 0..FILL {
+            store.put(&format!("code:fill-{i}"), Vec::new(), TTL).await?;
+        }
+        Ok::<(), auth_runtime::store::StoreError>(())
+    });
+    if let Err(error) = filled {
+        eprintln!("{name}: filling failed: {error}");
+    }
+    group.bench_function("put_new+take/20k-flows", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let key = format!("code:{}", next.fetch_add(1, Ordering::Relaxed));
+                let put = store.put_new(&key, Vec::new(), TTL).await;
+                let taken = store.take(&key).await;
+                (put.is_ok(), taken.is_ok())
+            })
+        })
+    });
     group.finish();
 }
+
+/// Flow records written before the last measurement.
+const FILL: usize = 20_000;
 
 fn bench(c: &mut Criterion) {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
