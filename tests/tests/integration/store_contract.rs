@@ -329,6 +329,43 @@ async fn nothing_is_lost_across_a_restart(engine: Engine) {
     assert_eq!(store.increment("attempts:code-1", MINUTE).await.expect("attempt"), 2);
 }
 
+/// A refresh family and its reuse markers outlive the app: a pair rotated before the restart
+/// rotates again after it, and the token it replaced, presented after the restart, is reuse:
+/// the family is revoked, as it would have been without the restart.
+async fn a_refresh_family_survives_a_restart(engine: Engine) {
+    use auth_runtime::refresh::{RefreshError, RefreshTokens};
+    let backend = Backend::start(engine);
+    assert!(backend.durable());
+    let now = crate::common::clock::MovableClock::from_now();
+    let sessions = crate::common::builder(crate::common::hs256_key())
+        .clock(now.source())
+        .subject_from(|session| match session {
+            crate::common::AppSession::User { user_id } => Some(user_id.clone()),
+            _ => None,
+        })
+        .build()
+        .expect("sessions");
+    let tokens = |store: Arc<dyn Store>| {
+        RefreshTokens::builder(sessions.clone(), store)
+            .build()
+            .expect("refresh tokens")
+    };
+    let (first, second) = {
+        let before = tokens(backend.instance().await);
+        let first = before.issue(&crate::common::user("ada")).await.expect("a pair");
+        let second = before.refresh(&first.refresh_token).await.expect("rotates");
+        (first, second)
+    };
+    // The app is down for longer than the reuse grace (60 s).
+    now.advance(Duration::from_secs(61));
+    let after = tokens(backend.instance().await);
+    let third = after.refresh(&second.refresh_token).await.expect("the family survived");
+    let reused = after.refresh(&first.refresh_token).await;
+    assert!(matches!(reused, Err(RefreshError::Reused)), "{engine:?}: {reused:?}");
+    let revoked = after.refresh(&third.refresh_token).await;
+    assert!(matches!(revoked, Err(RefreshError::Revoked)), "{engine:?}: {revoked:?}");
+}
+
 /// Registers each named case as a test of one store.
 macro_rules! cases {
     ($store:ident, $engine:expr, [$($case:ident),* $(,)?]) => {
@@ -387,6 +424,7 @@ cases!(
         quotas,
         events_reach_every_instance,
         nothing_is_lost_across_a_restart,
+        a_refresh_family_survives_a_restart,
     ]
 );
 cases!(
@@ -401,5 +439,6 @@ cases!(
         events_reach_every_instance,
         a_stopped_store_fails_closed_and_serves_again,
         nothing_is_lost_across_a_restart,
+        a_refresh_family_survives_a_restart,
     ]
 );
