@@ -234,30 +234,49 @@ fn a_bad_base_url_is_said_as_a_sentence() {
     );
 }
 
-/// The quickstart's default state is one SQLite file: restarted on the same file, it signs with
-/// the same development key (a session from before the restart still works) and remembers a
-/// logout (the revoked session stays revoked).
-#[test]
-fn a_restart_on_sqlite_keeps_sessions_and_revocations() {
-    use auth_runtime::store::{SqliteStore, Store};
-    use std::sync::Arc;
+/// Opens the quickstart's store on `runtime`, as a start of the app would.
+type Opener<'a> = dyn Fn(&tokio::runtime::Runtime) -> std::sync::Arc<dyn auth_runtime::store::Store> + 'a;
 
-    let data = std::env::temp_dir().join(format!("auth-quickstart-{}", std::process::id()));
-    std::fs::create_dir_all(&data).expect("a data folder");
-    let file = data.join("auth.sqlite");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let start = || {
-        let store: Arc<dyn Store> = Arc::new(runtime.block_on(SqliteStore::connect(&file)).expect("open"));
-        let pem = runtime
-            .block_on(quickstart::development_key(store.as_ref()))
-            .expect("the development key");
-        let sessions = quickstart::sessions_with_key(&pem).expect("sessions");
-        let outbox: quickstart::Outbox = Arc::new(|_| {});
-        serve(quickstart::app_with_store(sessions, "http://localhost:3000", outbox, store).expect("app"))
+/// Starts the quickstart on the store `open` opens, as its `main` does (the development key read
+/// from the store, or made and saved by the first start); its address.
+fn start_on(
+    open: &Opener<'_>,
+    sent: &std::sync::Arc<std::sync::Mutex<Vec<quickstart::Message>>>,
+) -> std::net::SocketAddr {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = open(&runtime);
+    let pem = runtime
+        .block_on(quickstart::development_key(store.as_ref()))
+        .expect("the development key");
+    let sessions = quickstart::sessions_with_key(&pem).expect("sessions");
+    let recorder = std::sync::Arc::clone(sent);
+    let outbox: quickstart::Outbox = std::sync::Arc::new(move |message| recorder.lock().unwrap().push(message));
+    let app = quickstart::app_with_store(sessions, "http://localhost:3000", outbox, store).expect("app");
+    common::client::serve_on(runtime, app)
+}
+
+/// The quickstart restarted on the same durable store: a session from before the restart still
+/// works (the development key was kept), a logout is still revoked, and a magic link used before
+/// the restart is still used.
+fn a_restart_keeps_sessions_revocations_and_used_links(open: &Opener<'_>) {
+    use common::client::{path_of, post_form, redeem_link};
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let before = start_on(open, &sent);
+    let requested = post_form(before, "/auth/link/authorize", &[], &[("email", "ada@example.com")]);
+    assert_eq!(requested.status, 200, "{}", requested.body);
+    let link = match sent.lock().unwrap().last() {
+        Some(quickstart::Message::Link { url, .. }) => path_of(url),
+        other => panic!("no link sent: {other:?}"),
     };
-
-    let before = start();
-    let kept = signed_in_cookie(before);
+    let redeemed = redeem_link(before, &link, &[]);
+    assert_eq!(redeemed.status, 302, "{}", redeemed.body);
+    let kept = format!(
+        "auth-token={}",
+        redeemed.cookie("auth-token").expect("a session cookie")
+    );
     let logged_out = signed_in_cookie(before);
     let logout = common::client::send(
         before,
@@ -267,7 +286,7 @@ fn a_restart_on_sqlite_keeps_sessions_and_revocations() {
     );
     assert_eq!(logout.status, 302);
 
-    let after = start();
+    let after = start_on(open, &sent);
     let me = get(after, "/me", &[("Cookie", &kept)]);
     assert_eq!(me.status, 200, "signed in across the restart: {}", me.body);
     let replayed = get(after, "/me", &[("Cookie", &logged_out)]);
@@ -277,8 +296,42 @@ fn a_restart_on_sqlite_keeps_sessions_and_revocations() {
             .as_str()
             .is_some_and(|reason| reason.contains("revoked"))
     );
-    drop(runtime);
+    let again = redeem_link(after, &link, &[]);
+    assert_eq!(again.status, 400, "a used link stays used: {}", again.body);
+    assert!(again.body.contains("already used"), "{}", again.body);
+}
+
+#[test]
+fn a_restart_on_sqlite_keeps_sessions_revocations_and_used_links() {
+    let data = std::env::temp_dir().join(format!("auth-quickstart-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&data).expect("a data folder");
+    let file = data.join("auth.sqlite");
+    a_restart_keeps_sessions_revocations_and_used_links(&|runtime| {
+        std::sync::Arc::new(
+            runtime
+                .block_on(auth_runtime::store::SqliteStore::connect(&file))
+                .expect("open"),
+        )
+    });
     let _ = std::fs::remove_dir_all(&data);
+}
+
+#[ignore = "needs PostgreSQL (initdb, pg_ctl)"]
+#[test]
+fn a_restart_on_postgres_keeps_sessions_revocations_and_used_links() {
+    assert!(
+        xtask::postgres_server::installed(),
+        "this test needs PostgreSQL's server (`initdb`, `pg_ctl`): install Debian's `postgresql` as .ci/run does"
+    );
+    let server = xtask::postgres_server::PostgresServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let url = server.url();
+    a_restart_keeps_sessions_revocations_and_used_links(&|runtime| {
+        std::sync::Arc::new(
+            runtime
+                .block_on(auth_runtime::store::PostgresStore::connect(url.clone()))
+                .expect("connect"),
+        )
+    });
 }
 
 /// The variable that makes this test binary, run again by the test below, serve the quickstart on
