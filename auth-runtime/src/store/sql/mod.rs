@@ -5,6 +5,8 @@
 //! A record is one row: `key` (the primary key), `value` (the bytes of a record) or `counter`
 //! (a count), `expires_at` (Unix milliseconds) and `class` (flows, security or refresh, for the
 //! quotas). A row whose `expires_at` has passed reads as absent everywhere; the sweep removes it.
+//! `<prefix>counts` holds the rows of each class, kept by triggers on insert and delete, so a
+//! quota check reads one row.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -157,7 +159,6 @@ pub(crate) struct Statements {
     pub(crate) increment: String,
     pub(crate) remove: String,
     pub(crate) sweep_class: String,
-    pub(crate) sweep: String,
     records: String,
     placeholder: char,
 }
@@ -167,8 +168,11 @@ impl Statements {
         let t = format!("{prefix}records");
         // A new key is refused when its class holds as many rows as its quota (expired ones
         // included, until swept: as MemoryStore counts them); replacing a key is always allowed.
-        let room =
-            format!("((SELECT count(*) FROM {t} WHERE class = $4) < $5 OR EXISTS (SELECT 1 FROM {t} WHERE key = $1))");
+        // The rows of each class are counted in `<prefix>counts` by triggers on insert and
+        // delete, so the check is one row read, whatever the store holds.
+        let room = format!(
+            "((SELECT rows FROM {prefix}counts WHERE class = $4) < $5 OR EXISTS (SELECT 1 FROM {t} WHERE key = $1))"
+        );
         let statements = Statements {
             // $1 key, $2 value, $3 expires_at, $4 class, $5 quota
             put: format!(
@@ -208,7 +212,6 @@ impl Statements {
             sweep_class: format!(
                 "DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE class = $3 AND expires_at <= $1 LIMIT $2)"
             ),
-            sweep: format!("DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE expires_at <= $1 LIMIT $2)"),
             records: t,
             placeholder,
         };
@@ -240,7 +243,6 @@ impl Statements {
                 &mut self.increment,
                 &mut self.remove,
                 &mut self.sweep_class,
-                &mut self.sweep,
             ] {
                 *statement = statement.replace('$', &self.placeholder.to_string());
             }

@@ -177,15 +177,20 @@ impl<E: Engine> Records<E> {
         self.engine.execute(&self.statements.sweep_class, binds).await
     }
 
-    /// Removes expired rows, a batch at a time, at most [`SWEEP_ROUNDS`] batches; how many went.
+    /// Removes expired rows, a class at a time (so two instances sweeping at once never wait on
+    /// each other's class counts in opposite orders) and a batch at a time, at most
+    /// [`SWEEP_ROUNDS`] batches; how many went.
     pub(crate) async fn sweep(&self) -> Result<u64, StoreError> {
         let mut removed = 0;
-        for _ in 0..SWEEP_ROUNDS {
-            let binds = vec![Bind::Int(self.now()?), Bind::Int(SWEEP_BATCH)];
-            let batch = self.engine.execute(&self.statements.sweep, binds).await?;
-            removed += batch;
-            if batch < u64::try_from(SWEEP_BATCH).unwrap_or(u64::MAX) {
-                break;
+        let mut rounds = 0;
+        for class in [Class::Flow, Class::Security, Class::Refresh] {
+            while rounds < SWEEP_ROUNDS {
+                rounds += 1;
+                let batch = self.sweep_class(class).await?;
+                removed += batch;
+                if batch < u64::try_from(SWEEP_BATCH).unwrap_or(u64::MAX) {
+                    break;
+                }
             }
         }
         Ok(removed)

@@ -257,6 +257,12 @@ impl SqliteEngine {
                  key TEXT PRIMARY KEY NOT NULL, value BLOB, counter INTEGER,
                  expires_at INTEGER NOT NULL, class INTEGER NOT NULL) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS {prefix}records_expiry ON {prefix}records (class, expires_at);
+             CREATE TABLE IF NOT EXISTS {prefix}counts (class INTEGER PRIMARY KEY, rows INTEGER NOT NULL);
+             INSERT OR IGNORE INTO {prefix}counts (class, rows) VALUES (0, 0), (1, 0), (2, 0);
+             CREATE TRIGGER IF NOT EXISTS {prefix}records_added AFTER INSERT ON {prefix}records
+                 BEGIN UPDATE {prefix}counts SET rows = rows + 1 WHERE class = NEW.class; END;
+             CREATE TRIGGER IF NOT EXISTS {prefix}records_removed AFTER DELETE ON {prefix}records
+                 BEGIN UPDATE {prefix}counts SET rows = rows - 1 WHERE class = OLD.class; END;
              CREATE TABLE IF NOT EXISTS {prefix}schema (version INTEGER NOT NULL);
              INSERT INTO {prefix}schema (version) SELECT {SQL_SCHEMA_VERSION}
                  WHERE NOT EXISTS (SELECT 1 FROM {prefix}schema);

@@ -45,9 +45,10 @@ const LONGEST_RETRY: Duration = Duration::from_secs(1);
 /// - **Expiry** in the row (Unix milliseconds of the instance's clock: keep the fleet's clocks in
 ///   step, as token expiry already needs); expired rows are never returned, and each instance
 ///   sweeps at most 10 000 a minute.
-/// - **Quotas** per class of record, as [`MemoryStore`](crate::store::MemoryStore) has them. The
-///   check is a count in the same statement as the write, so concurrent writers can pass a full
-///   quota by at most the number of connections writing at that moment.
+/// - **Quotas** per class of record, as [`MemoryStore`](crate::store::MemoryStore) has them, read
+///   from a count per class that triggers keep (one row read per write, whatever the store
+///   holds). Concurrent writers can pass a full quota by at most the number of connections
+///   writing at that moment.
 /// - **Events**: one `LISTEN` connection per store, opened by the first
 ///   [`subscribe`](Store::subscribe), sends
 ///   [`StoreEvent::Subscribed`](crate::store::StoreEvent::Subscribed) once PostgreSQL confirms the
@@ -284,6 +285,20 @@ impl PgEngine {
                  key TEXT PRIMARY KEY, value BYTEA, counter BIGINT,
                  expires_at BIGINT NOT NULL, class BIGINT NOT NULL);
              CREATE INDEX IF NOT EXISTS {prefix}records_expiry ON {prefix}records (class, expires_at);
+             CREATE TABLE IF NOT EXISTS {prefix}counts (class BIGINT PRIMARY KEY, rows BIGINT NOT NULL);
+             INSERT INTO {prefix}counts (class, rows) VALUES (0, 0), (1, 0), (2, 0) ON CONFLICT DO NOTHING;
+             CREATE OR REPLACE FUNCTION {prefix}count_rows() RETURNS trigger LANGUAGE plpgsql AS $body$
+             BEGIN
+                 IF TG_OP = 'INSERT' THEN
+                     UPDATE {prefix}counts SET rows = rows + 1 WHERE class = NEW.class;
+                 ELSE
+                     UPDATE {prefix}counts SET rows = rows - 1 WHERE class = OLD.class;
+                 END IF;
+                 RETURN NULL;
+             END $body$;
+             DROP TRIGGER IF EXISTS {prefix}records_counted ON {prefix}records;
+             CREATE TRIGGER {prefix}records_counted AFTER INSERT OR DELETE ON {prefix}records
+                 FOR EACH ROW EXECUTE FUNCTION {prefix}count_rows();
              CREATE TABLE IF NOT EXISTS {prefix}schema (version BIGINT NOT NULL);
              INSERT INTO {prefix}schema (version) SELECT {SQL_SCHEMA_VERSION}
                  WHERE NOT EXISTS (SELECT 1 FROM {prefix}schema);"
