@@ -207,10 +207,10 @@ impl Statements {
                  RETURNING counter",
                 blob = if placeholder == '?' { "BLOB" } else { "BYTEA" }
             ),
-            remove: format!("DELETE FROM {t} WHERE key = $1"),
+            remove: format!("DELETE FROM {t} WHERE key = $1 RETURNING 1"),
             // $1 now, $2 batch, $3 class
             sweep_class: format!(
-                "DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE class = $3 AND expires_at <= $1 LIMIT $2)"
+                "DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE class = $3 AND expires_at <= $1 LIMIT $2) RETURNING 1"
             ),
             records: t,
             placeholder,

@@ -32,6 +32,66 @@ pub(crate) trait Engine: Send + Sync + 'static {
     fn execute<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, u64>;
 }
 
+/// The engine of either database: statements on its sqlx pool, each within `timeout`.
+pub(crate) struct PoolEngine<DB: sqlx::Database> {
+    pub(crate) pool: sqlx::Pool<DB>,
+    pub(crate) timeout: Duration,
+}
+
+impl<DB> Engine for PoolEngine<DB>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    for<'s> &'s str: sqlx::ColumnIndex<<DB as sqlx::Database>::Row>,
+{
+    fn rows<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, Vec<Row>> {
+        Box::pin(async move {
+            let mut query = sqlx::query::<DB>(sql);
+            for bind in binds {
+                query = match bind {
+                    Bind::Text(text) => query.bind(text),
+                    Bind::Bytes(bytes) => query.bind(bytes),
+                    Bind::Int(int) => query.bind(int),
+                };
+            }
+            let rows = within(self.timeout, query.fetch_all(&self.pool)).await?;
+            Ok(rows.iter().map(read).collect())
+        })
+    }
+
+    /// Runs a statement ending in `RETURNING 1` and counts its rows (sqlx has no
+    /// engine-independent `rows_affected`).
+    fn execute<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let rows = self.rows(sql, binds).await?;
+            Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
+        })
+    }
+}
+
+/// The columns of `row` this module reads, those missing as `None`.
+fn read<R>(row: &R) -> Row
+where
+    R: sqlx::Row,
+    for<'s> &'s str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Row {
+        key: row.try_get("key").ok(),
+        value: row.try_get("value").ok().flatten(),
+        counter: row.try_get("counter").ok().flatten(),
+        expires_at: row.try_get("expires_at").ok(),
+    }
+}
+
 /// The steps of a SQL store over its engine.
 pub(crate) struct Records<E> {
     pub(crate) engine: E,

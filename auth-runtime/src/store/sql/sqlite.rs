@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row as _, sqlite::SqliteRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::records::{Bind, Engine, Records, Row, sweep_every, within};
+use super::records::{PoolEngine, Records, sweep_every, within};
 use super::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, Quotas, SQL_SCHEMA_VERSION, Statements, check_prefix};
 use crate::clock::Clock;
 use crate::store::contract::{Store, StoreError, StoreFuture};
@@ -53,7 +52,7 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    records: Arc<Records<SqliteEngine>>,
+    records: Arc<Records<PoolEngine<sqlx::Sqlite>>>,
     listeners: Arc<Listeners>,
     path: PathBuf,
     sweeper: tokio::task::AbortHandle,
@@ -63,11 +62,6 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.sweeper.abort();
     }
-}
-
-struct SqliteEngine {
-    pool: SqlitePool,
-    timeout: Duration,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -158,7 +152,7 @@ impl SqliteStoreBuilder {
         )
         .await
         .map_err(|error| opening(&self.path, error))?;
-        let engine = SqliteEngine {
+        let engine = PoolEngine {
             pool,
             timeout: self.timeout,
         };
@@ -246,7 +240,7 @@ fn opening(path: &Path, error: StoreError) -> StoreError {
     StoreError::Unavailable(format!("cannot open the SQLite store {}: {error}", path.display()).into())
 }
 
-impl SqliteEngine {
+impl PoolEngine<sqlx::Sqlite> {
     async fn create_schema(&self, prefix: &str) -> Result<(), StoreError> {
         let mut connection = within(self.timeout, self.pool.acquire()).await?;
         // One transaction that takes the write lock at once: two processes opening a new file
@@ -280,45 +274,6 @@ impl SqliteEngine {
         )
         .await?;
         super::check_version(version)
-    }
-}
-
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    binds: Vec<Bind<'q>>,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text),
-            Bind::Bytes(bytes) => query.bind(bytes),
-            Bind::Int(int) => query.bind(int),
-        };
-    }
-    query
-}
-
-fn read(row: &SqliteRow) -> Row {
-    Row {
-        key: row.try_get("key").ok(),
-        value: row.try_get("value").ok().flatten(),
-        counter: row.try_get("counter").ok().flatten(),
-        expires_at: row.try_get("expires_at").ok(),
-    }
-}
-
-impl Engine for SqliteEngine {
-    fn rows<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, Vec<Row>> {
-        Box::pin(async move {
-            let rows = within(self.timeout, bind_all(sqlx::query(sql), binds).fetch_all(&self.pool)).await?;
-            Ok(rows.iter().map(read).collect())
-        })
-    }
-
-    fn execute<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            let done = within(self.timeout, bind_all(sqlx::query(sql), binds).execute(&self.pool)).await?;
-            Ok(done.rows_affected())
-        })
     }
 }
 

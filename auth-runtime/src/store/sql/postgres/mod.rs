@@ -5,13 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{Row as _, postgres::PgArguments};
+use sqlx::postgres::PgPoolOptions;
 
 mod listener;
 
 use self::listener::Subscriber;
-use super::records::{Bind, Engine, Records, Row, sweep_every, within};
+use super::records::{Bind, Engine, PoolEngine, Records, sweep_every, within};
 use super::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, Quotas, SQL_SCHEMA_VERSION, Statements, check_prefix};
 use crate::clock::Clock;
 use crate::store::contract::{Store, StoreError, StoreFuture};
@@ -76,7 +75,7 @@ pub struct PostgresStore {
 }
 
 struct Inner {
-    records: Arc<Records<PgEngine>>,
+    records: Arc<Records<PoolEngine<sqlx::Postgres>>>,
     channel: String,
     heartbeat: Duration,
     listeners: Arc<Listeners>,
@@ -92,11 +91,6 @@ impl Drop for Inner {
             task.abort();
         }
     }
-}
-
-struct PgEngine {
-    pool: PgPool,
-    timeout: Duration,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -194,7 +188,7 @@ impl PostgresStoreBuilder {
                 .connect(&self.url),
         )
         .await?;
-        let engine = PgEngine {
+        let engine = PoolEngine {
             pool,
             timeout: self.timeout,
         };
@@ -275,7 +269,7 @@ fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreEr
     StoreError::Unavailable(Box::new(error))
 }
 
-impl PgEngine {
+impl PoolEngine<sqlx::Postgres> {
     async fn create_schema(&self, prefix: &str) -> Result<(), StoreError> {
         let mut transaction = within(self.timeout, self.pool.begin()).await?;
         // Instances starting together wait for each other here, so the tables are created once.
@@ -311,45 +305,6 @@ impl PgEngine {
         .await?;
         super::check_version(version)?;
         within(self.timeout, transaction.commit()).await
-    }
-}
-
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Postgres, PgArguments>,
-    binds: Vec<Bind<'q>>,
-) -> sqlx::query::Query<'q, sqlx::Postgres, PgArguments> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text),
-            Bind::Bytes(bytes) => query.bind(bytes),
-            Bind::Int(int) => query.bind(int),
-        };
-    }
-    query
-}
-
-fn read(row: &PgRow) -> Row {
-    Row {
-        key: row.try_get("key").ok(),
-        value: row.try_get("value").ok().flatten(),
-        counter: row.try_get("counter").ok().flatten(),
-        expires_at: row.try_get("expires_at").ok(),
-    }
-}
-
-impl Engine for PgEngine {
-    fn rows<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, Vec<Row>> {
-        Box::pin(async move {
-            let rows = within(self.timeout, bind_all(sqlx::query(sql), binds).fetch_all(&self.pool)).await?;
-            Ok(rows.iter().map(read).collect())
-        })
-    }
-
-    fn execute<'a>(&'a self, sql: &'a str, binds: Vec<Bind<'a>>) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            let done = within(self.timeout, bind_all(sqlx::query(sql), binds).execute(&self.pool)).await?;
-            Ok(done.rows_affected())
-        })
     }
 }
 
