@@ -131,9 +131,9 @@ impl SqliteStoreBuilder {
         self
     }
 
-    /// Opens the file (creating it and its folder's tables if missing; not the folder itself),
-    /// checks or creates the schema, and starts the sweep on the current tokio runtime. A file
-    /// written by a newer version of the schema is refused.
+    /// Opens the file, creating it if missing (its folder must exist), creates or checks the
+    /// schema, and starts the sweep on the current tokio runtime. A file written by a newer
+    /// version of the schema is refused.
     pub async fn connect(self) -> Result<SqliteStore, StoreError> {
         check_prefix(&self.prefix)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(unavailable)?;
