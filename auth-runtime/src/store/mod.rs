@@ -40,6 +40,6 @@ pub use self::sql::postgres::{
     PostgresStoreBuilder,
 };
 #[cfg(feature = "sqlite")]
-pub use self::sql::sqlite::{DEFAULT_SQLITE_TIMEOUT, SqliteStore, SqliteStoreBuilder};
+pub use self::sql::sqlite::{DEFAULT_SQLITE_POLL_INTERVAL, DEFAULT_SQLITE_TIMEOUT, SqliteStore, SqliteStoreBuilder};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use self::sql::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, SQL_SCHEMA_VERSION};

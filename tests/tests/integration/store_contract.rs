@@ -442,3 +442,56 @@ cases!(
         a_refresh_family_survives_a_restart,
     ]
 );
+
+/// The variable that makes this test binary, run again by the test below, publish one
+/// invalidation into the SQLite file it names and exit.
+const CHILD_SQLITE: &str = "AUTH_TEST_SQLITE_PUBLISHER";
+
+/// Two processes sharing one SQLite file: what the other process publishes reaches this one's
+/// listeners (through the events table, within the poll interval), and what this one publishes is
+/// delivered here once, not again when it is read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_events_reach_another_process_on_the_file() {
+    use auth_runtime::store::SqliteStore;
+    if let Some(file) = std::env::var_os(CHILD_SQLITE) {
+        let store = SqliteStore::connect(&file).await.expect("open the shared file");
+        store
+            .publish(&Invalidation::Session("from-the-other-process".into()))
+            .await
+            .expect("publish");
+        return;
+    }
+    let backend = Backend::start(Engine::Sqlite);
+    let store = backend.instance().await;
+    let (_subscription, mut events) = listen(&store);
+    wait_for(&mut events, &StoreEvent::Subscribed).await;
+    store
+        .publish(&Invalidation::Session("from-here".into()))
+        .await
+        .expect("publish");
+    wait_for(
+        &mut events,
+        &StoreEvent::Invalidate(Invalidation::Session("from-here".into())),
+    )
+    .await;
+
+    let published = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "store_contract::sqlite_events_reach_another_process_on_the_file",
+        ])
+        .env(CHILD_SQLITE, backend.sqlite_file())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the test binary runs again");
+    assert!(published.success(), "the other process published");
+    wait_for(
+        &mut events,
+        &StoreEvent::Invalidate(Invalidation::Session("from-the-other-process".into())),
+    )
+    .await;
+    // Our own event was not delivered a second time on its way back from the table.
+    while let Ok(event) = events.try_recv() {
+        assert_ne!(event, StoreEvent::Invalidate(Invalidation::Session("from-here".into())));
+    }
+}

@@ -80,6 +80,11 @@ impl Backend {
         }
     }
 
+    /// The SQLite file of an [`Engine::Sqlite`] backend.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.sqlite.join("auth.sqlite")
+    }
+
     /// Whether the state outlives the app (a restart of the process finds it).
     pub fn durable(&self) -> bool {
         matches!(self.engine, Engine::Sqlite | Engine::Postgres)
@@ -102,7 +107,7 @@ impl Backend {
                 )
             }
             Engine::Sqlite => Arc::new(
-                SqliteStore::builder(self.sqlite.join("auth.sqlite"))
+                SqliteStore::builder(self.sqlite_file())
                     .capacities(flows, security, refresh)
                     .connect()
                     .await

@@ -3,20 +3,26 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+mod events;
+
+use self::events::{FileEvents, events_of};
 use super::records::{PoolEngine, Records, sweep_every, within};
 use super::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, Quotas, SQL_SCHEMA_VERSION, Statements, check_prefix};
 use crate::clock::Clock;
 use crate::store::contract::{Store, StoreError, StoreFuture};
-use crate::store::events::{Invalidation, Listener, Listeners, StoreEvent, Subscription};
+use crate::store::events::{Invalidation, Listener, Subscription};
 
 /// How long one statement may wait (for the file's write lock included) before the store answers
 /// [`StoreError::Unavailable`]: five seconds by default.
 pub const DEFAULT_SQLITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a process reads the events the other processes sharing its file published: every
+/// 100 ms by default.
+pub const DEFAULT_SQLITE_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A [`Store`] in one SQLite file (feature `sqlite`): what the sign-in flows, revocations and
 /// refresh families must remember survives a restart of the process, with nothing to run beside
@@ -32,11 +38,12 @@ pub const DEFAULT_SQLITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// - **Quotas** per class of record, as [`MemoryStore`](crate::store::MemoryStore) has them: flows,
 ///   security records and refresh records each have their own, so flows filling theirs never make a
 ///   revocation fail. A write into a full class first sweeps that class's expired rows.
-/// - **Events** reach the listeners of this process (every clone of this store, and every store
-///   opened on the same file); they are live from the start. **Two processes sharing the file** share the records (single use holds
-///   across them: SQLite serialises the writes) but not the events: a cache in one process does
-///   not hear the other's revocations. Give each process its own file, or share a
-///   `PostgresStore` or `RedisStore` between instances.
+/// - **Events** reach every store of this process opened on the file at once, and the
+///   processes sharing the file within a [`poll_interval`](SqliteStoreBuilder::poll_interval)
+///   (100 ms by default): a publish is also a row of `<prefix>events`, which each process reads
+///   in order and keeps for a minute. A process that cannot read them tells its caches
+///   (`Interrupted`: they serve nothing from memory until it can read them again), and so does one
+///   that did not read them for longer than a minute (some may be gone).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,7 +60,7 @@ pub struct SqliteStore {
 
 struct Inner {
     records: Arc<Records<PoolEngine<sqlx::Sqlite>>>,
-    listeners: Arc<Listeners>,
+    events: Arc<FileEvents>,
     path: PathBuf,
     sweeper: tokio::task::AbortHandle,
 }
@@ -78,6 +85,7 @@ pub struct SqliteStoreBuilder {
     prefix: String,
     timeout: Duration,
     sweep_interval: Duration,
+    poll_interval: Duration,
     quotas: Quotas,
     clock: Clock,
 }
@@ -104,6 +112,14 @@ impl SqliteStoreBuilder {
     /// [`DEFAULT_SQLITE_TIMEOUT`] by default.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How often this process reads the events other processes sharing the file published;
+    /// [`DEFAULT_SQLITE_POLL_INTERVAL`] by default. The longest a revocation made in another
+    /// process takes to reach this one's cache.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
         self
     }
 
@@ -169,11 +185,18 @@ impl SqliteStoreBuilder {
         let sweeper = runtime
             .spawn(sweep_every(Arc::downgrade(&records), self.sweep_interval))
             .abort_handle();
-        let listeners = listeners_of(&self.path);
+        let events = events_of(
+            &self.path,
+            &self.prefix,
+            &records.engine,
+            &records.clock,
+            self.poll_interval,
+            &runtime,
+        );
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 records,
-                listeners,
+                events,
                 path: self.path,
                 sweeper,
             }),
@@ -189,6 +212,7 @@ impl SqliteStore {
             prefix: DEFAULT_SQL_PREFIX.to_owned(),
             timeout: DEFAULT_SQLITE_TIMEOUT,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            poll_interval: DEFAULT_SQLITE_POLL_INTERVAL,
             quotas: Quotas::default(),
             clock: Clock::system(),
         }
@@ -208,27 +232,6 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
-}
-
-/// The listeners of every store opened on the file at `path` in this process, so that two
-/// stores opened on one file hear each other's events as clones do.
-fn listeners_of(path: &Path) -> Arc<Listeners> {
-    static OPEN: Mutex<Vec<(PathBuf, Weak<Listeners>)>> = Mutex::new(Vec::new());
-    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
-    open.retain(|(_, listeners)| listeners.strong_count() > 0);
-    if let Some(listeners) = open
-        .iter()
-        .find(|(file, _)| *file == path)
-        .and_then(|(_, l)| l.upgrade())
-    {
-        return listeners;
-    }
-    // One process: no event can be missed, so every listener is live from the start.
-    let listeners = Arc::new(Listeners::new());
-    listeners.emit(&StoreEvent::Subscribed);
-    open.push((path, Arc::downgrade(&listeners)));
-    listeners
 }
 
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -257,6 +260,9 @@ impl PoolEngine<sqlx::Sqlite> {
                  BEGIN UPDATE {prefix}counts SET rows = rows + 1 WHERE class = NEW.class; END;
              CREATE TRIGGER IF NOT EXISTS {prefix}records_removed AFTER DELETE ON {prefix}records
                  BEGIN UPDATE {prefix}counts SET rows = rows - 1 WHERE class = OLD.class; END;
+             CREATE TABLE IF NOT EXISTS {prefix}events (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL,
+                 message TEXT NOT NULL, at INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS {prefix}schema (version INTEGER NOT NULL);
              INSERT INTO {prefix}schema (version) SELECT {SQL_SCHEMA_VERSION}
                  WHERE NOT EXISTS (SELECT 1 FROM {prefix}schema);
@@ -307,11 +313,11 @@ impl Store for SqliteStore {
     }
 
     fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
-        self.inner.listeners.emit(&StoreEvent::Invalidate(invalidation.clone()));
-        Box::pin(std::future::ready(Ok(())))
+        let records = &self.inner.records;
+        Box::pin(self.inner.events.publish(&records.engine, &records.clock, invalidation))
     }
 
     fn subscribe(&self, listener: Listener) -> Subscription {
-        self.inner.listeners.add(listener)
+        self.inner.events.listeners.add(listener)
     }
 }
