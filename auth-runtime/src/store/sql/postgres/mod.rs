@@ -22,7 +22,8 @@ pub const DEFAULT_POSTGRES_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the notification listener may stay silent before it checks its connection (a
 /// `NOTIFY` to itself that must come back within the timeout): one second by default.
 pub const DEFAULT_POSTGRES_HEARTBEAT: Duration = Duration::from_secs(1);
-/// Connections in the pool of one store (the listener has one of its own besides).
+/// Connections in the pool of one store; once something subscribes, the notification listener
+/// holds one of them.
 pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
 
 const FIRST_RETRY: Duration = Duration::from_millis(50);
@@ -146,9 +147,10 @@ impl PostgresStoreBuilder {
         self
     }
 
-    /// The most connections of the pool; [`DEFAULT_POSTGRES_CONNECTIONS`].
+    /// The most connections of the pool, at least 2 (the notification listener holds one);
+    /// [`DEFAULT_POSTGRES_CONNECTIONS`].
     pub fn connections(mut self, connections: u32) -> Self {
-        self.connections = connections.max(1);
+        self.connections = connections.max(2);
         self
     }
 
