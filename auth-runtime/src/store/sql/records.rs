@@ -133,11 +133,25 @@ impl<E: Engine> Records<E> {
     }
 
     pub(crate) async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+        self.put_with(&self.statements.put, key, value, ttl, &[]).await
+    }
+
+    /// [`put`](Self::put) by `sql`: the put statement itself, or one that wraps it and returns a
+    /// row when the record was written (its placeholders after the put's five bound to `texts`).
+    pub(crate) async fn put_with(
+        &self,
+        sql: &str,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        texts: &[&str],
+    ) -> Result<(), StoreError> {
         let now = self.now()?;
         for attempt in 0..2 {
             let mut binds = self.row_binds(key, Some(value.clone()), expiry(now, ttl), now);
             binds.truncate(5);
-            if !self.engine.rows(&self.statements.put, binds).await?.is_empty() {
+            binds.extend(texts.iter().map(|text| Bind::Text(text)));
+            if !self.engine.rows(sql, binds).await?.is_empty() {
                 return Ok(());
             }
             self.make_room(key, attempt).await?;

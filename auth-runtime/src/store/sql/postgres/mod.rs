@@ -10,7 +10,7 @@ use sqlx::postgres::PgPoolOptions;
 mod listener;
 
 use self::listener::Subscriber;
-use super::records::{Bind, Engine, PoolEngine, Records, sweep_every, within};
+use super::records::{PoolEngine, Records, sweep_every, within};
 use super::{DEFAULT_SQL_PREFIX, DEFAULT_SWEEP_INTERVAL, Quotas, SQL_SCHEMA_VERSION, Statements, check_prefix};
 use crate::clock::Clock;
 use crate::store::contract::{Store, StoreError, StoreFuture};
@@ -78,6 +78,9 @@ pub struct PostgresStore {
 struct Inner {
     records: Arc<Records<PoolEngine<sqlx::Postgres>>>,
     channel: String,
+    /// The put statement with `pg_notify($6, $7)` of the written row: a record and its event in
+    /// one statement.
+    put_and_notify: String,
     heartbeat: Duration,
     listeners: Arc<Listeners>,
     subscriber: std::sync::OnceLock<tokio::task::AbortHandle>,
@@ -195,9 +198,14 @@ impl PostgresStoreBuilder {
             timeout: self.timeout,
         };
         engine.create_schema(&self.prefix).await?;
+        let statements = Statements::new(&self.prefix, '$');
+        let put_and_notify = format!(
+            "WITH written AS ({}) SELECT pg_notify($6, $7) FROM written",
+            statements.put
+        );
         let records = Arc::new(Records {
             engine,
-            statements: Statements::new(&self.prefix, '$'),
+            statements,
             quotas: self.quotas,
             clock: self.clock,
         });
@@ -208,6 +216,7 @@ impl PostgresStoreBuilder {
             inner: Arc::new(Inner {
                 records,
                 channel: format!("{}invalidate", self.prefix),
+                put_and_notify,
                 heartbeat: self.heartbeat,
                 listeners: Arc::new(Listeners::new()),
                 subscriber: std::sync::OnceLock::new(),
@@ -359,34 +368,13 @@ impl Store for PostgresStore {
         invalidation: &'a Invalidation,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let records = &self.inner.records;
-            let sql = format!(
-                "WITH written AS ({}) SELECT pg_notify($6, $7) FROM written",
-                records.statements.put
-            );
             let message = invalidation.encode();
-            let class = super::Class::of(key);
-            for attempt in 0..2 {
-                let now = super::unix_ms(records.clock.now())?;
-                let binds = vec![
-                    Bind::Text(key),
-                    Bind::Bytes(Some(value.clone())),
-                    Bind::Int(super::expiry(now, ttl)),
-                    Bind::Int(class.code()),
-                    Bind::Int(i64::try_from(records.quotas.of(class)).unwrap_or(i64::MAX)),
-                    Bind::Text(&self.inner.channel),
-                    Bind::Text(&message),
-                ];
-                if !records.engine.rows(&sql, binds).await?.is_empty() {
-                    return Ok(());
-                }
-                if attempt == 0 {
-                    records.sweep().await?;
-                }
-            }
-            Err(StoreError::Full {
-                capacity: records.quotas.of(class),
-            })
+            let texts = [self.inner.channel.as_str(), message.as_str()];
+            let put_and_notify = &self.inner.put_and_notify;
+            self.inner
+                .records
+                .put_with(put_and_notify, key, value, ttl, &texts)
+                .await
         })
     }
 
