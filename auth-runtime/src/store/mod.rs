@@ -21,6 +21,8 @@ pub(crate) mod memory;
 pub(crate) mod metered;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub(crate) mod resubscribe;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 

@@ -11,6 +11,7 @@ mod subscriber;
 use self::subscriber::Subscriber;
 use crate::store::contract::{Store, StoreError, StoreFuture};
 use crate::store::events::{Invalidation, Listener, Listeners, Subscription};
+use crate::store::resubscribe::{FIRST_RETRY, LONGEST_RETRY};
 
 /// The default key prefix: every record lives under `auth:`, the events on `auth:invalidate`.
 pub const DEFAULT_REDIS_PREFIX: &str = "auth:";
@@ -22,9 +23,6 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// timeout.
 pub const DEFAULT_REDIS_HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Reconnection delays of the event subscription: from the first to the longest.
-const FIRST_RETRY: Duration = Duration::from_millis(50);
-const LONGEST_RETRY: Duration = Duration::from_secs(1);
 /// Longer times to live are cut to this (ten years): Redis keeps expiries in signed milliseconds.
 const LONGEST_TTL_MS: u128 = 10 * 365 * 24 * 60 * 60 * 1000;
 

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::{FIRST_RETRY, LONGEST_RETRY, within};
+use super::within;
 use crate::store::contract::StoreError;
 use crate::store::events::{Invalidation, Listeners, StoreEvent};
-use crate::telemetry::event;
+use crate::store::resubscribe::keep_subscribed;
 
 /// The event subscription: connects, subscribes, delivers, and starts over when the connection
 /// is lost, until the store is dropped.
@@ -23,32 +23,13 @@ pub(super) struct Subscriber {
 
 impl Subscriber {
     pub(super) async fn run(self) {
-        let mut retry = FIRST_RETRY;
-        loop {
-            if let Ok((sink, stream)) = self.subscribed().await {
-                retry = FIRST_RETRY;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(info, STORE, "Redis subscription live; cached sessions start afresh");
-                listeners.emit(&StoreEvent::Subscribed);
-                drop(listeners);
-                self.deliver(sink, stream).await;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(
-                    warn,
-                    STORE,
-                    "Redis subscription lost; caches serve nothing from memory until it is back"
-                );
-                listeners.emit(&StoreEvent::Interrupted);
-            } else if self.listeners.strong_count() == 0 {
-                return;
-            }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(LONGEST_RETRY);
-        }
+        keep_subscribed(
+            "Redis",
+            &self.listeners,
+            || self.subscribed(),
+            |(sink, stream)| self.deliver(sink, stream),
+        )
+        .await;
     }
 
     /// A pub/sub connection subscribed to the channel (Redis has confirmed it).

@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPool};
 
-use super::{FIRST_RETRY, LONGEST_RETRY};
 use crate::store::contract::StoreError;
 use crate::store::events::{Invalidation, Listeners, StoreEvent};
+use crate::store::resubscribe::keep_subscribed;
 use crate::store::sql::records::within;
-use crate::telemetry::event;
 
 /// The notification listener: connects, listens, delivers, and starts over when the connection
 /// is lost, until the store is dropped.
@@ -24,32 +23,13 @@ pub(super) struct Subscriber {
 
 impl Subscriber {
     pub(super) async fn run(self) {
-        let mut retry = FIRST_RETRY;
-        loop {
-            if let Ok(listener) = self.listening().await {
-                retry = FIRST_RETRY;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(info, STORE, "PostgreSQL listener live; cached sessions start afresh");
-                listeners.emit(&StoreEvent::Subscribed);
-                drop(listeners);
-                self.deliver(listener).await;
-                let Some(listeners) = self.listeners.upgrade() else {
-                    return;
-                };
-                event!(
-                    warn,
-                    STORE,
-                    "PostgreSQL listener lost; caches serve nothing from memory until it is back"
-                );
-                listeners.emit(&StoreEvent::Interrupted);
-            } else if self.listeners.strong_count() == 0 {
-                return;
-            }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(LONGEST_RETRY);
-        }
+        keep_subscribed(
+            "PostgreSQL",
+            &self.listeners,
+            || self.listening(),
+            |listener| self.deliver(listener),
+        )
+        .await;
     }
 
     /// A connection listening on the channel (PostgreSQL has confirmed the `LISTEN`).

@@ -26,9 +26,6 @@ pub const DEFAULT_POSTGRES_HEARTBEAT: Duration = Duration::from_secs(1);
 /// holds one of them.
 pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
 
-const FIRST_RETRY: Duration = Duration::from_millis(50);
-const LONGEST_RETRY: Duration = Duration::from_secs(1);
-
 /// A [`Store`] in PostgreSQL, shared by every instance of an app (feature `postgres`): records
 /// survive restarts of the app, sign-in links and codes are single use across the fleet,
 /// revocations reach every instance, and each instance's cache hears the others' invalidations.
