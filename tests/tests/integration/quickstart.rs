@@ -319,11 +319,7 @@ fn a_restart_on_sqlite_keeps_sessions_revocations_and_used_links() {
 #[ignore = "needs PostgreSQL (initdb, pg_ctl)"]
 #[test]
 fn a_restart_on_postgres_keeps_sessions_revocations_and_used_links() {
-    assert!(
-        xtask::postgres_server::installed(),
-        "this test needs PostgreSQL's server (`initdb`, `pg_ctl`): install Debian's `postgresql` as .ci/run does"
-    );
-    let server = xtask::postgres_server::PostgresServer::start().unwrap_or_else(|error| panic!("{error}"));
+    let server = common::backends::postgres_server();
     let url = server.url();
     a_restart_keeps_sessions_revocations_and_used_links(&|runtime| {
         std::sync::Arc::new(
@@ -440,23 +436,18 @@ fn start_child(data: &std::path::Path) -> (std::process::Child, std::net::Socket
 }
 
 fn serve_quickstart_on_sqlite_forever(data: &std::path::Path) -> ! {
-    use auth_runtime::store::{SqliteStore, Store};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
-        runtime
-            .block_on(SqliteStore::connect(data.join("auth.sqlite")))
-            .expect("open"),
+    let file = data.join("auth.sqlite");
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let addr = start_on(
+        &|runtime| {
+            std::sync::Arc::new(
+                runtime
+                    .block_on(auth_runtime::store::SqliteStore::connect(&file))
+                    .expect("open"),
+            )
+        },
+        &sent,
     );
-    let pem = runtime
-        .block_on(quickstart::development_key(store.as_ref()))
-        .expect("key");
-    let sessions = quickstart::sessions_with_key(&pem).expect("sessions");
-    let outbox: quickstart::Outbox = std::sync::Arc::new(|_| {});
-    let app = quickstart::app_with_store(sessions, "http://localhost:3000", outbox, store).expect("app");
-    let addr = common::client::serve_on(runtime, app);
     // Written whole under another name, then renamed: the parent never reads half an address.
     let partial = data.join("address.partial");
     std::fs::write(&partial, addr.to_string()).expect("write the address");

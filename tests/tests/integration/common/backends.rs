@@ -13,7 +13,6 @@ use std::time::Duration;
 use auth_runtime::store::{MemoryStore, PostgresStore, RedisStore, SqliteStore, Store};
 
 use super::redis_server::RedisServer;
-use super::tools;
 
 /// Which store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,13 +59,7 @@ impl Backend {
             None => MemoryStore::new(),
         };
         let redis = (engine == Engine::Redis).then(RedisServer::start);
-        let postgres = (engine == Engine::Postgres).then(|| {
-            assert!(
-                xtask::postgres_server::installed(),
-                "this test needs PostgreSQL's server (`initdb`, `pg_ctl`): install Debian's `postgresql` as .ci/run does, or leave the test ignored"
-            );
-            xtask::postgres_server::PostgresServer::start().unwrap_or_else(|error| panic!("{error}"))
-        });
+        let postgres = (engine == Engine::Postgres).then(postgres_server);
         if engine == Engine::Sqlite {
             std::fs::create_dir_all(&sqlite).expect("a folder for the SQLite file");
         }
@@ -172,7 +165,12 @@ impl Drop for Backend {
     }
 }
 
-/// Fails the test unless redis-server is installed (the Redis cases are ignored otherwise).
-pub fn require_redis() {
-    tools::require("redis-server", "redis-server", &["--version"]);
+/// A throwaway PostgreSQL cluster; fails the test when PostgreSQL's server is not installed (the
+/// PostgreSQL tests are ignored otherwise).
+pub fn postgres_server() -> xtask::postgres_server::PostgresServer {
+    assert!(
+        xtask::postgres_server::installed(),
+        "this test needs PostgreSQL's server (`initdb`, `pg_ctl`): install Debian's `postgresql` as .ci/run does, or leave the test ignored"
+    );
+    xtask::postgres_server::PostgresServer::start().unwrap_or_else(|error| panic!("{error}"))
 }
