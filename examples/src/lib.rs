@@ -2,6 +2,8 @@
 //! exactly those: JSON Schema and TypeScript in `schema/`), and, with the default `apps` feature,
 //! the example apps themselves, which the example programs serve and the integration tests drive.
 
+#[cfg(feature = "apps")]
+pub mod issuer_app;
 pub mod opaque;
 #[cfg(feature = "apps")]
 pub mod opaque_app;

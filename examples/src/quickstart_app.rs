@@ -231,7 +231,8 @@ fn auth_handler(
         .build()?)
 }
 
-fn email(claims: &UserClaims) -> Result<String, FlowError> {
+/// The `email` claim, if it looks like an address.
+pub(crate) fn email(claims: &UserClaims) -> Result<String, FlowError> {
     claims
         .get("email")
         .filter(|email| email.contains('@') && email.len() <= 254)
@@ -239,7 +240,8 @@ fn email(claims: &UserClaims) -> Result<String, FlowError> {
         .ok_or(FlowError::NoClaims)
 }
 
-fn code_form(status: StatusCode, message: &str) -> Response {
+/// The page that asks for the code just sent (it posts to the code provider's callback).
+pub(crate) fn code_form(status: StatusCode, message: &str) -> Response {
     page(
         status,
         "Enter your code",
@@ -275,7 +277,7 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// A whole page: `title` in the tab, `body` as the content.
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>{title} · auth-runtime quickstart</title>\
@@ -482,7 +484,8 @@ async fn logout(sessions: Sessions<AppSession>, revocations: Revocations) -> Res
         .unwrap_or_else(|error| error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()))
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML text and double-quoted attributes.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -44,6 +44,19 @@ pub(crate) async fn with_flow_binding<F: std::future::Future>(binding: Option<St
     FLOW_BINDING.scope(binding, future).await
 }
 
+/// Whether a sign-in flow's `on_success` is running: the session it signs in with is then
+/// handed to the handler too, which answers an authorization request with it.
+pub(crate) fn in_sign_in_flow() -> bool {
+    #[cfg(feature = "providers")]
+    {
+        FLOW_BINDING.try_with(|_| ()).is_ok()
+    }
+    #[cfg(not(feature = "providers"))]
+    {
+        false
+    }
+}
+
 /// The landing binding of the sign-in flow whose `on_success` is running, if any.
 pub(crate) fn flow_binding() -> Option<String> {
     #[cfg(feature = "providers")]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::header::HeaderValue;
 use http::{Extensions, HeaderMap};
 
-use crate::refresh::{RefreshCookie, RefreshError, Refresher, TokenPair, refresh_cookie, token_hash};
+use crate::refresh::{Presenter, RefreshCookie, RefreshError, Refresher, TokenPair, refresh_cookie, token_hash};
 
 /// How long a refresh's pair answers requests that carried the same refresh token (the requests
 /// a browser sent before it had the new cookies): this, or the reuse grace window if shorter, in
@@ -56,7 +56,7 @@ impl LayerRefresh {
             .shared
             .try_get_with(key, async {
                 let client = self.refresher.client_of(headers, extensions);
-                self.refresher.refresh(token, &client).await
+                self.refresher.refresh(token, &client, Presenter::App).await
             })
             .await?;
         let cookies = self.refresher.set_cookies(&pair).map_err(Arc::new)?;

@@ -7,7 +7,11 @@ use std::sync::Arc;
 
 use url::Url;
 
-use super::contract::Provider;
+use super::authorization::{
+    AUTHORIZATION_LIFETIME, Allow, AllowRequest, AuthorizationServer, ClientConfigError, Clients, Picker, PickerPage,
+    ProviderChoice, allow_hook, default_picker,
+};
+use super::contract::{IdentitySource, Provider};
 use super::error::{FlowError, FlowResponse};
 use super::error_page::{ErrorPage, default_error_page};
 use super::flow::{FLOW_TOKEN_TYPE, MAX_FLOW_LIFETIME, Mount};
@@ -45,8 +49,11 @@ pub enum HandlerConfigError {
     /// Under the OpenAuth profile the tokens' issuer must be where the token endpoint is: the
     /// base URL and prefix, which OpenAuth's client is given as its `issuer`.
     #[error(
-        "with the OpenAuth profile the Sessions' issuer must be `{expected}` (the base URL and prefix), not `{issuer}`"
+        "with the OpenAuth profile or clients, the Sessions' issuer must be `{expected}` (the base URL and prefix), not `{issuer}`"
     )]
+    ///
+    /// The same holds with clients registered: `iss` in their redirects, the metadata's `issuer`
+    /// and the tokens' `iss` are one value.
     Issuer {
         /// The `Sessions`' issuer.
         issuer: String,
@@ -59,6 +66,12 @@ pub enum HandlerConfigError {
     /// The public keys could not be serialized.
     #[error("the JWK set could not be serialized: {0}")]
     Jwks(#[source] serde_json::Error),
+    /// Clients were registered without the tokens to issue them.
+    #[error("clients need tokens to exchange their codes for: add `refresh_tokens(...)`")]
+    ClientsWithoutTokens,
+    /// A client's registration is not valid.
+    #[error(transparent)]
+    Client(#[from] ClientConfigError),
 }
 
 /// Configures an [`AuthHandler`].
@@ -68,9 +81,12 @@ pub struct AuthHandlerBuilder<S> {
     prefix: String,
     store: Option<Arc<dyn Store>>,
     providers: Vec<(String, Box<dyn Flow>)>,
-    on_error: Option<Box<ErrorPage>>,
+    on_error: Option<Arc<ErrorPage>>,
     limits: RateLimits,
     refresh: Option<(Arc<dyn Refresher>, bool)>,
+    clients: Option<Clients>,
+    allow: Option<Box<Allow>>,
+    picker: Option<Box<Picker>>,
 }
 
 impl<S> fmt::Debug for AuthHandlerBuilder<S> {
@@ -96,6 +112,9 @@ impl AuthHandler {
             on_error: None,
             limits: RateLimits::default(),
             refresh: None,
+            clients: None,
+            allow: None,
+            picker: None,
         }
     }
 }
@@ -181,8 +200,39 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
     }
 
     /// Answers failed flows with `on_error(provider, reason)` instead of [`default_error_page`].
+    /// A refused authorization request that cannot go back to its client (an unknown client, a
+    /// redirect URI it has not registered) comes here too, as provider `authorize`.
     pub fn on_error(mut self, on_error: impl Fn(&str, FlowError) -> FlowResponse + Send + Sync + 'static) -> Self {
-        self.on_error = Some(Box::new(on_error));
+        self.on_error = Some(Arc::new(on_error));
+        self
+    }
+
+    /// Makes this handler an authorization server for `clients` (OAuth 2.1's authorization code
+    /// grant with PKCE; see [`authorization`](super::authorization)): `GET <prefix>/authorize`,
+    /// codes exchanged at `POST <prefix>/token` for pairs of the [`refresh_tokens`]
+    /// (Self::refresh_tokens), which are required, and whose `Sessions`' issuer must be the base
+    /// URL and prefix.
+    pub fn clients(mut self, clients: Clients) -> Self {
+        self.clients = Some(clients);
+        self
+    }
+
+    /// OpenAuth's `allow`, SST's `onAuthorize`: called for every authorization request the
+    /// registry accepted (a registered client, one of its redirect URIs); `false` refuses it
+    /// (`unauthorized_client`, sent to the redirect URI). It can refuse what the registry allows,
+    /// never allow what the registry refuses.
+    pub fn allow<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(AllowRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.allow = Some(allow_hook(hook));
+        self
+    }
+
+    /// Shows the provider picker with `picker` instead of [`default_picker`] (SST's `onIndex`).
+    pub fn picker(mut self, picker: impl Fn(&PickerPage) -> FlowResponse + Send + Sync + 'static) -> Self {
+        self.picker = Some(Box::new(picker));
         self
     }
 
@@ -214,16 +264,65 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
             url.set_path(&format!("{base_path}{prefix}"));
             url.as_str().trim_end_matches('/').to_owned()
         };
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let on_error = self.on_error.unwrap_or_else(|| Arc::new(default_error_page));
+        let limits = Arc::new(self.limits);
+        let at = |name: &str, step: &str| {
+            let mut url = base.clone();
+            url.set_path(&format!("{base_path}{prefix}/{name}/{step}"));
+            url
+        };
+        let authorization = match (self.clients, &self.refresh) {
+            (None, _) => None,
+            (Some(_), None) => return Err(HandlerConfigError::ClientsWithoutTokens),
+            (Some(clients), Some((refresher, _))) => {
+                let choices = self
+                    .providers
+                    .iter()
+                    .map(|(name, flow)| ProviderChoice {
+                        name: name.clone(),
+                        action: at(name, "authorize").to_string(),
+                        field: (flow.identity_source() == IdentitySource::Requester)
+                            .then(|| limits.identity_claim.clone()),
+                    })
+                    .collect();
+                let cookie = self
+                    .sessions
+                    .cookie_options()
+                    .clone()
+                    .name("auth-authorization")
+                    .path(format!("{base_path}{prefix}"))
+                    .max_age(AUTHORIZATION_LIFETIME);
+                cookie.validate()?;
+                Some(Arc::new(AuthorizationServer {
+                    registry: clients.build()?,
+                    refresher: Arc::clone(refresher),
+                    store: Arc::clone(&store),
+                    limits: Arc::clone(&limits),
+                    issuer: endpoint_base.clone(),
+                    cookie,
+                    allow: self.allow,
+                    picker: self.picker.unwrap_or_else(|| Box::new(default_picker)),
+                    choices,
+                    on_error: Arc::clone(&on_error),
+                }))
+            }
+        };
         let token_endpoint = match self.refresh {
             Some((refresher, openauth)) => {
-                if openauth && refresher.issuer() != endpoint_base {
+                if (openauth || authorization.is_some()) && refresher.issuer() != endpoint_base {
                     return Err(HandlerConfigError::Issuer {
                         issuer: refresher.issuer().to_owned(),
                         expected: endpoint_base,
                     });
                 }
                 let jwks_uri = format!("{endpoint_base}/.well-known/jwks.json");
-                Some(Arc::new(TokenEndpoint::new(refresher, &endpoint_base, &jwks_uri)))
+                Some(Arc::new(TokenEndpoint::new(
+                    refresher,
+                    &endpoint_base,
+                    &jwks_uri,
+                    authorization.clone(),
+                )))
             }
             None => None,
         };
@@ -239,12 +338,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
             if providers.iter().any(|(mount, _)| mount.name == name) {
                 return Err(HandlerConfigError::DuplicateProvider(name));
             }
-            let at = |step: &str| {
-                let mut url = base.clone();
-                url.set_path(&format!("{base_path}{prefix}/{name}/{step}"));
-                url
-            };
-            let (authorize, callback) = (at("authorize"), at("callback"));
+            let (authorize, callback) = (at(&name, "authorize"), at(&name, "callback"));
             let flow_cookie = self
                 .sessions
                 .cookie_options()
@@ -271,6 +365,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
                 flow_cookie,
                 landing_cookie,
                 tokens,
+                authorization: authorization.clone(),
             };
             providers.push((Arc::new(mount), flow));
         }
@@ -279,10 +374,10 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
             inner: Arc::new(HandlerInner {
                 prefix,
                 providers,
-                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                store,
                 jwks,
-                on_error: self.on_error.unwrap_or_else(|| Box::new(default_error_page)),
-                limits: Arc::new(self.limits),
+                on_error,
+                limits,
                 token_endpoint,
             }),
         })

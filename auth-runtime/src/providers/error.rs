@@ -110,6 +110,21 @@ pub enum FlowError {
     /// [`IdentitySource::Requester`]: super::IdentitySource::Requester
     #[error("this step takes a form submission (POST)")]
     UsePost,
+    /// An authorization request names no registered client.
+    #[error("the app that sent you here is not registered with this sign-in server")]
+    UnknownClient,
+    /// An authorization request's `redirect_uri` is not one of its client's.
+    #[error("the app that sent you here asked to return to an address it has not registered")]
+    RedirectUriMismatch,
+    /// A flow started for an authorization request that this browser no longer has in progress
+    /// (it expired, ended, or was started in another browser).
+    #[error("this sign-in request has expired or was started elsewhere; go back to the app and start again")]
+    AuthorizationExpired,
+    /// A flow for an authorization request succeeded, but `on_success` answered without a
+    /// session of the handler's `RefreshTokens` (it must answer with `Sessions::cookie` or
+    /// `Sessions::parameter` for the same session type).
+    #[error("the sign-in succeeded but issued no session for the app that asked")]
+    NoSessionForClient,
     /// The request body could not be read or was too large.
     #[error("the request body could not be read (limit {MAX_BODY} bytes)")]
     Body,
@@ -149,6 +164,10 @@ impl FlowError {
             FlowError::EmailNotVerified => "email_not_verified",
             FlowError::CrossSite => "cross_site",
             FlowError::UsePost => "use_post",
+            FlowError::UnknownClient => "unknown_client",
+            FlowError::RedirectUriMismatch => "redirect_uri_mismatch",
+            FlowError::AuthorizationExpired => "authorization_expired",
+            FlowError::NoSessionForClient => "no_session_for_client",
             FlowError::Body => "body",
             FlowError::Store(_) => "store",
             FlowError::Issue(_) => "issue",
@@ -167,9 +186,10 @@ impl FlowError {
         match self {
             FlowError::Upstream(_) => StatusCode::BAD_GATEWAY,
             FlowError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            FlowError::Issue(_) | FlowError::Other(_) | FlowError::ClientAddressUnknown => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            FlowError::Issue(_)
+            | FlowError::Other(_)
+            | FlowError::ClientAddressUnknown
+            | FlowError::NoSessionForClient => StatusCode::INTERNAL_SERVER_ERROR,
             FlowError::Body => StatusCode::PAYLOAD_TOO_LARGE,
             FlowError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             FlowError::CrossSite => StatusCode::FORBIDDEN,

@@ -12,6 +12,8 @@ use http::header::{CONTENT_TYPE, HeaderValue, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Uri};
 use url::Url;
 
+use super::authorization::complete::Start;
+use super::authorization::{AUTHORIZATION_PARAMETER, AuthorizationServer};
 use super::error::{FlowError, FlowResponse, MAX_BODY, MAX_CLAIMS_LEN};
 use super::limits::{RateLimits, normalized_identity};
 use crate::cookie::CookieOptions;
@@ -75,6 +77,9 @@ pub struct FlowRequest {
     /// malformed one, refused by [`check_parameters`](Self::check_parameters) once the request is
     /// known to come from this site.
     landing: Result<Option<String>, ()>,
+    /// The request's `authorization` parameter (kept out of the parameters and claims), or the
+    /// mark of one given twice.
+    authorization: Result<Option<String>, ()>,
 }
 
 impl fmt::Debug for FlowRequest {
@@ -338,6 +343,7 @@ impl FlowRequest {
             params.extend(url::form_urlencoded::parse(&body).into_owned());
         }
         let landing = take_landing_binding(&mut params);
+        let authorization = take_one(&mut params, AUTHORIZATION_PARAMETER);
         Ok(FlowRequest {
             method: parts.method,
             uri: parts.uri,
@@ -348,6 +354,7 @@ impl FlowRequest {
             limits: Arc::clone(limits),
             client,
             landing,
+            authorization,
         })
     }
 
@@ -378,6 +385,32 @@ impl FlowRequest {
         }
     }
 
+    /// What this first step is for, when the handler is an authorization server: the
+    /// authorization this browser has in progress (the request carries its id), or a sign-in of
+    /// the app's own. An `authorization` parameter given twice, or not this browser's, is refused.
+    pub(crate) fn authorization_start(&self) -> Result<Option<(&AuthorizationServer, Start)>, FlowError> {
+        let parameter = self
+            .authorization
+            .as_ref()
+            .map_err(|()| FlowError::InvalidParameter(AUTHORIZATION_PARAMETER))?;
+        let Some(server) = &self.mount.authorization else {
+            return match parameter {
+                Some(_) => Err(FlowError::InvalidParameter(AUTHORIZATION_PARAMETER)),
+                None => Ok(None),
+            };
+        };
+        Ok(Some((server, server.start_of(parameter.as_deref(), &self.headers)?)))
+    }
+
+    /// Ends a successful flow's answer: a code for the client when this browser has an
+    /// authorization in progress, `response` as it is otherwise.
+    pub(crate) async fn complete_authorization(&self, response: FlowResponse) -> Result<FlowResponse, FlowError> {
+        match &self.mount.authorization {
+            Some(server) => server.complete(&self.headers, response).await,
+            None => Ok(response),
+        }
+    }
+
     /// The landing binding this browser's sign-in started with (the handler's landing cookie),
     /// if it sent exactly one well-formed value.
     pub(crate) fn landing_binding(&self) -> Option<String> {
@@ -399,17 +432,29 @@ impl FlowRequest {
 /// Takes the `landing_nonce` parameters out of `params` (it is not a claim): none, or exactly one
 /// well-formed binding.
 fn take_landing_binding(params: &mut Vec<(String, String)>) -> Result<Option<String>, ()> {
+    take_one(params, LANDING_NONCE_PARAMETER)?.map_or(Ok(None), |binding| {
+        if is_binding(&binding) {
+            Ok(Some(binding))
+        } else {
+            Err(())
+        }
+    })
+}
+
+/// Takes the parameters called `name` out of `params` (the handler's own, never a claim): none,
+/// or exactly one.
+fn take_one(params: &mut Vec<(String, String)>, name: &str) -> Result<Option<String>, ()> {
     let mut found = Vec::new();
-    params.retain(|(name, value)| {
-        let landing = name == LANDING_NONCE_PARAMETER;
-        if landing {
+    params.retain(|(key, value)| {
+        let ours = key == name;
+        if ours {
             found.push(value.clone());
         }
-        !landing
+        !ours
     });
     match found.as_slice() {
         [] => Ok(None),
-        [binding] if is_binding(binding) => Ok(Some(binding.clone())),
+        [value] => Ok(Some(value.clone())),
         _ => Err(()),
     }
 }
@@ -425,6 +470,8 @@ pub(crate) struct Mount {
     pub(crate) landing_cookie: CookieOptions,
     /// Flow tokens bound to this provider: their audience is its callback URL.
     pub(crate) tokens: Sessions<FlowToken>,
+    /// The handler's authorization server, when clients are registered.
+    pub(crate) authorization: Option<Arc<AuthorizationServer>>,
 }
 
 /// A flow's lifetime, between 1 second and [`MAX_FLOW_LIFETIME`].

@@ -9,6 +9,8 @@ use axum::routing::{MethodRouter, get, post};
 use http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use http::{Method, StatusCode};
 
+use super::authorization::complete::Start;
+use super::authorization::cors;
 use super::contract::IdentitySource;
 use super::error::{FlowError, FlowResponse};
 use super::error_page::{ErrorPage, respond};
@@ -72,7 +74,7 @@ pub(super) struct HandlerInner {
     pub(super) providers: Vec<(Arc<Mount>, Box<dyn Flow>)>,
     pub(super) store: Arc<dyn Store>,
     pub(super) jwks: String,
-    pub(super) on_error: Box<ErrorPage>,
+    pub(super) on_error: Arc<ErrorPage>,
     pub(super) limits: Arc<RateLimits>,
     pub(super) token_endpoint: Option<Arc<TokenEndpoint>>,
 }
@@ -110,22 +112,34 @@ impl AuthHandler {
             let jwks = self.inner.jwks.clone();
             let metadata = Arc::clone(endpoint);
             let token = Arc::clone(endpoint);
-            router = router
-                .route(
-                    &format!("{prefix}/.well-known/jwks.json"),
-                    get(move || ready_response(json_response(StatusCode::OK, jwks.clone()))),
-                )
-                .route(
-                    &format!("{prefix}/.well-known/oauth-authorization-server"),
-                    get(move || ready_response(metadata.metadata())),
-                )
-                .route(
-                    &format!("{prefix}/token"),
-                    post(move |request: Request| {
-                        let token = Arc::clone(&token);
-                        async move { token.token(request).await }
+            let mut jwks_route = get(move || ready_response(json_response(StatusCode::OK, jwks.clone())));
+            let mut metadata_route = get(move || ready_response(metadata.metadata()));
+            let mut token_route = post(move |request: Request| {
+                let token = Arc::clone(&token);
+                async move { token.token(request).await }
+            });
+            if let Some(server) = endpoint.authorization() {
+                // A front end on another origin reads the public documents and exchanges its
+                // code; only the registered clients' origins may call the token endpoint.
+                jwks_route = jwks_route.layer(cors::public_documents());
+                metadata_route = metadata_route.layer(cors::public_documents());
+                token_route = token_route.layer(cors::token_endpoint(Arc::clone(server)));
+                let server = Arc::clone(server);
+                router = router.route(
+                    &format!("{prefix}/authorize"),
+                    get(move |request: Request| {
+                        let server = Arc::clone(&server);
+                        async move { server.authorize(request).await }
                     }),
                 );
+            }
+            router = router
+                .route(&format!("{prefix}/.well-known/jwks.json"), jwks_route)
+                .route(
+                    &format!("{prefix}/.well-known/oauth-authorization-server"),
+                    metadata_route,
+                )
+                .route(&format!("{prefix}/token"), token_route);
         }
         for (index, (mount, _)) in self.inner.providers.iter().enumerate() {
             let name = &mount.name;
@@ -251,9 +265,13 @@ impl HandlerInner {
             return Err(FlowError::UsePost);
         }
         request.check_single_values()?;
+        let start = request.authorization_start()?;
         request.count_authorize().await?;
         let mut response = flow.authorize(request).await?;
         request.remember_landing_binding(&mut response)?;
+        if let Some((server, Start::Own { clear: true })) = start {
+            server.clear_cookie(&mut response);
+        }
         Ok(response)
     }
 

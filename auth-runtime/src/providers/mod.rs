@@ -30,6 +30,7 @@
 //! [`Sessions::parameter`]: crate::Sessions::parameter
 //! [`Store`]: crate::store::Store
 
+pub mod authorization;
 mod builder;
 pub mod code;
 pub(crate) mod contract;

@@ -46,7 +46,8 @@ where
                     let binding = request.landing_binding();
                     let bound = binding.is_some();
                     let success = async { (self.on_success)(claims).await };
-                    let mut response = with_flow_binding(binding, success).await?;
+                    let response = with_flow_binding(binding, success).await?;
+                    let mut response = request.complete_authorization(response).await?;
                     event!(info, SIGN_IN, provider = request.provider(), bound, "signed in");
                     request.clear_flow_state(&mut response);
                     if bound {

@@ -1,41 +1,72 @@
-//! `POST <prefix>/token` (RFC 6749 section 6, the refresh token grant) and the metadata OpenAuth's
-//! client reads first (`<prefix>/.well-known/oauth-authorization-server`, RFC 8414), for API
-//! clients holding a pair of [`RefreshTokens`](crate::refresh::RefreshTokens).
+//! `POST <prefix>/token` (RFC 6749 section 6, the refresh token grant; with clients registered,
+//! the authorization code grant of [`authorization`](super::authorization)) and the metadata
+//! OpenAuth's client reads first (`<prefix>/.well-known/oauth-authorization-server`, RFC 8414),
+//! for API clients holding a pair of [`RefreshTokens`](crate::refresh::RefreshTokens).
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
 use http::StatusCode;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER};
 
+use super::authorization::AuthorizationServer;
+use super::authorization::grant::{ClientAuth, invalid_client};
 use super::error::FlowResponse;
 use super::flow::is_form;
-use crate::refresh::{RefreshError, Refresher};
+use crate::refresh::{Presenter, RefreshError, Refresher, TokenPair};
 
-/// The largest form body the endpoint reads: a grant type and one 43-character refresh token.
+/// The largest form body the endpoint reads: a grant with its code, verifier, redirect URI and
+/// client credentials is well under it.
 const MAX_FORM_BODY: usize = 4 * 1024;
 
 /// The token endpoint of one [`AuthHandler`](super::AuthHandler).
 pub(super) struct TokenEndpoint {
     refresher: Arc<dyn Refresher>,
     metadata: String,
+    authorization: Option<Arc<AuthorizationServer>>,
+}
+
+/// A token request's form parameters, each given at most once (RFC 6749 section 3.2).
+pub(crate) struct FormParams(Vec<(String, String)>);
+
+impl FormParams {
+    /// The value of `name`, if given.
+    pub(crate) fn one(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 impl TokenEndpoint {
     /// The endpoint at `endpoint_base` (`https://app.example.com/auth`), publishing its keys at
-    /// `jwks_uri`.
-    pub(super) fn new(refresher: Arc<dyn Refresher>, endpoint_base: &str, jwks_uri: &str) -> Self {
-        let metadata = serde_json::json!({
+    /// `jwks_uri`, with the authorization code grant when `authorization` is given.
+    pub(super) fn new(
+        refresher: Arc<dyn Refresher>,
+        endpoint_base: &str,
+        jwks_uri: &str,
+        authorization: Option<Arc<AuthorizationServer>>,
+    ) -> Self {
+        let mut metadata = serde_json::json!({
             "issuer": refresher.issuer(),
             "token_endpoint": format!("{endpoint_base}/token"),
             "jwks_uri": jwks_uri,
             "grant_types_supported": ["refresh_token"],
             "token_endpoint_auth_methods_supported": ["none"],
             "response_types_supported": [],
-        })
-        .to_string();
-        TokenEndpoint { refresher, metadata }
+        });
+        if let (Some(server), Some(entries)) = (&authorization, metadata.as_object_mut()) {
+            if let serde_json::Value::Object(more) = server.metadata(endpoint_base) {
+                entries.extend(more);
+            }
+        }
+        TokenEndpoint {
+            refresher,
+            metadata: metadata.to_string(),
+            authorization,
+        }
     }
 
     /// The authorization server metadata (RFC 8414).
@@ -43,8 +74,14 @@ impl TokenEndpoint {
         answer(StatusCode::OK, self.metadata.clone())
     }
 
-    /// `POST /token`: `grant_type=refresh_token&refresh_token=...` in a form body; a new pair, or
-    /// an RFC 6749 section 5.2 error.
+    /// The authorization server, when clients are registered.
+    pub(super) fn authorization(&self) -> Option<&Arc<AuthorizationServer>> {
+        self.authorization.as_ref()
+    }
+
+    /// `POST /token`: `grant_type=refresh_token&refresh_token=...`, or (with clients registered)
+    /// `grant_type=authorization_code&code=...`, in a form body; a new pair, or an RFC 6749
+    /// section 5.2 error.
     pub(super) async fn token(&self, request: Request) -> FlowResponse {
         if !is_form(request.headers()) {
             return error(
@@ -53,70 +90,97 @@ impl TokenEndpoint {
                 "the body must be application/x-www-form-urlencoded",
             );
         }
-        let client = self.refresher.client_of(request.headers(), request.extensions());
-        let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_FORM_BODY).await else {
+        let address = self.refresher.client_of(request.headers(), request.extensions());
+        let (parts, body) = request.into_parts();
+        let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BODY).await else {
             return error(StatusCode::BAD_REQUEST, "invalid_request", "the body is too large");
         };
-        let mut grant_type = Vec::new();
-        let mut refresh_token = Vec::new();
+        let mut params: Vec<(String, String)> = Vec::new();
         for (name, value) in url::form_urlencoded::parse(&body) {
-            match name.as_ref() {
-                "grant_type" => grant_type.push(value.into_owned()),
-                "refresh_token" => refresh_token.push(value.into_owned()),
-                _ => {}
+            // RFC 6749 section 3.2: a parameter must not be sent twice.
+            if params.iter().any(|(seen, _)| *seen == name) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "a parameter was given more than once",
+                );
+            }
+            params.push((name.into_owned(), value.into_owned()));
+        }
+        let params = FormParams(params);
+        let client = match &self.authorization {
+            Some(server) => match server.authenticate(&parts.headers, &params) {
+                Ok(client) => client,
+                Err(refused) => return refused,
+            },
+            // No clients: nobody can authenticate as one.
+            None if parts.headers.contains_key(AUTHORIZATION) || params.one("client_secret").is_some() => {
+                return invalid_client(parts.headers.contains_key(AUTHORIZATION));
+            }
+            None => ClientAuth::Unauthenticated { claimed: None },
+        };
+        match (params.one("grant_type"), &self.authorization) {
+            (Some("refresh_token"), _) => {}
+            (Some("authorization_code"), Some(server)) => return server.exchange(&params, &client).await,
+            (None, _) => return error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+            (Some(_), _) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    "this grant type is not supported here",
+                );
             }
         }
-        // RFC 6749 section 3.2: a parameter must not be sent twice.
-        let (Some(grant_type), None) = (grant_type.first(), grant_type.get(1)) else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "exactly one grant_type is required",
-            );
-        };
-        if grant_type != "refresh_token" {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "only the refresh_token grant is supported here",
-            );
-        }
-        let (Some(refresh_token), None) = (refresh_token.first(), refresh_token.get(1)) else {
+        let Some(refresh_token) = params.one("refresh_token") else {
             return error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "exactly one refresh_token is required",
             );
         };
-        match self.refresher.refresh(refresh_token, &client).await {
-            Ok(pair) => answer(StatusCode::OK, pair.to_json()),
-            // RFC 8628's `slow_down`: the client keeps its tokens and waits.
-            Err(RefreshError::RateLimited { retry_after }) => retry_later(
-                StatusCode::TOO_MANY_REQUESTS,
-                "slow_down",
-                "too many refreshes; keep your tokens and try again after Retry-After",
-                retry_after,
-            ),
-            Err(refused) if refused.is_invalid_grant() => {
-                error(StatusCode::BAD_REQUEST, "invalid_grant", &refused.to_string())
-            }
-            Err(RefreshError::Store(_)) => retry_later(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the token store is unavailable; keep your tokens and try again",
-                1,
-            ),
-            Err(_) => error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the tokens could not be issued",
-            ),
+        let must_authenticate = |id: &str| {
+            self.authorization
+                .as_ref()
+                .is_none_or(|server| server.must_authenticate(id))
+        };
+        let presenter = Presenter::Endpoint {
+            client: client.authenticated(),
+            must_authenticate: &must_authenticate,
+        };
+        token_answer(self.refresher.refresh(refresh_token, &address, presenter).await)
+    }
+}
+
+/// The answer to a token request that issued `pair`, or why not.
+pub(super) fn token_answer(result: Result<TokenPair, RefreshError>) -> FlowResponse {
+    match result {
+        Ok(pair) => answer(StatusCode::OK, pair.to_json()),
+        // RFC 8628's `slow_down`: the client keeps its tokens and waits.
+        Err(RefreshError::RateLimited { retry_after }) => retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            "too many refreshes; keep your tokens and try again after Retry-After",
+            retry_after,
+        ),
+        Err(refused) if refused.is_invalid_grant() => {
+            error(StatusCode::BAD_REQUEST, "invalid_grant", &refused.to_string())
         }
+        Err(RefreshError::Store(_)) => retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the token store is unavailable; keep your tokens and try again",
+            1,
+        ),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the tokens could not be issued",
+        ),
     }
 }
 
 /// An RFC 6749 section 5.2 error body.
-fn error(status: StatusCode, code: &str, description: &str) -> FlowResponse {
+pub(super) fn error(status: StatusCode, code: &str, description: &str) -> FlowResponse {
     let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
     answer(status, body)
 }

@@ -19,6 +19,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
         let target = self.inner.sessions.check_redirect(redirect).map_err(IssueError::from)?;
         let pair = self.issue(session).await?;
         let mut response = found::<B>(target.as_str(), None).map_err(IssueError::from)?;
+        self.inner.sessions.hand_over(session, &mut response)?;
         for cookie in self.set_cookies(&pair)? {
             response.headers_mut().append(SET_COOKIE, cookie);
         }

@@ -77,7 +77,7 @@ pub(crate) use self::browser::{RefreshCookie, refresh_cookie};
 pub use self::builder::{RefreshConfigError, RefreshTokensBuilder};
 pub(crate) use self::codec::token_hash;
 pub use self::outcome::{RefreshError, TokenPair};
-pub(crate) use self::refresher::Refresher;
+pub(crate) use self::refresher::{Presenter, Refresher};
 
 /// How long an access token of a pair lives by default.
 pub const DEFAULT_ACCESS_LIFETIME: Duration = Duration::from_secs(15 * 60);

@@ -18,6 +18,10 @@ pub(super) struct Family {
     pub(super) subject: Option<String>,
     pub(super) created_at: u64,
     pub(super) expires_at: u64,
+    /// The client the family was issued to through the authorization server (`aud` of its access
+    /// tokens); `None` for the app's own sessions, whose `aud` is the `Sessions`' audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) client_id: Option<String>,
 }
 
 /// A live refresh token's record (under the token's hash).

@@ -7,6 +7,7 @@ use super::RefreshTokens;
 use super::codec::{decode_token, open, random_token, seal};
 use super::outcome::{RefreshError, TokenPair};
 use super::records::{Family, FamilyEnd, Live, Retired, Successor, record_keys, remaining, to_json};
+use super::refresher::Presenter;
 use crate::rate_limit::{Client, count};
 use crate::session_types::SessionTypes;
 use crate::sessions::{IssueError, IssueOptions};
@@ -16,6 +17,17 @@ use crate::token::sign::SignError;
 impl<S: SessionTypes> RefreshTokens<S> {
     /// Starts a family for `session` (a sign-in) and returns its first pair.
     pub async fn issue(&self, session: &S) -> Result<TokenPair, RefreshError> {
+        self.start_family(session, random_token::<16>()?, None).await
+    }
+
+    /// A new family `id` for `session`; its access tokens are for `client_id` when the
+    /// authorization server issues it to a client.
+    pub(crate) async fn start_family(
+        &self,
+        session: &S,
+        id: String,
+        client_id: Option<String>,
+    ) -> Result<TokenPair, RefreshError> {
         let inner = &*self.inner;
         let now = inner.sessions.now()?;
         let subject = inner.sessions.subject_of(session);
@@ -23,10 +35,11 @@ impl<S: SessionTypes> RefreshTokens<S> {
             return Err(RefreshError::NoSubject);
         }
         let family = Family {
-            id: random_token::<16>()?,
+            id,
             subject,
             created_at: now,
             expires_at: now.saturating_add(inner.lifetime.as_secs()),
+            client_id,
         };
         let value = serde_json::to_value(session).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?;
         let refresh_token = self.store_live(&family, value, now).await?;
@@ -38,19 +51,30 @@ impl<S: SessionTypes> RefreshTokens<S> {
     /// retired token gets. Counts against the per-family limit only; the token endpoint and the
     /// session layer also count the client's address.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
-        self.refresh_from(refresh_token, &Client::Unlimited).await
+        self.refresh_from(refresh_token, &Client::Unlimited, Presenter::App)
+            .await
     }
 
-    /// [`refresh`](Self::refresh), counted against the per-client limit too.
-    pub(super) async fn refresh_from(&self, refresh_token: &str, client: &Client) -> Result<TokenPair, RefreshError> {
-        let result = self.rotate(refresh_token, client).await;
+    /// [`refresh`](Self::refresh), counted against the per-client limit too, for `presenter`.
+    pub(super) async fn refresh_from(
+        &self,
+        refresh_token: &str,
+        client: &Client,
+        presenter: Presenter<'_>,
+    ) -> Result<TokenPair, RefreshError> {
+        let result = self.rotate(refresh_token, client, presenter).await;
         if let Err(_error) = &result {
             event!(debug, REFRESH, reason = _error.kind(), "refresh refused");
         }
         result
     }
 
-    async fn rotate(&self, refresh_token: &str, client: &Client) -> Result<TokenPair, RefreshError> {
+    async fn rotate(
+        &self,
+        refresh_token: &str,
+        client: &Client,
+        presenter: Presenter<'_>,
+    ) -> Result<TokenPair, RefreshError> {
         let inner = &*self.inner;
         let token = decode_token(refresh_token).ok_or(RefreshError::Invalid)?;
         let keys = record_keys(refresh_token);
@@ -65,6 +89,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
             let successor = successor.and_then(|bytes| serde_json::from_slice::<Successor>(&bytes).ok());
             let now = inner.sessions.now()?;
             if let Some(successor) = successor {
+                presenter.check(&successor.family)?;
                 return self.replayed(&token, successor, now).await;
             }
             if let Some(retired) = retired {
@@ -76,6 +101,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
                 return self.reused(&retired.family).await;
             }
             let live = live.ok_or(RefreshError::Invalid)?;
+            presenter.check(&live.family)?;
             if now >= live.family.expires_at || now >= live.idle_expires_at {
                 return Err(RefreshError::Invalid);
             }
@@ -223,7 +249,10 @@ impl<S: SessionTypes> RefreshTokens<S> {
             mode: inner.openauth.then(|| "access".to_owned()),
             ..IssueOptions::default()
         };
-        let issued = inner.sessions.issue(session, &options)?;
+        let issued = match &family.client_id {
+            Some(client_id) => inner.sessions.issue_to(session, &options, client_id)?,
+            None => inner.sessions.issue(session, &options)?,
+        };
         let idle_expires_at = self.idle_expiry(family, now);
         Ok(TokenPair {
             access_token: issued.token,

@@ -5,9 +5,21 @@ use http::Response;
 
 use super::Sessions;
 use super::issue::{IssueError, IssueOptions};
-use crate::landing::nonce::flow_binding;
+use crate::landing::nonce::{flow_binding, in_sign_in_flow};
 use crate::redirect::{RedirectError, RedirectTarget, found};
 use crate::session_types::SessionTypes;
+use crate::token::sign::SignError;
+
+/// The session a flow's `on_success` signed in with, as its handler reads it off the response.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedIn {
+    /// The session value, serialized as the session type serializes.
+    #[cfg_attr(
+        not(feature = "providers"),
+        allow(dead_code, reason = "read by the authorization server")
+    )]
+    pub(crate) value: serde_json::Value,
+}
 
 impl<S: SessionTypes> Sessions<S> {
     /// SST's `Session.cookie`: signs `session` and answers `302 Found` to `redirect` with the
@@ -29,7 +41,19 @@ impl<S: SessionTypes> Sessions<S> {
         let issued = self.issue(session, options)?;
         let max_age = issued.expires_at.saturating_sub(issued.issued_at);
         let set_cookie = self.inner.cookie.set_cookie_header(&issued.token, Some(max_age))?;
-        Ok(found(target.as_str(), Some(&set_cookie))?)
+        let mut response = found(target.as_str(), Some(&set_cookie))?;
+        self.hand_over(session, &mut response)?;
+        Ok(response)
+    }
+
+    /// Inside an `AuthHandler`'s `on_success`, puts the session on `response` for the handler: an
+    /// authorization request in progress is answered with a code for it instead.
+    pub(crate) fn hand_over<B>(&self, session: &S, response: &mut Response<B>) -> Result<(), IssueError> {
+        if in_sign_in_flow() {
+            let value = serde_json::to_value(session).map_err(|error| IssueError::Sign(SignError::Serialize(error)))?;
+            response.extensions_mut().insert(SignedIn { value });
+        }
+        Ok(())
     }
 
     /// SST's `Session.parameter`: signs `session` and answers `302 Found` to `redirect` with
@@ -67,7 +91,9 @@ impl<S: SessionTypes> Sessions<S> {
             _ => self.issue(session, options)?,
         };
         let location = target.with_query_parameter("token", &issued.token);
-        Ok(found(location.as_str(), None)?)
+        let mut response = found(location.as_str(), None)?;
+        self.hand_over(session, &mut response)?;
+        Ok(response)
     }
 
     /// Signs out: `302 Found` to `redirect` with a `Set-Cookie` that deletes the session cookie

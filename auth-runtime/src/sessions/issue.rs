@@ -77,6 +77,17 @@ impl<S: SessionTypes> Sessions<S> {
 
     /// Signs `session` with per-token options, and returns the token with its times and id.
     pub fn issue(&self, session: &S, options: &IssueOptions) -> Result<IssuedToken, IssueError> {
+        self.issue_to(session, options, &self.inner.audience)
+    }
+
+    /// [`issue`](Self::issue) for `audience` instead of the configured one: an authorization
+    /// server's access tokens are for the client that asked for them (`aud` = its client id).
+    pub(crate) fn issue_to(
+        &self,
+        session: &S,
+        options: &IssueOptions,
+        audience: &str,
+    ) -> Result<IssuedToken, IssueError> {
         let config = &*self.inner;
         let issued_at = self.now()?;
         let lifetime = options
@@ -91,7 +102,7 @@ impl<S: SessionTypes> Sessions<S> {
         let claims = NewClaims {
             session,
             issuer: &config.issuer,
-            audience: &config.audience,
+            audience,
             subject: subject.as_deref(),
             issued_at,
             expires_at,

@@ -25,6 +25,8 @@ use crate::token::sign::issued_header;
 use crate::token::verify::{Policy, verify};
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
+#[cfg(feature = "providers")]
+pub(crate) use self::browser::SignedIn;
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use self::builder::ConfigError;
 pub use self::builder::{SessionsBuilder, SessionsConfigError};

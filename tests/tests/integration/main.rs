@@ -9,6 +9,7 @@
 
 mod common;
 
+mod authorization;
 mod authz;
 mod better_auth;
 mod binding;
