@@ -57,8 +57,14 @@ impl Issuer {
     }
 
     pub fn with_clients(clients: Clients) -> Issuer {
+        Issuer::on_host("127.0.0.1", clients)
+    }
+
+    /// The issuer at `http://<host>:<port>` (`localhost`, for a browser that must see it as
+    /// another site than a front end on `127.0.0.1`).
+    pub fn on_host(host: &str, clients: Clients) -> Issuer {
         let (addr, start) = serve_later();
-        let base = format!("http://{addr}");
+        let base = format!("http://{host}:{}", addr.port());
         let (sender, messages) = mpsc::channel();
         let outbox: Outbox = Arc::new(move |message| {
             let _ = sender.send(message);

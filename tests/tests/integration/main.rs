@@ -10,6 +10,7 @@
 mod common;
 
 mod authorization;
+mod authorization_interop;
 mod authz;
 mod better_auth;
 mod binding;

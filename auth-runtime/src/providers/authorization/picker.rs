@@ -62,12 +62,13 @@ pub fn default_picker(page: &PickerPage) -> FlowResponse {
         let name = escape(&choice.name);
         match &choice.field {
             Some(field) => {
-                let field = escape(field);
                 let input_type = if field == "email" { "email" } else { "text" };
+                let label = escape(&capitalized(field));
+                let field = escape(field);
                 body.push_str(&format!(
                     "<section><form method=\"post\" action=\"{action}\">\
                      <input type=\"hidden\" name=\"{AUTHORIZATION_PARAMETER}\" value=\"{authorization}\">\
-                     <label for=\"{name}-{field}\">{field}</label>\
+                     <label for=\"{name}-{field}\">{label}</label>\
                      <input id=\"{name}-{field}\" name=\"{field}\" type=\"{input_type}\" required>\
                      <button>Continue with {name}</button></form></section>",
                     action = escape(&choice.action),
@@ -93,6 +94,15 @@ pub fn default_picker(page: &PickerPage) -> FlowResponse {
         ),
     );
     response
+}
+
+/// `field` as a label: `email` reads `Email`.
+fn capitalized(field: &str) -> String {
+    let mut chars = field.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `text` safe inside HTML text and double-quoted attributes.
