@@ -209,9 +209,9 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
 
     /// Makes this handler an authorization server for `clients` (OAuth 2.1's authorization code
     /// grant with PKCE; see [`authorization`](super::authorization)): `GET <prefix>/authorize`,
-    /// codes exchanged at `POST <prefix>/token` for pairs of the [`refresh_tokens`]
-    /// (Self::refresh_tokens), which are required, and whose `Sessions`' issuer must be the base
-    /// URL and prefix.
+    /// codes exchanged at `POST <prefix>/token` for pairs of the
+    /// [`refresh_tokens`](Self::refresh_tokens), which are required, and whose `Sessions`' issuer
+    /// must be the base URL and prefix.
     pub fn clients(mut self, clients: Clients) -> Self {
         self.clients = Some(clients);
         self

@@ -9,6 +9,8 @@
 //! | `POST {prefix}/{provider}/authorize` | the provider's first step: a page or a redirect (`GET` too for a provider whose identity comes from an identity provider, see [`IdentitySource`]) |
 //! | `GET`/`POST {prefix}/{provider}/callback` | the provider's return step: success or an error |
 //! | `GET /.well-known/jwks.json` | the public verification keys of the sessions |
+//! | `POST {prefix}/token` | with [`refresh_tokens`](AuthHandlerBuilder::refresh_tokens): the refresh token grant |
+//! | `GET {prefix}/authorize` | with [`clients`](AuthHandlerBuilder::clients): the authorization server (see [`authorization`]) |
 //!
 //! A flow that succeeds hands its claims to the `on_success` callback given with the provider,
 //! which answers with [`Sessions::cookie`] or [`Sessions::parameter`]. A flow that fails hands a
@@ -20,8 +22,9 @@
 //! `flow.rs` (one step's request, the flow cookie and flow tokens), `contract.rs` (the
 //! [`Provider`] trait), `mounted.rs` (a provider with its `on_success`, type-erased),
 //! `limits.rs` (the rate limits), `builder.rs` (the handler's builder), `handler.rs` (the router
-//! and step dispatch), `token_endpoint.rs` (`POST <prefix>/token` for refresh tokens), and one
-//! file per provider.
+//! and step dispatch), `token_endpoint.rs` (`POST <prefix>/token`) and `token_answer.rs` (its
+//! RFC 6749 answers), `authorization/` (the authorization server for registered clients), and
+//! one file per provider.
 //!
 //! Links and redirect URIs are built from the configured base URL, never from the request's
 //! `Host` header: a forged `Host` must not put an attacker's origin into a sign-in email.
@@ -43,6 +46,7 @@ pub mod link;
 mod mounted;
 #[cfg(feature = "oidc")]
 pub mod oidc;
+mod token_answer;
 mod token_endpoint;
 
 pub use self::builder::{AuthHandlerBuilder, HandlerConfigError};

@@ -5,16 +5,16 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::Request;
 use http::StatusCode;
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER};
+use http::header::AUTHORIZATION;
 
 use super::authorization::AuthorizationServer;
 use super::authorization::grant::{ClientAuth, invalid_client};
 use super::error::FlowResponse;
 use super::flow::is_form;
-use crate::refresh::{Presenter, RefreshError, Refresher, TokenPair};
+use super::token_answer::{FormParams, answer, error, token_answer};
+use crate::refresh::{Presenter, Refresher};
 
 /// The largest form body the endpoint reads: a grant with its code, verifier, redirect URI and
 /// client credentials is well under it.
@@ -25,19 +25,6 @@ pub(super) struct TokenEndpoint {
     refresher: Arc<dyn Refresher>,
     metadata: String,
     authorization: Option<Arc<AuthorizationServer>>,
-}
-
-/// A token request's form parameters, each given at most once (RFC 6749 section 3.2).
-pub(crate) struct FormParams(Vec<(String, String)>);
-
-impl FormParams {
-    /// The value of `name`, if given.
-    pub(crate) fn one(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    }
 }
 
 impl TokenEndpoint {
@@ -57,10 +44,10 @@ impl TokenEndpoint {
             "token_endpoint_auth_methods_supported": ["none"],
             "response_types_supported": [],
         });
-        if let (Some(server), Some(entries)) = (&authorization, metadata.as_object_mut()) {
-            if let serde_json::Value::Object(more) = server.metadata(endpoint_base) {
-                entries.extend(more);
-            }
+        if let (Some(server), Some(entries)) = (&authorization, metadata.as_object_mut())
+            && let serde_json::Value::Object(more) = server.metadata(endpoint_base)
+        {
+            entries.extend(more);
         }
         TokenEndpoint {
             refresher,
@@ -107,15 +94,15 @@ impl TokenEndpoint {
             }
             params.push((name.into_owned(), value.into_owned()));
         }
-        let params = FormParams(params);
+        let params = FormParams::new(params);
         let client = match &self.authorization {
             Some(server) => match server.authenticate(&parts.headers, &params) {
                 Ok(client) => client,
-                Err(refused) => return refused,
+                Err(refused) => return refused.response(),
             },
             // No clients: nobody can authenticate as one.
-            None if parts.headers.contains_key(AUTHORIZATION) || params.one("client_secret").is_some() => {
-                return invalid_client(parts.headers.contains_key(AUTHORIZATION));
+            None if is_basic(&parts.headers) || params.one("client_secret").is_some() => {
+                return invalid_client(is_basic(&parts.headers));
             }
             None => ClientAuth::Unauthenticated { claimed: None },
         };
@@ -151,54 +138,12 @@ impl TokenEndpoint {
     }
 }
 
-/// The answer to a token request that issued `pair`, or why not.
-pub(super) fn token_answer(result: Result<TokenPair, RefreshError>) -> FlowResponse {
-    match result {
-        Ok(pair) => answer(StatusCode::OK, pair.to_json()),
-        // RFC 8628's `slow_down`: the client keeps its tokens and waits.
-        Err(RefreshError::RateLimited { retry_after }) => retry_later(
-            StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
-            "too many refreshes; keep your tokens and try again after Retry-After",
-            retry_after,
-        ),
-        Err(refused) if refused.is_invalid_grant() => {
-            error(StatusCode::BAD_REQUEST, "invalid_grant", &refused.to_string())
-        }
-        Err(RefreshError::Store(_)) => retry_later(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "the token store is unavailable; keep your tokens and try again",
-            1,
-        ),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the tokens could not be issued",
-        ),
-    }
-}
-
-/// An RFC 6749 section 5.2 error body.
-pub(super) fn error(status: StatusCode, code: &str, description: &str) -> FlowResponse {
-    let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
-    answer(status, body)
-}
-
-/// [`error`] with `Retry-After: seconds`: the client keeps its tokens and tries again then.
-fn retry_later(status: StatusCode, code: &str, description: &str, seconds: u64) -> FlowResponse {
-    let mut response = error(status, code, description);
-    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-    response
-}
-
-/// A JSON answer that no cache keeps (RFC 6749 section 5.1).
-fn answer(status: StatusCode, body: String) -> FlowResponse {
-    let mut response = FlowResponse::new(Body::from(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
+/// Whether the request carries `Authorization: Basic ...` (client credentials).
+fn is_basic(headers: &http::HeaderMap) -> bool {
+    headers.get_all(AUTHORIZATION).iter().any(|value| {
+        value
+            .as_bytes()
+            .get(..6)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
+    })
 }

@@ -66,6 +66,10 @@ pub(crate) enum Presenter<'a> {
     /// authentication). A family issued to a client rotates only for that client, and only
     /// authenticated when `must_authenticate` says the client is confidential (RFC 6749
     /// section 6); the app's own families only without client credentials.
+    #[cfg_attr(
+        not(feature = "providers"),
+        allow(dead_code, reason = "only the token endpoint presents")
+    )]
     Endpoint {
         client: Option<&'a str>,
         must_authenticate: &'a (dyn Fn(&str) -> bool + Send + Sync),

@@ -11,8 +11,12 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use auth_examples::issuer_app::{issuer_app, issuer_sessions};
+use auth_examples::quickstart::AppSession;
 use auth_examples::quickstart_app::{Message, Outbox};
+use auth_runtime::RateLimit;
 use auth_runtime::providers::authorization::{Client, ClientSecretHash, Clients};
+use auth_runtime::providers::{AuthHandler, AuthHandlerBuilder, CodeProvider, FlowResponse};
+use auth_runtime::refresh::RefreshTokens;
 use auth_runtime::store::MemoryStore;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -534,44 +538,68 @@ fn only_a_flow_started_for_the_authorization_ends_in_a_code() {
     assert!(done.cookie("auth-token").is_some_and(|token| !token.is_empty()));
 }
 
-#[test]
-fn the_allow_hook_can_refuse_what_the_registry_accepts() {
+/// A handler of the test's own (a code provider that answers plain text, no outbox) for `web`,
+/// with `configure` applied to its builder.
+fn custom_issuer(configure: impl FnOnce(AuthHandlerBuilder<AppSession>) -> AuthHandlerBuilder<AppSession>) -> Issuer {
     let clients = Clients::new().client(Client::public(WEB).redirect_uri(WEB_REDIRECT));
     let (addr, start) = serve_later();
     let base = format!("http://{addr}");
     let sessions = issuer_sessions(&base).expect("sessions");
-    let tokens = auth_runtime::refresh::RefreshTokens::builder(sessions.clone(), Arc::new(MemoryStore::new()))
+    let tokens = RefreshTokens::builder(sessions.clone(), Arc::new(MemoryStore::new()))
         .build()
         .expect("tokens");
-    let codes = auth_runtime::providers::CodeProvider::new(
-        |_| async { Ok(auth_runtime::providers::FlowResponse::new("sent".into())) },
-        |_| async { Ok(auth_runtime::providers::FlowResponse::new("wrong".into())) },
+    let codes = CodeProvider::new(
+        |_| async { Ok(FlowResponse::new("sent".into())) },
+        |_| async { Ok(FlowResponse::new("wrong".into())) },
     );
-    let handler = auth_runtime::providers::AuthHandler::builder(sessions.clone(), &base)
+    let builder = AuthHandler::builder(sessions.clone(), &base)
         .provider("code", codes, move |_| {
             let sessions = sessions.clone();
             async move {
-                let ada = auth_examples::quickstart::AppSession::User { user_id: "ada".into() };
+                let ada = AppSession::User { user_id: "ada".into() };
                 Ok(sessions.cookie(&ada, "/")?)
             }
         })
         .refresh_tokens(tokens)
-        .clients(clients)
-        .allow(|request| async move { request.headers.get("x-allowed").is_some() })
-        .build()
-        .expect("a handler");
-    start(handler.router());
-    let issuer = Issuer {
+        .clients(clients);
+    start(configure(builder).build().expect("a handler").router());
+    Issuer {
         addr,
         base,
         messages: mpsc::channel().1,
-    };
+    }
+}
+
+#[test]
+fn the_allow_hook_can_refuse_what_the_registry_accepts() {
+    let issuer =
+        custom_issuer(|builder| builder.allow(|request| async move { request.headers.get("x-allowed").is_some() }));
     let url = path(&issuer.authorize_url(WEB, WEB_REDIRECT, "s", &[]));
-    let refused = get(addr, &url, &[]);
+    let refused = get(issuer.addr, &url, &[]);
     assert_eq!(refused.status, 302);
     assert_eq!(param(&location_query(&refused), "error"), Some("unauthorized_client"));
-    let allowed = get(addr, &url, &[("X-Allowed", "1")]);
+    let allowed = get(issuer.addr, &url, &[("X-Allowed", "1")]);
     assert_eq!(allowed.status, 200, "{}", allowed.body);
+}
+
+/// Each authorization request keeps a record: a client address past the handler's per-client
+/// limit is sent back with `temporarily_unavailable`, and nothing more is kept.
+#[test]
+fn authorization_requests_count_against_the_per_client_limit() {
+    let issuer = custom_issuer(|builder| builder.limit_requests_per_client(RateLimit::new(3, Duration::from_secs(60))));
+    let url = path(&issuer.authorize_url(WEB, WEB_REDIRECT, "s", &[]));
+    for _ in 0..3 {
+        let reply = get(issuer.addr, &url, &[]);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(reply.cookie("auth-authorization").is_some());
+    }
+    let limited = get(issuer.addr, &url, &[]);
+    assert_eq!(limited.status, 302);
+    assert_eq!(
+        param(&location_query(&limited), "error"),
+        Some("temporarily_unavailable")
+    );
+    assert_eq!(limited.cookie("auth-authorization"), None, "nothing was kept");
 }
 
 #[test]

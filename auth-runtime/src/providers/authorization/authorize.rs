@@ -6,7 +6,6 @@ use axum::extract::Request;
 use http::header::{HeaderValue, SET_COOKIE};
 
 use super::super::error::{FlowError, FlowResponse};
-use super::super::flow::flow_id;
 use super::{
     AUTHORIZATION_LIFETIME, AllowRequest, AuthorizationServer, MAX_STATE_LEN, Pending, PickerPage, REQUEST_PREFIX,
 };
@@ -213,7 +212,7 @@ impl AuthorizationServer {
 
     /// Keeps `pending` and answers: the named identity provider's first step, or the picker.
     async fn start(&self, pending: Pending, provider: Option<String>) -> Result<FlowResponse, FlowError> {
-        let id = flow_id()?;
+        let id = super::random_id()?;
         let record = serde_json::to_vec(&pending).map_err(FlowError::other)?;
         self.store
             .put(&format!("{REQUEST_PREFIX}{id}"), record, AUTHORIZATION_LIFETIME)

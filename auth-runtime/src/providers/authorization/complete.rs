@@ -8,7 +8,6 @@ use http::header::{HeaderValue, SET_COOKIE};
 use sha2::{Digest, Sha256};
 
 use super::super::error::{FlowError, FlowResponse};
-use super::super::flow::flow_id;
 use super::{AuthorizationServer, CODE_LIFETIME, CODE_PREFIX, IssuedCode, Pending, REQUEST_PREFIX};
 use crate::redirect::found;
 use crate::sessions::{IssueError, SignedIn};
@@ -85,7 +84,7 @@ impl AuthorizationServer {
             .await?
             .ok_or(FlowError::AuthorizationExpired)?;
         let pending: Pending = serde_json::from_slice(&record).map_err(|_| FlowError::AuthorizationExpired)?;
-        let code = flow_id()?;
+        let code = super::random_id()?;
         let issued = IssuedCode {
             client_id: pending.client_id,
             redirect_uri: pending.redirect_uri,

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::super::error::FlowResponse;
-use super::super::token_endpoint::{FormParams, error, token_answer};
+use super::super::token_answer::{FormParams, error, token_answer};
 use super::complete::code_key;
 use super::{AuthorizationServer, IssuedCode, USED_CODE_LIFETIME, USED_CODE_PREFIX, UsedCode};
 use crate::refresh::RefreshError;
@@ -31,6 +31,32 @@ impl ClientAuth {
         match self {
             ClientAuth::Authenticated(id) => Some(id),
             ClientAuth::Unauthenticated { .. } => None,
+        }
+    }
+}
+
+/// Why a token request's client authentication was refused.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ClientRefused {
+    /// Unknown client or wrong secret (`basic`: it tried `Authorization: Basic`).
+    Invalid { basic: bool },
+    /// A secret both by Basic and in the body.
+    TwoMethods,
+    /// Basic names one client, the body's `client_id` another.
+    Mismatch,
+}
+
+impl ClientRefused {
+    /// The RFC 6749 section 5.2 answer.
+    pub(crate) fn response(self) -> FlowResponse {
+        match self {
+            ClientRefused::Invalid { basic } => invalid_client(basic),
+            ClientRefused::TwoMethods => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "use one client authentication method, not two",
+            ),
+            ClientRefused::Mismatch => error(StatusCode::BAD_REQUEST, "invalid_request", "client_id does not match"),
         }
     }
 }
@@ -83,30 +109,20 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ()
 impl AuthorizationServer {
     /// Authenticates the client of a token request: a secret by Basic or in the body (never
     /// both, RFC 6749 section 2.3), checked against the registry; else the `client_id` it names.
-    pub(crate) fn authenticate(&self, headers: &HeaderMap, params: &FormParams) -> Result<ClientAuth, FlowResponse> {
-        let basic = basic_credentials(headers).map_err(|()| invalid_client(true))?;
+    pub(crate) fn authenticate(&self, headers: &HeaderMap, params: &FormParams) -> Result<ClientAuth, ClientRefused> {
+        let basic = basic_credentials(headers).map_err(|()| ClientRefused::Invalid { basic: true })?;
         let body_secret = params.one("client_secret");
         let body_id = params.one("client_id");
         let (id, secret, by_basic) = match (basic, body_secret) {
-            (Some(_), Some(_)) => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "use one client authentication method, not two",
-                ));
-            }
+            (Some(_), Some(_)) => return Err(ClientRefused::TwoMethods),
             (Some((id, secret)), None) => {
                 if body_id.is_some_and(|body_id| body_id != id) {
-                    return Err(error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request",
-                        "client_id does not match",
-                    ));
+                    return Err(ClientRefused::Mismatch);
                 }
                 (id, secret, true)
             }
             (None, Some(secret)) => {
-                let id = body_id.ok_or_else(|| invalid_client(false))?;
+                let id = body_id.ok_or(ClientRefused::Invalid { basic: false })?;
                 (id.to_owned(), secret.to_owned(), false)
             }
             (None, None) => {
@@ -123,7 +139,7 @@ impl AuthorizationServer {
             Ok(ClientAuth::Authenticated(id))
         } else {
             event!(info, SIGN_IN, "client authentication failed");
-            Err(invalid_client(by_basic))
+            Err(ClientRefused::Invalid { basic: by_basic })
         }
     }
 

@@ -44,6 +44,7 @@ mod picker;
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,8 +52,7 @@ use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::contract::BoxFuture;
-use super::error::FlowResponse;
+use super::error::{FlowError, FlowResponse};
 use super::limits::RateLimits;
 use crate::cookie::CookieOptions;
 use crate::refresh::Refresher;
@@ -96,7 +96,7 @@ pub struct AllowRequest {
 }
 
 /// The `allow` hook: `true` lets the authorization go on.
-pub(crate) type Allow = dyn Fn(AllowRequest) -> BoxFuture<'static, bool> + Send + Sync;
+pub(crate) type Allow = dyn Fn(AllowRequest) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync;
 
 /// Erases an `allow` hook.
 pub(crate) fn allow_hook<F, Fut>(hook: F) -> Box<Allow>
@@ -109,6 +109,11 @@ where
 
 /// The picker: the page that lists the providers.
 pub(crate) type Picker = dyn Fn(&PickerPage) -> FlowResponse + Send + Sync;
+
+/// 32 random bytes, base64url: an authorization's id, a code.
+fn random_id() -> Result<String, FlowError> {
+    crate::random::random_id::<32>().map_err(|error| FlowError::Issue(crate::sessions::IssueError::Random(error)))
+}
 
 /// An authorization request waiting for the person to sign in.
 #[derive(Serialize, Deserialize)]
