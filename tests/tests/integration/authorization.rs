@@ -15,14 +15,16 @@ use auth_examples::quickstart::AppSession;
 use auth_examples::quickstart_app::{Message, Outbox};
 use auth_runtime::RateLimit;
 use auth_runtime::providers::authorization::{Client, ClientSecretHash, Clients};
-use auth_runtime::providers::{AuthHandler, AuthHandlerBuilder, CodeProvider, FlowResponse};
+use auth_runtime::providers::{AuthHandler, AuthHandlerBuilder, CodeProvider, CodeRequest, FlowResponse};
 use auth_runtime::refresh::RefreshTokens;
 use auth_runtime::store::MemoryStore;
+use auth_runtime::{Sessions, SigningKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
 use crate::common::client::{Browser, Reply, get, post_form, send, serve_later};
+use crate::common::clock::MovableClock;
 
 /// The verifier of every test's PKCE pair, and its S256 challenge.
 const VERIFIER: &str = "a-verifier-of-enough-length-0123456789-abcdefghijklmnop";
@@ -538,18 +540,36 @@ fn only_a_flow_started_for_the_authorization_ends_in_a_code() {
     assert!(done.cookie("auth-token").is_some_and(|token| !token.is_empty()));
 }
 
-/// A handler of the test's own (a code provider that answers plain text, no outbox) for `web`,
-/// with `configure` applied to its builder.
-fn custom_issuer(configure: impl FnOnce(AuthHandlerBuilder<AppSession>) -> AuthHandlerBuilder<AppSession>) -> Issuer {
+/// A handler of the test's own for `web` (a code provider whose codes reach the test, sessions
+/// on `clock`), with `configure` applied to its builder.
+fn custom_issuer(
+    clock: &MovableClock,
+    configure: impl FnOnce(AuthHandlerBuilder<AppSession>) -> AuthHandlerBuilder<AppSession>,
+) -> Issuer {
     let clients = Clients::new().client(Client::public(WEB).redirect_uri(WEB_REDIRECT));
     let (addr, start) = serve_later();
     let base = format!("http://{addr}");
-    let sessions = issuer_sessions(&base).expect("sessions");
+    let sessions = Sessions::builder()
+        .signing_key(SigningKey::generate_ed25519().expect("a key"))
+        .issuer(format!("{base}/auth"))
+        .audience("issuer")
+        .subject_from(|_| Some("ada".to_owned()))
+        .clock(clock.source())
+        .build()
+        .expect("sessions");
     let tokens = RefreshTokens::builder(sessions.clone(), Arc::new(MemoryStore::new()))
         .build()
         .expect("tokens");
+    let (sender, messages) = mpsc::channel();
+    let sender = std::sync::Mutex::new(sender);
     let codes = CodeProvider::new(
-        |_| async { Ok(FlowResponse::new("sent".into())) },
+        move |request: CodeRequest| {
+            if let Ok(sender) = sender.lock() {
+                let to = request.claims.get("email").unwrap_or_default().to_owned();
+                let _ = sender.send(Message::Code { to, code: request.code });
+            }
+            async { Ok(FlowResponse::new("sent".into())) }
+        },
         |_| async { Ok(FlowResponse::new("wrong".into())) },
     );
     let builder = AuthHandler::builder(sessions.clone(), &base)
@@ -563,17 +583,28 @@ fn custom_issuer(configure: impl FnOnce(AuthHandlerBuilder<AppSession>) -> AuthH
         .refresh_tokens(tokens)
         .clients(clients);
     start(configure(builder).build().expect("a handler").router());
-    Issuer {
-        addr,
-        base,
-        messages: mpsc::channel().1,
-    }
+    Issuer { addr, base, messages }
+}
+
+#[test]
+fn a_code_works_for_sixty_seconds() {
+    let clock = MovableClock::from_now();
+    let issuer = custom_issuer(&clock, |builder| builder);
+    let in_time = code_for_web(&issuer);
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(issuer.exchange(WEB, WEB_REDIRECT, &in_time).status, 200);
+    let late = code_for_web(&issuer);
+    clock.advance(Duration::from_secs(60));
+    let refused = issuer.exchange(WEB, WEB_REDIRECT, &late);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "invalid_grant");
 }
 
 #[test]
 fn the_allow_hook_can_refuse_what_the_registry_accepts() {
-    let issuer =
-        custom_issuer(|builder| builder.allow(|request| async move { request.headers.get("x-allowed").is_some() }));
+    let issuer = custom_issuer(&MovableClock::from_now(), |builder| {
+        builder.allow(|request| async move { request.headers.get("x-allowed").is_some() })
+    });
     let url = path(&issuer.authorize_url(WEB, WEB_REDIRECT, "s", &[]));
     let refused = get(issuer.addr, &url, &[]);
     assert_eq!(refused.status, 302);
@@ -586,7 +617,9 @@ fn the_allow_hook_can_refuse_what_the_registry_accepts() {
 /// limit is sent back with `temporarily_unavailable`, and nothing more is kept.
 #[test]
 fn authorization_requests_count_against_the_per_client_limit() {
-    let issuer = custom_issuer(|builder| builder.limit_requests_per_client(RateLimit::new(3, Duration::from_secs(60))));
+    let issuer = custom_issuer(&MovableClock::from_now(), |builder| {
+        builder.limit_requests_per_client(RateLimit::new(3, Duration::from_secs(60)))
+    });
     let url = path(&issuer.authorize_url(WEB, WEB_REDIRECT, "s", &[]));
     for _ in 0..3 {
         let reply = get(issuer.addr, &url, &[]);

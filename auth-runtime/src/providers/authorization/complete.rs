@@ -86,6 +86,7 @@ impl AuthorizationServer {
         let pending: Pending = serde_json::from_slice(&record).map_err(|_| FlowError::AuthorizationExpired)?;
         let code = super::random_id()?;
         let issued = IssuedCode {
+            expires_at: self.now()?.saturating_add(CODE_LIFETIME.as_secs()),
             client_id: pending.client_id,
             redirect_uri: pending.redirect_uri,
             challenge: pending.challenge,

@@ -207,6 +207,9 @@ impl AuthorizationServer {
         if stored.is_err() {
             return unavailable();
         }
+        if now >= record.expires_at {
+            return invalid_grant("the code has expired");
+        }
         if record.client_id != client_id {
             event!(
                 warn,

@@ -127,6 +127,9 @@ struct Pending {
 /// An issued code's record, under the code's hash.
 #[derive(Serialize, Deserialize)]
 struct IssuedCode {
+    /// When the code stops working (Unix seconds, by the sessions' clock): the store's expiry
+    /// says so too, this holds even where a store keeps records a little longer.
+    expires_at: u64,
     client_id: String,
     redirect_uri: String,
     challenge: String,
