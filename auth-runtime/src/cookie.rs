@@ -238,6 +238,17 @@ impl CookieOptions {
         line
     }
 
+    /// The value of our cookie when the request carries exactly one and `valid` accepts it: two
+    /// (one tossed in by a sibling host) are never guessed between.
+    #[cfg_attr(not(feature = "providers"), allow(dead_code, reason = "the sign-in flows' cookies"))]
+    pub(crate) fn find_one(&self, headers: &HeaderMap, valid: impl Fn(&str) -> bool) -> Option<String> {
+        let mut values = self.find(headers);
+        match values.len() {
+            1 => values.pop().filter(|value| valid(value)),
+            _ => None,
+        }
+    }
+
     /// The values of every cookie with our name in the request, in order.
     pub(crate) fn find(&self, headers: &HeaderMap) -> Vec<String> {
         let mut found = Vec::new();

@@ -11,6 +11,19 @@ pub(crate) fn random_id<const N: usize>() -> Result<String, getrandom::Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Whether `value` has the shape of an id [`random_id`] makes: base64url, its length in
+/// `lengths` (43 for 32 bytes).
+#[cfg_attr(
+    not(feature = "providers"),
+    allow(dead_code, reason = "ids in cookies are read by the sign-in flows")
+)]
+pub(crate) fn is_id(value: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A uniformly random `u64`.
 #[cfg_attr(
     not(feature = "providers"),

@@ -7,7 +7,7 @@ use std::error::Error;
 use std::sync::Arc;
 
 use auth_runtime::providers::authorization::{Client, Clients};
-use auth_runtime::providers::{AuthHandler, CodeInvalid, CodeProvider, CodeRequest, UserClaims};
+use auth_runtime::providers::{AuthHandler, UserClaims};
 use auth_runtime::refresh::RefreshTokens;
 use auth_runtime::store::Store;
 use auth_runtime::{Sessions, SigningKey};
@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::quickstart::AppSession;
-use crate::quickstart_app::{Message, Outbox, code_form, email, escape, page};
+use crate::quickstart_app::{Outbox, code_provider, email, escape, page};
 
 /// The client id the front end signs in as.
 pub const FRONT_END_CLIENT: &str = "front-end";
@@ -55,34 +55,7 @@ pub fn issuer_app(
     let tokens = RefreshTokens::builder(sessions.clone(), Arc::clone(&store))
         .openauth_profile()
         .build()?;
-    let codes = CodeProvider::new(
-        move |request: CodeRequest| {
-            let outbox = Arc::clone(&outbox);
-            async move {
-                let to = email(&request.claims)?;
-                outbox(Message::Code {
-                    to: to.clone(),
-                    code: request.code,
-                });
-                Ok(code_form(
-                    StatusCode::OK,
-                    &format!(
-                        "<p>We sent a sign-in code to <b>{}</b>.</p>\
-                         <p class=\"hint\">This example sends no email: the code is printed in the \
-                         terminal where it runs.</p>",
-                        escape(&to)
-                    ),
-                ))
-            }
-        },
-        |invalid: CodeInvalid| async move {
-            let left = invalid.attempts_left;
-            Ok(code_form(
-                StatusCode::UNAUTHORIZED,
-                &format!("<p class=\"error\" role=\"alert\">That code is not right: {left} left.</p>"),
-            ))
-        },
-    );
+    let codes = code_provider(outbox);
     // The session the person signs in with. Under an authorization request (a client sent the
     // person here) the handler turns it into a code for that client instead of a cookie here.
     let signed_in = move |claims: UserClaims| {

@@ -166,35 +166,7 @@ fn auth_handler(
             ))
         }
     });
-    let codes = CodeProvider::new(
-        move |request: CodeRequest| {
-            let outbox = Arc::clone(&outbox);
-            async move {
-                let to = email(&request.claims)?;
-                outbox(Message::Code {
-                    to: to.clone(),
-                    code: request.code,
-                });
-                Ok(code_form(
-                    StatusCode::OK,
-                    &format!(
-                        "<p>We sent a sign-in code to <b>{}</b>.</p>\
-                         <p class=\"hint\">This quickstart sends no email: the code is printed in the \
-                         terminal where it runs.</p>",
-                        escape(&to)
-                    ),
-                ))
-            }
-        },
-        |invalid: CodeInvalid| async move {
-            let left = invalid.attempts_left;
-            let attempts = if left == 1 { "attempt" } else { "attempts" };
-            Ok(code_form(
-                StatusCode::UNAUTHORIZED,
-                &format!("<p class=\"error\" role=\"alert\">That code is not right: {left} {attempts} left.</p>"),
-            ))
-        },
-    );
+    let codes = code_provider(outbox);
     let signed_in = |sessions: &Sessions<AppSession>| {
         let sessions = sessions.clone();
         move |claims: UserClaims| {
@@ -229,6 +201,40 @@ fn auth_handler(
             page(error.status(), "Sign-in did not work", &message)
         })
         .build()?)
+}
+
+/// The one-time-code provider: each code goes to `outbox` (the terminal, in the examples), the
+/// person gets the form to enter it, and a wrong code shows the form again with the attempts left.
+pub(crate) fn code_provider(outbox: Outbox) -> CodeProvider {
+    CodeProvider::new(
+        move |request: CodeRequest| {
+            let outbox = Arc::clone(&outbox);
+            async move {
+                let to = email(&request.claims)?;
+                outbox(Message::Code {
+                    to: to.clone(),
+                    code: request.code,
+                });
+                Ok(code_form(
+                    StatusCode::OK,
+                    &format!(
+                        "<p>We sent a sign-in code to <b>{}</b>.</p>\
+                         <p class=\"hint\">This example sends no email: the code is printed in the \
+                         terminal where it runs.</p>",
+                        escape(&to)
+                    ),
+                ))
+            }
+        },
+        |invalid: CodeInvalid| async move {
+            let left = invalid.attempts_left;
+            let attempts = if left == 1 { "attempt" } else { "attempts" };
+            Ok(code_form(
+                StatusCode::UNAUTHORIZED,
+                &format!("<p class=\"error\" role=\"alert\">That code is not right: {left} {attempts} left.</p>"),
+            ))
+        },
+    )
 }
 
 /// The `email` claim, if it looks like an address.

@@ -9,10 +9,7 @@ pub const LANDING_NONCE_PARAMETER: &str = "landing_nonce";
 /// Whether `value` looks like a binding: 43 base64url characters (a SHA-256).
 #[cfg(feature = "providers")]
 pub(crate) fn is_binding(value: &str) -> bool {
-    value.len() == 43
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::random::is_id(value, 43..=43)
 }
 
 /// The binding of `nonce`: its SHA-256, base64url.

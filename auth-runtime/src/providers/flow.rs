@@ -18,7 +18,7 @@ use super::error::{FlowError, FlowResponse, MAX_BODY, MAX_CLAIMS_LEN};
 use super::limits::{RateLimits, normalized_identity};
 use crate::cookie::CookieOptions;
 use crate::landing::nonce::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
-use crate::random::random_id;
+use crate::random::{is_id, random_id};
 use crate::rate_limit::{Client, RateLimit, count};
 use crate::sessions::{IssueError, IssueOptions, IssuedToken, Sessions};
 use crate::store::contract::Store;
@@ -255,17 +255,9 @@ impl FlowRequest {
     /// The value of this browser's flow cookie, if it sent exactly one and it looks like an id
     /// this handler hands out (1 to 128 base64url characters): it becomes part of a store key.
     pub fn flow_state(&self) -> Option<String> {
-        let mut values = self.mount.flow_cookie.find(&self.headers);
-        let is_id = |value: &String| {
-            (1..=128).contains(&value.len())
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        match values.len() {
-            1 => values.pop().filter(is_id),
-            _ => None,
-        }
+        self.mount
+            .flow_cookie
+            .find_one(&self.headers, |value| is_id(value, 1..=128))
     }
 
     /// Sets the flow cookie (`HttpOnly`, scoped to this provider's path) on `response`.
@@ -414,11 +406,7 @@ impl FlowRequest {
     /// The landing binding this browser's sign-in started with (the handler's landing cookie),
     /// if it sent exactly one well-formed value.
     pub(crate) fn landing_binding(&self) -> Option<String> {
-        let mut values = self.mount.landing_cookie.find(&self.headers);
-        match values.len() {
-            1 => values.pop().filter(|value| is_binding(value)),
-            _ => None,
-        }
+        self.mount.landing_cookie.find_one(&self.headers, is_binding)
     }
 
     /// Deletes the handler's landing cookie on `response`: the flow it was for has ended.

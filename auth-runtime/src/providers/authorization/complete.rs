@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::error::{FlowError, FlowResponse};
 use super::{AuthorizationServer, CODE_LIFETIME, CODE_PREFIX, IssuedCode, Pending, REQUEST_PREFIX};
+use crate::random::is_id;
 use crate::redirect::found;
 use crate::sessions::{IssueError, SignedIn};
 use crate::telemetry::event;
@@ -26,17 +27,7 @@ pub(crate) enum Start {
 impl AuthorizationServer {
     /// The authorization id this browser's cookie holds, if it sent exactly one well-formed one.
     pub(crate) fn cookie_value(&self, headers: &HeaderMap) -> Option<String> {
-        let mut values = self.cookie.find(headers);
-        let is_id = |value: &String| {
-            value.len() == 43
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        match values.len() {
-            1 => values.pop().filter(is_id),
-            _ => None,
-        }
+        self.cookie.find_one(headers, |value| is_id(value, 43..=43))
     }
 
     /// What a provider's first step that carried `parameter` (its `authorization`, if any) is for.
