@@ -34,12 +34,12 @@ impl AuthorizationServer {
     /// A parameter that is not this browser's authorization in progress is refused
     /// ([`FlowError::AuthorizationExpired`]): it expired, ended, or is another browser's.
     pub(crate) fn start_of(&self, parameter: Option<&str>, headers: &HeaderMap) -> Result<Start, FlowError> {
-        let cookie = self.cookie_value(headers);
-        match (parameter, cookie) {
+        match (parameter, self.cookie_value(headers)) {
             (Some(parameter), Some(cookie)) if parameter == cookie => Ok(Start::Authorization),
             (Some(_), _) => Err(FlowError::AuthorizationExpired),
-            (None, cookie) => Ok(Start::Own {
-                clear: cookie.is_some() || !self.cookie.find(headers).is_empty(),
+            // Any authorization cookie goes, well-formed or not.
+            (None, _) => Ok(Start::Own {
+                clear: !self.cookie.find(headers).is_empty(),
             }),
         }
     }
