@@ -43,6 +43,10 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
     }
 }
 
+#[cfg_attr(
+    not(any(feature = "jwks", feature = "session-server")),
+    allow(dead_code, reason = "the identity providers name no configured URL in errors")
+)]
 /// `url` with its user and password replaced by `***`: a URL a builder refuses for carrying
 /// credentials is named in its error without them.
 pub(crate) fn without_credentials(url: &url::Url) -> String {

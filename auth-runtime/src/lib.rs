@@ -27,7 +27,7 @@ mod cache;
 mod clock;
 mod cookie;
 mod credentials;
-#[cfg(any(feature = "jwks", feature = "session-server"))]
+#[cfg(any(feature = "jwks", feature = "session-server", feature = "oidc"))]
 mod http_client;
 #[cfg(feature = "middleware")]
 pub mod issuers;

@@ -45,6 +45,8 @@ pub(crate) mod limits;
 pub mod link;
 mod mounted;
 #[cfg(feature = "oidc")]
+pub mod oauth2;
+#[cfg(feature = "oidc")]
 pub mod oidc;
 mod token_answer;
 mod token_endpoint;

@@ -41,6 +41,7 @@ mod refresh;
 mod schema;
 mod secrets;
 mod security;
+mod social;
 mod store_contract;
 mod token_size;
 mod tokens;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod clock;
 pub mod node;
 pub mod redis_server;
+pub mod standin;
 pub mod stores;
 pub mod tools;
 
