@@ -330,8 +330,8 @@ macro_rules! provider_cases {
     };
 }
 
-provider_cases!(github, |id, secret| OAuth2Provider::github(id, secret), says_verified: Some(true), gives_email: true);
-provider_cases!(discord, |id, secret| OAuth2Provider::discord(id, secret), says_verified: Some(true), gives_email: true);
-provider_cases!(spotify, |id, secret| OAuth2Provider::spotify(id, secret), says_verified: None, gives_email: true);
-provider_cases!(x, |id, secret| OAuth2Provider::x(id, secret), says_verified: None, gives_email: false);
-provider_cases!(facebook, |id, secret| OAuth2Provider::facebook(id, secret), says_verified: None, gives_email: true);
+provider_cases!(github, OAuth2Provider::github, says_verified: Some(true), gives_email: true);
+provider_cases!(discord, OAuth2Provider::discord, says_verified: Some(true), gives_email: true);
+provider_cases!(spotify, OAuth2Provider::spotify, says_verified: None, gives_email: true);
+provider_cases!(x, OAuth2Provider::x, says_verified: None, gives_email: false);
+provider_cases!(facebook, OAuth2Provider::facebook, says_verified: None, gives_email: true);

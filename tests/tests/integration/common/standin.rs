@@ -291,23 +291,24 @@ async fn token(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: String
     ([(header::CONTENT_TYPE, "application/json")], answer.to_string()).into_response()
 }
 
-/// The bearer token of a request, if the stand-in issued it.
-fn authorized(inner: &Inner, headers: &HeaderMap) -> Result<(), Response> {
+/// Why the stand-in refuses an API request: a bearer token it did not issue, GitHub without a
+/// `User-Agent`, or the outage it was told to have; `None` when it answers.
+fn refusal_of(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     if !token.is_some_and(|token| inner.tokens.lock().expect("lock").iter().any(|known| known == token)) {
-        return Err(refused(StatusCode::UNAUTHORIZED, "invalid_token"));
+        return Some(refused(StatusCode::UNAUTHORIZED, "invalid_token"));
     }
     // GitHub's REST API refuses requests without a User-Agent (403).
     if inner.spec.github_style && !headers.contains_key(header::USER_AGENT) {
-        return Err(refused(StatusCode::FORBIDDEN, "user agent required"));
+        return Some(refused(StatusCode::FORBIDDEN, "user agent required"));
     }
     if inner.behaviour.lock().expect("lock").user_unavailable {
-        return Err(refused(StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+        return Some(refused(StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
     }
-    Ok(())
+    None
 }
 
 async fn user(
@@ -315,7 +316,7 @@ async fn user(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refusal) = authorized(&inner, &headers) {
+    if let Some(refusal) = refusal_of(&inner, &headers) {
         return refusal;
     }
     if let Some((name, value)) = inner.spec.user_query
@@ -332,7 +333,7 @@ async fn user(
 }
 
 async fn emails(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = authorized(&inner, &headers) {
+    if let Some(refusal) = refusal_of(&inner, &headers) {
         return refusal;
     }
     let account = inner.account.lock().expect("lock").clone();
