@@ -1,7 +1,17 @@
 // A real OpenID provider (the `oidc-provider` npm package) for the OIDC flow tests, on
 // 127.0.0.1 only. Started by tests/tests/integration/oidc.rs; prints `READY <issuer>` once listening.
 //
-// Usage: node server.mjs <redirect_uri> [unverified-email]
+// Usage: node server.mjs <redirect_uri> [options...]
+//
+// Options, each as one argument:
+// - `unverified-email`: the account's email is not verified;
+// - `path=/realms/test`: the issuer has this path (Keycloak's, Cognito's shape), and every
+//   endpoint is under it;
+// - `deny`: the person says no at the consent prompt (`error=access_denied`);
+// - `token-error`: the token endpoint answers 400 `invalid_grant`;
+// - `userinfo-unavailable`: the userinfo endpoint answers 503;
+// - `twitch`: as Twitch is (its OIDC guide): the scope is `user:read:email`, and `email` and
+//   `email_verified` come only when the `claims` request parameter names them.
 //
 // The one client is `typed-sessions` (secret `test-only-client-secret-0123456789`), PKCE is
 // required, and the login and consent prompts are answered at once for the account `alice`, so
@@ -13,7 +23,13 @@ import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const redirectUri = process.argv[2];
-const emailVerified = process.argv[3] !== 'unverified-email';
+const options = process.argv.slice(3);
+const emailVerified = !options.includes('unverified-email');
+const issuerPath = (options.find((option) => option.startsWith('path=')) ?? 'path=').slice('path='.length);
+const deny = options.includes('deny');
+const tokenError = options.includes('token-error');
+const userinfoUnavailable = options.includes('userinfo-unavailable');
+const twitch = options.includes('twitch');
 if (!redirectUri) {
   console.error('usage: node server.mjs <redirect_uri>');
   process.exit(2);
@@ -31,7 +47,20 @@ const server = http.createServer(async (req, res) => {
       res.end('rotated');
     } else if (req.url.startsWith('/interaction/')) {
       await finishInteraction(req, res);
+    } else if (!req.url.startsWith(`${issuerPath}/`)) {
+      res.statusCode = 404;
+      res.end('not under the issuer');
+    } else if (tokenError && req.method === 'POST' && req.url.startsWith(`${issuerPath}/token`)) {
+      res.statusCode = 400;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'grant request is invalid' }));
+    } else if (userinfoUnavailable && req.url.startsWith(`${issuerPath}/me`)) {
+      res.statusCode = 503;
+      res.end('unavailable');
     } else {
+      // The provider sees paths below its issuer, as when it is mounted there.
+      req.originalUrl = req.url;
+      req.url = req.url.slice(issuerPath.length) || '/';
       provider.callback()(req, res);
     }
   } catch (error) {
@@ -42,6 +71,13 @@ const server = http.createServer(async (req, res) => {
 
 async function finishInteraction(req, res) {
   const { prompt, params, session } = await provider.interactionDetails(req, res);
+  if (deny) {
+    await provider.interactionFinished(req, res, {
+      error: 'access_denied',
+      error_description: 'End-User aborted interaction',
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
   if (prompt.name === 'login') {
     await provider.interactionFinished(req, res, { login: { accountId: 'alice' } }, { mergeWithLastSubmission: false });
     return;
@@ -72,18 +108,24 @@ function makeProvider(issuer, key) {
     }],
     pkce: { required: () => true },
     cookies: { keys: ['test-only-cookie-key-0123456789'] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    ...(twitch
+      ? {
+        scopes: ['openid', 'user:read:email'],
+        claims: { openid: ['sub'], 'user:read:email': [], email: null, email_verified: null, profile: ['name'] },
+        features: { devInteractions: { enabled: false }, claimsParameter: { enabled: true } },
+      }
+      : { claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] } }),
     findAccount: async (_ctx, id) => ({
       accountId: id,
       claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: emailVerified, name: 'Alice Example' }),
     }),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    features: { devInteractions: { enabled: false } },
+    ...(twitch ? {} : { features: { devInteractions: { enabled: false } } }),
   });
 }
 
 server.listen(0, '127.0.0.1', () => {
-  issuer = `http://127.0.0.1:${server.address().port}`;
+  issuer = `http://127.0.0.1:${server.address().port}${issuerPath}`;
   provider = makeProvider(issuer, signingKey());
   console.log(`READY ${issuer}`);
 });

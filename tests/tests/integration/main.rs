@@ -42,6 +42,7 @@ mod schema;
 mod secrets;
 mod security;
 mod social;
+mod social_oidc;
 mod store_contract;
 mod token_size;
 mod tokens;

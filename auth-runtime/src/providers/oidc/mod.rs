@@ -25,7 +25,12 @@
 //! The HTTP client follows no redirects (a token endpoint that redirects could otherwise point
 //! the server at internal addresses) and gives up after 10 seconds.
 //!
+//! Ready-made providers (Google, Twitch, Slack, Yahoo, Cognito, Keycloak, JumpCloud) are
+//! [`OidcPreset`]s: [`OidcProvider::google`] and the like, or [`OidcProvider::preset`].
+//!
 //! [`Store`]: crate::store::Store
+
+mod presets;
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -148,9 +153,12 @@ pub struct OidcProvider {
     client_id: ClientId,
     client_secret: Option<ClientSecret>,
     scopes: Vec<String>,
+    authorize_params: Vec<(String, String)>,
     ttl: Duration,
     http: reqwest::Client,
 }
+
+pub use self::presets::OidcPreset;
 
 impl fmt::Debug for OidcProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -202,6 +210,7 @@ impl OidcProvider {
             client_id: ClientId::new(client_id.into()),
             client_secret: client_secret.map(ClientSecret::new),
             scopes: vec!["email".to_owned(), "profile".to_owned()],
+            authorize_params: Vec::new(),
             ttl: DEFAULT_OIDC_TTL,
             http,
         })
@@ -220,6 +229,24 @@ impl OidcProvider {
     /// How long a person has to complete the sign-in: between 1 second and 1 day.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = clamp_ttl(ttl);
+        self
+    }
+
+    /// `prompt` on the authorization request (`consent`, `login`, `select_account`, `none`).
+    pub fn prompt(self, prompt: impl Into<String>) -> Self {
+        self.authorize_param("prompt", prompt)
+    }
+
+    /// `login_hint` on the authorization request (the address the person will sign in with).
+    pub fn login_hint(self, hint: impl Into<String>) -> Self {
+        self.authorize_param("login_hint", hint)
+    }
+
+    /// Any other parameter of the authorization request (`hd=example.com` for Google, Twitch's
+    /// `claims`). The ones the flow sets itself (`client_id`, `redirect_uri`, `response_type`,
+    /// `scope`, `state`, `nonce`, `code_challenge`, `code_challenge_method`) cannot be replaced.
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_params.push((name.into(), value.into()));
         self
     }
 
@@ -283,6 +310,21 @@ impl Provider for OidcProvider {
             .set_pkce_challenge(challenge);
         for scope in &self.scopes {
             authorize = authorize.add_scope(Scope::new(scope.clone()));
+        }
+        const OURS: [&str; 8] = [
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+        ];
+        for (name, value) in &self.authorize_params {
+            if !OURS.contains(&name.as_str()) {
+                authorize = authorize.add_extra_param(name.clone(), value.clone());
+            }
         }
         let (url, state, nonce) = authorize.url();
         let pending = PendingLogin {
@@ -390,7 +432,12 @@ impl Provider for OidcProvider {
         };
         // In the code flow, providers may keep scope claims out of the ID token and serve them
         // from userinfo (OpenID Connect Core, section 5.4); ask it, bound to the token's subject.
-        let asked_for_email = self.scopes.iter().any(|scope| scope == "email");
+        // By scope, or by name in the `claims` parameter (Twitch).
+        let asked_for_email = self.scopes.iter().any(|scope| scope == "email")
+            || self
+                .authorize_params
+                .iter()
+                .any(|(name, value)| name == "claims" && value.contains("\"email\""));
         if asked_for_email && signed_in.email.is_none() && metadata.userinfo_endpoint().is_some() {
             let info: CoreUserInfoClaims = client
                 .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))

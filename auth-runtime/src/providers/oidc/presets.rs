@@ -1,0 +1,182 @@
+//! Ready-made OpenID providers: each one's issuer, scopes and authorization parameters, from its
+//! documentation. The flow is [`OidcProvider`]'s (discovery, PKCE, `state`, `nonce`, the ID
+//! token checked against the provider's keys).
+
+use super::{OidcError, OidcProvider};
+
+/// A ready-made OpenID provider: its name, issuer, scopes and extra authorization parameters.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), auth_runtime::providers::oidc::OidcError> {
+/// use auth_runtime::providers::oidc::{OidcPreset, OidcProvider};
+///
+/// let google = OidcProvider::google("client-id", "client-secret").await?;
+/// // A Keycloak realm, and Cognito user pool: their issuers come from where they run.
+/// let keycloak = OidcProvider::preset(OidcPreset::keycloak("https://sso.example.com", "staff"), "app", Some("secret".into())).await?;
+/// let cognito = OidcProvider::preset(OidcPreset::cognito("eu-west-1", "eu-west-1_AbCdEf123"), "app", None).await?;
+/// # let _ = (google, keycloak, cognito);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcPreset {
+    name: &'static str,
+    issuer: String,
+    scopes: Vec<&'static str>,
+    authorize_params: Vec<(&'static str, &'static str)>,
+}
+
+/// What Twitch needs to give the email: the `claims` request parameter (Twitch's OIDC guide:
+/// `email` and `email_verified` come only when asked for by name), asked of its userinfo
+/// endpoint as every preset's email is.
+const TWITCH_CLAIMS: &str = r#"{"userinfo":{"email":null,"email_verified":null}}"#;
+
+impl OidcPreset {
+    fn new(name: &'static str, issuer: impl Into<String>, scopes: &[&'static str]) -> Self {
+        OidcPreset {
+            name,
+            issuer: issuer.into(),
+            scopes: scopes.to_vec(),
+            authorize_params: Vec::new(),
+        }
+    }
+
+    /// Google: <https://developers.google.com/identity/openid-connect/openid-connect>.
+    pub fn google() -> Self {
+        OidcPreset::new("google", "https://accounts.google.com", &["email", "profile"])
+    }
+
+    /// Twitch: <https://dev.twitch.tv/docs/authentication/getting-tokens-oidc/>. Scope
+    /// `user:read:email`, and the `claims` parameter that asks for the email by name.
+    pub fn twitch() -> Self {
+        let mut preset = OidcPreset::new("twitch", "https://id.twitch.tv/oauth2", &["user:read:email"]);
+        preset.authorize_params.push(("claims", TWITCH_CLAIMS));
+        preset
+    }
+
+    /// Slack ("Sign in with Slack"): <https://api.slack.com/authentication/sign-in-with-slack>.
+    pub fn slack() -> Self {
+        OidcPreset::new("slack", "https://slack.com", &["email", "profile"])
+    }
+
+    /// Yahoo: <https://developer.yahoo.com/oauth2/guide/openid_connect/>.
+    pub fn yahoo() -> Self {
+        OidcPreset::new("yahoo", "https://api.login.yahoo.com", &["email", "profile"])
+    }
+
+    /// JumpCloud: <https://jumpcloud.com/support/sso-with-oidc>.
+    pub fn jumpcloud() -> Self {
+        OidcPreset::new("jumpcloud", "https://oauth.id.jumpcloud.com/", &["email", "profile"])
+    }
+
+    /// An Amazon Cognito user pool: its issuer is
+    /// `https://cognito-idp.<region>.amazonaws.com/<user pool id>`
+    /// (<https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html>).
+    pub fn cognito(region: &str, user_pool_id: &str) -> Self {
+        OidcPreset::new(
+            "cognito",
+            format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"),
+            &["email", "profile"],
+        )
+    }
+
+    /// A Keycloak realm: its issuer is `<base URL>/realms/<realm>`
+    /// (<https://www.keycloak.org/docs/latest/server_admin/#_oidc>).
+    pub fn keycloak(base_url: &str, realm: &str) -> Self {
+        OidcPreset::new(
+            "keycloak",
+            format!("{}/realms/{realm}", base_url.trim_end_matches('/')),
+            &["email", "profile"],
+        )
+    }
+
+    /// The same provider at another issuer (a regional or self-hosted deployment, or a stand-in
+    /// in tests).
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// The provider's name (`google`, `keycloak`, ...): mount it under this name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The issuer discovery asks.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The scopes asked for besides `openid`.
+    pub fn scopes(&self) -> &[&'static str] {
+        &self.scopes
+    }
+
+    /// The extra parameters of the authorization request.
+    pub fn authorize_params(&self) -> &[(&'static str, &'static str)] {
+        &self.authorize_params
+    }
+}
+
+impl OidcProvider {
+    /// Discovers `preset`'s issuer and sets up its scopes and parameters for `client_id`.
+    pub async fn preset(
+        preset: OidcPreset,
+        client_id: impl Into<String>,
+        client_secret: Option<String>,
+    ) -> Result<Self, OidcError> {
+        let mut provider = OidcProvider::discover(&preset.issuer, client_id, client_secret)
+            .await?
+            .scopes(preset.scopes.iter().copied());
+        for (name, value) in preset.authorize_params {
+            provider = provider.authorize_param(name, value);
+        }
+        Ok(provider)
+    }
+
+    /// Google ([`OidcPreset::google`]).
+    pub async fn google(client_id: impl Into<String>, client_secret: impl Into<String>) -> Result<Self, OidcError> {
+        Self::preset(OidcPreset::google(), client_id, Some(client_secret.into())).await
+    }
+
+    /// Twitch ([`OidcPreset::twitch`]).
+    pub async fn twitch(client_id: impl Into<String>, client_secret: impl Into<String>) -> Result<Self, OidcError> {
+        Self::preset(OidcPreset::twitch(), client_id, Some(client_secret.into())).await
+    }
+
+    /// Slack ([`OidcPreset::slack`]).
+    pub async fn slack(client_id: impl Into<String>, client_secret: impl Into<String>) -> Result<Self, OidcError> {
+        Self::preset(OidcPreset::slack(), client_id, Some(client_secret.into())).await
+    }
+
+    /// Yahoo ([`OidcPreset::yahoo`]).
+    pub async fn yahoo(client_id: impl Into<String>, client_secret: impl Into<String>) -> Result<Self, OidcError> {
+        Self::preset(OidcPreset::yahoo(), client_id, Some(client_secret.into())).await
+    }
+
+    /// JumpCloud ([`OidcPreset::jumpcloud`]).
+    pub async fn jumpcloud(client_id: impl Into<String>, client_secret: impl Into<String>) -> Result<Self, OidcError> {
+        Self::preset(OidcPreset::jumpcloud(), client_id, Some(client_secret.into())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuers_follow_each_providers_shape() {
+        assert_eq!(OidcPreset::google().issuer(), "https://accounts.google.com");
+        assert_eq!(
+            OidcPreset::cognito("eu-west-1", "eu-west-1_AbC").issuer(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+        );
+        assert_eq!(
+            OidcPreset::keycloak("https://sso.example.com/", "staff").issuer(),
+            "https://sso.example.com/realms/staff"
+        );
+        assert_eq!(OidcPreset::twitch().authorize_params, [("claims", TWITCH_CLAIMS)]);
+        let moved = OidcPreset::google().with_issuer("http://127.0.0.1:1");
+        assert_eq!((moved.name(), moved.issuer()), ("google", "http://127.0.0.1:1"));
+    }
+}

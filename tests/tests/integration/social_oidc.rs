@@ -1,0 +1,283 @@
+//! The ready-made OpenID providers (Google, Twitch, Slack, Yahoo, JumpCloud, Cognito, Keycloak)
+//! against the real `oidc-provider` package (tests/oidc/server.mjs) configured the way each
+//! provider is: its issuer's shape (Keycloak's `/realms/<realm>`, Cognito's `/<pool id>`,
+//! Twitch's `/oauth2`), each preset's scopes and parameters sent as they would be to the real
+//! one. Every preset gets the same six cases as the plain OAuth 2.0 providers: a full sign-in
+//! through a quickstart-style app, a state mismatch, a denied consent, a token endpoint error,
+//! a userinfo endpoint that answers 503, and an unverified email under `require_verified_email`.
+//!
+//! Needs Node.js (tests/oidc/package-lock.json), as the other OpenID tests do.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use auth_runtime::providers::AuthHandler;
+use auth_runtime::providers::oidc::{OidcClaims, OidcPreset, OidcProvider};
+
+use crate::common::client::{Browser, addr_of, get, path_of};
+use crate::common::node::NodeServer;
+use crate::common::{self, AppSession, tools};
+
+const CLIENT_ID: &str = "typed-sessions";
+const CLIENT_SECRET: &str = "test-only-client-secret-0123456789";
+
+/// The app with the preset mounted, its provider process, and what `on_success` received.
+struct Setup {
+    base: String,
+    name: &'static str,
+    signed_in: Arc<Mutex<Vec<OidcClaims>>>,
+    sent_to_provider: String,
+    _provider: NodeServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Setup {
+    /// `preset` moved to an `oidc-provider` whose issuer has `path`, started with `options`.
+    fn start(preset: fn() -> OidcPreset, path: &str, options: &[&str], require_verified: bool) -> Setup {
+        tools::require("Node.js", "node", &["--version"]);
+        tools::npm_install(&tools::dir("oidc"), "oidc-provider");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("binds");
+        let addr: SocketAddr = listener.local_addr().expect("address");
+        let base = format!("http://{addr}");
+        let preset = preset();
+        let name = preset.name();
+        let mut args = vec![format!("{base}/auth/{name}/callback")];
+        if !path.is_empty() {
+            args.push(format!("path={path}"));
+        }
+        args.extend(options.iter().map(|option| (*option).to_owned()));
+        let node = NodeServer::start(&tools::dir("oidc"), "server.mjs", &args, &[], |_| {});
+        let issuer = node.ready.clone();
+        assert!(issuer.ends_with(path), "the issuer has the provider's shape: {issuer}");
+        let provider = runtime
+            .block_on(OidcProvider::preset(
+                preset.with_issuer(&issuer),
+                CLIENT_ID,
+                Some(CLIENT_SECRET.to_owned()),
+            ))
+            .expect("discovery against the provider");
+        let provider = if require_verified {
+            provider.require_verified_email()
+        } else {
+            provider
+        };
+        let sessions = common::builder(common::hs256_key()).build().expect("sessions");
+        let signed_in: Arc<Mutex<Vec<OidcClaims>>> = Arc::default();
+        let on_success = {
+            let signed_in = Arc::clone(&signed_in);
+            let sessions = sessions.clone();
+            move |claims: OidcClaims| {
+                let sessions = sessions.clone();
+                let session = AppSession::User {
+                    user_id: claims.subject.clone(),
+                };
+                signed_in.lock().expect("lock").push(claims);
+                async move { Ok(sessions.cookie(&session, "/done")?) }
+            }
+        };
+        let auth = AuthHandler::builder(sessions, &base)
+            .provider(name, provider, on_success)
+            .build()
+            .expect("a handler");
+        runtime.spawn(async move {
+            axum::serve(
+                listener,
+                auth.router().into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        Setup {
+            base,
+            name,
+            signed_in,
+            sent_to_provider: String::new(),
+            _provider: node,
+            _runtime: runtime,
+        }
+    }
+
+    /// Starts a sign-in and follows it to the provider and back, stopping at `/done`; keeps the
+    /// authorization request sent to the provider.
+    fn sign_in(&mut self, browser: &mut Browser) -> common::client::Reply {
+        let authorize = format!("{}/auth/{}/authorize", self.base, self.name);
+        let first = browser.follow(&authorize, Some("http://127.0.0.1"));
+        self.sent_to_provider = first.header("location").unwrap_or_default().to_owned();
+        browser.follow(&self.sent_to_provider.clone(), Some(&format!("{}/done", self.base)))
+    }
+}
+
+fn query(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+fn full_sign_in(preset: fn() -> OidcPreset, path: &str, options: &[&str]) {
+    let mut setup = Setup::start(preset, path, options, false);
+    let mut browser = Browser::default();
+    let done = setup.sign_in(&mut browser);
+    assert_eq!(done.status, 302, "{}: {}", setup.name, done.body);
+    assert_eq!(done.header("location"), Some("/done"));
+    assert!(done.cookie("auth-token").is_some_and(|token| !token.is_empty()));
+    let claims = setup.signed_in.lock().expect("lock").pop().expect("on_success ran");
+    assert_eq!(claims.subject, "alice");
+    assert_eq!(claims.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(claims.email_verified, Some(true));
+    // What went to the provider: its scopes and parameters, PKCE and a nonce.
+    let sent = &setup.sent_to_provider;
+    let scope = query(sent, "scope").unwrap_or_default();
+    for asked in preset().scopes().iter().copied() {
+        assert!(
+            scope.split(' ').any(|s| s == asked),
+            "{} asks for {asked}: {scope}",
+            setup.name
+        );
+    }
+    for (name, value) in preset().authorize_params().iter().copied() {
+        assert_eq!(query(sent, name).as_deref(), Some(value), "{}", setup.name);
+    }
+    assert_eq!(query(sent, "code_challenge_method").as_deref(), Some("S256"));
+    assert!(query(sent, "nonce").is_some());
+}
+
+fn state_mismatch(preset: fn() -> OidcPreset, path: &str, options: &[&str]) {
+    let setup = Setup::start(preset, path, options, false);
+    let mut browser = Browser::default();
+    let callback = format!("{}/auth/{}/callback", setup.base, setup.name);
+    let to_us = browser.follow(
+        &format!("{}/auth/{}/authorize", setup.base, setup.name),
+        Some(&callback),
+    );
+    let back = to_us.header("location").expect("back to our callback").to_owned();
+    let mut forged = url::Url::parse(&back).expect("URL");
+    let pairs: Vec<(String, String)> = forged
+        .query_pairs()
+        .into_owned()
+        .map(|(name, value)| {
+            if name == "state" {
+                (name, "forged".to_owned())
+            } else {
+                (name, value)
+            }
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let cookies = browser.cookie_header();
+    let refused = get(
+        addr_of(forged.as_str()),
+        &path_of(forged.as_str()),
+        &[("Cookie", &cookies)],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("state mismatch"), "{}", refused.body);
+    let done = get(addr_of(&back), &path_of(&back), &[("Cookie", &cookies)]);
+    assert_eq!(done.status, 302, "the real answer still completes: {}", done.body);
+}
+
+/// The preset's provider (`options`) with `option` on top.
+struct Case<'a> {
+    options: &'a [&'a str],
+    option: &'a str,
+    require_verified: bool,
+    status: u16,
+    says: &'a str,
+}
+
+fn refused_when(preset: fn() -> OidcPreset, path: &str, case: Case<'_>) {
+    let Case {
+        options,
+        option,
+        require_verified,
+        status,
+        says,
+    } = case;
+    let mut all = options.to_vec();
+    all.push(option);
+    let mut setup = Setup::start(preset, path, &all, require_verified);
+    let mut browser = Browser::default();
+    let reply = setup.sign_in(&mut browser);
+    assert_eq!(reply.status, status, "{} with {option}: {}", setup.name, reply.body);
+    assert!(reply.body.contains(says), "{}", reply.body);
+    assert!(reply.cookie("auth-token").is_none(), "nothing signed in");
+    assert!(setup.signed_in.lock().expect("lock").is_empty(), "on_success never ran");
+}
+
+macro_rules! preset_cases {
+    ($provider:ident, $preset:expr, path: $path:expr) => {
+        preset_cases!($provider, $preset, path: $path, options: []);
+    };
+    ($provider:ident, $preset:expr, path: $path:expr, options: [$($option:expr),*]) => {
+        mod $provider {
+            use super::*;
+
+            #[test]
+            #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+            fn signs_a_person_in() {
+                full_sign_in($preset, $path, &[$($option),*]);
+            }
+
+            #[test]
+            #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+            fn refuses_a_state_mismatch() {
+                state_mismatch($preset, $path, &[$($option),*]);
+            }
+
+            #[test]
+            #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+            fn ends_on_a_denied_consent() {
+                refused_when(
+                    $preset,
+                    $path,
+                    Case { options: &[$($option),*], option: "deny", require_verified: false, status: 400, says: "access_denied" },
+                );
+            }
+
+            #[test]
+            #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+            fn ends_on_a_token_endpoint_error() {
+                refused_when(
+                    $preset,
+                    $path,
+                    Case { options: &[$($option),*], option: "token-error", require_verified: false, status: 502, says: "try again later" },
+                );
+            }
+
+            #[test]
+            #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+            fn signs_no_one_in_when_userinfo_fails() {
+                refused_when(
+                    $preset,
+                    $path,
+                    Case { options: &[$($option),*], option: "userinfo-unavailable", require_verified: false, status: 502, says: "try again later" },
+                );
+            }
+
+            #[test]
+            #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+            fn refuses_an_unverified_email_where_required() {
+                refused_when(
+                    $preset,
+                    $path,
+                    Case { options: &[$($option),*], option: "unverified-email", require_verified: true, status: 400, says: "not verified" },
+                );
+            }
+        }
+    };
+}
+
+preset_cases!(google, OidcPreset::google, path: "");
+preset_cases!(twitch, OidcPreset::twitch, path: "/oauth2", options: ["twitch"]);
+preset_cases!(slack, OidcPreset::slack, path: "");
+preset_cases!(yahoo, OidcPreset::yahoo, path: "");
+preset_cases!(jumpcloud, OidcPreset::jumpcloud, path: "");
+preset_cases!(cognito, || OidcPreset::cognito("eu-west-1", "eu-west-1_Test123"), path: "/eu-west-1_Test123");
+preset_cases!(keycloak, || OidcPreset::keycloak("https://sso.example.com", "staff"), path: "/realms/staff");
