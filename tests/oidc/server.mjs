@@ -10,6 +10,10 @@
 // - `deny`: the person says no at the consent prompt (`error=access_denied`);
 // - `token-error`: the token endpoint answers 400 `invalid_grant`;
 // - `userinfo-unavailable`: the userinfo endpoint answers 503;
+// - `microsoft`: as Microsoft's v2.0 endpoints are: the issuer is `<origin>/<tenant id>/v2.0`
+//   (give it with `path=`), every ID token carries `tid`, and `<origin>/common/v2.0` serves the
+//   multi-tenant discovery document, whose issuer is the template
+//   `<origin>/{tenantid}/v2.0`;
 // - `twitch`: as Twitch is (its OIDC guide): the scope is `user:read:email`, and `email` and
 //   `email_verified` come only when the `claims` request parameter names them.
 //
@@ -30,6 +34,7 @@ const deny = options.includes('deny');
 const tokenError = options.includes('token-error');
 const userinfoUnavailable = options.includes('userinfo-unavailable');
 const twitch = options.includes('twitch');
+const microsoft = options.includes('microsoft');
 if (!redirectUri) {
   console.error('usage: node server.mjs <redirect_uri>');
   process.exit(2);
@@ -47,6 +52,12 @@ const server = http.createServer(async (req, res) => {
       res.end('rotated');
     } else if (req.url.startsWith('/interaction/')) {
       await finishInteraction(req, res);
+    } else if (microsoft && req.url === '/common/v2.0/.well-known/openid-configuration') {
+      // The multi-tenant document: the tenant's own, with the issuer as a template.
+      const own = await fetch(`${issuer}/.well-known/openid-configuration`).then((r) => r.json());
+      const origin = issuer.slice(0, issuer.length - issuerPath.length);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ...own, issuer: `${origin}/{tenantid}/v2.0` }));
     } else if (!req.url.startsWith(`${issuerPath}/`)) {
       res.statusCode = 404;
       res.end('not under the issuer');
@@ -114,10 +125,22 @@ function makeProvider(issuer, key) {
         claims: { openid: ['sub'], 'user:read:email': [], email: null, email_verified: null, profile: ['name'] },
         features: { devInteractions: { enabled: false }, claimsParameter: { enabled: true } },
       }
-      : { claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] } }),
+      : microsoft
+        ? {
+          // `tid` in every ID token, with the scope claims beside it (as Microsoft's tokens carry them).
+          conformIdTokenClaims: false,
+          claims: { openid: ['sub', 'tid'], email: ['email', 'email_verified'], profile: ['name'] },
+        }
+        : { claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] } }),
     findAccount: async (_ctx, id) => ({
       accountId: id,
-      claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: emailVerified, name: 'Alice Example' }),
+      claims: async () => ({
+        sub: id,
+        email: `${id}@example.com`,
+        email_verified: emailVerified,
+        name: 'Alice Example',
+        ...(microsoft ? { tid: issuerPath.split('/')[1] } : {}),
+      }),
     }),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     ...(twitch ? {} : { features: { devInteractions: { enabled: false } } }),

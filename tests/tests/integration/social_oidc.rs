@@ -20,6 +20,8 @@ use crate::common::{self, AppSession, tools};
 
 const CLIENT_ID: &str = "typed-sessions";
 const CLIENT_SECRET: &str = "test-only-client-secret-0123456789";
+/// The tenant of the Microsoft case's account (Microsoft's consumer tenant id, as an example).
+const MICROSOFT_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// The app with the preset mounted, its provider process, and what `on_success` received.
 struct Setup {
@@ -34,6 +36,22 @@ struct Setup {
 impl Setup {
     /// `preset` moved to an `oidc-provider` whose issuer has `path`, started with `options`.
     fn start(preset: fn() -> OidcPreset, path: &str, options: &[&str], require_verified: bool) -> Setup {
+        Setup::start_with(preset, path, options, |provider| {
+            if require_verified {
+                provider.require_verified_email()
+            } else {
+                provider
+            }
+        })
+    }
+
+    /// [`start`](Self::start), with `configure` applied to the provider.
+    fn start_with(
+        preset: fn() -> OidcPreset,
+        path: &str,
+        options: &[&str],
+        configure: impl FnOnce(OidcProvider) -> OidcProvider,
+    ) -> Setup {
         tools::require("Node.js", "node", &["--version"]);
         tools::npm_install(&tools::dir("oidc"), "oidc-provider");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -56,6 +74,12 @@ impl Setup {
         let node = NodeServer::start(&tools::dir("oidc"), "server.mjs", &args, &[], |_| {});
         let issuer = node.ready.clone();
         assert!(issuer.ends_with(path), "the issuer has the provider's shape: {issuer}");
+        // Microsoft: the app is configured for `common`, whose document names a tenant template.
+        let issuer = if options.contains(&"microsoft") {
+            issuer.replace(MICROSOFT_TENANT, "common")
+        } else {
+            issuer
+        };
         let provider = runtime
             .block_on(OidcProvider::preset(
                 preset.with_issuer(&issuer),
@@ -63,11 +87,7 @@ impl Setup {
                 Some(CLIENT_SECRET.to_owned()),
             ))
             .expect("discovery against the provider");
-        let provider = if require_verified {
-            provider.require_verified_email()
-        } else {
-            provider
-        };
+        let provider = configure(provider);
         let sessions = common::builder(common::hs256_key()).build().expect("sessions");
         let signed_in: Arc<Mutex<Vec<OidcClaims>>> = Arc::default();
         let on_success = {
@@ -211,6 +231,50 @@ fn refused_when(preset: fn() -> OidcPreset, path: &str, case: Case<'_>) {
     assert!(setup.signed_in.lock().expect("lock").is_empty(), "on_success never ran");
 }
 
+/// A provider whose ID token carries the claims: a userinfo outage does not stop the sign-in,
+/// and the email still comes.
+fn userinfo_not_asked(preset: fn() -> OidcPreset, path: &str, options: &[&str]) {
+    let mut all = options.to_vec();
+    all.push("userinfo-unavailable");
+    let mut setup = Setup::start(preset, path, &all, false);
+    let mut browser = Browser::default();
+    let done = setup.sign_in(&mut browser);
+    assert_eq!(done.status, 302, "{}", done.body);
+    let claims = setup.signed_in.lock().expect("lock").pop().expect("on_success ran");
+    assert_eq!(claims.email.as_deref(), Some("alice@example.com"));
+}
+
+/// Microsoft's `common` endpoint takes any tenant unless told otherwise: `allow_tenants` refuses
+/// a person of another tenant, and lets the named one in.
+#[test]
+#[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+fn microsoft_tenants_can_be_restricted() {
+    let path = format!("/{MICROSOFT_TENANT}/v2.0");
+    for (allowed, status) in [("72f988bf-86f1-41af-91ab-2d7cd011db47", 502), (MICROSOFT_TENANT, 302)] {
+        let mut setup = Setup::start_with(
+            || OidcPreset::microsoft("common"),
+            &path,
+            &["microsoft"],
+            |provider| provider.allow_tenants([allowed]),
+        );
+        let mut browser = Browser::default();
+        let reply = setup.sign_in(&mut browser);
+        assert_eq!(reply.status, status, "allowed {allowed}: {}", reply.body);
+        assert_eq!(reply.cookie("auth-token").is_some(), status == 302);
+    }
+    // The token's own tenant is in `raw`.
+    let mut setup = Setup::start(|| OidcPreset::microsoft("common"), &path, &["microsoft"], false);
+    setup.sign_in(&mut Browser::default());
+    let claims = setup.signed_in.lock().expect("lock").pop().expect("on_success ran");
+    assert_eq!(claims.raw["tid"], MICROSOFT_TENANT);
+    assert_eq!(claims.raw["iss"], claims.issuer.as_str());
+    assert!(
+        claims.issuer.ends_with(&path),
+        "the tenant's own issuer: {}",
+        claims.issuer
+    );
+}
+
 macro_rules! preset_cases {
     ($provider:ident, $preset:expr, path: $path:expr) => {
         preset_cases!($provider, $preset, path: $path, options: []);
@@ -254,6 +318,11 @@ macro_rules! preset_cases {
             #[test]
             #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
             fn signs_no_one_in_when_userinfo_fails() {
+                if [$($option),*].contains(&"microsoft") {
+                    // Microsoft's ID token carries the email: userinfo is not asked at all.
+                    userinfo_not_asked($preset, $path, &[$($option),*]);
+                    return;
+                }
                 refused_when(
                     $preset,
                     $path,
@@ -281,3 +350,9 @@ preset_cases!(yahoo, OidcPreset::yahoo, path: "");
 preset_cases!(jumpcloud, OidcPreset::jumpcloud, path: "");
 preset_cases!(cognito, || OidcPreset::cognito("eu-west-1", "eu-west-1_Test123"), path: "/eu-west-1_Test123");
 preset_cases!(keycloak, || OidcPreset::keycloak("https://sso.example.com", "staff"), path: "/realms/staff");
+preset_cases!(
+    microsoft,
+    || OidcPreset::microsoft("common"),
+    path: "/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+    options: ["microsoft"]
+);

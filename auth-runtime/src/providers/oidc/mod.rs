@@ -30,6 +30,8 @@
 //!
 //! [`Store`]: crate::store::Store
 
+mod claims;
+mod discovery;
 mod presets;
 
 use std::fmt;
@@ -51,6 +53,7 @@ use subtle::ConstantTimeEq;
 use super::contract::{IdentitySource, Provider, Step};
 use super::error::{FlowError, FlowResponse};
 use super::flow::{FlowRequest, clamp_ttl, flow_id};
+use super::oauth2::ProviderTokens;
 use crate::redirect::found;
 use crate::sessions::IssueError;
 
@@ -88,60 +91,6 @@ type Metadata = ProviderMetadata<
 type Client =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
-/// Why discovery failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OidcError {
-    /// The issuer is not a URL.
-    #[error("issuer `{0}` is not a URL")]
-    Issuer(String),
-    /// The HTTP client could not be built (no TLS backend).
-    #[error("the HTTP client could not be built: {0}")]
-    HttpClient(#[source] reqwest::Error),
-    /// The discovery document or the JWKS could not be fetched or did not validate (the issuer
-    /// in the document must equal the one asked for).
-    #[error("OpenID Connect discovery at `{issuer}` failed: {source}")]
-    Discovery {
-        /// The issuer asked for.
-        issuer: String,
-        /// What went wrong.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-}
-
-/// What a successful OpenID Connect sign-in proves, from the validated ID token.
-#[derive(Clone)]
-#[non_exhaustive]
-pub struct OidcClaims {
-    /// `iss`: the identity provider.
-    pub issuer: String,
-    /// `sub`: the person's stable identifier at that provider.
-    pub subject: String,
-    /// `email`, if the scopes asked for it and the provider gave it.
-    pub email: Option<String>,
-    /// `email_verified`, if given.
-    pub email_verified: Option<bool>,
-    /// `name`, if given (the default-language one).
-    pub name: Option<String>,
-    /// The raw ID token, already validated.
-    pub id_token: String,
-    /// The access token, for the provider's userinfo or other APIs.
-    pub access_token: String,
-}
-
-impl fmt::Debug for OidcClaims {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OidcClaims")
-            .field("issuer", &self.issuer)
-            .field("subject", &self.subject)
-            .field("email", &self.email)
-            .field("email_verified", &self.email_verified)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Signs people in with an OpenID Connect identity provider; see the [module docs](self).
 pub struct OidcProvider {
     issuer_url: IssuerUrl,
@@ -154,10 +103,18 @@ pub struct OidcProvider {
     client_secret: Option<ClientSecret>,
     scopes: Vec<String>,
     authorize_params: Vec<(String, String)>,
+    /// The document names a tenant template (Microsoft): each ID token's `iss` is checked
+    /// against it with the token's `tid`.
+    tenant_template: bool,
+    /// The tenants (`tid`) whose people may sign in, when restricted.
+    allowed_tenants: Option<Vec<String>>,
     ttl: Duration,
     http: reqwest::Client,
 }
 
+pub use self::claims::OidcClaims;
+use self::claims::id_token_payload;
+pub use self::discovery::OidcError;
 pub use self::presets::OidcPreset;
 
 impl fmt::Debug for OidcProvider {
@@ -190,17 +147,24 @@ impl OidcProvider {
         client_id: impl Into<String>,
         client_secret: Option<String>,
     ) -> Result<Self, OidcError> {
+        Self::discover_with(issuer, client_id, client_secret, false).await
+    }
+
+    /// [`discover`](Self::discover), accepting a tenant template as the document's issuer
+    /// when `tenant_template` (Microsoft's multi-tenant endpoints).
+    pub(super) async fn discover_with(
+        issuer: &str,
+        client_id: impl Into<String>,
+        client_secret: Option<String>,
+        tenant_template: bool,
+    ) -> Result<Self, OidcError> {
         let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|_| OidcError::Issuer(issuer.to_owned()))?;
-        let http = reqwest::ClientBuilder::new()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(OidcError::HttpClient)?;
-        let metadata = Metadata::discover_async(issuer_url.clone(), &http)
+        let http = crate::http_client::client(Duration::from_secs(10)).map_err(OidcError::HttpClient)?;
+        let metadata = discovery::fetch(&issuer_url, &http, tenant_template)
             .await
-            .map_err(|error| OidcError::Discovery {
+            .map_err(|source| OidcError::Discovery {
                 issuer: issuer.to_owned(),
-                source: Box::new(error),
+                source,
             })?;
         Ok(OidcProvider {
             issuer_url,
@@ -211,6 +175,8 @@ impl OidcProvider {
             client_secret: client_secret.map(ClientSecret::new),
             scopes: vec!["email".to_owned(), "profile".to_owned()],
             authorize_params: Vec::new(),
+            tenant_template,
+            allowed_tenants: None,
             ttl: DEFAULT_OIDC_TTL,
             http,
         })
@@ -229,6 +195,14 @@ impl OidcProvider {
     /// How long a person has to complete the sign-in: between 1 second and 1 day.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = clamp_ttl(ttl);
+        self
+    }
+
+    /// Signs in only people of these tenants (their ID token's `tid`, compared without case):
+    /// for Microsoft's `common` or `organizations` endpoints, which otherwise take any work
+    /// account (and `common` any personal one).
+    pub fn allow_tenants<I: IntoIterator<Item = T>, T: Into<String>>(mut self, tenants: I) -> Self {
+        self.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
         self
     }
 
@@ -281,9 +255,9 @@ impl OidcProvider {
         }
         *refetched = Some(Instant::now());
         let fresh = Arc::new(
-            Metadata::discover_async(self.issuer_url.clone(), &self.http)
+            discovery::fetch(&self.issuer_url, &self.http, self.tenant_template)
                 .await
-                .map_err(upstream)?,
+                .map_err(FlowError::Upstream)?,
         );
         *self.metadata.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&fresh);
         Ok(fresh)
@@ -366,8 +340,13 @@ impl Provider for OidcProvider {
         }
         // RFC 9207: an `iss` in the response must be our issuer; a second `iss` must not hide a
         // wrong one.
+        // Under a tenant template (Microsoft's `common`), the tenant's own issuer.
         let sent_iss = request.params().iter().any(|(name, _)| name == "iss");
-        if sent_iss && request.param("iss") != Some(self.issuer()) {
+        let iss_ok = |iss: &str| {
+            iss == self.issuer()
+                || (self.tenant_template && discovery::is_tenant_issuer(metadata.issuer().as_str(), iss))
+        };
+        if sent_iss && !request.param("iss").is_some_and(iss_ok) {
             return Err(upstream("the callback's `iss` is not the configured issuer"));
         }
         if !sent_iss
@@ -392,7 +371,12 @@ impl Provider for OidcProvider {
             .id_token()
             .ok_or_else(|| upstream("the token response has no `id_token`"))?;
         let nonce = Nonce::new(pending.nonce);
-        let first = id_token.claims(&client.id_token_verifier(), &nonce).cloned();
+        // With a tenant template the issuer is checked below, against the token's own tenant.
+        let check_issuer = !self.tenant_template;
+        fn verifier_of(client: &Client, check_issuer: bool) -> openidconnect::IdTokenVerifier<'_, CoreJsonWebKey> {
+            client.id_token_verifier().require_issuer_match(check_issuer)
+        }
+        let first = id_token.claims(&verifier_of(&client, check_issuer), &nonce).cloned();
         let claims = match first {
             Ok(claims) => claims,
             Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
@@ -400,13 +384,24 @@ impl Provider for OidcProvider {
                 let refetched = self.refetch_keys().await?;
                 client = self.client(&refetched, request);
                 id_token
-                    .claims(&client.id_token_verifier(), &nonce)
+                    .claims(&verifier_of(&client, check_issuer), &nonce)
                     .map_err(upstream)?
                     .clone()
             }
             Err(error) => return Err(upstream(error)),
         };
-        let verifier = client.id_token_verifier();
+        let verifier = verifier_of(&client, check_issuer);
+        // The validated token's claims as they came: `tid` and whatever else the provider sends.
+        let mut raw = id_token_payload(&id_token.to_string()).unwrap_or_default();
+        if self.tenant_template || self.allowed_tenants.is_some() {
+            let tid = raw.get("tid").and_then(serde_json::Value::as_str);
+            discovery::check_tenant(
+                metadata.issuer().as_str(),
+                claims.issuer().as_str(),
+                tid,
+                self.allowed_tenants.as_deref(),
+            )?;
+        }
         if let Some(expected) = claims.access_token_hash() {
             let actual = AccessTokenHash::from_token(
                 tokens.access_token(),
@@ -429,6 +424,18 @@ impl Provider for OidcProvider {
             name: name(claims.name()),
             id_token: id_token.to_string(),
             access_token: tokens.access_token().secret().clone(),
+            tokens: ProviderTokens {
+                access_token: tokens.access_token().secret().clone(),
+                refresh_token: tokens.refresh_token().map(|token| token.secret().clone()),
+                id_token: Some(id_token.to_string()),
+                expires_in: tokens.expires_in().map(|lifetime| lifetime.as_secs()),
+                scopes: tokens
+                    .scopes()
+                    .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect())
+                    .unwrap_or_default(),
+                token_type: tokens.token_type().as_ref().to_owned(),
+            },
+            raw: serde_json::Value::Null,
         };
         // In the code flow, providers may keep scope claims out of the ID token and serve them
         // from userinfo (OpenID Connect Core, section 5.4); ask it, bound to the token's subject.
@@ -448,7 +455,11 @@ impl Provider for OidcProvider {
             signed_in.email = info.email().map(|email| email.to_string());
             signed_in.email_verified = info.email_verified();
             signed_in.name = signed_in.name.or_else(|| name(info.name()));
+            if let (Some(object), Ok(info)) = (raw.as_object_mut(), serde_json::to_value(&info)) {
+                object.insert("userinfo".to_owned(), info);
+            }
         }
+        signed_in.raw = raw;
         if self.require_verified_email && signed_in.email_verified != Some(true) {
             return Err(FlowError::EmailNotVerified);
         }

@@ -24,6 +24,8 @@ pub struct OidcPreset {
     issuer: String,
     scopes: Vec<&'static str>,
     authorize_params: Vec<(&'static str, &'static str)>,
+    /// The discovery document may name a tenant template as its issuer (Microsoft).
+    tenant_template: bool,
 }
 
 /// What Twitch needs to give the email: the `claims` request parameter (Twitch's OIDC guide:
@@ -38,7 +40,24 @@ impl OidcPreset {
             issuer: issuer.into(),
             scopes: scopes.to_vec(),
             authorize_params: Vec::new(),
+            tenant_template: false,
         }
+    }
+
+    /// Microsoft (Entra ID, personal accounts): <https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc>.
+    /// `tenant` is `common` (work and personal accounts), `organizations` (work accounts),
+    /// `consumers` (personal accounts) or one tenant's id or domain. The `common` and
+    /// `organizations` documents name their issuer as
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0`: each ID token's `iss` must be that with
+    /// the token's own `tid`. Restrict the tenants with [`OidcProvider::allow_tenants`].
+    pub fn microsoft(tenant: &str) -> Self {
+        let mut preset = OidcPreset::new(
+            "microsoft",
+            format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+            &["email", "profile"],
+        );
+        preset.tenant_template = true;
+        preset
     }
 
     /// Google: <https://developers.google.com/identity/openid-connect/openid-connect>.
@@ -125,9 +144,10 @@ impl OidcProvider {
         client_id: impl Into<String>,
         client_secret: Option<String>,
     ) -> Result<Self, OidcError> {
-        let mut provider = OidcProvider::discover(&preset.issuer, client_id, client_secret)
-            .await?
-            .scopes(preset.scopes.iter().copied());
+        let mut provider =
+            OidcProvider::discover_with(&preset.issuer, client_id, client_secret, preset.tenant_template)
+                .await?
+                .scopes(preset.scopes.iter().copied());
         for (name, value) in preset.authorize_params {
             provider = provider.authorize_param(name, value);
         }
@@ -137,6 +157,15 @@ impl OidcProvider {
     /// Google ([`OidcPreset::google`]).
     pub async fn google(client_id: impl Into<String>, client_secret: impl Into<String>) -> Result<Self, OidcError> {
         Self::preset(OidcPreset::google(), client_id, Some(client_secret.into())).await
+    }
+
+    /// Microsoft for `tenant` ([`OidcPreset::microsoft`]).
+    pub async fn microsoft(
+        tenant: &str,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Result<Self, OidcError> {
+        Self::preset(OidcPreset::microsoft(tenant), client_id, Some(client_secret.into())).await
     }
 
     /// Twitch ([`OidcPreset::twitch`]).
