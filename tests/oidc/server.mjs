@@ -14,6 +14,12 @@
 //   (give it with `path=`), every ID token carries `tid`, and `<origin>/common/v2.0` serves the
 //   multi-tenant discovery document, whose issuer is the template
 //   `<origin>/{tenantid}/v2.0`;
+// - `apple=<public key PEM file>`: as Sign in with Apple is: the discovery document lists
+//   only `client_secret_post`; the client secret must be an ES256 JWT signed by that key with
+//   `kid` KEY123ABC, `iss` TEAM123ABC, `sub` the client id, `aud` https://appleid.apple.com and
+//   a lifetime of at most six months (anything else is `invalid_client`, as at Apple); the ID
+//   token carries `email` and writes `email_verified` as a string, as Apple's do. The test
+//   drives the `form_post` answer itself;
 // - `twitch`: as Twitch is (its OIDC guide): the scope is `user:read:email`, and `email` and
 //   `email_verified` come only when the `claims` request parameter names them.
 //
@@ -24,6 +30,8 @@
 // its keys does; flows in progress are lost, the issuer stays.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import Provider from 'oidc-provider';
 
 const redirectUri = process.argv[2];
@@ -35,6 +43,33 @@ const tokenError = options.includes('token-error');
 const userinfoUnavailable = options.includes('userinfo-unavailable');
 const twitch = options.includes('twitch');
 const microsoft = options.includes('microsoft');
+const appleKeyFile = (options.find((option) => option.startsWith('apple=')) ?? '').slice('apple='.length);
+const apple = appleKeyFile !== '';
+const appleKey = apple ? await importSPKI(readFileSync(appleKeyFile, 'utf8'), 'ES256') : undefined;
+const CLIENT_SECRET = 'test-only-client-secret-0123456789';
+
+/// Apple's client secret: checked as Apple does, then swapped for the registered secret.
+async function appleSecretChecked(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const form = new URLSearchParams(Buffer.concat(chunks).toString());
+  const secret = form.get('client_secret') ?? '';
+  try {
+    if (decodeProtectedHeader(secret).kid !== 'KEY123ABC') throw new Error('kid');
+    const { payload } = await jwtVerify(secret, appleKey, {
+      algorithms: ['ES256'],
+      issuer: 'TEAM123ABC',
+      audience: 'https://appleid.apple.com',
+      subject: form.get('client_id') ?? '',
+    });
+    if (payload.exp - payload.iat > 15777000) throw new Error('lifetime');
+  } catch {
+    return false;
+  }
+  form.set('client_secret', CLIENT_SECRET);
+  req.body = form.toString();
+  return true;
+}
 if (!redirectUri) {
   console.error('usage: node server.mjs <redirect_uri>');
   process.exit(2);
@@ -58,6 +93,15 @@ const server = http.createServer(async (req, res) => {
       const origin = issuer.slice(0, issuer.length - issuerPath.length);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ ...own, issuer: `${origin}/{tenantid}/v2.0` }));
+    } else if (apple && req.url === `${issuerPath}/.well-known/openid-configuration`) {
+      const own = await fetch(`${issuer}/.well-known/openid-configuration?own`).then((r) => r.json());
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ...own, token_endpoint_auth_methods_supported: ['client_secret_post'] }));
+    } else if (apple && req.method === 'POST' && req.url.startsWith(`${issuerPath}/token`)
+      && !(await appleSecretChecked(req))) {
+      res.statusCode = 400;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ error: 'invalid_client' }));
     } else if (!req.url.startsWith(`${issuerPath}/`)) {
       res.statusCode = 404;
       res.end('not under the issuer');
@@ -111,11 +155,11 @@ function makeProvider(issuer, key) {
     jwks: { keys: [key] },
     clients: [{
       client_id: 'typed-sessions',
-      client_secret: 'test-only-client-secret-0123456789',
+      client_secret: CLIENT_SECRET,
       redirect_uris: [redirectUri],
       grant_types: ['authorization_code'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: apple ? 'client_secret_post' : 'client_secret_basic',
     }],
     pkce: { required: () => true },
     cookies: { keys: ['test-only-cookie-key-0123456789'] },
@@ -125,7 +169,15 @@ function makeProvider(issuer, key) {
         claims: { openid: ['sub'], 'user:read:email': [], email: null, email_verified: null, profile: ['name'] },
         features: { devInteractions: { enabled: false }, claimsParameter: { enabled: true } },
       }
-      : microsoft
+      : apple
+        ? {
+          // Apple's ID token carries the email.
+          conformIdTokenClaims: false,
+          scopes: ['openid', 'name', 'email'],
+          // The name is not in Apple's ID token: it comes once, in the form post's `user` field.
+          claims: { openid: ['sub'], email: ['email', 'email_verified'], name: [] },
+        }
+        : microsoft
         ? {
           // `tid` in every ID token, with the scope claims beside it (as Microsoft's tokens carry them).
           conformIdTokenClaims: false,
@@ -137,7 +189,8 @@ function makeProvider(issuer, key) {
       claims: async () => ({
         sub: id,
         email: `${id}@example.com`,
-        email_verified: emailVerified,
+        // Apple writes it as a string.
+        email_verified: apple ? String(emailVerified) : emailVerified,
         name: 'Alice Example',
         ...(microsoft ? { tid: issuerPath.split('/')[1] } : {}),
       }),

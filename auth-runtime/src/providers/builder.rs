@@ -281,6 +281,7 @@ impl<S: SessionTypes> AuthHandlerBuilder<S> {
                     .iter()
                     .map(|(name, flow)| ProviderChoice {
                         name: name.clone(),
+                        label: flow.label().unwrap_or_else(|| name.clone()),
                         action: at(name, "authorize").to_string(),
                         field: (flow.identity_source() == IdentitySource::Requester)
                             .then(|| limits.identity_claim.clone()),

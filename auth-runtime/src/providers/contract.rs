@@ -53,6 +53,20 @@ pub trait Provider: Send + Sync + 'static {
         IdentitySource::Requester
     }
 
+    /// The origin of the identity provider's page when it answers the callback with a
+    /// cross-site form `POST` (`response_mode=form_post`, Sign in with Apple): the handler
+    /// answers such a POST, from that origin only, with a page that posts the same fields again
+    /// from this origin, so the callback step runs as a same-origin POST with this browser's
+    /// cookies. `None` (the default): a cross-site POST to the callback is refused.
+    fn form_post_origin(&self) -> Option<String> {
+        None
+    }
+
+    /// The name the provider picker shows (`GitHub`); the mounted name when `None`.
+    fn label(&self) -> Option<String> {
+        None
+    }
+
     /// The first step, at `{prefix}/{provider}/authorize`.
     fn authorize(&self, request: &FlowRequest) -> impl Future<Output = Result<FlowResponse, FlowError>> + Send;
 

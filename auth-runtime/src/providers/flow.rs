@@ -201,6 +201,12 @@ impl FlowRequest {
         }
     }
 
+    /// Whether the request carries exactly one `Origin`, and it is `origin`.
+    pub(crate) fn is_from_origin(&self, origin: &str) -> bool {
+        let mut origins = self.headers.get_all(ORIGIN).iter();
+        matches!((origins.next(), origins.next()), (Some(sent), None) if sent.as_bytes() == origin.as_bytes())
+    }
+
     /// The store key of a security record of this provider (`{kind}:{provider}:{id}`, where
     /// `kind` is one of [`SECURITY_KEY_PREFIXES`](crate::store::SECURITY_KEY_PREFIXES)).
     pub(crate) fn security_key(&self, kind: &str, id: &str) -> String {

@@ -15,6 +15,7 @@ use super::contract::IdentitySource;
 use super::error::{FlowError, FlowResponse};
 use super::error_page::{ErrorPage, respond};
 use super::flow::{FlowRequest, Mount};
+use super::form_post;
 use super::limits::RateLimits;
 use super::mounted::Flow;
 use super::token_endpoint::TokenEndpoint;
@@ -197,7 +198,10 @@ impl HandlerInner {
         let providers: Vec<serde_json::Value> = self
             .providers
             .iter()
-            .map(|(mount, _)| serde_json::json!({"name": mount.name, "authorize": mount.authorize.as_str()}))
+            .map(|(mount, flow)| {
+                let label = flow.label().unwrap_or_else(|| mount.name.clone());
+                serde_json::json!({"name": mount.name, "label": label, "authorize": mount.authorize.as_str()})
+            })
             .collect();
         json_response(
             StatusCode::OK,
@@ -218,6 +222,16 @@ impl HandlerInner {
             Ok(request) => request,
             Err(error) => return self.failed(&mount.name, kind, error),
         };
+        if matches!(kind, StepKind::Callback)
+            && request.method() == Method::POST
+            && flow
+                .form_post_origin()
+                .is_some_and(|origin| request.is_from_origin(&origin))
+        {
+            // The provider's own cross-site form POST: posted again from this origin, with the
+            // browser's cookies, before anything is read.
+            return form_post::repost(&request);
+        }
         if request.method() == Method::POST
             && let Err(error) = request.check_same_origin()
         {

@@ -40,6 +40,7 @@ pub(crate) mod contract;
 pub(crate) mod error;
 mod error_page;
 pub(crate) mod flow;
+mod form_post;
 pub(crate) mod handler;
 pub(crate) mod limits;
 pub mod link;

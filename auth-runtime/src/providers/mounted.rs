@@ -12,6 +12,8 @@ use crate::telemetry::event;
 /// A provider with its `on_success`, type-erased so providers of different claims share a router.
 pub(super) trait Flow: Send + Sync {
     fn identity_source(&self) -> IdentitySource;
+    fn form_post_origin(&self) -> Option<String>;
+    fn label(&self) -> Option<String>;
     fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>>;
     fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>>;
 }
@@ -29,6 +31,14 @@ where
 {
     fn identity_source(&self) -> IdentitySource {
         self.provider.identity_source()
+    }
+
+    fn form_post_origin(&self) -> Option<String> {
+        self.provider.form_post_origin()
+    }
+
+    fn label(&self) -> Option<String> {
+        self.provider.label()
     }
 
     fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>> {

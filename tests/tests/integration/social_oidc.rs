@@ -52,6 +52,18 @@ impl Setup {
         options: &[&str],
         configure: impl FnOnce(OidcProvider) -> OidcProvider,
     ) -> Setup {
+        Setup::start_on("127.0.0.1", preset, path, options, configure)
+    }
+
+    /// [`start_with`](Self::start_with), the app at `http://<host>:<port>` (`localhost`: another
+    /// site than the provider on 127.0.0.1, for a browser).
+    fn start_on(
+        host: &str,
+        preset: fn() -> OidcPreset,
+        path: &str,
+        options: &[&str],
+        configure: impl FnOnce(OidcProvider) -> OidcProvider,
+    ) -> Setup {
         tools::require("Node.js", "node", &["--version"]);
         tools::npm_install(&tools::dir("oidc"), "oidc-provider");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,7 +75,7 @@ impl Setup {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("binds");
         let addr: SocketAddr = listener.local_addr().expect("address");
-        let base = format!("http://{addr}");
+        let base = format!("http://{host}:{}", addr.port());
         let preset = preset();
         let name = preset.name();
         let mut args = vec![format!("{base}/auth/{name}/callback")];
@@ -356,3 +368,273 @@ preset_cases!(
     path: "/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
     options: ["microsoft"]
 );
+
+/// Sign in with Apple, against `oidc-provider` shaped as Apple is (`apple=` in server.mjs): the
+/// client secret an ES256 JWT checked with the app's public key, the answer a cross-site form
+/// POST. The test plays the browser's part of Apple's `form_post` page: it posts the fields (and
+/// the `user` field Apple adds on a first sign-in) to our callback from Apple's origin, with no
+/// cookie, as a browser sends a cross-site POST with `SameSite=Lax` cookies.
+mod apple {
+    use super::*;
+    use auth_runtime::providers::oidc::AppleKey;
+
+    const FIRST_SIGN_IN_USER: &str =
+        r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"alice@example.com"}"#;
+
+    fn key(key_id: &str) -> AppleKey {
+        AppleKey::new("TEAM123ABC", key_id, &common::key_pem("es256.pem")).expect("the test's P-256 key")
+    }
+
+    fn start(options: &[&str], key_id: &'static str, require_verified: bool) -> Setup {
+        start_on("127.0.0.1", options, key_id, require_verified)
+    }
+
+    fn start_on(host: &str, options: &[&str], key_id: &'static str, require_verified: bool) -> Setup {
+        let public = tools::dir("keys").join("es256.pub.pem");
+        let apple = format!("apple={}", public.display());
+        let mut all: Vec<&str> = options.to_vec();
+        all.push(&apple);
+        Setup::start_on(host, OidcPreset::apple, "", &all, move |provider| {
+            let provider = provider.apple_client_secret(key(key_id));
+            if require_verified {
+                provider.require_verified_email()
+            } else {
+                provider
+            }
+        })
+    }
+
+    /// The hidden fields of an HTML form.
+    fn fields(page: &str) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        for input in page.split("<input").skip(1) {
+            let attribute = |name: &str| {
+                let marker = format!("{name}=\"");
+                let start = input.find(&marker)? + marker.len();
+                let end = input[start..].find('"')? + start;
+                Some(input[start..end].replace("&quot;", "\"").replace("&amp;", "&"))
+            };
+            if let (Some(name), Some(value)) = (attribute("name"), attribute("value")) {
+                found.push((name, value));
+            }
+        }
+        found
+    }
+
+    /// Through Apple's page to its form post, then our page that posts it again: the last reply.
+    fn sign_in(
+        setup: &mut Setup,
+        browser: &mut Browser,
+        tamper: impl FnOnce(&mut Vec<(String, String)>),
+    ) -> common::client::Reply {
+        let authorize = format!("{}/auth/apple/authorize", setup.base);
+        let first = browser.follow(&authorize, Some("http://127.0.0.1"));
+        setup.sent_to_provider = first.header("location").expect("to Apple").to_owned();
+        let apple_page = browser.follow(&setup.sent_to_provider.clone(), None);
+        // A page that posts the answer (with 400 for an error answer: a browser posts it all the same).
+        assert!(
+            apple_page.body.contains("<form"),
+            "Apple's form post page: {}",
+            apple_page.body
+        );
+        let mut posted = fields(&apple_page.body);
+        posted.push(("user".to_owned(), FIRST_SIGN_IN_USER.to_owned()));
+        tamper(&mut posted);
+        let callback = format!("{}/auth/apple/callback", setup.base);
+        let apple_origin = {
+            let url = url::Url::parse(&setup.sent_to_provider).expect("URL");
+            url.origin().ascii_serialization()
+        };
+        let form: Vec<(&str, &str)> = posted
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        // Cross-site: no cookie travels.
+        let cross_site = common::client::post_form(
+            addr_of(&callback),
+            &path_of(&callback),
+            &[("Origin", &apple_origin), ("Sec-Fetch-Site", "cross-site")],
+            &form,
+        );
+        assert_eq!(cross_site.status, 200, "{}", cross_site.body);
+        let policy = cross_site.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("script-src 'sha256-") && policy.contains("form-action 'self'"),
+            "{policy}"
+        );
+        let again = fields(&cross_site.body);
+        let again: Vec<(&str, &str)> = again
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        browser.post_form(
+            &callback,
+            &[("Origin", &setup.base), ("Sec-Fetch-Site", "same-origin")],
+            &again,
+        )
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn signs_a_person_in_through_its_form_post() {
+        let mut setup = start(&[], "KEY123ABC", false);
+        let mut browser = Browser::default();
+        let done = sign_in(&mut setup, &mut browser, |_| {});
+        assert_eq!(done.status, 302, "{}", done.body);
+        assert_eq!(done.header("location"), Some("/done"));
+        let claims = setup.signed_in.lock().expect("lock").pop().expect("on_success ran");
+        assert_eq!(claims.email.as_deref(), Some("alice@example.com"));
+        assert_eq!(claims.email_verified, Some(true), "Apple's \"true\" read as true");
+        assert_eq!(claims.name.as_deref(), Some("Ada Lovelace"), "the first sign-in's name");
+        assert_eq!(claims.raw["user"]["name"]["firstName"], "Ada");
+        assert_eq!(
+            query(&setup.sent_to_provider, "response_mode").as_deref(),
+            Some("form_post")
+        );
+        assert_eq!(
+            query(&setup.sent_to_provider, "scope").as_deref(),
+            Some("openid name email")
+        );
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn a_form_post_from_another_origin_is_refused() {
+        let setup = start(&[], "KEY123ABC", false);
+        let callback = format!("{}/auth/apple/callback", setup.base);
+        let reply = common::client::post_form(
+            addr_of(&callback),
+            &path_of(&callback),
+            &[("Origin", "https://evil.example.com"), ("Sec-Fetch-Site", "cross-site")],
+            &[("code", "x"), ("state", "y")],
+        );
+        assert_eq!(reply.status, 403, "{}", reply.body);
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn the_answer_only_completes_in_the_browser_that_started() {
+        let mut setup = start(&[], "KEY123ABC", false);
+        let mut browser = Browser::default();
+        let mut other_browser = Browser::default();
+        // The form post lands, but is posted again from a browser without this flow's cookie.
+        let authorize = format!("{}/auth/apple/authorize", setup.base);
+        let first = browser.follow(&authorize, Some("http://127.0.0.1"));
+        setup.sent_to_provider = first.header("location").expect("to Apple").to_owned();
+        let apple_page = browser.follow(&setup.sent_to_provider.clone(), None);
+        let posted = fields(&apple_page.body);
+        let form: Vec<(&str, &str)> = posted
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let callback = format!("{}/auth/apple/callback", setup.base);
+        let reply = other_browser.post_form(
+            &callback,
+            &[("Origin", &setup.base), ("Sec-Fetch-Site", "same-origin")],
+            &form,
+        );
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert!(reply.cookie("auth-token").is_none());
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn refuses_a_state_mismatch() {
+        let mut setup = start(&[], "KEY123ABC", false);
+        let mut browser = Browser::default();
+        let reply = sign_in(&mut setup, &mut browser, |fields| {
+            for (name, value) in fields.iter_mut() {
+                if name == "state" {
+                    *value = "forged".to_owned();
+                }
+            }
+        });
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert!(reply.body.contains("state mismatch"), "{}", reply.body);
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn ends_on_a_denied_consent() {
+        let mut setup = start(&["deny"], "KEY123ABC", false);
+        let reply = sign_in(&mut setup, &mut Browser::default(), |_| {});
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert!(reply.body.contains("access_denied"), "{}", reply.body);
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn ends_on_a_token_endpoint_error() {
+        let mut setup = start(&["token-error"], "KEY123ABC", false);
+        let reply = sign_in(&mut setup, &mut Browser::default(), |_| {});
+        assert_eq!(reply.status, 502, "{}", reply.body);
+        assert!(setup.signed_in.lock().expect("lock").is_empty());
+    }
+
+    /// A client secret Apple would refuse (signed for another key id): nothing signed in.
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn a_client_secret_apple_refuses_signs_no_one_in() {
+        let mut setup = start(&[], "OTHERKEY", false);
+        let reply = sign_in(&mut setup, &mut Browser::default(), |_| {});
+        assert_eq!(reply.status, 502, "{}", reply.body);
+        assert!(setup.signed_in.lock().expect("lock").is_empty());
+    }
+
+    /// Apple publishes no userinfo endpoint and puts the email in the ID token: an outage of a
+    /// userinfo endpoint changes nothing.
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn needs_no_userinfo() {
+        let mut setup = start(&["userinfo-unavailable"], "KEY123ABC", false);
+        let reply = sign_in(&mut setup, &mut Browser::default(), |_| {});
+        assert_eq!(reply.status, 302, "{}", reply.body);
+    }
+
+    #[test]
+    #[ignore = "needs Node.js (tests/oidc/package-lock.json)"]
+    fn refuses_an_unverified_email_where_required() {
+        let mut setup = start(&["unverified-email"], "KEY123ABC", true);
+        let reply = sign_in(&mut setup, &mut Browser::default(), |_| {});
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert!(reply.body.contains("not verified"), "{}", reply.body);
+    }
+
+    /// In Chromium: the app on `localhost`, Apple's stand-in on 127.0.0.1 (another site), so
+    /// Apple's form post carries none of the app's `SameSite=Lax` cookies; the page the app
+    /// answers it with posts it again from the app's origin (its script allowed by hash), and the
+    /// person is signed in.
+    #[test]
+    #[ignore = "needs Node.js, chromium and chromium-driver"]
+    fn a_browser_completes_the_form_post_in_chromium() {
+        let test = "apple_form_post";
+        crate::common::browser::clear_screenshots(test);
+        let setup = start_on("localhost", &[], "KEY123ABC", false);
+        let driver = crate::common::browser::Driver::start();
+        common::runtime().block_on(async {
+            let mut browser = driver.browser(test, "apple").await;
+            browser
+                .open(&format!("{}/auth/apple/authorize", setup.base), "authorize")
+                .await;
+            // Signed in: on `/done` (which this app does not serve) with the session cookie.
+            let started = std::time::Instant::now();
+            while !browser.url().await.ends_with("/done") {
+                if started.elapsed() > std::time::Duration::from_secs(20) {
+                    browser.shot("stuck").await;
+                    panic!("stuck at {}: {}", browser.url().await, browser.text().await);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            browser.shot("done").await;
+            // A page the app serves (`/done` is not one), to read the site's cookies from.
+            browser.open(&format!("{}/auth", setup.base), "provider-list").await;
+            assert!(
+                browser.cookie("auth-token").await.is_some(),
+                "the session cookie is set"
+            );
+            browser.close().await;
+        });
+        let claims = setup.signed_in.lock().expect("lock").pop().expect("on_success ran");
+        assert_eq!(claims.email.as_deref(), Some("alice@example.com"));
+    }
+}

@@ -14,6 +14,8 @@ use super::AUTHORIZATION_PARAMETER;
 pub struct ProviderChoice {
     /// The provider's name, as mounted (`code`, `google`).
     pub name: String,
+    /// The name to show (`Google`, `GitHub`): the provider's label, or its mounted name.
+    pub label: String,
     /// Where its flow starts: its authorize step.
     pub action: String,
     /// The field the person fills in to start it (the identity claim, `email` by default), for a
@@ -59,7 +61,7 @@ pub fn default_picker(page: &PickerPage) -> FlowResponse {
     );
     body.push_str(&format!("<p>to continue to <b>{}</b></p>", escape(&page.client_id)));
     for choice in &page.choices {
-        let name = escape(&choice.name);
+        let (name, label) = (escape(&choice.name), escape(&choice.label));
         match &choice.field {
             Some(field) => {
                 let input_type = if field == "email" { "email" } else { "text" };
@@ -70,13 +72,13 @@ pub fn default_picker(page: &PickerPage) -> FlowResponse {
                      <input type=\"hidden\" name=\"{AUTHORIZATION_PARAMETER}\" value=\"{authorization}\">\
                      <label for=\"{name}-{field}\">{label}</label>\
                      <input id=\"{name}-{field}\" name=\"{field}\" type=\"{input_type}\" required>\
-                     <button>Continue with {name}</button></form></section>",
+                     <button>Continue with {label}</button></form></section>",
                     action = escape(&choice.action),
                     authorization = escape(&page.authorization),
                 ));
             }
             None => body.push_str(&format!(
-                "<section><a class=\"button\" href=\"{}\">Continue with {name}</a></section>",
+                "<section><a class=\"button\" href=\"{}\">Continue with {label}</a></section>",
                 escape(&page.link(choice))
             )),
         }

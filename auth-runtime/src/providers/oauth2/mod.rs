@@ -151,6 +151,7 @@ enum Quirk {
 /// Signs people in with a plain OAuth 2.0 provider; see the [module docs](self).
 pub struct OAuth2Provider {
     name: String,
+    label: Option<String>,
     authorize_url: Url,
     token_url: Url,
     userinfo_url: Option<Url>,
@@ -228,6 +229,7 @@ impl OAuth2Provider {
     ) -> Result<Self, OAuth2ConfigError> {
         Ok(OAuth2Provider {
             name: name.into(),
+            label: None,
             authorize_url: endpoint(authorize_url)?,
             token_url: endpoint(token_url)?,
             userinfo_url: None,
@@ -328,6 +330,12 @@ impl OAuth2Provider {
         &self.name
     }
 
+    /// The name the provider picker shows (`GitHub`).
+    pub fn display_name(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
     /// The authorization request's URL for `state` and `challenge`.
     fn authorize_url(&self, request: &FlowRequest, state: &str, challenge: Option<&str>) -> Url {
         const OURS: [&str; 7] = [
@@ -371,6 +379,10 @@ impl Provider for OAuth2Provider {
     /// The identity comes from the provider: the flow may start with a `GET`.
     fn identity_source(&self) -> IdentitySource {
         IdentitySource::Provider
+    }
+
+    fn label(&self) -> Option<String> {
+        self.label.clone()
     }
 
     async fn authorize(&self, request: &FlowRequest) -> Result<FlowResponse, FlowError> {

@@ -41,6 +41,7 @@ impl OAuth2Provider {
             client_id,
         )?
         .client_secret(client_secret)
+        .display_name("GitHub")
         .scopes(["read:user", "user:email"])
         .userinfo("https://api.github.com/user")?
         .identity(github_identity);
@@ -62,6 +63,7 @@ impl OAuth2Provider {
             client_id,
         )?
         .client_secret(client_secret)
+        .display_name("Discord")
         .client_auth(ClientAuthMethod::Basic)
         .scopes(["identify", "email"])
         .userinfo("https://discord.com/api/users/@me")?
@@ -90,6 +92,7 @@ impl OAuth2Provider {
             client_id,
         )?
         .client_secret(client_secret)
+        .display_name("Spotify")
         .client_auth(ClientAuthMethod::Basic)
         .scopes(["user-read-email", "user-read-private"])
         .userinfo("https://api.spotify.com/v1/me")?
@@ -118,6 +121,7 @@ impl OAuth2Provider {
             client_id,
         )?
         .client_secret(client_secret)
+        .display_name("X")
         .client_auth(ClientAuthMethod::Basic)
         .scopes(["users.read", "tweet.read"])
         .userinfo("https://api.x.com/2/users/me")?
@@ -147,6 +151,7 @@ impl OAuth2Provider {
             client_id,
         )?
         .client_secret(client_secret)
+        .display_name("Facebook")
         .scopes(["email", "public_profile"])
         .userinfo("https://graph.facebook.com/v23.0/me?fields=id,name,email")?
         .identity(|raw| {

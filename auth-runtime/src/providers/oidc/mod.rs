@@ -30,6 +30,7 @@
 //!
 //! [`Store`]: crate::store::Store
 
+mod apple;
 mod claims;
 mod discovery;
 mod presets;
@@ -108,10 +109,18 @@ pub struct OidcProvider {
     tenant_template: bool,
     /// The tenants (`tid`) whose people may sign in, when restricted.
     allowed_tenants: Option<Vec<String>>,
+    /// Sign in with Apple's client secret, made from the app's key.
+    apple_secret: Option<Arc<AppleSecret>>,
+    /// The provider answers with a cross-site form POST (`response_mode=form_post`).
+    form_post: bool,
+    /// The name the picker shows.
+    label: Option<String>,
     ttl: Duration,
     http: reqwest::Client,
 }
 
+pub use self::apple::AppleKey;
+use self::apple::AppleSecret;
 pub use self::claims::OidcClaims;
 use self::claims::id_token_payload;
 pub use self::discovery::OidcError;
@@ -177,6 +186,9 @@ impl OidcProvider {
             authorize_params: Vec::new(),
             tenant_template,
             allowed_tenants: None,
+            apple_secret: None,
+            form_post: false,
+            label: None,
             ttl: DEFAULT_OIDC_TTL,
             http,
         })
@@ -203,6 +215,19 @@ impl OidcProvider {
     /// account (and `common` any personal one).
     pub fn allow_tenants<I: IntoIterator<Item = T>, T: Into<String>>(mut self, tenants: I) -> Self {
         self.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Signs the client secret as Sign in with Apple wants it: an ES256 JWT made from `key` (see
+    /// [`AppleKey`]), renewed before it expires, in place of a fixed secret.
+    pub fn apple_client_secret(mut self, key: AppleKey) -> Self {
+        self.apple_secret = Some(Arc::new(AppleSecret::new(key, self.client_id.as_str().to_owned())));
+        self
+    }
+
+    /// The name the provider picker shows (`Google`).
+    pub fn display_name(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
         self
     }
 
@@ -241,9 +266,26 @@ impl OidcProvider {
         Arc::clone(&self.metadata.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn client(&self, metadata: &Metadata, request: &FlowRequest) -> Client {
-        CoreClient::from_provider_metadata(metadata.clone(), self.client_id.clone(), self.client_secret.clone())
-            .set_redirect_uri(RedirectUrl::from_url(request.callback_url().clone()))
+    /// The client for `metadata`, with the current client secret (Apple's is a JWT made when
+    /// needed).
+    fn client(&self, metadata: &Metadata, request: &FlowRequest) -> Result<Client, FlowError> {
+        let secret = match &self.apple_secret {
+            Some(apple) => Some(ClientSecret::new(apple.current()?)),
+            None => self.client_secret.clone(),
+        };
+        // Basic unless the provider takes the secret only in the body (Apple).
+        let methods = metadata.token_endpoint_auth_methods_supported();
+        let body_only = methods.is_some_and(|methods| {
+            methods.contains(&CoreClientAuthMethod::ClientSecretPost)
+                && !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
+        });
+        let client = CoreClient::from_provider_metadata(metadata.clone(), self.client_id.clone(), secret)
+            .set_redirect_uri(RedirectUrl::from_url(request.callback_url().clone()));
+        Ok(if body_only {
+            client.set_auth_type(openidconnect::AuthType::RequestBody)
+        } else {
+            client
+        })
     }
 
     /// Fetches the discovery document and keys again (the provider rotated its keys): at most
@@ -272,9 +314,19 @@ impl Provider for OidcProvider {
         IdentitySource::Provider
     }
 
+    /// The provider's origin, when it answers with a form POST (Sign in with Apple).
+    fn form_post_origin(&self) -> Option<String> {
+        self.form_post
+            .then(|| self.issuer_url.url().origin().ascii_serialization())
+    }
+
+    fn label(&self) -> Option<String> {
+        self.label.clone()
+    }
+
     async fn authorize(&self, request: &FlowRequest) -> Result<FlowResponse, FlowError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let client = self.client(&self.metadata(), request);
+        let client = self.client(&self.metadata(), request)?;
         let mut authorize = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -359,7 +411,7 @@ impl Provider for OidcProvider {
             ));
         }
         let code = request.param("code").ok_or(FlowError::MissingParameter("code"))?;
-        let mut client = self.client(&metadata, request);
+        let mut client = self.client(&metadata, request)?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(upstream)?
@@ -382,7 +434,7 @@ impl Provider for OidcProvider {
             Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
                 // A key the provider published after discovery: fetch its keys again, check once more.
                 let refetched = self.refetch_keys().await?;
-                client = self.client(&refetched, request);
+                client = self.client(&refetched, request)?;
                 id_token
                     .claims(&verifier_of(&client, check_issuer), &nonce)
                     .map_err(upstream)?
@@ -457,6 +509,15 @@ impl Provider for OidcProvider {
             signed_in.name = signed_in.name.or_else(|| name(info.name()));
             if let (Some(object), Ok(info)) = (raw.as_object_mut(), serde_json::to_value(&info)) {
                 object.insert("userinfo".to_owned(), info);
+            }
+        }
+        if self.form_post
+            && let Some(user) = request.param("user")
+        {
+            // Apple: the name comes once, on the first sign-in, beside the code (not signed).
+            signed_in.name = signed_in.name.or_else(|| apple::first_sign_in_name(user));
+            if let (Some(object), Ok(user)) = (raw.as_object_mut(), serde_json::from_str::<serde_json::Value>(user)) {
+                object.insert("user".to_owned(), user);
             }
         }
         signed_in.raw = raw;

@@ -21,11 +21,14 @@ use super::{OidcError, OidcProvider};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcPreset {
     name: &'static str,
+    label: &'static str,
     issuer: String,
     scopes: Vec<&'static str>,
     authorize_params: Vec<(&'static str, &'static str)>,
     /// The discovery document may name a tenant template as its issuer (Microsoft).
     tenant_template: bool,
+    /// The provider answers with a cross-site form POST (Apple).
+    form_post: bool,
 }
 
 /// What Twitch needs to give the email: the `claims` request parameter (Twitch's OIDC guide:
@@ -34,14 +37,27 @@ pub struct OidcPreset {
 const TWITCH_CLAIMS: &str = r#"{"userinfo":{"email":null,"email_verified":null}}"#;
 
 impl OidcPreset {
-    fn new(name: &'static str, issuer: impl Into<String>, scopes: &[&'static str]) -> Self {
+    fn new(name: &'static str, label: &'static str, issuer: impl Into<String>, scopes: &[&'static str]) -> Self {
         OidcPreset {
             name,
+            label,
             issuer: issuer.into(),
             scopes: scopes.to_vec(),
             authorize_params: Vec::new(),
             tenant_template: false,
+            form_post: false,
         }
+    }
+
+    /// Sign in with Apple: <https://developer.apple.com/documentation/sign_in_with_apple/request_an_authorization_to_the_sign_in_with_apple_server>.
+    /// Scopes `name email`, which make Apple answer with a cross-site form POST
+    /// (`response_mode=form_post`; see [`AppleKey`](super::AppleKey) for what the crate does
+    /// about it and about Apple's client secret).
+    pub fn apple() -> Self {
+        let mut preset = OidcPreset::new("apple", "Apple", super::apple::APPLE_ISSUER, &["name", "email"]);
+        preset.authorize_params.push(("response_mode", "form_post"));
+        preset.form_post = true;
+        preset
     }
 
     /// Microsoft (Entra ID, personal accounts): <https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc>.
@@ -53,6 +69,7 @@ impl OidcPreset {
     pub fn microsoft(tenant: &str) -> Self {
         let mut preset = OidcPreset::new(
             "microsoft",
+            "Microsoft",
             format!("https://login.microsoftonline.com/{tenant}/v2.0"),
             &["email", "profile"],
         );
@@ -62,30 +79,35 @@ impl OidcPreset {
 
     /// Google: <https://developers.google.com/identity/openid-connect/openid-connect>.
     pub fn google() -> Self {
-        OidcPreset::new("google", "https://accounts.google.com", &["email", "profile"])
+        OidcPreset::new("google", "Google", "https://accounts.google.com", &["email", "profile"])
     }
 
     /// Twitch: <https://dev.twitch.tv/docs/authentication/getting-tokens-oidc/>. Scope
     /// `user:read:email`, and the `claims` parameter that asks for the email by name.
     pub fn twitch() -> Self {
-        let mut preset = OidcPreset::new("twitch", "https://id.twitch.tv/oauth2", &["user:read:email"]);
+        let mut preset = OidcPreset::new("twitch", "Twitch", "https://id.twitch.tv/oauth2", &["user:read:email"]);
         preset.authorize_params.push(("claims", TWITCH_CLAIMS));
         preset
     }
 
     /// Slack ("Sign in with Slack"): <https://api.slack.com/authentication/sign-in-with-slack>.
     pub fn slack() -> Self {
-        OidcPreset::new("slack", "https://slack.com", &["email", "profile"])
+        OidcPreset::new("slack", "Slack", "https://slack.com", &["email", "profile"])
     }
 
     /// Yahoo: <https://developer.yahoo.com/oauth2/guide/openid_connect/>.
     pub fn yahoo() -> Self {
-        OidcPreset::new("yahoo", "https://api.login.yahoo.com", &["email", "profile"])
+        OidcPreset::new("yahoo", "Yahoo", "https://api.login.yahoo.com", &["email", "profile"])
     }
 
     /// JumpCloud: <https://jumpcloud.com/support/sso-with-oidc>.
     pub fn jumpcloud() -> Self {
-        OidcPreset::new("jumpcloud", "https://oauth.id.jumpcloud.com/", &["email", "profile"])
+        OidcPreset::new(
+            "jumpcloud",
+            "JumpCloud",
+            "https://oauth.id.jumpcloud.com/",
+            &["email", "profile"],
+        )
     }
 
     /// An Amazon Cognito user pool: its issuer is
@@ -94,6 +116,7 @@ impl OidcPreset {
     pub fn cognito(region: &str, user_pool_id: &str) -> Self {
         OidcPreset::new(
             "cognito",
+            "Amazon Cognito",
             format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"),
             &["email", "profile"],
         )
@@ -104,6 +127,7 @@ impl OidcPreset {
     pub fn keycloak(base_url: &str, realm: &str) -> Self {
         OidcPreset::new(
             "keycloak",
+            "Keycloak",
             format!("{}/realms/{realm}", base_url.trim_end_matches('/')),
             &["email", "profile"],
         )
@@ -151,7 +175,8 @@ impl OidcProvider {
         for (name, value) in preset.authorize_params {
             provider = provider.authorize_param(name, value);
         }
-        Ok(provider)
+        provider.form_post = preset.form_post;
+        Ok(provider.display_name(preset.label))
     }
 
     /// Google ([`OidcPreset::google`]).
@@ -166,6 +191,14 @@ impl OidcProvider {
         client_secret: impl Into<String>,
     ) -> Result<Self, OidcError> {
         Self::preset(OidcPreset::microsoft(tenant), client_id, Some(client_secret.into())).await
+    }
+
+    /// Sign in with Apple ([`OidcPreset::apple`]) for the services id `client_id`, its client
+    /// secrets signed with `key`.
+    pub async fn apple(client_id: impl Into<String>, key: super::AppleKey) -> Result<Self, OidcError> {
+        Ok(Self::preset(OidcPreset::apple(), client_id, None)
+            .await?
+            .apple_client_secret(key))
     }
 
     /// Twitch ([`OidcPreset::twitch`]).
