@@ -117,6 +117,45 @@ fn facebook() -> Spec {
     }
 }
 
+/// A provider of the app's own choosing through the generic constructor: the standard fields
+/// (`sub`, `email`, `email_verified`, `name`), PKCE required as OAuth 2.1 servers do.
+fn generic() -> Spec {
+    Spec {
+        name: "generic",
+        reference: "RFC 6749 section 4.1 and RFC 7636 (a provider with standard userinfo fields)",
+        authorize_path: "/oauth/authorize",
+        token_path: "/oauth/token",
+        user_path: "/oauth/userinfo",
+        emails_path: None,
+        secret_in: SecretIn::Either,
+        pkce_required: true,
+        github_style: false,
+        user: |account| {
+            serde_json::json!({
+                "sub": account.id, "email": account.email, "email_verified": account.verified, "name": account.name,
+            })
+        },
+        user_query: None,
+    }
+}
+
+/// The generic constructor, with a `prompt`, a `login_hint` and a parameter of the app's own.
+fn generic_provider(id: String, secret: String) -> Result<OAuth2Provider, OAuth2ConfigError> {
+    Ok(OAuth2Provider::new(
+        "generic",
+        "https://id.example.com/oauth/authorize",
+        "https://id.example.com/oauth/token",
+        id,
+    )?
+    .client_secret(secret)
+    .scopes(["openid", "email"])
+    .prompt("consent")
+    .login_hint("ada@example.com")
+    .authorize_param("access_type", "offline")
+    // The flow's own parameters cannot be replaced.
+    .authorize_param("state", "fixed"))
+}
+
 /// The app with the provider mounted, and its stand-in.
 struct Setup {
     base: String,
@@ -335,3 +374,20 @@ provider_cases!(discord, OAuth2Provider::discord, says_verified: Some(true), giv
 provider_cases!(spotify, OAuth2Provider::spotify, says_verified: None, gives_email: true);
 provider_cases!(x, OAuth2Provider::x, says_verified: None, gives_email: false);
 provider_cases!(facebook, OAuth2Provider::facebook, says_verified: None, gives_email: true);
+provider_cases!(generic, generic_provider, says_verified: Some(true), gives_email: true);
+
+/// `prompt`, `login_hint` and the app's own parameters reach the provider; the flow's own
+/// (`state` here) are never replaced.
+#[test]
+fn authorize_parameters_reach_the_provider() {
+    let setup = Setup::start(generic(), generic_provider, false);
+    let done = setup.sign_in(&mut Browser::default());
+    assert_eq!(done.status, 302, "{}", done.body);
+    let sent = setup.standin.last_authorize();
+    assert_eq!(sent.get("prompt").map(String::as_str), Some("consent"));
+    assert_eq!(sent.get("login_hint").map(String::as_str), Some("ada@example.com"));
+    assert_eq!(sent.get("access_type").map(String::as_str), Some("offline"));
+    assert_ne!(sent.get("state").map(String::as_str), Some("fixed"));
+    assert_eq!(sent.get("scope").map(String::as_str), Some("openid email"));
+    assert_eq!(sent.get("code_challenge_method").map(String::as_str), Some("S256"));
+}

@@ -91,6 +91,11 @@ impl AppleSecret {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| FlowError::Issue(crate::sessions::IssueError::Clock))?
             .as_secs();
+        self.current_at(now)
+    }
+
+    /// [`current`](Self::current) at `now` (Unix seconds).
+    fn current_at(&self, now: u64) -> Result<String, FlowError> {
         let mut current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((secret, expires_at)) = current.as_ref()
             && now.saturating_add(RENEW_BEFORE) < *expires_at
@@ -133,6 +138,36 @@ pub(super) fn first_sign_in_name(user: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const P256: &[u8] = include_bytes!("../../../../tests/keys/es256.pem");
+    const P256_PUBLIC: &[u8] = include_bytes!("../../../../tests/keys/es256.pub.pem");
+
+    /// The secret is what Apple asks for, kept while it has over an hour left, then made anew.
+    #[test]
+    fn the_client_secret_is_made_kept_and_renewed() -> Result<(), Box<dyn std::error::Error>> {
+        let secret = AppleSecret::new(
+            AppleKey::new("TEAM123ABC", "KEY123ABC", P256)?,
+            "com.example.web".into(),
+        );
+        let first = secret.current_at(1_000_000)?;
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.set_audience(&[APPLE_ISSUER]);
+        validation.set_issuer(&["TEAM123ABC"]);
+        validation.validate_exp = false;
+        let key = jsonwebtoken::DecodingKey::from_ec_pem(P256_PUBLIC)?;
+        let decoded = jsonwebtoken::decode::<serde_json::Value>(&first, &key, &validation)?;
+        assert_eq!(decoded.header.kid.as_deref(), Some("KEY123ABC"));
+        assert_eq!(decoded.claims["sub"], "com.example.web");
+        assert_eq!(decoded.claims["exp"].as_u64(), Some(1_000_000 + SECRET_LIFETIME));
+        // Kept while more than an hour is left; replaced after.
+        assert_eq!(
+            secret.current_at(1_000_000 + SECRET_LIFETIME - RENEW_BEFORE - 1)?,
+            first
+        );
+        let renewed = secret.current_at(1_000_000 + SECRET_LIFETIME - RENEW_BEFORE)?;
+        assert_ne!(renewed, first);
+        Ok(())
+    }
 
     #[test]
     fn the_first_sign_in_carries_the_name() {

@@ -95,6 +95,8 @@ struct Inner {
     behaviour: Mutex<Behaviour>,
     codes: Mutex<HashMap<String, Issued>>,
     tokens: Mutex<Vec<String>>,
+    /// The query of the last authorization request.
+    last_authorize: Mutex<HashMap<String, String>>,
 }
 
 /// A running stand-in.
@@ -114,6 +116,7 @@ impl StandIn {
             behaviour: Mutex::default(),
             codes: Mutex::default(),
             tokens: Mutex::default(),
+            last_authorize: Mutex::default(),
         });
         let mut router = Router::new()
             .route(inner.spec.authorize_path, get(authorize))
@@ -138,6 +141,11 @@ impl StandIn {
         *self.inner.account.lock().expect("lock") = account;
     }
 
+    /// The query of the last authorization request.
+    pub fn last_authorize(&self) -> HashMap<String, String> {
+        self.inner.last_authorize.lock().expect("lock").clone()
+    }
+
     /// Codes issued and not yet redeemed.
     pub fn open_codes(&self) -> usize {
         self.inner.codes.lock().expect("lock").len()
@@ -154,6 +162,7 @@ fn refused(status: StatusCode, error: &str) -> Response {
 }
 
 async fn authorize(State(inner): State<Arc<Inner>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    *inner.last_authorize.lock().expect("lock") = query.clone();
     // Checked before anything goes back to the redirect URI, as every provider does.
     if query.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
         return refused(StatusCode::BAD_REQUEST, "invalid_client");
