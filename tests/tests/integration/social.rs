@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use auth_runtime::providers::AuthHandler;
 use auth_runtime::providers::oauth2::{OAuth2Claims, OAuth2ConfigError, OAuth2Provider};
 
-use crate::common::client::{Browser, addr_of, get, path_of, serve_later};
+use crate::common::client::{Browser, serve_later};
 use crate::common::standin::{Account, Behaviour, CLIENT_ID, CLIENT_SECRET, SecretIn, Spec, StandIn};
 use crate::common::{self, AppSession};
 
@@ -245,38 +245,7 @@ fn full_sign_in(spec: Spec, make: Make, says_verified: Option<bool>, gives_email
 /// The provider's redirect back, with `state` changed: refused, and the flow goes on.
 fn state_mismatch(spec: Spec, make: Make) {
     let setup = Setup::start(spec, make, false);
-    let mut browser = Browser::default();
-    let callback = format!("{}/auth/{}/callback", setup.base, setup.name);
-    let to_us = browser.follow(
-        &format!("{}/auth/{}/authorize", setup.base, setup.name),
-        Some(&callback),
-    );
-    let back = to_us.header("location").expect("back to our callback").to_owned();
-    let mut forged = url::Url::parse(&back).expect("URL");
-    let pairs: Vec<(String, String)> = forged
-        .query_pairs()
-        .into_owned()
-        .map(|(name, value)| {
-            if name == "state" {
-                (name, "forged".to_owned())
-            } else {
-                (name, value)
-            }
-        })
-        .collect();
-    forged.query_pairs_mut().clear().extend_pairs(pairs);
-    let cookies = browser.cookie_header();
-    let refused = get(
-        addr_of(forged.as_str()),
-        &path_of(forged.as_str()),
-        &[("Cookie", &cookies)],
-    );
-    assert_eq!(refused.status, 400, "{}", refused.body);
-    assert!(refused.body.contains("state mismatch"), "{}", refused.body);
-    assert!(refused.cookie("auth-token").is_none());
-    // The real answer still completes: a forged one did not end the flow.
-    let done = get(addr_of(&back), &path_of(&back), &[("Cookie", &cookies)]);
-    assert_eq!(done.status, 302, "{}", done.body);
+    crate::common::client::a_forged_state_is_refused(&setup.base, setup.name);
 }
 
 /// Each failure ends the flow with nothing signed in and the page that says why.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use auth_runtime::providers::AuthHandler;
 use auth_runtime::providers::oidc::{OidcClaims, OidcPreset, OidcProvider};
 
-use crate::common::client::{Browser, addr_of, get, path_of};
+use crate::common::client::{Browser, addr_of, path_of};
 use crate::common::node::NodeServer;
 use crate::common::{self, AppSession, tools};
 
@@ -183,36 +183,7 @@ fn full_sign_in(preset: fn() -> OidcPreset, path: &str, options: &[&str]) {
 
 fn state_mismatch(preset: fn() -> OidcPreset, path: &str, options: &[&str]) {
     let setup = Setup::start(preset, path, options, false);
-    let mut browser = Browser::default();
-    let callback = format!("{}/auth/{}/callback", setup.base, setup.name);
-    let to_us = browser.follow(
-        &format!("{}/auth/{}/authorize", setup.base, setup.name),
-        Some(&callback),
-    );
-    let back = to_us.header("location").expect("back to our callback").to_owned();
-    let mut forged = url::Url::parse(&back).expect("URL");
-    let pairs: Vec<(String, String)> = forged
-        .query_pairs()
-        .into_owned()
-        .map(|(name, value)| {
-            if name == "state" {
-                (name, "forged".to_owned())
-            } else {
-                (name, value)
-            }
-        })
-        .collect();
-    forged.query_pairs_mut().clear().extend_pairs(pairs);
-    let cookies = browser.cookie_header();
-    let refused = get(
-        addr_of(forged.as_str()),
-        &path_of(forged.as_str()),
-        &[("Cookie", &cookies)],
-    );
-    assert_eq!(refused.status, 400, "{}", refused.body);
-    assert!(refused.body.contains("state mismatch"), "{}", refused.body);
-    let done = get(addr_of(&back), &path_of(&back), &[("Cookie", &cookies)]);
-    assert_eq!(done.status, 302, "the real answer still completes: {}", done.body);
+    crate::common::client::a_forged_state_is_refused(&setup.base, setup.name);
 }
 
 /// The preset's provider (`options`) with `option` on top.

@@ -51,6 +51,22 @@ impl PickerPage {
 /// The default picker: one section per provider, a form for those that ask for an address and a
 /// link for identity providers; plain HTML, no script, no external assets.
 pub fn default_picker(page: &PickerPage) -> FlowResponse {
+    let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", page_html(page));
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // No script, no framing: the page is only forms and links to this origin.
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    response
+}
+
+/// The default picker's HTML.
+fn page_html(page: &PickerPage) -> String {
     let mut body = String::from(
         "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>Sign in</title>\
@@ -65,12 +81,12 @@ pub fn default_picker(page: &PickerPage) -> FlowResponse {
         match &choice.field {
             Some(field) => {
                 let input_type = if field == "email" { "email" } else { "text" };
-                let label = escape(&capitalized(field));
+                let field_label = escape(&capitalized(field));
                 let field = escape(field);
                 body.push_str(&format!(
                     "<section><form method=\"post\" action=\"{action}\">\
                      <input type=\"hidden\" name=\"{AUTHORIZATION_PARAMETER}\" value=\"{authorization}\">\
-                     <label for=\"{name}-{field}\">{label}</label>\
+                     <label for=\"{name}-{field}\">{field_label}</label>\
                      <input id=\"{name}-{field}\" name=\"{field}\" type=\"{input_type}\" required>\
                      <button>Continue with {label}</button></form></section>",
                     action = escape(&choice.action),
@@ -84,18 +100,7 @@ pub fn default_picker(page: &PickerPage) -> FlowResponse {
         }
     }
     body.push_str("</main></html>");
-    let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", body);
-    let headers = response.headers_mut();
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    // No script, no framing: the page is only forms and links to this origin.
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    response
+    body
 }
 
 /// `field` as a label: `email` reads `Email`.
@@ -114,4 +119,42 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_provider_is_shown_by_its_label() {
+        let page = PickerPage {
+            choices: vec![
+                ProviderChoice {
+                    name: "code".into(),
+                    label: "code".into(),
+                    action: "https://auth.example.com/auth/code/authorize".into(),
+                    field: Some("email".into()),
+                },
+                ProviderChoice {
+                    name: "github".into(),
+                    label: "GitHub".into(),
+                    action: "https://auth.example.com/auth/github/authorize".into(),
+                    field: None,
+                },
+            ],
+            client_id: "web\"<".into(),
+            authorization: "abc".into(),
+        };
+        assert_eq!(default_picker(&page).status(), StatusCode::OK);
+        let html = page_html(&page);
+        assert!(html.contains("<label for=\"code-email\">Email</label>"), "{html}");
+        assert!(html.contains("<button>Continue with code</button>"), "{html}");
+        assert!(
+            html.contains(
+                "href=\"https://auth.example.com/auth/github/authorize?authorization=abc\">Continue with GitHub</a>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("web&quot;&lt;"), "the client id is escaped: {html}");
+    }
 }

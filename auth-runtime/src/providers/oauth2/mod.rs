@@ -33,14 +33,12 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::contract::{IdentitySource, Provider, Step};
 use super::error::{FlowError, FlowResponse};
 use super::flow::{FlowRequest, clamp_ttl, flow_id};
-use crate::redirect::found;
-use crate::sessions::IssueError;
+use super::redirect_flow;
 
 pub use self::ready::GITHUB_API_VERSION;
 
@@ -215,6 +213,12 @@ struct Pending {
     verifier: Option<String>,
 }
 
+impl redirect_flow::Pending for Pending {
+    fn state(&self) -> &str {
+        &self.state
+    }
+}
+
 impl OAuth2Provider {
     /// A provider called `name` (shown in events and handed to `on_success`) with its
     /// authorization and token endpoints, for the client `client_id`. PKCE (S256) is on and the
@@ -338,15 +342,6 @@ impl OAuth2Provider {
 
     /// The authorization request's URL for `state` and `challenge`.
     fn authorize_url(&self, request: &FlowRequest, state: &str, challenge: Option<&str>) -> Url {
-        const OURS: [&str; 7] = [
-            "client_id",
-            "redirect_uri",
-            "response_type",
-            "scope",
-            "state",
-            "code_challenge",
-            "code_challenge_method",
-        ];
         let mut url = self.authorize_url.clone();
         {
             let mut query = url.query_pairs_mut();
@@ -363,10 +358,8 @@ impl OAuth2Provider {
                     .append_pair("code_challenge", challenge)
                     .append_pair("code_challenge_method", "S256");
             }
-            for (name, value) in &self.authorize_params {
-                if !OURS.contains(&name.as_str()) {
-                    query.append_pair(name, value);
-                }
+            for (name, value) in redirect_flow::extra_params(&self.authorize_params) {
+                query.append_pair(name, value);
             }
         }
         url
@@ -392,36 +385,11 @@ impl Provider for OAuth2Provider {
             .as_deref()
             .map(|verifier| URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())));
         let url = self.authorize_url(request, &state, challenge.as_deref());
-        let flow = flow_id()?;
-        let record = serde_json::to_vec(&Pending { state, verifier }).map_err(FlowError::other)?;
-        request
-            .store()
-            .put(&request.store_key("oauth2", &flow), record, self.ttl)
-            .await?;
-        let mut response: FlowResponse = found(url.as_str(), None).map_err(IssueError::from)?;
-        request.set_flow_state(&mut response, &flow, self.ttl)?;
-        Ok(response)
+        redirect_flow::begin(request, "oauth2", &Pending { state, verifier }, url.as_str(), self.ttl).await
     }
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<OAuth2Claims>, FlowError> {
-        let flow = request.flow_state().ok_or(FlowError::MissingState)?;
-        let key = request.store_key("oauth2", &flow);
-        let record = request.store().get(&key).await?.ok_or(FlowError::StateExpired)?;
-        let pending: Pending = serde_json::from_slice(&record).map_err(|_| FlowError::StateExpired)?;
-        let state = request.param("state").ok_or(FlowError::MissingParameter("state"))?;
-        if !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes())) {
-            // Not this flow's answer (forged, or another site's navigation): the flow goes on.
-            return Err(FlowError::StateMismatch);
-        }
-        if request.store().take(&key).await?.is_none() {
-            return Err(FlowError::StateExpired);
-        }
-        if let Some(error) = request.param("error") {
-            return Err(FlowError::Denied {
-                error: error.to_owned(),
-                description: request.param("error_description").map(str::to_owned),
-            });
-        }
+        let pending: Pending = redirect_flow::resume(request, "oauth2").await?;
         let code = request.param("code").ok_or(FlowError::MissingParameter("code"))?;
         let tokens = self
             .exchange(code, request.callback_url(), pending.verifier.as_deref())

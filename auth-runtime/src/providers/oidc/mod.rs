@@ -50,14 +50,12 @@ use openidconnect::{
     CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
     PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError, TokenResponse, reqwest,
 };
-use subtle::ConstantTimeEq;
 
 use super::contract::{IdentitySource, Provider, Step};
 use super::error::{FlowError, FlowResponse};
-use super::flow::{FlowRequest, flow_id};
+use super::flow::FlowRequest;
 use super::oauth2::ProviderTokens;
-use crate::redirect::found;
-use crate::sessions::IssueError;
+use super::redirect_flow;
 
 /// How long a person has to complete the sign-in at the identity provider: 10 minutes.
 pub const DEFAULT_OIDC_TTL: Duration = Duration::from_secs(10 * 60);
@@ -142,6 +140,12 @@ struct PendingLogin {
     state: String,
     pkce_verifier: String,
     nonce: String,
+}
+
+impl redirect_flow::Pending for PendingLogin {
+    fn state(&self) -> &str {
+        &self.state
+    }
 }
 
 fn upstream(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> FlowError {
@@ -275,20 +279,8 @@ impl Provider for OidcProvider {
         for scope in &self.scopes {
             authorize = authorize.add_scope(Scope::new(scope.clone()));
         }
-        const OURS: [&str; 8] = [
-            "client_id",
-            "redirect_uri",
-            "response_type",
-            "scope",
-            "state",
-            "nonce",
-            "code_challenge",
-            "code_challenge_method",
-        ];
-        for (name, value) in &self.authorize_params {
-            if !OURS.contains(&name.as_str()) {
-                authorize = authorize.add_extra_param(name.clone(), value.clone());
-            }
+        for (name, value) in redirect_flow::extra_params(&self.authorize_params) {
+            authorize = authorize.add_extra_param(name.clone(), value.clone());
         }
         let (url, state, nonce) = authorize.url();
         let pending = PendingLogin {
@@ -296,38 +288,12 @@ impl Provider for OidcProvider {
             pkce_verifier: verifier.into_secret(),
             nonce: nonce.secret().clone(),
         };
-        let flow = flow_id()?;
-        let record = serde_json::to_vec(&pending).map_err(FlowError::other)?;
-        request
-            .store()
-            .put(&request.store_key("oidc", &flow), record, self.ttl)
-            .await?;
-        let mut response: FlowResponse = found(url.as_str(), None).map_err(IssueError::from)?;
-        request.set_flow_state(&mut response, &flow, self.ttl)?;
-        Ok(response)
+        redirect_flow::begin(request, "oidc", &pending, url.as_str(), self.ttl).await
     }
 
     async fn callback(&self, request: &FlowRequest) -> Result<Step<OidcClaims>, FlowError> {
-        let flow = request.flow_state().ok_or(FlowError::MissingState)?;
-        let key = request.store_key("oidc", &flow);
-        let record = request.store().get(&key).await?.ok_or(FlowError::StateExpired)?;
-        let pending: PendingLogin = serde_json::from_slice(&record).map_err(|_| FlowError::StateExpired)?;
-        let state = request.param("state").ok_or(FlowError::MissingParameter("state"))?;
-        if !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes())) {
-            // Not this flow's response (a forged or cross-site callback): the flow goes on.
-            return Err(FlowError::StateMismatch);
-        }
-        // The response is this flow's: taken now, so it completes once whatever happens next.
-        if request.store().take(&key).await?.is_none() {
-            return Err(FlowError::StateExpired);
-        }
+        let pending: PendingLogin = redirect_flow::resume(request, "oidc").await?;
         let metadata = self.metadata();
-        if let Some(error) = request.param("error") {
-            return Err(FlowError::Denied {
-                error: error.to_owned(),
-                description: request.param("error_description").map(str::to_owned),
-            });
-        }
         // RFC 9207: an `iss` in the response must be our issuer; a second `iss` must not hide a
         // wrong one.
         // Under a tenant template (Microsoft's `common`), the tenant's own issuer.

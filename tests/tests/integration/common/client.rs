@@ -265,3 +265,37 @@ fn bind(runtime: tokio::runtime::Runtime) -> (SocketAddr, impl FnOnce(axum::Rout
     };
     (addr, start)
 }
+
+/// Provider `name`'s flow at `base`, followed to the identity provider's answer at our callback,
+/// which is then sent with its `state` changed: refused as a state mismatch, nothing signed in,
+/// and the real answer still completes (a forged one did not end the flow).
+pub fn a_forged_state_is_refused(base: &str, name: &str) {
+    let mut browser = Browser::default();
+    let callback = format!("{base}/auth/{name}/callback");
+    let to_us = browser.follow(&format!("{base}/auth/{name}/authorize"), Some(&callback));
+    let back = to_us.header("location").expect("back to our callback").to_owned();
+    let mut forged = url::Url::parse(&back).expect("URL");
+    let pairs: Vec<(String, String)> = forged
+        .query_pairs()
+        .into_owned()
+        .map(|(key, value)| {
+            if key == "state" {
+                (key, "forged".to_owned())
+            } else {
+                (key, value)
+            }
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let cookies = browser.cookie_header();
+    let refused = get(
+        addr_of(forged.as_str()),
+        &path_of(forged.as_str()),
+        &[("Cookie", &cookies)],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("state mismatch"), "{}", refused.body);
+    assert!(refused.cookie("auth-token").is_none());
+    let done = get(addr_of(&back), &path_of(&back), &[("Cookie", &cookies)]);
+    assert_eq!(done.status, 302, "the real answer still completes: {}", done.body);
+}
