@@ -406,7 +406,7 @@ fn the_handler_lists_providers_and_publishes_current_and_retired_keys() {
     assert_eq!(
         listing,
         serde_json::json!({"providers": [
-            {"name": "link", "authorize": "https://app.example.com/auth/link/authorize"}
+            {"name": "link", "label": "link", "authorize": "https://app.example.com/auth/link/authorize"}
         ]})
     );
 
