@@ -584,19 +584,10 @@ mod apple {
         let driver = crate::common::browser::Driver::start();
         common::runtime().block_on(async {
             let mut browser = driver.browser(test, "apple").await;
-            browser
-                .open(&format!("{}/auth/apple/authorize", setup.base), "authorize")
-                .await;
-            // Signed in: on `/done` (which this app does not serve) with the session cookie.
-            let started = std::time::Instant::now();
-            while !browser.url().await.ends_with("/done") {
-                if started.elapsed() > std::time::Duration::from_secs(20) {
-                    browser.shot("stuck").await;
-                    panic!("stuck at {}: {}", browser.url().await, browser.text().await);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            browser.shot("done").await;
+            // Apple's page posts itself, then the app's page posts again: no screenshot until done.
+            browser.go(&format!("{}/auth/apple/authorize", setup.base)).await;
+            browser.wait_for_url_ending("/done", "done").await;
+
             // A page the app serves (`/done` is not one), to read the site's cookies from.
             browser.open(&format!("{}/auth", setup.base), "provider-list").await;
             assert!(

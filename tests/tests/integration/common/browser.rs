@@ -175,6 +175,29 @@ impl Browser {
         self.shot(step).await;
     }
 
+    /// Opens `url` without a screenshot: for a page that navigates on by itself (redirects, a
+    /// form that submits itself), where a screenshot would race the next navigation.
+    pub async fn go(&mut self, url: &str) {
+        self.client.goto(url).await.expect("the page opens");
+    }
+
+    /// Waits until the address ends with `suffix` (twenty seconds at most), then screenshots the
+    /// page as `step`; on a timeout fails with where the browser is and what it shows.
+    pub async fn wait_for_url_ending(&mut self, suffix: &str, step: &str) {
+        let started = Instant::now();
+        while !self.url().await.ends_with(suffix) {
+            if started.elapsed() > PAGE_WAIT {
+                panic!(
+                    "waited for an address ending {suffix:?}; at {}: {}",
+                    self.url().await,
+                    self.text().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.shot(step).await;
+    }
+
     /// Waits until the page's text contains `text`, then screenshots it as `step`; on a timeout
     /// screenshots what is there and fails with the page's text.
     pub async fn wait_for_text(&mut self, text: &str, step: &str) {
