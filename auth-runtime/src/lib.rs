@@ -36,6 +36,8 @@ mod landing;
 pub mod middleware;
 #[cfg(feature = "middleware")]
 mod page;
+#[cfg(feature = "password")]
+pub mod password;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod random;

@@ -31,6 +31,7 @@ mod logs;
 mod middleware;
 mod oidc;
 mod opaque_sessions;
+mod passwords;
 mod properties;
 mod providers;
 mod quickstart;
