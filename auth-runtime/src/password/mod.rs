@@ -21,10 +21,13 @@
 //!   `PasswordProvider` stores: its default scrypt hasher (`{"hash", "salt", "N", "r", "p"}`,
 //!   base64) and its PBKDF2 hasher (`{"hash", "salt", "iterations"}`, base64url, SHA-256); both
 //!   answer `needs_rehash`, so they become argon2id at the next sign-in.
+//! - **Credentials** live in a [`PasswordStore`]: [`MemoryPasswordStore`], the SQL stores (a
+//!   `<prefix>credentials` table beside their records), or your own users table.
 
 mod hashing;
 mod openauth;
 mod policy;
+mod store;
 
 pub use self::hashing::{
     DEFAULT_ITERATIONS, DEFAULT_MAX_WAITING, DEFAULT_MEMORY_KIB, DEFAULT_PARALLELISM, PasswordError, Passwords,
@@ -34,3 +37,4 @@ pub use self::policy::{
     DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, MIN_MIN_CHARS, PasswordCheck, PasswordPolicy, PasswordRejected,
     is_common_password,
 };
+pub use self::store::{Credential, DEFAULT_MEMORY_ACCOUNTS, MemoryPasswordStore, PasswordStore, normalized_email};

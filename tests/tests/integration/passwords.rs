@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use auth_runtime::password::{Passwords, Verification};
+use auth_runtime::password::{Credential, Passwords, Verification};
+
+use crate::common::backends::{Backend, Engine};
 
 /// A password with a character outside ASCII, as people type them.
 const PASSWORD: &str = "correct horse battery staple é";
@@ -78,4 +80,76 @@ fn an_unknown_account_takes_as_long_as_a_wrong_password() {
             wrong[4]
         );
     });
+}
+
+/// The credential store's contract, on two instances of one state: of eight registrations of
+/// one address at once, exactly one creates the account, and every instance then reads the
+/// winner's; a new hash is seen by both; an unknown address changes nothing; and on the durable
+/// stores the accounts survive the instances.
+fn password_store_contract(engine: Engine) {
+    let backend = Backend::start(engine);
+    crate::common::runtime().block_on(async {
+        let (first, second) = (backend.password_store().await, backend.password_store().await);
+        let email = "ada@example.com";
+        let attempts: Vec<_> = (0..8)
+            .map(|index| {
+                let store = if index % 2 == 0 { first.clone() } else { second.clone() };
+                tokio::spawn(async move {
+                    let credential = Credential::new(format!("subject-{index}"), format!("hash-{index}"));
+                    store
+                        .create("ada@example.com", &credential)
+                        .await
+                        .map(|created| (created, credential))
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for attempt in attempts {
+            let (created, credential) = attempt.await.expect("task").expect("the store answers");
+            if created {
+                winners.push(credential);
+            }
+        }
+        assert_eq!(winners.len(), 1, "one registration wins: {winners:?}");
+        let winner = winners.pop().expect("a winner");
+        assert_eq!(second.find(email).await.expect("read"), Some(winner.clone()));
+        assert_eq!(first.find(email).await.expect("read"), Some(winner.clone()));
+        assert!(second.set_hash(email, "$argon2id$new").await.expect("written"));
+        let updated = first.find(email).await.expect("read").expect("the account");
+        assert_eq!(
+            (updated.subject.as_str(), updated.hash.as_str()),
+            (winner.subject.as_str(), "$argon2id$new")
+        );
+        assert!(!first.set_hash("nobody@example.com", "x").await.expect("answered"));
+        assert_eq!(first.find("nobody@example.com").await.expect("read"), None);
+        drop((first, second));
+        if backend.durable() {
+            let reopened = backend.password_store().await;
+            assert_eq!(
+                reopened
+                    .find(email)
+                    .await
+                    .expect("read")
+                    .map(|credential| credential.hash),
+                Some("$argon2id$new".to_owned()),
+                "the account survives its store"
+            );
+        }
+    });
+}
+
+#[test]
+fn the_memory_password_store_keeps_the_contract() {
+    password_store_contract(Engine::Memory);
+}
+
+#[test]
+fn the_sqlite_password_store_keeps_the_contract() {
+    password_store_contract(Engine::Sqlite);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (apt install postgresql)"]
+fn the_postgres_password_store_keeps_the_contract() {
+    password_store_contract(Engine::Postgres);
 }

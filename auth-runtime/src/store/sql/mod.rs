@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::contract::{StoreError, is_refresh_key, is_security_key};
 
+#[cfg(feature = "password")]
+mod credentials;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod records;
@@ -159,6 +161,13 @@ pub(crate) struct Statements {
     pub(crate) increment: String,
     pub(crate) remove: String,
     pub(crate) sweep_class: String,
+    /// The password credentials' steps (the `password` feature's `PasswordStore`).
+    #[cfg_attr(not(feature = "password"), allow(dead_code, reason = "read by the password store"))]
+    pub(crate) find_credential: String,
+    #[cfg_attr(not(feature = "password"), allow(dead_code, reason = "read by the password store"))]
+    pub(crate) create_credential: String,
+    #[cfg_attr(not(feature = "password"), allow(dead_code, reason = "read by the password store"))]
+    pub(crate) set_credential_hash: String,
     records: String,
     placeholder: char,
 }
@@ -212,6 +221,17 @@ impl Statements {
             sweep_class: format!(
                 "DELETE FROM {t} WHERE key IN (SELECT key FROM {t} WHERE class = $3 AND expires_at <= $1 LIMIT $2) RETURNING 1"
             ),
+            // $1 email (the subject as `key`, the hash as `value`, as the row reader names them)
+            find_credential: format!("SELECT subject AS key, hash AS value FROM {prefix}credentials WHERE email = $1"),
+            // $1 email, $2 subject, $3 hash, $4 now: an account is created once.
+            create_credential: format!(
+                "INSERT INTO {prefix}credentials (email, subject, hash, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (email) DO NOTHING RETURNING 1"
+            ),
+            // $1 email, $2 hash, $3 now
+            set_credential_hash: format!(
+                "UPDATE {prefix}credentials SET hash = $2, updated_at = $3 WHERE email = $1 RETURNING 1"
+            ),
             records: t,
             placeholder,
         };
@@ -243,6 +263,9 @@ impl Statements {
                 &mut self.increment,
                 &mut self.remove,
                 &mut self.sweep_class,
+                &mut self.find_credential,
+                &mut self.create_credential,
+                &mut self.set_credential_hash,
             ] {
                 *statement = statement.replace('$', &self.placeholder.to_string());
             }

@@ -31,6 +31,7 @@ pub struct Backend {
     postgres: Option<xtask::postgres_server::PostgresServer>,
     sqlite: PathBuf,
     capacities: Option<(usize, usize, usize)>,
+    passwords: Arc<auth_runtime::password::MemoryPasswordStore>,
 }
 
 /// Short timeouts, so a stopped server is an error within the test's patience.
@@ -70,6 +71,7 @@ impl Backend {
             postgres,
             sqlite,
             capacities,
+            passwords: Arc::default(),
         }
     }
 
@@ -113,6 +115,31 @@ impl Backend {
                         .timeout(TIMEOUT)
                         .heartbeat(TIMEOUT)
                         .capacities(flows, security, refresh)
+                        .connect()
+                        .await
+                        .expect("connect to PostgreSQL"),
+                )
+            }
+        }
+    }
+
+    /// A password store on this backend: a new instance over the same state (SQLite's file,
+    /// PostgreSQL's database), or the one shared memory store. Redis keeps no credentials.
+    pub async fn password_store(&self) -> Arc<dyn auth_runtime::password::PasswordStore> {
+        match self.engine {
+            Engine::Memory => Arc::clone(&self.passwords) as Arc<dyn auth_runtime::password::PasswordStore>,
+            Engine::Redis => panic!("Redis keeps no password credentials"),
+            Engine::Sqlite => Arc::new(
+                SqliteStore::builder(self.sqlite_file())
+                    .connect()
+                    .await
+                    .expect("open the SQLite file"),
+            ),
+            Engine::Postgres => {
+                let url = self.postgres.as_ref().map(|server| server.url()).unwrap_or_default();
+                Arc::new(
+                    PostgresStore::builder(url)
+                        .timeout(TIMEOUT)
                         .connect()
                         .await
                         .expect("connect to PostgreSQL"),

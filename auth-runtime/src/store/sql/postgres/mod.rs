@@ -301,6 +301,9 @@ impl PoolEngine<sqlx::Postgres> {
              DROP TRIGGER IF EXISTS {prefix}records_counted ON {prefix}records;
              CREATE TRIGGER {prefix}records_counted AFTER INSERT OR DELETE ON {prefix}records
                  FOR EACH ROW EXECUTE FUNCTION {prefix}count_rows();
+             CREATE TABLE IF NOT EXISTS {prefix}credentials (
+                 email TEXT PRIMARY KEY, subject TEXT NOT NULL, hash BYTEA NOT NULL,
+                 updated_at BIGINT NOT NULL);
              CREATE TABLE IF NOT EXISTS {prefix}schema (version BIGINT NOT NULL);
              INSERT INTO {prefix}schema (version) SELECT {SQL_SCHEMA_VERSION}
                  WHERE NOT EXISTS (SELECT 1 FROM {prefix}schema);"
@@ -313,6 +316,17 @@ impl PoolEngine<sqlx::Postgres> {
         .await?;
         super::check_version(version)?;
         within(self.timeout, transaction.commit()).await
+    }
+}
+
+impl PostgresStore {
+    /// The records and their steps (the password credentials' too).
+    #[cfg_attr(
+        not(feature = "password"),
+        allow(dead_code, reason = "the password store reads them")
+    )]
+    pub(crate) fn records(&self) -> &Records<PoolEngine<sqlx::Postgres>> {
+        &self.inner.records
     }
 }
 

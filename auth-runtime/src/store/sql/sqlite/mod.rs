@@ -263,6 +263,9 @@ impl PoolEngine<sqlx::Sqlite> {
              CREATE TABLE IF NOT EXISTS {prefix}events (
                  id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL,
                  message TEXT NOT NULL, at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS {prefix}credentials (
+                 email TEXT PRIMARY KEY NOT NULL, subject TEXT NOT NULL, hash BLOB NOT NULL,
+                 updated_at INTEGER NOT NULL) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS {prefix}schema (version INTEGER NOT NULL);
              INSERT INTO {prefix}schema (version) SELECT {SQL_SCHEMA_VERSION}
                  WHERE NOT EXISTS (SELECT 1 FROM {prefix}schema);
@@ -280,6 +283,17 @@ impl PoolEngine<sqlx::Sqlite> {
         )
         .await?;
         super::check_version(version)
+    }
+}
+
+impl SqliteStore {
+    /// The records and their steps (the password credentials' too).
+    #[cfg_attr(
+        not(feature = "password"),
+        allow(dead_code, reason = "the password store reads them")
+    )]
+    pub(crate) fn records(&self) -> &Records<PoolEngine<sqlx::Sqlite>> {
+        &self.inner.records
     }
 }
 
