@@ -5,7 +5,8 @@
 //! session through, a decoded session serializes back to JSON that decodes to the same session,
 //! an accepted redirect resolves to the allowed origin, and the sign-in flows never sign anyone in
 //! on a `GET` or on another site's `POST`, nor start a flow there or continue one another site
-//! started.
+//! started; the authorization server redirects only to registered redirect URIs and issues no
+//! token to a request that holds no code.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -384,6 +385,132 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
         }
     }
     status
+}
+
+/// The authorization server's registered redirect URIs: every redirect `/auth/authorize`
+/// answers must go to one of them (RFC 8252's any-port rule for the loopback one).
+const REGISTERED: [&str; 2] = ["https://web.example.com/callback", "https://backend.example.com/cb"];
+/// The loopback redirect URI, any port.
+const LOOPBACK: &str = "http://127.0.0.1/callback";
+
+static AUTHORIZATION: LazyLock<Router> = LazyLock::new(|| {
+    use auth_runtime::providers::authorization::{Client, ClientSecretHash, Clients};
+    use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, FlowResponse, UserClaims};
+    use auth_runtime::refresh::RefreshTokens;
+    use auth_runtime::store::MemoryStore;
+    let build = || -> Result<Router, Box<dyn std::error::Error>> {
+        let sessions: Sessions<FuzzSession> = Sessions::builder()
+            .signing_key(SigningKey::hs256(SECRET)?)
+            .issuer(format!("{FLOW_ORIGIN}/auth"))
+            .audience("auth")
+            .subject_from(|_| Some("ada".to_owned()))
+            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+            .build()?;
+        let tokens = RefreshTokens::builder(sessions.clone(), std::sync::Arc::new(MemoryStore::new())).build()?;
+        let secret = ClientSecretHash::of("a-backend-secret-of-at-least-32-characters")?;
+        let clients = Clients::new()
+            .client(Client::public("web").redirect_uri(REGISTERED[0]))
+            .client(Client::confidential("backend", secret).redirect_uri(REGISTERED[1]))
+            .client(Client::public("native").redirect_uri(LOOPBACK));
+        let codes = CodeProvider::new(
+            |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) },
+            |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) },
+        );
+        let on_success = move |_: UserClaims| {
+            let sessions = sessions.clone();
+            async move { Ok::<FlowResponse, FlowError>(sessions.cookie(&FuzzSession::Guest, "/")?) }
+        };
+        Ok(AuthHandler::builder(tokens.sessions().clone(), FLOW_ORIGIN)
+            .provider("code", codes, on_success)
+            .refresh_tokens(tokens)
+            .clients(clients)
+            .build()?
+            .router())
+    };
+    build().unwrap_or_else(|error| panic!("authorization server: {error}"))
+});
+
+/// Whether `location` is one of the registered redirect URIs with a query added.
+fn to_a_registered_client(location: &str) -> bool {
+    let registered = REGISTERED
+        .iter()
+        .any(|uri| location.strip_prefix(uri).is_some_and(|rest| rest.starts_with('?')));
+    let loopback = location.strip_prefix("http://127.0.0.1").is_some_and(|rest| {
+        let rest = rest
+            .strip_prefix(':')
+            .map_or(rest, |port| port.trim_start_matches(|c: char| c.is_ascii_digit()));
+        rest.strip_prefix("/callback").is_some_and(|rest| rest.starts_with('?'))
+    });
+    registered || loopback
+}
+
+/// The authorization server (`/auth/authorize`, `/auth/token`, the metadata): the input is a
+/// request as for [`sign_in_flow`], sent to an `AuthHandler` with registered clients. Oracles:
+/// - every redirect `/auth/authorize` answers goes to a registered redirect URI (never to one
+///   the request made up, whatever its encoding, case, userinfo or port);
+/// - the token endpoint never issues tokens (no input can hold a code or a refresh token it
+///   issued), and answers every refusal as an OAuth error in JSON;
+/// - CORS allows the token endpoint only to a registered client's origin.
+///
+/// Returns the status.
+pub fn authorization_server(data: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(data);
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut lines = head.split('\n');
+    let first = lines.next().unwrap_or("/");
+    let (method, target) = first.split_once(' ').unwrap_or(("GET", first));
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(if target.starts_with('/') { target } else { "/" });
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            builder = builder.header(name, value.trim_start());
+        }
+    }
+    let Ok(mut request) = builder.body(Body::from(body.to_owned())) else {
+        return 0;
+    };
+    request.extensions_mut().insert(ConnectInfo(client_of(data)));
+    let path = request.uri().path().to_owned();
+    let is_post = request.method() == http::Method::POST;
+    let mut app = AUTHORIZATION.clone();
+    let Ok(response) = RUNTIME.block_on(app.call(request));
+    let status = response.status();
+    if path == "/auth/authorize"
+        && status.is_redirection()
+        && let Some(location) = response.headers().get(http::header::LOCATION)
+    {
+        let location = location.to_str().unwrap_or_default();
+        assert!(
+            to_a_registered_client(location),
+            "/auth/authorize redirected to {location:?}: {text:?}"
+        );
+    }
+    if path == "/auth/token" {
+        if is_post {
+            assert_ne!(status, StatusCode::OK, "the token endpoint issued tokens: {text:?}");
+        }
+        if let Some(origin) = response.headers().get(http::header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+            let origin = origin.to_str().unwrap_or_default();
+            assert!(
+                ["https://web.example.com", "https://backend.example.com"].contains(&origin),
+                "the token endpoint allowed {origin:?}: {text:?}"
+            );
+        }
+        let is_json = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes() == b"application/json");
+        if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED && status != StatusCode::NOT_FOUND {
+            let answer = RUNTIME
+                .block_on(axum::body::to_bytes(response.into_body(), 1 << 20))
+                .unwrap_or_default();
+            assert!(is_json, "a refusal that is not JSON: {text:?}");
+            let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+            assert!(answer["error"].is_string(), "a refusal without `error`: {text:?}");
+        }
+    }
+    status.as_u16()
 }
 
 /// The client address of an input: one of 65 536, drawn from its bytes, so the per-client limit

@@ -79,3 +79,25 @@ fn sign_in_flow_inputs() {
         assert_eq!(status, expected, "{name}");
     }
 }
+
+#[test]
+fn authorization_server_inputs() {
+    for (name, data) in inputs("authorization_server") {
+        let status = targets::authorization_server(&data);
+        let expected = match name.as_str() {
+            // The provider picker.
+            "authorize" => 200,
+            // Sent back to the registered redirect URI with `unsupported_response_type` and
+            // `invalid_request`.
+            "implicit_refused" | "loopback_plain" => 302,
+            // A redirect URI with userinfo is not registered: a page, never a redirect.
+            "userinfo_redirect" => 400,
+            "token_unknown_code" => 400,
+            "token_wrong_secret" => 401,
+            // A preflight from an unregistered origin: answered without CORS headers.
+            "preflight_foreign" => 200,
+            other => panic!("an input the test does not know: {other}"),
+        };
+        assert_eq!(status, expected, "{name}");
+    }
+}
