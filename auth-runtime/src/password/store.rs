@@ -127,35 +127,30 @@ impl PasswordStore for MemoryPasswordStore {
     }
 }
 
+/// The SQL stores keep credentials in their `<prefix>credentials` table, one statement a step.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+macro_rules! sql_password_store {
+    ($store:ty) => {
+        impl PasswordStore for $store {
+            fn find<'a>(&'a self, email: &'a str) -> StoreFuture<'a, Option<Credential>> {
+                Box::pin(self.records().find_credential(email))
+            }
+
+            fn create<'a>(&'a self, email: &'a str, credential: &'a Credential) -> StoreFuture<'a, bool> {
+                Box::pin(self.records().create_credential(email, credential))
+            }
+
+            fn set_hash<'a>(&'a self, email: &'a str, hash: &'a str) -> StoreFuture<'a, bool> {
+                Box::pin(self.records().set_credential_hash(email, hash))
+            }
+        }
+    };
+}
+
 #[cfg(feature = "sqlite")]
-impl PasswordStore for crate::store::SqliteStore {
-    fn find<'a>(&'a self, email: &'a str) -> StoreFuture<'a, Option<Credential>> {
-        Box::pin(self.records().find_credential(email))
-    }
-
-    fn create<'a>(&'a self, email: &'a str, credential: &'a Credential) -> StoreFuture<'a, bool> {
-        Box::pin(self.records().create_credential(email, credential))
-    }
-
-    fn set_hash<'a>(&'a self, email: &'a str, hash: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(self.records().set_credential_hash(email, hash))
-    }
-}
-
+sql_password_store!(crate::store::SqliteStore);
 #[cfg(feature = "postgres")]
-impl PasswordStore for crate::store::PostgresStore {
-    fn find<'a>(&'a self, email: &'a str) -> StoreFuture<'a, Option<Credential>> {
-        Box::pin(self.records().find_credential(email))
-    }
-
-    fn create<'a>(&'a self, email: &'a str, credential: &'a Credential) -> StoreFuture<'a, bool> {
-        Box::pin(self.records().create_credential(email, credential))
-    }
-
-    fn set_hash<'a>(&'a self, email: &'a str, hash: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(self.records().set_credential_hash(email, hash))
-    }
-}
+sql_password_store!(crate::store::PostgresStore);
 
 #[cfg(test)]
 mod tests {

@@ -293,34 +293,22 @@ const STARTED_HERE_CAPACITY: usize = 1_000_000;
 ///
 /// Returns the status.
 pub fn sign_in_flow(data: &[u8]) -> u16 {
-    let text = String::from_utf8_lossy(data);
-    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let mut lines = head.split('\n');
-    let first = lines.next().unwrap_or("/");
-    let (method, target) = first.split_once(' ').unwrap_or(("GET", first));
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(if target.starts_with('/') { target } else { "/" });
-    let mut foreign = false;
-    let mut flow_cookies = Vec::new();
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            let value = value.trim_start();
-            let name_lower = name.trim().to_ascii_lowercase();
-            foreign |= name_lower == "origin" && value != FLOW_ORIGIN;
-            foreign |= name_lower == "sec-fetch-site" && value != "same-origin";
-            if name_lower == "cookie" {
-                flow_cookies.extend(value.split(';').filter_map(|pair| {
-                    let (name, value) = pair.trim().split_once('=')?;
-                    (name == "auth-flow-link").then(|| value.to_owned())
-                }));
-            }
-            builder = builder.header(name, value);
-        }
-    }
-    let Ok(mut request) = builder.body(Body::from(body.to_owned())) else {
+    let Some((mut request, text)) = request_of(data) else {
         return 0; // Not a request http accepts; nothing of ours runs.
     };
+    let mut foreign = false;
+    let mut flow_cookies = Vec::new();
+    for (name, value) in request.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        foreign |= name == http::header::ORIGIN && value != FLOW_ORIGIN;
+        foreign |= name.as_str() == "sec-fetch-site" && value != "same-origin";
+        if name == http::header::COOKIE {
+            flow_cookies.extend(value.split(';').filter_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == "auth-flow-link").then(|| value.to_owned())
+            }));
+        }
+    }
     request.extensions_mut().insert(ConnectInfo(client_of(data)));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -454,20 +442,7 @@ fn to_a_registered_client(location: &str) -> bool {
 ///
 /// Returns the status.
 pub fn authorization_server(data: &[u8]) -> u16 {
-    let text = String::from_utf8_lossy(data);
-    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let mut lines = head.split('\n');
-    let first = lines.next().unwrap_or("/");
-    let (method, target) = first.split_once(' ').unwrap_or(("GET", first));
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(if target.starts_with('/') { target } else { "/" });
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            builder = builder.header(name, value.trim_start());
-        }
-    }
-    let Ok(mut request) = builder.body(Body::from(body.to_owned())) else {
+    let Some((mut request, text)) = request_of(data) else {
         return 0;
     };
     request.extensions_mut().insert(ConnectInfo(client_of(data)));
@@ -511,6 +486,27 @@ pub fn authorization_server(data: &[u8]) -> u16 {
         }
     }
     status.as_u16()
+}
+
+/// The request an input spells: a request line (`METHOD /path?query`), header lines, a blank
+/// line and a body; `None` when `http` accepts no such request. With the input as text, for
+/// the oracles' messages.
+fn request_of(data: &[u8]) -> Option<(Request<Body>, String)> {
+    let text = String::from_utf8_lossy(data).into_owned();
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut lines = head.split('\n');
+    let first = lines.next().unwrap_or("/");
+    let (method, target) = first.split_once(' ').unwrap_or(("GET", first));
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(if target.starts_with('/') { target } else { "/" });
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            builder = builder.header(name, value.trim_start());
+        }
+    }
+    let request = builder.body(Body::from(body.to_owned())).ok()?;
+    Some((request, text))
 }
 
 /// The client address of an input: one of 65 536, drawn from its bytes, so the per-client limit
