@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization;
 
 use super::openauth;
 
@@ -92,6 +93,12 @@ fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
+/// `password` in Unicode NFKC: what is hashed, so a password typed with a composed or a
+/// decomposed accent, or a ligature, is the same password (NIST SP 800-63B, section 3.1.1.2).
+pub(super) fn normalized(password: &str) -> String {
+    password.nfkc().collect()
+}
+
 /// A fresh PHC string for `password` with `params`.
 fn hash_now(params: &Params, password: &[u8]) -> Result<String, PasswordError> {
     let mut salt = [0u8; 16];
@@ -103,12 +110,15 @@ fn hash_now(params: &Params, password: &[u8]) -> Result<String, PasswordError> {
         .map_err(|error| PasswordError::Hash(error.to_string()))
 }
 
-/// Checks `password` against `stored`, in whichever format it is.
-fn verify_now(params: &Params, password: &[u8], stored: &str) -> Verification {
+/// Checks `password` against `stored`, in whichever format it is: argon2id hashes were made of
+/// the NFKC form, OpenAuth's records of the password as typed.
+fn verify_now(params: &Params, password: &str, stored: &str) -> Verification {
     if let Ok(parsed) = PasswordHash::new(stored)
         && parsed.algorithm.as_str() == "argon2id"
     {
-        let matches = argon2(params).verify_password(password, &parsed).is_ok();
+        let matches = argon2(params)
+            .verify_password(normalized(password).as_bytes(), &parsed)
+            .is_ok();
         if !matches {
             return Verification::Invalid;
         }
@@ -117,7 +127,7 @@ fn verify_now(params: &Params, password: &[u8], stored: &str) -> Verification {
         });
         return Verification::Valid { needs_rehash: !current };
     }
-    if openauth::verify(password, stored) {
+    if openauth::verify(password.as_bytes(), stored) {
         Verification::Valid { needs_rehash: true }
     } else {
         Verification::Invalid
@@ -189,15 +199,15 @@ impl Passwords {
     /// A new argon2id hash of `password`, as a PHC string to store.
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         let params = self.inner.params.clone();
-        let password = password.as_bytes().to_vec();
-        self.run(move || hash_now(&params, &password)).await?
+        let password = normalized(password);
+        self.run(move || hash_now(&params, password.as_bytes())).await?
     }
 
     /// Checks `password` against a stored hash: an argon2id PHC string, or OpenAuth's scrypt or
     /// PBKDF2 record.
     pub async fn verify(&self, password: &str, stored: &str) -> Result<Verification, PasswordError> {
         let params = self.inner.params.clone();
-        let password = password.as_bytes().to_vec();
+        let password = password.to_owned();
         let stored = stored.to_owned();
         self.run(move || verify_now(&params, &password, &stored)).await
     }
@@ -255,6 +265,25 @@ mod tests {
             assert_eq!(passwords.verify("anything", "not a hash").await?, Verification::Invalid);
             // Two hashes of one password differ (fresh salts).
             assert_ne!(passwords.hash("same").await?, passwords.hash("same").await?);
+            Ok(())
+        })
+    }
+
+    /// NFKC: an accent typed composed or decomposed, and a ligature, are the same password.
+    #[test]
+    fn one_password_typed_two_ways_is_one_password() -> Result<(), PasswordError> {
+        runtime().block_on(async {
+            let passwords = Passwords::new()?;
+            let hash = passwords.hash("caf\u{e9} au lait for breakfast").await?;
+            assert_eq!(
+                passwords.verify("cafe\u{301} au lait for breakfast", &hash).await?,
+                Verification::Valid { needs_rehash: false }
+            );
+            let ligature = passwords.hash("\u{fb01}ve little words here").await?;
+            assert_eq!(
+                passwords.verify("five little words here", &ligature).await?,
+                Verification::Valid { needs_rehash: false }
+            );
             Ok(())
         })
     }

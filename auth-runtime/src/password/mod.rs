@@ -5,7 +5,8 @@
 //!
 //! - **Hashing** is argon2id with OWASP's minimum by default (19 MiB of memory, 2 passes, 1
 //!   lane: [`DEFAULT_MEMORY_KIB`], [`DEFAULT_ITERATIONS`], [`DEFAULT_PARALLELISM`]), a fresh
-//!   16-byte salt each time, kept as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) so the
+//!   16-byte salt each time, of the password's Unicode NFKC form (the same password typed with a
+//!   composed or decomposed accent is one password), kept as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) so the
 //!   parameters travel with the hash: raise them, and [`Verification::Valid`] says
 //!   `needs_rehash` at each person's next sign-in.
 //! - **Off the async workers, and bounded.** Each hash runs on tokio's blocking pool, at most

@@ -114,8 +114,12 @@ impl PasswordPolicy {
     }
 
     /// Checks a new `password` for the account `identity` (its email address). Characters are
-    /// counted as Unicode code points; any character is allowed, spaces included.
+    /// counted as Unicode code points of its NFKC form (the form that is hashed); any character
+    /// is allowed, spaces included.
     pub fn check_new(&self, password: &str, identity: &str) -> Result<(), PasswordRejected> {
+        // Counted as it is hashed: in NFKC.
+        let password = super::hashing::normalized(password);
+        let password = password.as_str();
         let chars = password.chars().count();
         if chars < self.min_chars {
             return Err(PasswordRejected::TooShort { min: self.min_chars });
