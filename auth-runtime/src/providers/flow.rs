@@ -77,8 +77,8 @@ pub struct FlowRequest {
     /// malformed one, refused by [`check_parameters`](Self::check_parameters) once the request is
     /// known to come from this site.
     landing: Result<Option<String>, ()>,
-    /// The request's `authorization` parameter (kept out of the parameters and claims), or the
-    /// mark of one given twice.
+    /// The request's `authorization` parameter, when the handler is an authorization server
+    /// (then kept out of the parameters and claims), or the mark of one given twice.
     authorization: Result<Option<String>, ()>,
 }
 
@@ -341,7 +341,12 @@ impl FlowRequest {
             params.extend(url::form_urlencoded::parse(&body).into_owned());
         }
         let landing = take_landing_binding(&mut params);
-        let authorization = take_one(&mut params, AUTHORIZATION_PARAMETER);
+        // Only an authorization server reads it; elsewhere it stays an ordinary parameter.
+        let authorization = if mount.authorization.is_some() {
+            take_one(&mut params, AUTHORIZATION_PARAMETER)
+        } else {
+            Ok(None)
+        };
         Ok(FlowRequest {
             method: parts.method,
             uri: parts.uri,
@@ -392,10 +397,7 @@ impl FlowRequest {
             .as_ref()
             .map_err(|()| FlowError::InvalidParameter(AUTHORIZATION_PARAMETER))?;
         let Some(server) = &self.mount.authorization else {
-            return match parameter {
-                Some(_) => Err(FlowError::InvalidParameter(AUTHORIZATION_PARAMETER)),
-                None => Ok(None),
-            };
+            return Ok(None);
         };
         Ok(Some((server, server.start_of(parameter.as_deref(), &self.headers)?)))
     }

@@ -49,7 +49,9 @@ impl<S: SessionTypes> RefreshTokens<S> {
 
     /// Rotates `refresh_token`: a new pair, the old token retired. See the module docs for what a
     /// retired token gets. Counts against the per-family limit only; the token endpoint and the
-    /// session layer also count the client's address.
+    /// session layer also count the client's address. A family issued to an OAuth client (by the
+    /// authorization server) rotates only at the token endpoint, for that client: here it is
+    /// [`RefreshError::Invalid`].
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
         self.refresh_from(refresh_token, &Client::Unlimited, Presenter::App)
             .await

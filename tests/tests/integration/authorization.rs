@@ -717,3 +717,42 @@ fn the_metadata_lists_every_endpoint_grant_and_method() {
 fn path(url: &str) -> String {
     crate::common::client::path_of(url)
 }
+
+/// Without clients the handler is no authorization server: a parameter called `authorization`
+/// is an ordinary claim, as before, not a refusal.
+#[test]
+fn without_clients_authorization_is_an_ordinary_parameter() {
+    use auth_runtime::providers::{Link, LinkProvider};
+    let (addr, start) = serve_later();
+    let base = format!("http://{addr}");
+    let sessions = issuer_sessions(&base).expect("sessions");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let links = {
+        let seen = Arc::clone(&seen);
+        LinkProvider::new(move |link: Link| {
+            seen.lock()
+                .expect("lock")
+                .push(link.claims.get("authorization").map(str::to_owned));
+            async { Ok(FlowResponse::new("sent".into())) }
+        })
+    };
+    let handler = AuthHandler::builder(sessions.clone(), &base)
+        .provider("link", links, move |_| {
+            let sessions = sessions.clone();
+            async move { Ok(sessions.cookie(&AppSession::User { user_id: "ada".into() }, "/")?) }
+        })
+        .build()
+        .expect("a handler");
+    start(handler.router());
+    let reply = post_form(
+        addr,
+        "/auth/link/authorize",
+        &[("Origin", &base)],
+        &[("email", "ada@example.com"), ("authorization", "an ordinary value")],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        seen.lock().expect("lock").pop(),
+        Some(Some("an ordinary value".to_owned()))
+    );
+}
