@@ -92,6 +92,41 @@ where
     }
 }
 
+/// The `Store` steps a SQL store answers from its [`Records`] (reached by its `records()`):
+/// written once for both engines, inside each `impl Store`.
+macro_rules! record_steps {
+    () => {
+        fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
+            Box::pin(self.records().put(key, value, ttl))
+        }
+
+        fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
+            Box::pin(self.records().put_new(key, value, ttl))
+        }
+
+        fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+            Box::pin(self.records().get(key))
+        }
+
+        fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+            Box::pin(self.records().take(key))
+        }
+
+        fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
+            Box::pin(self.records().increment(key, ttl))
+        }
+
+        fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+            Box::pin(self.records().remove(key))
+        }
+
+        fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+            Box::pin(self.records().get_many(keys))
+        }
+    };
+}
+pub(crate) use record_steps;
+
 /// The steps of a SQL store over its engine.
 pub(crate) struct Records<E> {
     pub(crate) engine: E,

@@ -287,44 +287,14 @@ impl PoolEngine<sqlx::Sqlite> {
 }
 
 impl SqliteStore {
-    /// The records and their steps (the password credentials' too).
-    #[cfg_attr(
-        not(feature = "password"),
-        allow(dead_code, reason = "the password store reads them")
-    )]
+    /// The records and their steps (the `Store` steps, and the password credentials').
     pub(crate) fn records(&self) -> &Records<PoolEngine<sqlx::Sqlite>> {
         &self.inner.records
     }
 }
 
 impl Store for SqliteStore {
-    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
-        Box::pin(self.inner.records.put(key, value, ttl))
-    }
-
-    fn put_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(self.inner.records.put_new(key, value, ttl))
-    }
-
-    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(self.inner.records.get(key))
-    }
-
-    fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(self.inner.records.take(key))
-    }
-
-    fn increment<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, u64> {
-        Box::pin(self.inner.records.increment(key, ttl))
-    }
-
-    fn remove<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(self.inner.records.remove(key))
-    }
-
-    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
-        Box::pin(self.inner.records.get_many(keys))
-    }
+    super::records::record_steps!();
 
     fn publish<'a>(&'a self, invalidation: &'a Invalidation) -> StoreFuture<'a, ()> {
         let records = &self.inner.records;
