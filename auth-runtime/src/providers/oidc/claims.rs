@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::providers::oauth2::ProviderTokens;
+use crate::token::compact::decode_part;
 
 /// What a successful OpenID Connect sign-in proves, from the validated ID token.
 #[derive(Clone)]
@@ -43,8 +44,7 @@ impl fmt::Debug for OidcClaims {
 
 /// The payload of a compact JWS as JSON (the ID token, once `openidconnect` validated it).
 pub(super) fn id_token_payload(token: &str) -> Option<serde_json::Value> {
-    use base64::Engine;
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let bytes = decode_part(payload, "payload").ok()?;
     serde_json::from_slice(&bytes).ok()
 }
