@@ -87,7 +87,6 @@ impl Backend {
 
     /// A new instance on the state: another connection, as another instance of the app would open.
     pub async fn instance(&self) -> Arc<dyn Store> {
-        let (flows, security, refresh) = self.capacities.unwrap_or((100_000, 200_000, 500_000));
         match self.engine {
             Engine::Memory => Arc::new(self.memory.clone()),
             Engine::Redis => {
@@ -101,25 +100,8 @@ impl Backend {
                         .expect("connect to redis-server"),
                 )
             }
-            Engine::Sqlite => Arc::new(
-                SqliteStore::builder(self.sqlite_file())
-                    .capacities(flows, security, refresh)
-                    .connect()
-                    .await
-                    .expect("open the SQLite file"),
-            ),
-            Engine::Postgres => {
-                let url = self.postgres.as_ref().map(|server| server.url()).unwrap_or_default();
-                Arc::new(
-                    PostgresStore::builder(url)
-                        .timeout(TIMEOUT)
-                        .heartbeat(TIMEOUT)
-                        .capacities(flows, security, refresh)
-                        .connect()
-                        .await
-                        .expect("connect to PostgreSQL"),
-                )
-            }
+            Engine::Sqlite => Arc::new(self.open_sqlite().await),
+            Engine::Postgres => Arc::new(self.open_postgres().await),
         }
     }
 
@@ -129,23 +111,37 @@ impl Backend {
         match self.engine {
             Engine::Memory => Arc::clone(&self.passwords) as Arc<dyn auth_runtime::password::PasswordStore>,
             Engine::Redis => panic!("Redis keeps no password credentials"),
-            Engine::Sqlite => Arc::new(
-                SqliteStore::builder(self.sqlite_file())
-                    .connect()
-                    .await
-                    .expect("open the SQLite file"),
-            ),
-            Engine::Postgres => {
-                let url = self.postgres.as_ref().map(|server| server.url()).unwrap_or_default();
-                Arc::new(
-                    PostgresStore::builder(url)
-                        .timeout(TIMEOUT)
-                        .connect()
-                        .await
-                        .expect("connect to PostgreSQL"),
-                )
-            }
+            Engine::Sqlite => Arc::new(self.open_sqlite().await),
+            Engine::Postgres => Arc::new(self.open_postgres().await),
         }
+    }
+
+    /// The quotas instances are opened with.
+    fn quotas(&self) -> (usize, usize, usize) {
+        self.capacities.unwrap_or((100_000, 200_000, 500_000))
+    }
+
+    /// A new instance on the SQLite file.
+    async fn open_sqlite(&self) -> SqliteStore {
+        let (flows, security, refresh) = self.quotas();
+        SqliteStore::builder(self.sqlite_file())
+            .capacities(flows, security, refresh)
+            .connect()
+            .await
+            .expect("open the SQLite file")
+    }
+
+    /// A new instance on the PostgreSQL database.
+    async fn open_postgres(&self) -> PostgresStore {
+        let (flows, security, refresh) = self.quotas();
+        let url = self.postgres.as_ref().map(|server| server.url()).unwrap_or_default();
+        PostgresStore::builder(url)
+            .timeout(TIMEOUT)
+            .heartbeat(TIMEOUT)
+            .capacities(flows, security, refresh)
+            .connect()
+            .await
+            .expect("connect to PostgreSQL")
     }
 
     /// Stops the server, as a crash would (Redis and PostgreSQL only).
