@@ -26,7 +26,8 @@ pub(crate) fn escape_html(text: &str) -> String {
 /// The pages' look: a few lines of inline CSS (no external asset, nothing to load elsewhere).
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem}\
 h1{font-size:1.4rem}button{font:inherit;padding:.4rem .9rem;border:1px solid #1f5fbf;border-radius:4px;\
-background:#1f5fbf;color:#fff;cursor:pointer}";
+background:#1f5fbf;color:#fff;cursor:pointer}input{font:inherit;padding:.35rem .5rem;width:100%;max-width:24rem;\
+box-sizing:border-box}";
 
 /// A whole page: `title` (plain text, escaped here) and `body` (HTML the caller escaped).
 pub(crate) fn page_html(title: &str, body: &str) -> String {

@@ -101,6 +101,16 @@ impl PasswordPolicy {
         self
     }
 
+    /// The minimum length, in characters.
+    pub fn minimum_chars(&self) -> usize {
+        self.min_chars
+    }
+
+    /// The maximum length, in characters.
+    pub fn maximum_chars(&self) -> usize {
+        self.max_chars
+    }
+
     /// Turns the default list of common passwords off (with your own check in its place).
     pub fn without_default_blocklist(mut self) -> Self {
         self.blocklist = false;

@@ -199,7 +199,10 @@ impl Provider for CodeProvider {
 
 /// A uniform `digits`-digit code from `draw`: draws at or above the largest multiple of 10^digits
 /// that fits in a `u64` are rejected, so `%` never favours low codes.
-fn random_code(digits: u32, mut draw: impl FnMut() -> Result<u64, getrandom::Error>) -> Result<String, FlowError> {
+pub(crate) fn random_code(
+    digits: u32,
+    mut draw: impl FnMut() -> Result<u64, getrandom::Error>,
+) -> Result<String, FlowError> {
     let modulus = 10u64.pow(digits);
     let limit = u64::MAX - u64::MAX % modulus;
     // A draw is rejected with probability below 10^10 / 2^64; 64 rejections in a row mean a broken generator.

@@ -62,6 +62,14 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
+    /// Whether the authorize step counts against the handler's per-identity limit (`true`, the
+    /// default: the step sends a link or a code to the identity). A provider whose first step
+    /// only shows a page, and which counts the messages it sends at a later step itself (the
+    /// password provider), answers `false`; the per-client limit counts the step either way.
+    fn counts_identity_at_authorize(&self) -> bool {
+        true
+    }
+
     /// The name the provider picker shows (`GitHub`); the mounted name when `None`.
     fn label(&self) -> Option<String> {
         None

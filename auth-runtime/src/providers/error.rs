@@ -125,6 +125,14 @@ pub enum FlowError {
     /// `Sessions::parameter` for the same session type).
     #[error("the sign-in succeeded but issued no session for the app that asked")]
     NoSessionForClient,
+    /// The server is checking as many passwords as it allows at once: try again in
+    /// `retry_after` seconds (answered `503` with `Retry-After`). A flood of sign-ins is refused
+    /// here instead of taking the service's CPU and memory.
+    #[error("too many sign-ins at once; try again in {retry_after} seconds")]
+    Busy {
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
     /// The request body could not be read or was too large.
     #[error("the request body could not be read (limit {MAX_BODY} bytes)")]
     Body,
@@ -168,6 +176,7 @@ impl FlowError {
             FlowError::RedirectUriMismatch => "redirect_uri_mismatch",
             FlowError::AuthorizationExpired => "authorization_expired",
             FlowError::NoSessionForClient => "no_session_for_client",
+            FlowError::Busy { .. } => "busy",
             FlowError::Body => "body",
             FlowError::Store(_) => "store",
             FlowError::Issue(_) => "issue",
@@ -185,7 +194,7 @@ impl FlowError {
     pub fn status(&self) -> StatusCode {
         match self {
             FlowError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            FlowError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            FlowError::Store(_) | FlowError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             FlowError::Issue(_)
             | FlowError::Other(_)
             | FlowError::ClientAddressUnknown

@@ -216,16 +216,15 @@ impl FlowRequest {
     /// Counts an authorize request against the per-client and per-identity limits. A client
     /// whose address cannot be told is refused: the per-client limit never lapses silently.
     pub(crate) async fn count_authorize(&self) -> Result<(), FlowError> {
-        let now = self.now()?;
-        match &self.client {
-            Client::Known(client) => {
-                self.count(self.limits.requests_per_client, "authorize-client", client, now)
-                    .await?;
-            }
-            Client::Unlimited => {}
-            Client::Unknown => return Err(FlowError::ClientAddressUnknown),
-        }
+        self.count_client().await?;
+        self.count_identity_request().await
+    }
+
+    /// Counts a request that sends a message to the identity its parameters name against the
+    /// per-identity limit.
+    pub(crate) async fn count_identity_request(&self) -> Result<(), FlowError> {
         if let Some(identity) = self.param(&self.limits.identity_claim) {
+            let now = self.now()?;
             let identity = normalized_identity(identity);
             self.count(self.limits.requests_per_identity, "authorize-identity", &identity, now)
                 .await?;
@@ -233,12 +232,38 @@ impl FlowRequest {
         Ok(())
     }
 
+    /// Counts a request against the per-client limit only (a password tried, which sends
+    /// nothing). A client whose address cannot be told is refused.
+    pub(crate) async fn count_client(&self) -> Result<(), FlowError> {
+        match &self.client {
+            Client::Known(client) => {
+                let now = self.now()?;
+                self.count(self.limits.requests_per_client, "authorize-client", client, now)
+                    .await
+            }
+            Client::Unlimited => Ok(()),
+            Client::Unknown => Err(FlowError::ClientAddressUnknown),
+        }
+    }
+
+    /// Counts one event of `kind` for `identity` (normalized) against `limit`.
+    #[cfg(feature = "password")]
+    pub(crate) async fn count_identity(&self, limit: RateLimit, kind: &str, identity: &str) -> Result<(), FlowError> {
+        let now = self.now()?;
+        self.count(limit, kind, &normalized_identity(identity), now).await
+    }
+
     /// Counts a code submission for the identity in `claims` against the per-identity limit,
     /// across every flow of every provider.
     pub(crate) async fn count_code_try(&self, claims: &UserClaims) -> Result<(), FlowError> {
-        let Some(identity) = claims.get(&self.limits.identity_claim) else {
-            return Ok(());
-        };
+        match claims.get(&self.limits.identity_claim) {
+            Some(identity) => self.count_code_try_of(identity).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a code submission for `identity` against the per-identity limit.
+    pub(crate) async fn count_code_try_of(&self, identity: &str) -> Result<(), FlowError> {
         let now = self.now()?;
         let identity = normalized_identity(identity);
         self.count(self.limits.code_tries_per_identity, "code-try", &identity, now)

@@ -280,7 +280,11 @@ impl HandlerInner {
         }
         request.check_single_values()?;
         let start = request.authorization_start()?;
-        request.count_authorize().await?;
+        if flow.counts_identity_at_authorize() {
+            request.count_authorize().await?;
+        } else {
+            request.count_client().await?;
+        }
         let mut response = flow.authorize(request).await?;
         request.remember_landing_binding(&mut response)?;
         if let Some((server, Start::Own { clear: true })) = start {
@@ -313,7 +317,7 @@ impl HandlerInner {
     /// `on_error`'s page, with `Retry-After` on a rate limit whatever the page says.
     fn error_page(&self, provider: &str, error: FlowError) -> FlowResponse {
         let retry_after = match &error {
-            FlowError::RateLimited { retry_after } => Some(*retry_after),
+            FlowError::RateLimited { retry_after } | FlowError::Busy { retry_after } => Some(*retry_after),
             _ => None,
         };
         let use_post = matches!(error, FlowError::UsePost);

@@ -49,6 +49,8 @@ mod mounted;
 pub mod oauth2;
 #[cfg(feature = "oidc")]
 pub mod oidc;
+#[cfg(feature = "password")]
+pub mod password;
 #[cfg(feature = "oidc")]
 mod redirect_flow;
 mod token_answer;

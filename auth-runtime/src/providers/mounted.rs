@@ -14,6 +14,7 @@ pub(super) trait Flow: Send + Sync {
     fn identity_source(&self) -> IdentitySource;
     fn form_post_origin(&self) -> Option<String>;
     fn label(&self) -> Option<String>;
+    fn counts_identity_at_authorize(&self) -> bool;
     fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>>;
     fn callback<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>>;
 }
@@ -39,6 +40,10 @@ where
 
     fn label(&self) -> Option<String> {
         self.provider.label()
+    }
+
+    fn counts_identity_at_authorize(&self) -> bool {
+        self.provider.counts_identity_at_authorize()
     }
 
     fn authorize<'a>(&'a self, request: &'a FlowRequest) -> BoxFuture<'a, Result<FlowResponse, FlowError>> {
