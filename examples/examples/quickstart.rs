@@ -41,7 +41,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use auth_examples::quickstart_app::{Message, Outbox, app_with_store, development_key, sessions_with_key};
+use auth_examples::quickstart_app::{Message, Outbox, app_with_stores, development_key, sessions_with_key};
+use auth_runtime::password::{MemoryPasswordStore, PasswordStore};
+use auth_runtime::providers::password::PasswordMail;
 use auth_runtime::store::{PostgresStore, RedisStore, SqliteStore, Store};
 
 /// Prints the crate's events in the terminal: every sign-in step and refusal at DEBUG for
@@ -64,19 +66,26 @@ async fn main() -> std::process::ExitCode {
     auth_examples::exit_with("quickstart", run().await)
 }
 
+/// The store, and where password accounts are kept.
+type Stores = (Arc<dyn Store>, Arc<dyn PasswordStore>);
+
 /// PostgreSQL or Redis when their variable says so; otherwise the SQLite file in the data folder.
-async fn open_store() -> Result<Arc<dyn Store>, Box<dyn Error>> {
+/// The SQL stores keep password accounts in a table of their own; with Redis they are kept in
+/// memory (Redis is for records that expire, not for accounts), which is said at start.
+async fn open_store() -> Result<Stores, Box<dyn Error>> {
     if let Ok(url) = std::env::var("QUICKSTART_DATABASE_URL") {
         let store = PostgresStore::connect(url)
             .await
             .map_err(|error| format!("QUICKSTART_DATABASE_URL: {error}"))?;
-        return Ok(Arc::new(store));
+        let store = Arc::new(store);
+        return Ok((store.clone(), store));
     }
     if let Ok(url) = std::env::var("QUICKSTART_REDIS_URL") {
         let store = RedisStore::connect(url)
             .await
             .map_err(|error| format!("QUICKSTART_REDIS_URL: {error}"))?;
-        return Ok(Arc::new(store));
+        println!("password accounts are kept in memory: they end when this process does");
+        return Ok((Arc::new(store), Arc::new(MemoryPasswordStore::new())));
     }
     let data = std::env::var_os("QUICKSTART_DATA").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.quickstart"),
@@ -86,7 +95,8 @@ async fn open_store() -> Result<Arc<dyn Store>, Box<dyn Error>> {
     let file = data.join("auth.sqlite");
     let store = SqliteStore::connect(&file).await?;
     println!("quickstart state in {}", file.display());
-    Ok(Arc::new(store))
+    let store = Arc::new(store);
+    Ok((store.clone(), store))
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
@@ -99,14 +109,17 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let outbox: Outbox = Arc::new(|message| match message {
         Message::Link { to, url } => println!("sign-in link for {to}: {url}"),
         Message::Code { to, code } => println!("sign-in code for {to}: {code}"),
+        Message::Password(PasswordMail::VerifyEmail { to, code }) => println!("code to verify {to}: {code}"),
+        Message::Password(PasswordMail::ResetCode { to, code }) => println!("password reset code for {to}: {code}"),
+        Message::Password(mail) => println!("email to {}: {mail:?}", mail.to()),
     });
-    let store = open_store().await?;
+    let (store, credentials) = open_store().await?;
     let pem = match std::env::var_os("QUICKSTART_SIGNING_KEY") {
         Some(path) => std::fs::read(&path).map_err(|error| format!("cannot read {path:?}: {error}"))?,
         None => development_key(store.as_ref()).await?,
     };
     let sessions = sessions_with_key(&pem)?;
-    let app = app_with_store(sessions, &base_url, outbox, store)?;
+    let app = app_with_stores(sessions, &base_url, outbox, store, credentials)?;
     println!("quickstart listening on {base_url}/  (Ctrl-C to stop)");
     // With each connection's peer address (`ConnectInfo`): the sign-in limits count requests per
     // client address, and refuse a request whose address they cannot tell.

@@ -17,7 +17,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::quickstart::AppSession;
-use crate::quickstart_app::{Outbox, code_provider, email, escape, page};
+use crate::quickstart_app::{Outbox, escape, page};
+use crate::quickstart_flows::{code_provider, email};
 
 /// The client id the front end signs in as.
 pub const FRONT_END_CLIENT: &str = "front-end";

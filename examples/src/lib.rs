@@ -10,6 +10,8 @@ pub mod opaque_app;
 pub mod quickstart;
 #[cfg(feature = "apps")]
 pub mod quickstart_app;
+#[cfg(feature = "apps")]
+pub mod quickstart_flows;
 
 /// How an example program ends: `Ok` is success; an error is printed as [`error_message`] says
 /// and the program exits with a failure code.

@@ -6,10 +6,10 @@ use std::error::Error;
 use std::sync::Arc;
 
 use crate::quickstart::AppSession;
+use crate::quickstart_flows::auth_handler;
 use auth_runtime::axum::Session;
-use auth_runtime::providers::{
-    AuthHandler, CodeInvalid, CodeProvider, CodeRequest, FlowError, Link, LinkProvider, UserClaims,
-};
+use auth_runtime::password::{MemoryPasswordStore, PasswordStore};
+use auth_runtime::providers::password::PasswordMail;
 use auth_runtime::revocation::{Revocable, Revocations};
 use auth_runtime::store::{MemoryStore, Store};
 use auth_runtime::{
@@ -94,6 +94,9 @@ pub enum Message {
         /// The code.
         code: String,
     },
+    /// An email of the password provider (a code to verify an address or reset a password, or
+    /// a notice to the owner of an address).
+    Password(PasswordMail),
 }
 
 /// Where the app "sends" its sign-in messages.
@@ -108,18 +111,32 @@ pub fn app(sessions: Sessions<AppSession>, base_url: &str, outbox: Outbox) -> Re
 }
 
 /// The app on `store`: the sign-in flows' records, the revoked sessions and the cache's
-/// invalidation events. A `RedisStore` shared by several instances makes them one app.
+/// invalidation events. A `RedisStore` shared by several instances makes them one app. Password
+/// accounts are kept in memory ([`app_with_stores`] keeps them elsewhere).
 pub fn app_with_store(
     sessions: Sessions<AppSession>,
     base_url: &str,
     outbox: Outbox,
     store: Arc<dyn Store>,
 ) -> Result<Router, Box<dyn Error>> {
+    app_with_stores(sessions, base_url, outbox, store, Arc::new(MemoryPasswordStore::new()))
+}
+
+/// The app on `store`, with the password accounts in `credentials` (the SQL stores keep them in
+/// a table beside their records, so they survive a restart).
+pub fn app_with_stores(
+    sessions: Sessions<AppSession>,
+    base_url: &str,
+    outbox: Outbox,
+    store: Arc<dyn Store>,
+    credentials: Arc<dyn PasswordStore>,
+) -> Result<Router, Box<dyn Error>> {
     let revocations = Revocations::new(Arc::clone(&store));
     let cache = SessionCache::builder(Revocable::new(sessions.clone(), revocations.clone()))
         .invalidations_from(Arc::clone(&store))
         .build();
     let layer = SessionLayer::builder(cache).landing_route("/me").build()?;
+    let revocations_for_flows = revocations.clone();
     let logout = move |State(sessions): State<Sessions<AppSession>>| logout(sessions, revocations);
     let landing = layer.clone();
     let login = move |State(sessions): State<Sessions<AppSession>>, Query(query): Query<Login>| {
@@ -133,132 +150,8 @@ pub fn app_with_store(
         .route("/logout", get(logout_page).post(logout))
         .layer(layer)
         .with_state(sessions.clone());
-    Ok(routes.merge(auth_handler(&sessions, base_url, outbox, store)?.router()))
-}
-
-/// The sign-in flows: a magic link and a one-time code, both ending in the session cookie.
-fn auth_handler(
-    sessions: &Sessions<AppSession>,
-    base_url: &str,
-    outbox: Outbox,
-    store: Arc<dyn Store>,
-) -> Result<AuthHandler, Box<dyn Error>> {
-    let link_outbox = Arc::clone(&outbox);
-    let links = LinkProvider::new(move |link: Link| {
-        let outbox = Arc::clone(&link_outbox);
-        async move {
-            let to = email(&link.claims)?;
-            outbox(Message::Link {
-                to: to.clone(),
-                url: link.url.to_string(),
-            });
-            Ok(page(
-                StatusCode::OK,
-                "Check your email",
-                &format!(
-                    "<h1>Check your email</h1>\
-                     <p>We sent a sign-in link to <b>{}</b>. Open it in this browser to finish signing in; \
-                     it works once.</p>\
-                     <p class=\"hint\">This quickstart sends no email: the link is printed in the terminal \
-                     where it runs.</p>",
-                    escape(&to)
-                ),
-            ))
-        }
-    });
-    let codes = code_provider(outbox);
-    let signed_in = |sessions: &Sessions<AppSession>| {
-        let sessions = sessions.clone();
-        move |claims: UserClaims| {
-            let sessions = sessions.clone();
-            async move {
-                let user_id = email(&claims)?;
-                Ok(sessions.cookie(&AppSession::User { user_id }, "/me")?)
-            }
-        }
-    };
-    Ok(AuthHandler::builder(sessions.clone(), base_url)
-        .store(store)
-        .provider("link", links, signed_in(sessions))
-        .provider("code", codes, signed_in(sessions))
-        .on_error(|provider, error| {
-            // A server-side failure (the store unreachable, say) is for the logs, not the page.
-            let reason = if error.status().is_server_error() {
-                "try again in a moment".to_owned()
-            } else {
-                error.to_string()
-            };
-            let with = match provider {
-                "link" => "a sign-in link",
-                "code" => "a code",
-                other => other,
-            };
-            let message = format!(
-                "<h1>Sign-in did not work</h1><p class=\"error\" role=\"alert\">Signing in with {with} \
-                 failed: {}.</p><p><a href=\"/\">Start again</a></p>",
-                escape(&reason)
-            );
-            page(error.status(), "Sign-in did not work", &message)
-        })
-        .build()?)
-}
-
-/// The one-time-code provider: each code goes to `outbox` (the terminal, in the examples), the
-/// person gets the form to enter it, and a wrong code shows the form again with the attempts left.
-pub(crate) fn code_provider(outbox: Outbox) -> CodeProvider {
-    CodeProvider::new(
-        move |request: CodeRequest| {
-            let outbox = Arc::clone(&outbox);
-            async move {
-                let to = email(&request.claims)?;
-                outbox(Message::Code {
-                    to: to.clone(),
-                    code: request.code,
-                });
-                Ok(code_form(
-                    StatusCode::OK,
-                    &format!(
-                        "<p>We sent a sign-in code to <b>{}</b>.</p>\
-                         <p class=\"hint\">This example sends no email: the code is printed in the \
-                         terminal where it runs.</p>",
-                        escape(&to)
-                    ),
-                ))
-            }
-        },
-        |invalid: CodeInvalid| async move {
-            let left = invalid.attempts_left;
-            let attempts = if left == 1 { "attempt" } else { "attempts" };
-            Ok(code_form(
-                StatusCode::UNAUTHORIZED,
-                &format!("<p class=\"error\" role=\"alert\">That code is not right: {left} {attempts} left.</p>"),
-            ))
-        },
-    )
-}
-
-/// The `email` claim, if it looks like an address.
-pub(crate) fn email(claims: &UserClaims) -> Result<String, FlowError> {
-    claims
-        .get("email")
-        .filter(|email| email.contains('@') && email.len() <= 254)
-        .map(str::to_owned)
-        .ok_or(FlowError::NoClaims)
-}
-
-/// The page that asks for the code just sent (it posts to the code provider's callback).
-pub(crate) fn code_form(status: StatusCode, message: &str) -> Response {
-    page(
-        status,
-        "Enter your code",
-        &format!(
-            "<h1>Enter your code</h1>{message}\
-             <form method=\"post\" action=\"/auth/code/callback\">\
-             <label for=\"code\">Code</label>\
-             <input id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required autofocus>\
-             <button>Sign in</button></form><p><a href=\"/\">Start again</a></p>"
-        ),
-    )
+    let auth = auth_handler(&sessions, base_url, outbox, store, credentials, revocations_for_flows)?;
+    Ok(routes.merge(auth.router()))
 }
 
 /// The quickstart's look: one small inline style sheet, no external assets.
@@ -320,8 +213,9 @@ async fn home(session: Option<Session<AppSession>>) -> Response {
                  <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
                  <button>Email me a sign-in link</button>\
                  <button class=\"secondary\" formaction=\"/auth/code/authorize\">Email me a code instead</button>\
-                 </form><p class=\"hint\">This quickstart sends no email: the link or the code is printed in \
-                 the terminal where it runs.</p></section>\
+                 <button class=\"secondary\" formaction=\"/auth/password/authorize\">Sign in with a password</button>\
+                 </form><p class=\"hint\">This quickstart sends no email: the link, the code or the password \
+                 provider's code is printed in the terminal where it runs.</p></section>\
                  <section><h2>Developer shortcut</h2><form action=\"/login\">\
                  <label for=\"name\">Name</label><input id=\"name\" name=\"name\" autocomplete=\"off\" required>\
                  <button>Sign in without proof</button></form>\
@@ -409,7 +303,8 @@ async fn me(headers: HeaderMap) -> Response {
              <h2>What your handlers receive</h2><p>The typed session, as it travels in the token:</p>\
              <pre>{typed}</pre>\
              <form method=\"post\" action=\"/logout\"><button>Log out</button></form>\
-             <p><a href=\"/\">Home</a></p>",
+             {change}<p><a href=\"/\">Home</a></p>",
+            change = change_password_form(&authenticated.session),
             who = escape(&who(&authenticated.session)),
             left = authenticated.expires_at.map_or_else(String::new, |expires_at| format!(
                 "<p>It ends in {} unless you log out first.</p>",
@@ -426,6 +321,20 @@ async fn me(headers: HeaderMap) -> Response {
         "expires_at": authenticated.expires_at,
     });
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// For a person: a button to the password provider's page that changes their password.
+fn change_password_form(session: &AppSession) -> String {
+    match session {
+        AppSession::User { user_id } => format!(
+            "<form method=\"post\" action=\"/auth/password/authorize\">\
+             <input type=\"hidden\" name=\"action\" value=\"change\">\
+             <input type=\"hidden\" name=\"email\" value=\"{}\">\
+             <button class=\"secondary\">Change your password</button></form>",
+            escape(user_id)
+        ),
+        AppSession::Api(_) => String::new(),
+    }
 }
 
 /// Whether the request is a browser's page load: its `Accept` names HTML.

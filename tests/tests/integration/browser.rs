@@ -18,6 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use auth_examples::quickstart_app::{self as quickstart, Message};
+use auth_runtime::providers::password::PasswordMail;
 use axum::response::Html;
 use axum::routing::get;
 
@@ -170,6 +171,14 @@ fn code_of(message: Message) -> String {
     }
 }
 
+/// The code in a password email (to verify an address or reset a password).
+fn password_code_of(message: Message) -> String {
+    match message {
+        Message::Password(PasswordMail::VerifyEmail { code, .. } | PasswordMail::ResetCode { code, .. }) => code,
+        other => panic!("expected a password email with a code, got {other:?}"),
+    }
+}
+
 /// A code of the same length that is not `code`.
 fn wrong_code(code: &str) -> String {
     code.chars().map(|digit| if digit == '0' { '1' } else { '0' }).collect()
@@ -265,6 +274,94 @@ async fn a_person_signs_in_with_a_code_after_a_wrong_one() {
     browser.wait_for_text("Your session", "signed-in").await;
     assert!(browser.text().await.contains("You are signed in as grace@example.com"));
     assert_session_cookie(&browser).await;
+    browser.close().await;
+}
+
+/// From the home page, "Sign in with a password" with `email`, to the provider's sign-in page.
+async fn open_password_sign_in(browser: &mut Browser, quickstart: &Quickstart, email: &str, step: &str) {
+    browser.open(&quickstart.url("/"), step).await;
+    browser.fill("Email", email).await;
+    browser.click("Sign in with a password").await;
+    browser.wait_for_text("Forgot your password?", step).await;
+}
+
+/// Signs out from `/me`.
+async fn log_out(browser: &mut Browser, step: &str) {
+    browser.click("Log out").await;
+    browser.wait_for_text("You are not signed in", step).await;
+    assert!(browser.cookie("auth-token").await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt install chromium chromium-driver)"]
+async fn a_person_registers_signs_in_and_resets_a_password() {
+    const FIRST: &str = "a long first passphrase for lin";
+    const SECOND: &str = "and a second one after the reset";
+    let test = "password";
+    clear_screenshots(test);
+    let quickstart = Quickstart::start();
+    let driver = Driver::start();
+    let mut browser = driver.browser(test, "").await;
+    let email = "lin@example.com";
+
+    // Register: the address is proved by a code before the account exists.
+    open_password_sign_in(&mut browser, &quickstart, email, "sign-in-page").await;
+    browser.click_link("Create an account").await;
+    browser.wait_for_text("Choose a password", "register-page").await;
+    // A common password is refused with the reason (a short one the field itself refuses).
+    browser.fill("Choose a password", "passwordpassword").await;
+    browser.click("Create account").await;
+    browser
+        .wait_for_text("this password is too common", "common-refused")
+        .await;
+    browser.fill("Choose a password", FIRST).await;
+    browser.click("Create account").await;
+    browser.wait_for_text("We sent a code to", "code-sent").await;
+    let code = password_code_of(quickstart.next_message());
+    browser.fill("Code from the email", &wrong_code(&code)).await;
+    browser.click("Verify").await;
+    browser.wait_for_text("That code is not right", "wrong-code").await;
+    browser.fill("Code from the email", &code).await;
+    browser.click("Verify").await;
+    browser.wait_for_text("Your session", "registered").await;
+    assert!(browser.text().await.contains("You are signed in as lin@example.com"));
+    assert_session_cookie(&browser).await;
+    log_out(&mut browser, "logged-out").await;
+
+    // Sign in with the password.
+    open_password_sign_in(&mut browser, &quickstart, email, "sign-in-again").await;
+    browser.fill("Password", FIRST).await;
+    browser.click("Sign in").await;
+    browser.wait_for_text("Your session", "signed-in").await;
+    log_out(&mut browser, "logged-out-again").await;
+
+    // Forgot: a code, a new password, signed in; the old password is refused after.
+    open_password_sign_in(&mut browser, &quickstart, email, "before-forgot").await;
+    browser.click_link("Forgot your password?").await;
+    browser.wait_for_text("Reset your password", "forgot-page").await;
+    browser.click("Email me a code").await;
+    browser.wait_for_text("Choose a new password", "reset-page").await;
+    let code = password_code_of(quickstart.next_message());
+    browser.fill("Code from the email", &code).await;
+    browser.fill("New password", SECOND).await;
+    browser.click("Set new password").await;
+    browser.wait_for_text("Your session", "reset-signed-in").await;
+    log_out(&mut browser, "logged-out-after-reset").await;
+
+    open_password_sign_in(&mut browser, &quickstart, email, "old-password").await;
+    browser.fill("Password", FIRST).await;
+    browser.click("Sign in").await;
+    browser
+        .wait_for_text(
+            "That email and password do not match an account",
+            "old-password-refused",
+        )
+        .await;
+    assert!(browser.cookie("auth-token").await.is_none());
+    browser.fill("Password", SECOND).await;
+    browser.click("Sign in").await;
+    browser.wait_for_text("Your session", "new-password-signed-in").await;
+    assert!(browser.text().await.contains("You are signed in as lin@example.com"));
     browser.close().await;
 }
 

@@ -27,7 +27,7 @@ fn links_sent(sent: &Sent) -> Vec<String> {
         .iter()
         .filter_map(|message| match message {
             quickstart::Message::Link { url, .. } => Some(path_of(url)),
-            quickstart::Message::Code { .. } => None,
+            quickstart::Message::Code { .. } | quickstart::Message::Password(_) => None,
         })
         .collect()
 }

@@ -31,6 +31,7 @@ mod logs;
 mod middleware;
 mod oidc;
 mod opaque_sessions;
+mod password_flows;
 mod passwords;
 mod properties;
 mod providers;

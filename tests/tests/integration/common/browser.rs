@@ -269,6 +269,18 @@ impl Browser {
             .expect("the button clicks");
     }
 
+    /// Clicks the link whose text is `text`.
+    pub async fn click_link(&self, text: &str) {
+        let xpath = format!("//a[normalize-space(.)={text:?}]");
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|_| panic!("a link {text:?}"))
+            .click()
+            .await
+            .expect("the link clicks");
+    }
+
     /// Clicks the element whose `id` is `id` (a link another site's page offers, say).
     pub async fn click_id(&self, id: &str) {
         self.client
