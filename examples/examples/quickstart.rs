@@ -1,10 +1,12 @@
-//! The quickstart: a small web app that signs people in with a magic link or a one-time code and
-//! keeps them signed in with a typed session cookie.
+//! The quickstart: a small web app that signs people in with a magic link, a one-time code or a
+//! password, and keeps them signed in with a typed session cookie.
 //!
 //! Run with: cargo run --example quickstart
 //!
 //! Then open the printed URL and sign in with any email address. The app does not send email:
-//! the sign-in link and the code are printed in the terminal. Following the link (or entering the
+//! the sign-in link and the codes are printed in the terminal. "Sign in with a password" leads to
+//! the password provider's pages: register (a code proves the address), sign in, reset a
+//! forgotten password; `/me` offers "Change your password". Following the link (or entering the
 //! code) sets the `auth-token` cookie for a typed `AppSession::User` and redirects to `/me`, which
 //! reads the session with the `use_authenticated()` hook: a page in a browser, the session as
 //! JSON for an API client (401 when there is none; the session layer's refusals are pages for a

@@ -256,8 +256,34 @@ pub const FLOW_ORIGIN: &str = "https://app.example.com";
 /// Sign-ins the flows' `on_success` has run.
 static SIGN_INS: AtomicU64 = AtomicU64::new(0);
 
+/// Password sign-ins (and changes) the password provider's `on_success` has run.
+static PASSWORD_SIGN_INS: AtomicU64 = AtomicU64::new(0);
+
+/// The password of the account `ada@example.com` the flows start with; `None` once a change set
+/// one outside ASCII (whose NFKC twins the oracle cannot tell apart).
+static ADA_PASSWORD: Mutex<Option<String>> = Mutex::new(Some(String::new()));
+
+/// Codes the password provider mailed (to verify an address, to reset a password): a guessed
+/// one may sign in, being right. Bounded: past 100 000, new codes are not kept and such sign-ins
+/// not judged.
+static MAILED_CODES: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+const MAILED_CODES_CAPACITY: usize = 100_000;
+
+/// The seeded account's first password.
+pub const ADA_FIRST_PASSWORD: &str = "correct horse battery staple";
+
+/// The last value the flows set for each flow cookie: an input's `Cookie` value `LAST` stands
+/// for it, so a sequence of inputs can walk one flow past its browser binding.
+static LAST_FLOW_COOKIES: LazyLock<Mutex<std::collections::HashMap<String, String>>> = LazyLock::new(Default::default);
+
 static FLOWS: LazyLock<Router> = LazyLock::new(|| {
+    use std::sync::Arc;
+
+    use auth_runtime::password::{Credential, MemoryPasswordStore, PasswordStore, Passwords};
+    use auth_runtime::providers::password::{PasswordClaims, PasswordProvider};
     use auth_runtime::providers::{AuthHandler, CodeProvider, FlowError, FlowResponse, LinkProvider, UserClaims};
+    use auth_runtime::revocation::Revocations;
+    use auth_runtime::store::MemoryStore;
     let links = LinkProvider::new(|_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) });
     let codes = CodeProvider::new(
         |_| async { Ok::<FlowResponse, FlowError>(FlowResponse::default()) },
@@ -267,9 +293,39 @@ static FLOWS: LazyLock<Router> = LazyLock::new(|| {
         SIGN_INS.fetch_add(1, Ordering::SeqCst);
         Ok::<FlowResponse, FlowError>(FlowResponse::default())
     };
+    let passwords = Passwords::new().unwrap_or_else(|error| panic!("argon2id: {error}"));
+    let accounts = Arc::new(MemoryPasswordStore::with_capacity(10_000));
+    RUNTIME.block_on(async {
+        let hash = passwords
+            .hash(ADA_FIRST_PASSWORD)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let ada = Credential::new("ada", hash);
+        accounts
+            .create("ada@example.com", &ada)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+    });
+    *ADA_PASSWORD.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ADA_FIRST_PASSWORD.to_owned());
+    let revocations = Revocations::new(Arc::new(MemoryStore::new()));
+    let password = PasswordProvider::new(passwords, accounts as Arc<dyn PasswordStore>, revocations, |mail| {
+        use auth_runtime::providers::password::PasswordMail;
+        if let PasswordMail::VerifyEmail { code, .. } | PasswordMail::ResetCode { code, .. } = mail {
+            let mut codes = MAILED_CODES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if codes.len() < MAILED_CODES_CAPACITY {
+                codes.insert(code);
+            }
+        }
+        async { Ok::<(), FlowError>(()) }
+    });
+    let on_password = |_: PasswordClaims| async {
+        PASSWORD_SIGN_INS.fetch_add(1, Ordering::SeqCst);
+        Ok::<FlowResponse, FlowError>(FlowResponse::default())
+    };
     AuthHandler::builder(SESSIONS.clone(), FLOW_ORIGIN)
         .provider("link", links, on_success)
         .provider("code", codes, on_success)
+        .provider("password", password, on_password)
         .build()
         .unwrap_or_else(|error| panic!("handler: {error}"))
         .router()
@@ -289,13 +345,21 @@ const STARTED_HERE_CAPACITY: usize = 1_000_000;
 /// - a `POST` a browser sent from another site is refused with 403, signs no one in and starts
 ///   no flow;
 /// - a link's page submits itself only in a browser whose flow cookie a same-origin `POST` to
-///   the link's authorize step set (login CSRF: no flow another site started continues alone).
+///   the link's authorize step set (login CSRF: no flow another site started continues alone);
+/// - the password provider signs in only with the seeded account's password (`sign-in`, or the
+///   `current` of a `change`, which then sets the next one), or with a code it mailed (a
+///   registration's or a reset's, which the input must have guessed): no other password or code.
+///
+/// A `Cookie` value `LAST` is the flow cookie of that name the flows set last, so inputs in a
+/// row (the seeds are replayed sorted by name) can walk one flow step by step.
 ///
 /// Returns the status.
 pub fn sign_in_flow(data: &[u8]) -> u16 {
     let Some((mut request, text)) = request_of(data) else {
         return 0; // Not a request http accepts; nothing of ours runs.
     };
+    LazyLock::force(&FLOWS);
+    with_last_flow_cookies(&mut request);
     let mut foreign = false;
     let mut flow_cookies = Vec::new();
     for (name, value) in request.headers() {
@@ -313,9 +377,14 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let before = SIGN_INS.load(Ordering::SeqCst);
+    let password_before = PASSWORD_SIGN_INS.load(Ordering::SeqCst);
     let mut app = FLOWS.clone();
     let Ok(response) = RUNTIME.block_on(app.call(request));
-    let signed_in = SIGN_INS.load(Ordering::SeqCst) != before;
+    let password_signed_in = PASSWORD_SIGN_INS.load(Ordering::SeqCst) != password_before;
+    let signed_in = SIGN_INS.load(Ordering::SeqCst) != before || password_signed_in;
+    if password_signed_in {
+        check_password_sign_in(&text);
+    }
     let started: Vec<(String, String)> = response
         .headers()
         .get_all(http::header::SET_COOKIE)
@@ -341,6 +410,7 @@ pub fn sign_in_flow(data: &[u8]) -> u16 {
             response.status()
         );
     }
+    remember_flow_cookies(&started);
     let started_here = || STARTED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if method == http::Method::POST && path == "/auth/link/authorize" {
         let mut started_here = started_here();
@@ -507,6 +577,92 @@ fn request_of(data: &[u8]) -> Option<(Request<Body>, String)> {
     }
     let request = builder.body(Body::from(body.to_owned())).ok()?;
     Some((request, text))
+}
+
+/// Replaces a `LAST` cookie value with the flow cookie of that name the flows set last.
+fn with_last_flow_cookies(request: &mut Request<Body>) {
+    let last = LAST_FLOW_COOKIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let headers = request.headers_mut();
+    let values: Vec<http::HeaderValue> = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .map(|value| {
+            let Ok(text) = value.to_str() else {
+                return value.clone();
+            };
+            let replaced: Vec<String> = text
+                .split(';')
+                .map(|pair| match pair.trim().split_once('=') {
+                    Some((name, "LAST")) => format!("{name}={}", last.get(name).map_or("LAST", String::as_str)),
+                    _ => pair.trim().to_owned(),
+                })
+                .collect();
+            http::HeaderValue::from_str(&replaced.join("; ")).unwrap_or_else(|_| value.clone())
+        })
+        .collect();
+    if values.is_empty() {
+        return;
+    }
+    headers.remove(http::header::COOKIE);
+    for value in values {
+        headers.append(http::header::COOKIE, value);
+    }
+}
+
+fn remember_flow_cookies(started: &[(String, String)]) {
+    let mut last = LAST_FLOW_COOKIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (name, value) in started {
+        last.insert(name.clone(), value.clone());
+    }
+}
+
+/// The password oracle: a password sign-in came from `sign-in` with the seeded account's
+/// password, or from a `change` whose `current` is it (the new one then counts).
+fn check_password_sign_in(text: &str) {
+    let body = text.split_once("\n\n").map_or("", |(_, body)| body);
+    let field = |name: &str| {
+        url::form_urlencoded::parse(body.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    let action = field("action").unwrap_or_default();
+    if matches!(action.as_str(), "verify" | "reset") {
+        let codes = MAILED_CODES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let code = field("code").unwrap_or_default();
+        assert!(
+            codes.contains(&code) || codes.len() >= MAILED_CODES_CAPACITY,
+            "a {action} signed in with a code never sent: {text:?}"
+        );
+        return;
+    }
+    let mut known = ADA_PASSWORD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(password) = known.clone() else {
+        return;
+    };
+    let used = if action == "change" {
+        field("current")
+    } else {
+        field("password")
+    };
+    let used = used.unwrap_or_default();
+    // An input outside ASCII may be an NFKC twin of the password: not one the oracle can judge.
+    if used.is_ascii() {
+        assert_eq!(
+            used, password,
+            "signed in with a password that is not the account's: {text:?}"
+        );
+    }
+    assert!(
+        matches!(action.as_str(), "sign-in" | "change"),
+        "a password {action:?} signed in: {text:?}"
+    );
+    if action == "change" {
+        *known = field("password").filter(|new| new.is_ascii());
+    }
 }
 
 /// The client address of an input: one of 65 536, drawn from its bytes, so the per-client limit

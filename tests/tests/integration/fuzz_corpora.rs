@@ -67,6 +67,13 @@ fn sign_in_flow_inputs() {
             // An identity given twice is refused before it is counted.
             "email_twice" => 400,
             "code_cross_site" => 403,
+            // One password flow, step by step (its flow cookie carried from the first input):
+            // the page; a wrong password; a registration (the page asking for the code); a
+            // wrong code; a page by GET; the seeded account's password (the harness's
+            // `on_success` answers 200); the right password from another site.
+            "password_1_authorize" | "password_3_register" | "password_5_page" | "password_6_sign_in" => 200,
+            "password_2_wrong" | "password_4_verify" => 401,
+            "password_7_cross_site" => 403,
             // Found by the fuzzer: a second `Sec-Fetch-Site` that is not same-origin.
             "two-sec-fetch-site-headers" => 403,
             // Found by the fuzzer: `Sec-Fetch-Site: same-origin` beside an `Origin` that is not ours.

@@ -37,6 +37,7 @@
 //! is rehashed at the person's next sign-in.
 
 mod pages;
+mod records;
 mod steps;
 
 use std::fmt;

@@ -1,55 +1,22 @@
-//! The password provider's steps: the flow record one browser's pages share, and each `action`.
+//! The password provider's steps: each `action`, and the pages that start and show a flow.
 
 use std::time::Duration;
 
-use subtle::ConstantTimeEq;
-
-use super::pages::{PasswordPage, PasswordPageKind, PasswordProblem};
-use super::{PASSWORD_CODE_ATTEMPTS, PASSWORD_FLOW_TTL, PasswordClaims, PasswordEvent, PasswordMail, PasswordProvider};
+use super::pages::{PasswordPageKind, PasswordProblem};
+use super::records::{FlowRecord, Purpose, required};
+use super::{PASSWORD_FLOW_TTL, PasswordClaims, PasswordEvent, PasswordMail, PasswordProvider};
 use crate::password::{Credential, Verification, normalized_email};
 use crate::providers::code::random_code;
 use crate::providers::contract::Step;
 use crate::providers::error::{FlowError, FlowResponse};
 use crate::providers::flow::{FlowRequest, flow_id};
-use crate::random::{random_id, random_u64};
+use crate::random::random_u64;
 use crate::telemetry::event;
 
 /// Digits in a registration or reset code.
 const CODE_DIGITS: u32 = 6;
 /// The longest address accepted (RFC 5321's path limit).
 const MAX_EMAIL_LEN: usize = 254;
-
-/// What one browser's flow remembers between its pages.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct FlowRecord {
-    /// The address last typed, to pre-fill the pages.
-    email: String,
-    /// A code on its way, if any.
-    pending: Option<Pending>,
-}
-
-#[derive(serde::Serialize, serde::Deserialize, PartialEq, Eq, Clone, Copy)]
-enum Purpose {
-    Register,
-    Reset,
-}
-
-/// A registration or a reset waiting for its code.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Pending {
-    purpose: Purpose,
-    /// The normalized address.
-    email: String,
-    /// Keys the attempts counter of this code (never the code itself).
-    id: String,
-    code: String,
-    /// Whether the code can succeed: `false` for an address that had an account (register)
-    /// or had none (reset). Such a code was never sent, and every submission is wrong.
-    redeemable: bool,
-    /// The new account's password hash (register).
-    hash: Option<String>,
-    expires_at: u64,
-}
 
 /// The address in `email`, normalized, or why not.
 fn email_of(request: &FlowRequest) -> Result<(String, String), FlowError> {
@@ -65,29 +32,7 @@ fn email_of(request: &FlowRequest) -> Result<(String, String), FlowError> {
     Ok((typed.to_owned(), email))
 }
 
-fn required<'a>(request: &'a FlowRequest, name: &'static str) -> Result<&'a str, FlowError> {
-    request.param(name).ok_or(FlowError::MissingParameter(name))
-}
-
 impl PasswordProvider {
-    fn render(
-        &self,
-        request: &FlowRequest,
-        kind: PasswordPageKind,
-        email: &str,
-        problem: Option<PasswordProblem>,
-    ) -> FlowResponse {
-        let page = PasswordPage {
-            kind,
-            email: email.to_owned(),
-            problem,
-            callback: request.callback_url().to_string(),
-            min_chars: self.policy.minimum_chars(),
-            max_chars: self.policy.maximum_chars(),
-        };
-        (self.pages)(&page)
-    }
-
     /// A new flow in this browser, on the page `kind`.
     pub(super) async fn start(
         &self,
@@ -126,31 +71,6 @@ impl PasswordProvider {
             "change" => self.change(request, &flow).await,
             _ => Err(FlowError::InvalidParameter("action")),
         }
-    }
-
-    async fn load(&self, request: &FlowRequest) -> Result<(String, FlowRecord), FlowError> {
-        let flow = request.flow_state().ok_or(FlowError::MissingState)?;
-        let bytes = request
-            .store()
-            .get(&request.store_key("password", &flow))
-            .await?
-            .ok_or(FlowError::StateExpired)?;
-        let record = serde_json::from_slice(&bytes).map_err(|_| FlowError::StateExpired)?;
-        Ok((flow, record))
-    }
-
-    async fn save(&self, request: &FlowRequest, flow: &str, record: &FlowRecord) -> Result<(), FlowError> {
-        let bytes = serde_json::to_vec(record).map_err(FlowError::other)?;
-        request
-            .store()
-            .put(&request.store_key("password", flow), bytes, PASSWORD_FLOW_TTL)
-            .await?;
-        Ok(())
-    }
-
-    async fn end(&self, request: &FlowRequest, flow: &str) -> Result<(), FlowError> {
-        request.store().remove(&request.store_key("password", flow)).await?;
-        Ok(())
     }
 
     /// Checks `password` for `email`: the account's hash, or the same work on a dummy one.
@@ -254,93 +174,6 @@ impl PasswordProvider {
             .await?;
         self.send(request, mail);
         Ok(self.render(request, PasswordPageKind::Reset, &typed, None))
-    }
-
-    /// Remembers a code on its way (or, not `redeemable`, one that was never sent).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one private call per purpose, each field named at the call"
-    )]
-    async fn wait_for_code(
-        &self,
-        request: &FlowRequest,
-        flow: &str,
-        typed: &str,
-        purpose: Purpose,
-        code: String,
-        redeemable: bool,
-        hash: Option<String>,
-    ) -> Result<(), FlowError> {
-        let id = random_id::<16>().map_err(FlowError::other)?;
-        let record = FlowRecord {
-            email: typed.to_owned(),
-            pending: Some(Pending {
-                purpose,
-                email: normalized_email(typed),
-                id,
-                code,
-                redeemable,
-                hash,
-                expires_at: request.now()?.saturating_add(self.code_ttl.as_secs()),
-            }),
-        };
-        self.save(request, flow, &record).await
-    }
-
-    /// Hands `mail` to the mailer on a task of its own: its time and its failure stay out of
-    /// the answer (a failure is logged).
-    fn send(&self, request: &FlowRequest, mail: PasswordMail) {
-        let mailer = std::sync::Arc::clone(&self.mailer);
-        let provider = request.provider().to_owned();
-        tokio::spawn(async move {
-            if let Err(error) = mailer(mail).await {
-                event!(warn, SIGN_IN, provider = provider.as_str(), error = %error, "password email not sent");
-                let _ = (error, provider);
-            }
-        });
-    }
-
-    /// The submitted code against the pending one of `purpose`: `Ok(Ok(pending))` when right,
-    /// `Ok(Err(page))` with the page to show when wrong.
-    async fn redeem(
-        &self,
-        request: &FlowRequest,
-        flow: &str,
-        record: FlowRecord,
-        purpose: Purpose,
-        kind: PasswordPageKind,
-    ) -> Result<Result<Pending, FlowResponse>, FlowError> {
-        let submitted = required(request, "code")?;
-        let pending = record
-            .pending
-            .filter(|pending| pending.purpose == purpose)
-            .ok_or(FlowError::CodeExpired)?;
-        let cleared = FlowRecord {
-            email: record.email,
-            pending: None,
-        };
-        if request.now()? >= pending.expires_at {
-            self.save(request, flow, &cleared).await?;
-            return Err(FlowError::CodeExpired);
-        }
-        request.count_code_try_of(&pending.email).await?;
-        let attempts = request
-            .store()
-            .increment(&request.security_key("attempts", &pending.id), self.code_ttl)
-            .await?;
-        let matches: bool = submitted.as_bytes().ct_eq(pending.code.as_bytes()).into();
-        let max = u64::from(PASSWORD_CODE_ATTEMPTS);
-        if matches && pending.redeemable && attempts <= max {
-            self.save(request, flow, &cleared).await?;
-            return Ok(Ok(pending));
-        }
-        if attempts >= max {
-            self.save(request, flow, &cleared).await?;
-            return Err(FlowError::TooManyAttempts);
-        }
-        let attempts_left = PASSWORD_CODE_ATTEMPTS.saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX));
-        let problem = Some(PasswordProblem::WrongCode { attempts_left });
-        Ok(Err(self.render(request, kind, &cleared.email, problem)))
     }
 
     async fn verify(
@@ -483,8 +316,11 @@ impl PasswordProvider {
             let into_second = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |since| since.subsec_millis());
-            let rest = 1000u32.saturating_sub(into_second).saturating_add(5);
-            tokio::time::sleep(Duration::from_millis(u64::from(rest))).await;
+            let rest = Duration::from_millis(u64::from(1000u32.saturating_sub(into_second).saturating_add(5)));
+            // On the blocking pool, which every tokio runtime has (a timer needs one built with it).
+            tokio::task::spawn_blocking(move || std::thread::sleep(rest))
+                .await
+                .map_err(FlowError::other)?;
         }
         Ok(())
     }
