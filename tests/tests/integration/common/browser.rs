@@ -259,26 +259,31 @@ impl Browser {
 
     /// Clicks the button whose text is `text`.
     pub async fn click(&self, text: &str) {
-        let xpath = format!("//button[normalize-space(.)={text:?}]");
-        self.client
-            .find(Locator::XPath(&xpath))
-            .await
-            .unwrap_or_else(|_| panic!("a button {text:?}"))
-            .click()
-            .await
-            .expect("the button clicks");
+        self.click_at(
+            &format!("//button[normalize-space(.)={text:?}]"),
+            &format!("a button {text:?}"),
+        )
+        .await;
     }
 
     /// Clicks the link whose text is `text`.
     pub async fn click_link(&self, text: &str) {
-        let xpath = format!("//a[normalize-space(.)={text:?}]");
+        self.click_at(
+            &format!("//a[normalize-space(.)={text:?}]"),
+            &format!("a link {text:?}"),
+        )
+        .await;
+    }
+
+    /// Clicks the element at `xpath`, which the test describes as `what`.
+    async fn click_at(&self, xpath: &str, what: &str) {
         self.client
-            .find(Locator::XPath(&xpath))
+            .find(Locator::XPath(xpath))
             .await
-            .unwrap_or_else(|_| panic!("a link {text:?}"))
+            .unwrap_or_else(|_| panic!("{what}"))
             .click()
             .await
-            .expect("the link clicks");
+            .unwrap_or_else(|error| panic!("{what} clicks: {error}"));
     }
 
     /// Clicks the element whose `id` is `id` (a link another site's page offers, say).
