@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
-use http::header::{CONTENT_TYPE, HeaderValue, ORIGIN, SET_COOKIE};
+use http::header::{HeaderValue, ORIGIN, SET_COOKIE};
 use http::{HeaderMap, Method, Uri};
 use url::Url;
 
 use super::authorization::complete::Start;
 use super::authorization::{AUTHORIZATION_PARAMETER, AuthorizationServer};
 use super::error::{FlowError, FlowResponse, MAX_BODY, MAX_CLAIMS_LEN};
+use super::form_fields::{is_form, take_landing_binding, take_one};
 use super::limits::{RateLimits, normalized_identity};
 use crate::cookie::CookieOptions;
 use crate::landing::nonce::{LANDING_NONCE_PARAMETER, binding_of, is_binding};
@@ -450,36 +451,6 @@ impl FlowRequest {
     }
 }
 
-/// Takes the `landing_nonce` parameters out of `params` (it is not a claim): none, or exactly one
-/// well-formed binding.
-fn take_landing_binding(params: &mut Vec<(String, String)>) -> Result<Option<String>, ()> {
-    take_one(params, LANDING_NONCE_PARAMETER)?.map_or(Ok(None), |binding| {
-        if is_binding(&binding) {
-            Ok(Some(binding))
-        } else {
-            Err(())
-        }
-    })
-}
-
-/// Takes the parameters called `name` out of `params` (the handler's own, never a claim): none,
-/// or exactly one.
-fn take_one(params: &mut Vec<(String, String)>, name: &str) -> Result<Option<String>, ()> {
-    let mut found = Vec::new();
-    params.retain(|(key, value)| {
-        let ours = key == name;
-        if ours {
-            found.push(value.clone());
-        }
-        !ours
-    });
-    match found.as_slice() {
-        [] => Ok(None),
-        [value] => Ok(Some(value.clone())),
-        _ => Err(()),
-    }
-}
-
 /// What the handler knows about one mounted provider.
 pub(crate) struct Mount {
     pub(crate) name: String,
@@ -503,14 +474,4 @@ pub(crate) fn clamp_ttl(ttl: Duration) -> Duration {
 /// 32 random bytes, base64url: flow identifiers nobody can guess.
 pub(crate) fn flow_id() -> Result<String, FlowError> {
     random_id::<32>().map_err(|error| FlowError::Issue(IssueError::Random(error)))
-}
-
-/// Whether `headers` say the body is an HTML form (`application/x-www-form-urlencoded`, any
-/// parameters after `;` aside).
-pub(crate) fn is_form(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }

@@ -19,7 +19,8 @@
 //! flow cookie scoped to `{prefix}/{provider}` that holds only a random identifier.
 //!
 //! One file per part: `error.rs` (why a flow stops), `error_page.rs` (what a failed step shows),
-//! `flow.rs` (one step's request, the flow cookie and flow tokens), `contract.rs` (the
+//! `flow.rs` (one step's request, the flow cookie and flow tokens), `form_fields.rs` (the
+//! form fields a step reads first), `contract.rs` (the
 //! [`Provider`] trait), `mounted.rs` (a provider with its `on_success`, type-erased),
 //! `limits.rs` (the rate limits), `builder.rs` (the handler's builder), `handler.rs` (the router
 //! and step dispatch), `token_endpoint.rs` (`POST <prefix>/token`) and `token_answer.rs` (its
@@ -40,6 +41,7 @@ pub(crate) mod contract;
 pub(crate) mod error;
 mod error_page;
 pub(crate) mod flow;
+mod form_fields;
 mod form_post;
 pub(crate) mod handler;
 pub(crate) mod limits;

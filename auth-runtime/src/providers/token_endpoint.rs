@@ -12,7 +12,7 @@ use http::header::AUTHORIZATION;
 use super::authorization::AuthorizationServer;
 use super::authorization::grant::{ClientAuth, invalid_client};
 use super::error::FlowResponse;
-use super::flow::is_form;
+use super::form_fields::is_form;
 use super::token_answer::{FormParams, answer, error, token_answer};
 use crate::refresh::{Presenter, Refresher};
 

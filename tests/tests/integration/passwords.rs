@@ -2,8 +2,6 @@
 //! `@openauthjs/openauth` package (tests/issuers' npm lock file), verify here and move to
 //! argon2id; an account that does not exist costs what a wrong password costs.
 
-use std::time::Instant;
-
 use auth_runtime::password::{Credential, Passwords, Verification};
 
 use crate::common::backends::{Backend, Engine};
@@ -57,29 +55,20 @@ fn openauths_stored_hashes_verify_and_move_to_argon2id() {
 /// interleaved samples in one run (never a wall-clock threshold).
 #[test]
 fn an_unknown_account_takes_as_long_as_a_wrong_password() {
-    crate::common::runtime().block_on(async {
-        let passwords = Passwords::new().expect("argon2id");
-        let stored = passwords.hash(PASSWORD).await.expect("hashed");
-        let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
-        for _ in 0..9 {
-            let started = Instant::now();
-            let _ = passwords.verify("a wrong password entirely", &stored).await;
-            wrong.push(started.elapsed());
-            let started = Instant::now();
-            let _ = passwords.verify_unknown("a wrong password entirely").await;
-            unknown.push(started.elapsed());
-        }
-        wrong.sort();
-        unknown.sort();
-        let ratio = unknown[4].as_secs_f64() / wrong[4].as_secs_f64();
-        println!("median unknown / median wrong password: {ratio:.2}");
-        assert!(
-            (0.5..2.0).contains(&ratio),
-            "unknown {:?} vs wrong {:?}",
-            unknown[4],
-            wrong[4]
-        );
-    });
+    let runtime = crate::common::runtime();
+    let passwords = Passwords::new().expect("argon2id");
+    let stored = runtime.block_on(passwords.hash(PASSWORD)).expect("hashed");
+    let (wrong, unknown, ratio) = crate::common::timing::ratio_of_medians(
+        15,
+        || {
+            let _ = runtime.block_on(passwords.verify("a wrong password entirely", &stored));
+        },
+        || {
+            let _ = runtime.block_on(passwords.verify_unknown("a wrong password entirely"));
+        },
+    );
+    println!("median unknown / median wrong password: {ratio:.2}");
+    assert!((0.5..2.0).contains(&ratio), "unknown {unknown:?} vs wrong {wrong:?}");
 }
 
 /// The credential store's contract, on two instances of one state: of eight registrations of

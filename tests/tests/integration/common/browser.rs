@@ -165,7 +165,17 @@ impl Browser {
     pub async fn shot(&mut self, step: &str) {
         self.step += 1;
         let name = format!("{}{:02}-{step}.png", self.prefix, self.step);
-        let png = self.client.screenshot().await.expect("a screenshot");
+        // A page still navigating cannot be captured ("not attached to an active page"): three
+        // tries, 200 ms apart.
+        let mut png = self.client.screenshot().await;
+        for _ in 0..2 {
+            if png.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            png = self.client.screenshot().await;
+        }
+        let png = png.expect("a screenshot");
         std::fs::write(self.dir.join(&name), png).expect("the screenshot is written");
     }
 

@@ -11,6 +11,7 @@ pub mod node;
 pub mod redis_server;
 pub mod standin;
 pub mod stores;
+pub mod timing;
 pub mod tools;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
