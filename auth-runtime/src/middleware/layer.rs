@@ -144,7 +144,13 @@ where
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             let decision = shared
-                .decide(request.method(), request.uri(), request.headers(), request.extensions())
+                .decide(
+                    request.method(),
+                    request.uri(),
+                    request.version(),
+                    request.headers(),
+                    request.extensions(),
+                )
                 .await;
             let (session, clear) = match decision {
                 Next::Respond(response) => return Ok(response.map(SessionBody::full)),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, SET_COOKIE};
-use http::{Extensions, HeaderMap, Method, Uri};
+use http::{Extensions, HeaderMap, Method, Uri, Version};
 
 use super::authz::{Decision, Rules};
 use super::canonical::is_canonical;
@@ -25,6 +25,7 @@ impl<V: SessionVerifier> Shared<V> {
         &self,
         method: &Method,
         uri: &Uri,
+        version: Version,
         headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Next {
@@ -43,7 +44,7 @@ impl<V: SessionVerifier> Shared<V> {
         if skipped && (self.rules.is_some() || is_canonical(path)) {
             return Next::Continue(None, CookieUpdate::Keep);
         }
-        let decision = self.decide_session(method, uri, headers, extensions).await;
+        let decision = self.decide_session(method, uri, version, headers, extensions).await;
         match (&self.rules, decision) {
             (Some(rules), Next::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
             (_, decision) => decision,
@@ -86,7 +87,14 @@ impl<V: SessionVerifier> Shared<V> {
 
     /// The session of a request the layer covers: the landing route, the credential, CSRF, and
     /// verification through the cache.
-    async fn decide_session(&self, method: &Method, uri: &Uri, headers: &HeaderMap, extensions: &Extensions) -> Next {
+    async fn decide_session(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        version: Version,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Next {
         let path = uri.path();
         let format = Format::of(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
@@ -103,7 +111,10 @@ impl<V: SessionVerifier> Shared<V> {
         });
         let (token, source) = match credential {
             Ok(Credential::None) => {
-                if let Some(refreshed) = self.refresh_from_cookie(method, uri, headers, extensions).await {
+                if let Some(refreshed) = self
+                    .refresh_from_cookie(method, uri, version, headers, extensions)
+                    .await
+                {
                     return refreshed;
                 }
                 return Next::Continue(None, CookieUpdate::Keep);
@@ -121,7 +132,7 @@ impl<V: SessionVerifier> Shared<V> {
             }
         };
         if source == TokenSource::Cookie
-            && let Some(refused) = self.cross_site(method, uri, headers, format)
+            && let Some(refused) = self.cross_site(method, uri, version, headers, format)
         {
             return refused;
         }
@@ -145,7 +156,9 @@ impl<V: SessionVerifier> Shared<V> {
                 // that could not answer) is replaced when the refresh cookie is there.
                 if source == TokenSource::Cookie
                     && !matches!(*error, VerifierError::BackendUnavailable(_))
-                    && let Some(refreshed) = self.refresh_from_cookie(method, uri, headers, extensions).await
+                    && let Some(refreshed) = self
+                        .refresh_from_cookie(method, uri, version, headers, extensions)
+                        .await
                 {
                     return refreshed;
                 }
@@ -160,8 +173,21 @@ impl<V: SessionVerifier> Shared<V> {
 
     /// The CSRF rule for a request that carries a session (or refresh) cookie: an unsafe method
     /// must come from this site, or it is refused with 403 before the cookie is used.
-    pub(super) fn cross_site(&self, method: &Method, uri: &Uri, headers: &HeaderMap, format: Format) -> Option<Next> {
-        if !self.csrf || !is_unsafe(method) || same_origin(headers, uri, &self.origins, &self.site) {
+    ///
+    /// A native gRPC call (HTTP/2, `content-type: application/grpc...` but not gRPC-Web) is not
+    /// checked: it sends no `Origin`, and a browser cannot send that content type to another
+    /// origin without a CORS preflight, which a gRPC service does not answer. gRPC-Web, which a
+    /// page on another site can send, is checked like any request.
+    pub(super) fn cross_site(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        version: Version,
+        headers: &HeaderMap,
+        format: Format,
+    ) -> Option<Next> {
+        let native_grpc = format == Format::Grpc && version == Version::HTTP_2;
+        if !self.csrf || !is_unsafe(method) || native_grpc || same_origin(headers, uri, &self.origins, &self.site) {
             return None;
         }
         event!(
@@ -192,6 +218,7 @@ impl<V: SessionVerifier> Shared<V> {
         &self,
         method: &Method,
         uri: &Uri,
+        version: Version,
         headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Option<Next> {
@@ -207,7 +234,10 @@ impl<V: SessionVerifier> Shared<V> {
                 );
                 Some(Next::Continue(None, CookieUpdate::Clear))
             }
-            RefreshCookie::One(token) => Some(self.refreshed(refresh, &token, method, uri, headers, extensions).await),
+            RefreshCookie::One(token) => Some(
+                self.refreshed(refresh, &token, method, uri, version, headers, extensions)
+                    .await,
+            ),
         }
     }
 
@@ -219,12 +249,13 @@ impl<V: SessionVerifier> Shared<V> {
         refresh_token: &str,
         method: &Method,
         uri: &Uri,
+        version: Version,
         headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Next {
         let format = Format::of(headers);
         // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
-        if let Some(refused) = self.cross_site(method, uri, headers, format) {
+        if let Some(refused) = self.cross_site(method, uri, version, headers, format) {
             return refused;
         }
         let (pair, cookies) = match refresh.refresh(refresh_token, headers, extensions).await {

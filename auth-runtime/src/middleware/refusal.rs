@@ -12,6 +12,11 @@
 //! | the server is configured so that it cannot apply a limit (no client address) | 500 | `server_misconfigured` | 13 Internal |
 //! | the session layer is not installed on the route | 500 | `session_layer_missing` | 13 Internal |
 //!
+//! A gRPC request gets a trailers-only response (HTTP 200, `grpc-status` and `grpc-message` in
+//! the headers). A gRPC-Web request (`application/grpc-web`, from a browser) gets gRPC-Web's own
+//! form: HTTP 200 and a body holding only the trailer frame (flag `0x80`, the length, then
+//! `grpc-status` and `grpc-message` lines), base64-encoded for `application/grpc-web-text`.
+//!
 //! The HTTP body is `{"error": "<name>", "reason": "<what happened>"}`; a 401 carries
 //! `WWW-Authenticate: Bearer` (with `error="invalid_token"` for a refused token, RFC 6750), a
 //! 503 `Retry-After: 1`, a 429 the `Retry-After` of its limit (set by the caller), and every
@@ -34,15 +39,25 @@ pub(crate) enum Format {
     Html,
     /// Trailers-only gRPC (`content-type: application/grpc...`).
     Grpc,
+    /// gRPC-Web (`content-type: application/grpc-web...`); `text` for `application/grpc-web-text`,
+    /// whose body is base64.
+    GrpcWeb {
+        /// Whether the body is base64 (`application/grpc-web-text`).
+        text: bool,
+    },
 }
 
 impl Format {
     /// The format `headers` ask for: gRPC by content type, HTML when `Accept` names it.
     pub(crate) fn of(headers: &HeaderMap) -> Format {
-        let grpc = headers
-            .get(CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
-        if grpc {
+        let content_type = headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default();
+        if content_type.starts_with(b"application/grpc-web-text") {
+            return Format::GrpcWeb { text: true };
+        }
+        if content_type.starts_with(b"application/grpc-web") {
+            return Format::GrpcWeb { text: false };
+        }
+        if content_type.starts_with(b"application/grpc") {
             return Format::Grpc;
         }
         let html = headers
@@ -134,6 +149,7 @@ impl Refusal {
     pub(crate) fn response(self, reason: &str, format: Format) -> Response<Bytes> {
         let mut response = match format {
             Format::Grpc => return self.grpc_response(reason),
+            Format::GrpcWeb { text } => return self.grpc_web_response(reason, text),
             Format::Json => {
                 let body = serde_json::json!({ "error": self.name(), "reason": reason }).to_string();
                 let mut response = Response::new(Bytes::from(body));
@@ -180,6 +196,28 @@ impl Refusal {
         response
     }
 
+    /// gRPC-Web's refusal: the status in a trailer frame, the body's only frame.
+    fn grpc_web_response(self, reason: &str, text: bool) -> Response<Bytes> {
+        let message = percent_encoding::utf8_percent_encode(reason, percent_encoding::NON_ALPHANUMERIC);
+        let trailers = format!("grpc-status:{}\r\ngrpc-message:{message}\r\n", self.grpc_status());
+        let mut frame = Vec::with_capacity(5 + trailers.len());
+        frame.push(0x80);
+        frame.extend_from_slice(&u32::try_from(trailers.len()).unwrap_or(u32::MAX).to_be_bytes());
+        frame.extend_from_slice(trailers.as_bytes());
+        let (body, content_type) = if text {
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&frame);
+            (Bytes::from(encoded), "application/grpc-web-text+proto")
+        } else {
+            (Bytes::from(frame), "application/grpc-web+proto")
+        };
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+
     fn grpc_response(self, reason: &str) -> Response<Bytes> {
         let mut response = Response::new(Bytes::new());
         let headers = response.headers_mut();
@@ -196,6 +234,25 @@ impl Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// gRPC-Web's trailer frame, byte for byte: flag 0x80, the big-endian length, the lines.
+    #[test]
+    fn grpc_web_refusals_are_one_trailer_frame() {
+        let response = Refusal::Forbidden.response("no way", Format::GrpcWeb { text: false });
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/grpc-web+proto");
+        let trailers = b"grpc-status:7\r\ngrpc-message:no%20way\r\n";
+        let mut expected = vec![0x80, 0, 0, 0, trailers.len() as u8];
+        expected.extend_from_slice(trailers);
+        assert_eq!(response.body().as_ref(), expected.as_slice());
+        let text = Refusal::Forbidden.response("no way", Format::GrpcWeb { text: true });
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(text.body())
+            .expect("base64");
+        assert_eq!(decoded, expected);
+        assert_eq!(text.headers()[CONTENT_TYPE], "application/grpc-web-text+proto");
+    }
 
     #[test]
     fn every_refusal_has_the_one_json_shape() {
@@ -249,6 +306,11 @@ mod tests {
             page.contains("The token &lt;b&gt;expired&lt;/b&gt;."),
             "escaped: {page}"
         );
+        let mut web = HeaderMap::new();
+        web.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc-web+proto"));
+        assert_eq!(Format::of(&web), Format::GrpcWeb { text: false });
+        web.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc-web-text"));
+        assert_eq!(Format::of(&web), Format::GrpcWeb { text: true });
         let unavailable = Refusal::Unavailable.response("try again", Format::Html);
         assert_eq!(unavailable.headers()[RETRY_AFTER], "1");
     }

@@ -16,6 +16,7 @@ use common::*;
 use http::uri::PathAndQuery;
 use tonic::{Code, Status};
 use tonic_prost::ProstCodec;
+use tower_layer::Layer as _;
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct WhoAmIRequest {}
@@ -181,6 +182,97 @@ fn tonic_server_behind_the_session_layer() {
             "public",
             "a skip pattern on package.Service/Method, with a wildcard, lets the call through unauthenticated"
         );
+        server.abort();
+    });
+}
+
+/// A native gRPC client (HTTP/2, `application/grpc`) may carry the session cookie: it sends no
+/// `Origin`, and no browser can send its content type to another origin without a preflight, so
+/// the CSRF check lets it through. gRPC-Web, which a page on another site can send with the
+/// cookie, is still checked, and its refusal is written in gRPC-Web's own format: tonic-web's
+/// client reads it as `PermissionDenied`.
+#[test]
+fn native_grpc_with_a_cookie_passes_and_cross_site_grpc_web_is_refused_in_its_format() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let sessions: Sessions<AppSession> = builder(hs256_key()).build().expect("valid");
+        let layer = SessionLayer::builder(SessionCache::new(sessions.clone()))
+            .build()
+            .expect("valid layer");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("address");
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .accept_http1(true)
+                .layer(layer)
+                .layer(tonic_web::GrpcWebLayer::new())
+                .add_service(Identity)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        let token = sessions.create(&user("ada")).expect("issues");
+        let cookie = format!("auth-token={token}");
+
+        // Native gRPC over HTTP/2 with the cookie and no Origin (was 403 before).
+        let who = call_with(addr, METHOD, &[("cookie", &cookie)]).await;
+        assert_eq!(who.expect("a native gRPC call with the cookie"), "ada");
+
+        // gRPC-Web over HTTP/1.1 through tonic-web's client.
+        let web = |origin: String| {
+            let cookie = cookie.clone();
+            async move {
+                let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http::<tonic_web::GrpcWebCall<tonic::body::Body>>();
+                let service = tonic_web::GrpcWebClientLayer::new().layer(http);
+                let origin_uri: http::Uri = format!("http://{addr}").parse().expect("uri");
+                let mut client = tonic::client::Grpc::with_origin(service, origin_uri);
+                client.ready().await.expect("ready");
+                let mut request = tonic::Request::new(WhoAmIRequest {});
+                request.metadata_mut().insert("cookie", cookie.parse().expect("ascii"));
+                request.metadata_mut().insert("origin", origin.parse().expect("ascii"));
+                let codec = ProstCodec::<WhoAmIRequest, WhoAmIReply>::default();
+                client
+                    .unary(request, PathAndQuery::from_static(METHOD), codec)
+                    .await
+                    .map(|reply| reply.into_inner().user_id)
+            }
+        };
+        let own = web(format!("http://{addr}")).await;
+        assert_eq!(own.expect("gRPC-Web from the service's own origin"), "ada");
+        let refused = web("https://evil.example".to_owned())
+            .await
+            .expect_err("gRPC-Web from another site with the cookie");
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert!(refused.message().contains("cross-site"), "{refused:?}");
+        // The same refusal on the wire, for `application/grpc-web-text`: HTTP 200 and a body that
+        // is the base64 of one trailer frame (flag 0x80, length, lines), no status in headers.
+        let raw = tokio::task::spawn_blocking(move || {
+            let headers = [
+                ("content-type", "application/grpc-web-text"),
+                ("x-grpc-web", "1"),
+                ("origin", "https://evil.example"),
+                ("cookie", cookie.as_str()),
+            ];
+            crate::common::client::send_body(addr, "POST", METHOD, &headers, "AAAAAAA=")
+        })
+        .await
+        .expect("the raw call");
+        assert_eq!(raw.status, 200);
+        assert_eq!(raw.header("content-type"), Some("application/grpc-web-text+proto"));
+        assert_eq!(raw.header("grpc-status"), None);
+        use base64::Engine as _;
+        let frame = base64::engine::general_purpose::STANDARD
+            .decode(raw.body.trim())
+            .expect("base64");
+        let trailers =
+            b"grpc-status:7\r\ngrpc-message:cross%2Dsite%20request%20with%20the%20session%20cookie%20refused\r\n";
+        let mut expected = vec![0x80];
+        expected.extend_from_slice(&u32::try_from(trailers.len()).expect("short").to_be_bytes());
+        expected.extend_from_slice(trailers);
+        assert_eq!(frame, expected);
         server.abort();
     });
 }
