@@ -234,30 +234,27 @@ impl<V: SessionVerifier> Shared<V> {
                 );
                 Some(Next::Continue(None, CookieUpdate::Clear))
             }
-            RefreshCookie::One(token) => Some(
-                self.refreshed(refresh, &token, method, uri, version, headers, extensions)
-                    .await,
-            ),
+            RefreshCookie::One(token) => {
+                // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
+                if let Some(refused) = self.cross_site(method, uri, version, headers, Format::of(headers)) {
+                    return Some(refused);
+                }
+                Some(self.refreshed(refresh, &token, uri, headers, extensions).await)
+            }
         }
     }
 
-    /// The request's session from its refresh cookie: a new pair (shared with the requests that
-    /// carry the same refresh token), verified like any token.
+    /// The request's session from its refresh cookie (the CSRF rule has passed): a new pair
+    /// (shared with the requests that carry the same refresh token), verified like any token.
     async fn refreshed(
         &self,
         refresh: &LayerRefresh,
         refresh_token: &str,
-        method: &Method,
         uri: &Uri,
-        version: Version,
         headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Next {
         let format = Format::of(headers);
-        // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
-        if let Some(refused) = self.cross_site(method, uri, version, headers, format) {
-            return refused;
-        }
         let (pair, cookies) = match refresh.refresh(refresh_token, headers, extensions).await {
             Ok(refreshed) => refreshed,
             Err(error) => return self.refresh_refused(&error, uri, format),
