@@ -251,27 +251,32 @@ impl CookieOptions {
 
     /// The values of every cookie with our name in the request, in order.
     pub(crate) fn find(&self, headers: &HeaderMap) -> Vec<String> {
-        let mut found = Vec::new();
-        for header in headers.get_all(COOKIE) {
-            // Not `to_str`: one cookie with non-ASCII bytes must not hide ours, which is ASCII.
-            // Strict UTF-8 first: the lossy decoder is several times slower on the usual valid header.
-            let text = match std::str::from_utf8(header.as_bytes()) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(header.as_bytes()),
-            };
-            // `name=value` pairs split on `;`, name and value trimmed, no decoding: what the cookie
-            // crate's `split_parse` finds (a unit test holds the two to it), without building a
-            // full `Cookie` for every pair, which was a third of the cost of a cached request.
-            for pair in text.split(';') {
-                if let Some((name, value)) = pair.split_once('=')
-                    && name.trim() == self.name
-                {
-                    found.push(value.trim().to_owned());
-                }
+        cookie_values(headers, &self.name)
+    }
+}
+
+/// The values of every cookie called `name` in the request, in order.
+pub(crate) fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for header in headers.get_all(COOKIE) {
+        // Not `to_str`: one cookie with non-ASCII bytes must not hide ours, which is ASCII.
+        // Strict UTF-8 first: the lossy decoder is several times slower on the usual valid header.
+        let text = match std::str::from_utf8(header.as_bytes()) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(header.as_bytes()),
+        };
+        // `name=value` pairs split on `;`, name and value trimmed, no decoding: what the cookie
+        // crate's `split_parse` finds (a unit test holds the two to it), without building a
+        // full `Cookie` for every pair, which was a third of the cost of a cached request.
+        for pair in text.split(';') {
+            if let Some((pair_name, value)) = pair.split_once('=')
+                && pair_name.trim() == name
+            {
+                found.push(value.trim().to_owned());
             }
         }
-        found
     }
+    found
 }
 
 /// RFC 6265 `token` characters (RFC 7230 `tchar`).

@@ -6,28 +6,153 @@
 //! never a silent fall back to public. Two tokens of one source (two `Authorization` headers, two
 //! session cookies, as cookie tossing from a sibling subdomain produces) are refused as ambiguous
 //! rather than guessing which one the user meant.
+//!
+//! The session layer reads from the [`CredentialSource`]s it is given, in order: besides those
+//! two, a header by name (`x-session-token`), another cookie, another `Authorization` scheme, a
+//! query parameter on one route only, or a closure (Connectum's `extractToken`).
 
-use http::HeaderMap;
+use std::fmt;
+use std::sync::Arc;
+
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, Uri};
+
+use crate::cookie::cookie_values;
 
 use crate::token::claims::VerifiedToken;
 use crate::token::error::TokenError;
 
 /// Where a request's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenSource {
     /// `Authorization: Bearer`.
     Bearer,
     /// The session cookie.
     Cookie,
+    /// Another `Authorization` scheme ([`CredentialSource::Scheme`]).
+    Authorization,
+    /// A header by name ([`CredentialSource::Header`]).
+    Header,
+    /// A cookie other than the session cookie ([`CredentialSource::NamedCookie`]).
+    OtherCookie,
+    /// A query parameter on its route ([`CredentialSource::Query`]).
+    Query,
+    /// The application's closure ([`CredentialSource::custom`]).
+    Custom,
 }
 
 impl TokenSource {
-    /// `bearer` or `cookie`, as events and logs name the source.
+    /// `bearer`, `cookie`, `authorization`, `header`, `other_cookie`, `query` or `custom`, as
+    /// events and logs name the source.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenSource::Bearer => "bearer",
             TokenSource::Cookie => "cookie",
+            TokenSource::Authorization => "authorization",
+            TokenSource::Header => "header",
+            TokenSource::OtherCookie => "other_cookie",
+            TokenSource::Query => "query",
+            TokenSource::Custom => "custom",
+        }
+    }
+
+    /// Whether a browser sends the token on its own (a cookie, or a closure that may read one):
+    /// such a request's unsafe methods must come from this site.
+    #[cfg_attr(not(feature = "middleware"), allow(dead_code, reason = "only the layer checks CSRF"))]
+    pub(crate) fn is_ambient(self) -> bool {
+        matches!(
+            self,
+            TokenSource::Cookie | TokenSource::OtherCookie | TokenSource::Custom
+        )
+    }
+}
+
+/// A closure that finds a request's token (Connectum's `extractToken`).
+pub type ExtractToken = dyn Fn(&HeaderMap, &Uri) -> Option<String> + Send + Sync;
+
+/// One place the session layer looks for a token
+/// ([`SessionLayerBuilder::credential_sources`](crate::SessionLayerBuilder::credential_sources)).
+/// Each refuses a request that carries its credential twice (two headers of the name, two
+/// cookies of the name, two `Authorization` headers, the parameter twice): never guessed between.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// The session cookie (the layer's `cookie` options).
+    Cookie,
+    /// `Authorization: <scheme> <token>` for another scheme (`Session`, `DPoP`, ...; matched
+    /// case-insensitively).
+    Scheme(String),
+    /// The whole value of the header `name` (`x-session-token`).
+    Header(HeaderName),
+    /// The cookie `name`, other than the session cookie. A cookie is sent by the browser on its
+    /// own, so the same-origin rule applies to unsafe methods.
+    NamedCookie(String),
+    /// The query parameter `name`, read on the route `path` only (exact match): a token in a URL
+    /// ends up in logs and `Referer` headers, so no other route reads it.
+    Query {
+        /// The one route it is read on.
+        path: String,
+        /// The parameter's name.
+        name: String,
+    },
+    /// The application's own closure; see [`CredentialSource::custom`].
+    Custom(Arc<ExtractToken>),
+}
+
+impl CredentialSource {
+    /// A closure that finds the token in the request's headers and URI (Connectum's
+    /// `extractToken`). The layer cannot know where it read it from, so the same-origin rule
+    /// applies to its unsafe methods, as for a cookie.
+    pub fn custom(extract: impl Fn(&HeaderMap, &Uri) -> Option<String> + Send + Sync + 'static) -> Self {
+        CredentialSource::Custom(Arc::new(extract))
+    }
+
+    /// The header `name` (`x-session-token`); [`CredentialSource::Header`].
+    pub fn header(name: &'static str) -> Self {
+        CredentialSource::Header(HeaderName::from_static(name))
+    }
+
+    /// What a token found here is reported as.
+    pub fn token_source(&self) -> TokenSource {
+        match self {
+            CredentialSource::Bearer => TokenSource::Bearer,
+            CredentialSource::Cookie => TokenSource::Cookie,
+            CredentialSource::Scheme(_) => TokenSource::Authorization,
+            CredentialSource::Header(_) => TokenSource::Header,
+            CredentialSource::NamedCookie(_) => TokenSource::OtherCookie,
+            CredentialSource::Query { .. } => TokenSource::Query,
+            CredentialSource::Custom(_) => TokenSource::Custom,
+        }
+    }
+}
+
+impl From<TokenSource> for CredentialSource {
+    /// `Bearer` and `Cookie` as they were; the other kinds need a name, so they read as a
+    /// closure that finds nothing.
+    fn from(source: TokenSource) -> Self {
+        match source {
+            TokenSource::Bearer => CredentialSource::Bearer,
+            TokenSource::Cookie => CredentialSource::Cookie,
+            _ => CredentialSource::custom(|_, _| None),
+        }
+    }
+}
+
+impl fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialSource::Bearer => f.write_str("Bearer"),
+            CredentialSource::Cookie => f.write_str("Cookie"),
+            CredentialSource::Scheme(scheme) => f.debug_tuple("Scheme").field(scheme).finish(),
+            CredentialSource::Header(name) => f.debug_tuple("Header").field(name).finish(),
+            CredentialSource::NamedCookie(name) => f.debug_tuple("NamedCookie").field(name).finish(),
+            CredentialSource::Query { path, name } => {
+                f.debug_struct("Query").field("path", path).field("name", name).finish()
+            }
+            CredentialSource::Custom(_) => f.write_str("Custom(..)"),
         }
     }
 }
@@ -85,6 +210,12 @@ pub enum RequestError {
     /// More than one session cookie.
     #[error("more than one `{0}` cookie")]
     MultipleCookies(String),
+    /// The token's header, or its query parameter, given more than once.
+    #[error("more than one `{0}` credential")]
+    Multiple(String),
+    /// The token's header holds bytes a token cannot contain.
+    #[error("malformed `{0}` credential")]
+    Malformed(String),
     /// The token itself failed verification.
     #[error("{source:?} token rejected: {error}")]
     Token {
@@ -103,6 +234,8 @@ impl RequestError {
             RequestError::MultipleAuthorizationHeaders => "multiple_authorization_headers",
             RequestError::MalformedBearer => "malformed_bearer",
             RequestError::MultipleCookies(_) => "multiple_cookies",
+            RequestError::Multiple(_) => "multiple_credentials",
+            RequestError::Malformed(_) => "malformed_credential",
             RequestError::Token { error, .. } => error.kind(),
         }
     }
@@ -115,28 +248,39 @@ pub(crate) enum Credential {
 }
 
 /// The sources `Sessions::read` uses, in its order.
-pub(crate) const DEFAULT_SOURCES: &[TokenSource] = &[TokenSource::Bearer, TokenSource::Cookie];
+pub(crate) const DEFAULT_SOURCES: &[CredentialSource] = &[CredentialSource::Bearer, CredentialSource::Cookie];
 
-/// Finds the one token a request carries, trying `sources` in order.
+/// Finds the one token a request carries, trying `sources` in order. `uri` is the request's,
+/// for query sources (none without it).
 pub(crate) fn find_credential(
     headers: &HeaderMap,
-    sources: &[TokenSource],
+    uri: Option<&Uri>,
+    sources: &[CredentialSource],
     cookie_name: &str,
-    cookie_values: impl Fn() -> Vec<String>,
+    session_cookies: impl Fn() -> Vec<String>,
 ) -> Result<Credential, RequestError> {
     for source in sources {
         let found = match source {
-            TokenSource::Bearer => bearer_credential(headers)?,
-            TokenSource::Cookie => cookie_credential(cookie_name, cookie_values())?,
+            CredentialSource::Bearer => authorization_credential(headers, "bearer")?,
+            CredentialSource::Scheme(scheme) => authorization_credential(headers, scheme)?,
+            CredentialSource::Cookie => cookie_credential(cookie_name, session_cookies())?,
+            CredentialSource::NamedCookie(name) => cookie_credential(name, cookie_values(headers, name))?,
+            CredentialSource::Header(name) => header_credential(headers, name)?,
+            CredentialSource::Query { path, name } => match uri {
+                Some(uri) if uri.path() == path => query_credential(uri, name)?,
+                _ => None,
+            },
+            CredentialSource::Custom(extract) => uri.and_then(|uri| extract(headers, uri)),
         };
-        if let Some(token) = found {
-            return Ok(Credential::Found(token, *source));
+        if let Some(token) = found.filter(|token| !token.is_empty()) {
+            return Ok(Credential::Found(token, source.token_source()));
         }
     }
     Ok(Credential::None)
 }
 
-fn bearer_credential(headers: &HeaderMap) -> Result<Option<String>, RequestError> {
+/// The token of the one `Authorization` header when its scheme is `scheme`.
+fn authorization_credential(headers: &HeaderMap, scheme: &str) -> Result<Option<String>, RequestError> {
     let mut authorization = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = authorization.next() else {
         return Ok(None);
@@ -144,7 +288,34 @@ fn bearer_credential(headers: &HeaderMap) -> Result<Option<String>, RequestError
     if authorization.next().is_some() {
         return Err(RequestError::MultipleAuthorizationHeaders);
     }
-    Ok(bearer_token(value.as_bytes())?.map(str::to_owned))
+    Ok(scheme_token(value.as_bytes(), scheme.as_bytes())?.map(str::to_owned))
+}
+
+/// The whole value of the one header `name`, if it is a token's characters.
+fn header_credential(headers: &HeaderMap, name: &HeaderName) -> Result<Option<String>, RequestError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(RequestError::Multiple(name.as_str().to_owned()));
+    }
+    let value = value.as_bytes().trim_ascii();
+    if !is_token(value) {
+        return Err(RequestError::Malformed(name.as_str().to_owned()));
+    }
+    Ok(std::str::from_utf8(value).ok().map(str::to_owned))
+}
+
+/// The one query parameter `name` of `uri`.
+fn query_credential(uri: &Uri, name: &str) -> Result<Option<String>, RequestError> {
+    let query = uri.query().unwrap_or_default();
+    let mut values = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == name);
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some((_, value)), None) => Ok(Some(value.into_owned())),
+        (Some(_), Some(_)) => Err(RequestError::Multiple(name.to_owned())),
+    }
 }
 
 fn cookie_credential(cookie_name: &str, mut cookies: Vec<String>) -> Result<Option<String>, RequestError> {
@@ -156,26 +327,28 @@ fn cookie_credential(cookie_name: &str, mut cookies: Vec<String>) -> Result<Opti
     }
 }
 
-/// The token of a `Bearer` Authorization value; `None` for another scheme.
-fn bearer_token(value: &[u8]) -> Result<Option<&str>, RequestError> {
-    const SCHEME: &[u8] = b"bearer";
-    let is_bearer =
-        value.len() > SCHEME.len() && value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) && value[SCHEME.len()] == b' ';
-    if !is_bearer {
-        let bare_scheme = value.eq_ignore_ascii_case(SCHEME);
+/// RFC 6750 b64token: the characters a JWT is made of, plus a few more.
+fn is_token(token: &[u8]) -> bool {
+    !token.is_empty()
+        && token
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+}
+
+/// The token of an Authorization value of `scheme`; `None` for another scheme.
+fn scheme_token<'a>(value: &'a [u8], scheme: &[u8]) -> Result<Option<&'a str>, RequestError> {
+    let is_ours =
+        value.len() > scheme.len() && value[..scheme.len()].eq_ignore_ascii_case(scheme) && value[scheme.len()] == b' ';
+    if !is_ours {
+        let bare_scheme = value.eq_ignore_ascii_case(scheme);
         return if bare_scheme {
             Err(RequestError::MalformedBearer)
         } else {
             Ok(None)
         };
     }
-    let token = value[SCHEME.len()..].trim_ascii();
-    // RFC 6750 b64token: the characters a JWT is made of, plus a few more.
-    let valid = !token.is_empty()
-        && token
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
-    if !valid {
+    let token = value[scheme.len()..].trim_ascii();
+    if !is_token(token) {
         return Err(RequestError::MalformedBearer);
     }
     // All ASCII, checked above.

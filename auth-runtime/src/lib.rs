@@ -65,7 +65,7 @@ pub mod __private;
 pub use crate::cookie::{CookieError, CookieOptions, SameSite};
 #[allow(deprecated, reason = "the old name stays importable for one release")]
 pub use crate::credentials::Authentication;
-pub use crate::credentials::{RequestError, RequestSession, TokenSource};
+pub use crate::credentials::{CredentialSource, ExtractToken, RequestError, RequestSession, TokenSource};
 pub use crate::landing::nonce::LANDING_NONCE_PARAMETER;
 pub use crate::redirect::{InvalidOrigin, RedirectError, RedirectPolicy, RedirectTarget};
 pub use crate::session_types::{SessionTypes, SessionVariant};

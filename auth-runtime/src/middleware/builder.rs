@@ -16,7 +16,7 @@ use super::layer::{SessionLayer, Shared};
 use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::{CookieError, CookieOptions};
-use crate::credentials::{DEFAULT_SOURCES, TokenSource};
+use crate::credentials::{CredentialSource, DEFAULT_SOURCES, TokenSource};
 use crate::landing::confirm::{LandingBinding, LandingConfirmation, default_landing_page, landing_cookie};
 use crate::redirect::{InvalidOrigin, parse_origin};
 use crate::refresh::RefreshTokens;
@@ -90,7 +90,35 @@ impl<V: SessionVerifier> SessionLayerBuilder<V> {
     /// ignores `Authorization` headers (a browser-only app), `[Bearer]` alone ignores cookies (an
     /// API that must not be reachable with ambient credentials).
     pub fn token_sources(mut self, sources: &[TokenSource]) -> Self {
-        self.shared.sources = sources.to_vec();
+        self.shared.sources = sources.iter().map(|source| CredentialSource::from(*source)).collect();
+        self
+    }
+
+    /// Where tokens are read from, in order, by name: a header (`x-session-token`), a cookie,
+    /// an `Authorization` scheme, a query parameter on one route, or a closure (Connectum's
+    /// `extractToken`); see [`CredentialSource`]. The first source that finds a token decides;
+    /// one that finds its credential twice refuses the request. Requests whose token came from
+    /// a cookie or a closure must send unsafe methods from this site.
+    ///
+    /// ```
+    /// # use auth_runtime::{CredentialSource, SessionLayer, SessionCache, Sessions, SigningKey, SessionTypes};
+    /// # #[derive(SessionTypes, Debug, Clone, PartialEq)]
+    /// # enum AppSession { User { id: String } }
+    /// # fn demo(sessions: Sessions<AppSession>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let layer = SessionLayer::builder(SessionCache::new(sessions))
+    ///     .credential_sources([
+    ///         CredentialSource::header("x-session-token"),
+    ///         CredentialSource::Bearer,
+    ///         CredentialSource::Query { path: "/events".into(), name: "token".into() },
+    ///         CredentialSource::Cookie,
+    ///     ])
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn credential_sources(mut self, sources: impl IntoIterator<Item = CredentialSource>) -> Self {
+        self.shared.sources = sources.into_iter().collect();
         self
     }
 

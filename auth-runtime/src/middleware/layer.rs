@@ -21,7 +21,7 @@ use super::invalid_token::InvalidTokenPolicy;
 use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::CookieOptions;
-use crate::credentials::TokenSource;
+use crate::credentials::CredentialSource;
 use crate::landing::confirm::{ConfirmPage, LandingBinding};
 use crate::verifier::SessionVerifier;
 
@@ -43,7 +43,7 @@ impl<V: SessionVerifier> Clone for SessionLayer<V> {
 pub(crate) struct Shared<V: SessionVerifier> {
     pub(crate) cache: SessionCache<V>,
     pub(crate) cookie: CookieOptions,
-    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) sources: Vec<CredentialSource>,
     pub(crate) invalid: InvalidTokenPolicy,
     pub(crate) skip: Vec<Pattern>,
     pub(crate) landing: Option<String>,

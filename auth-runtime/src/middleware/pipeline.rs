@@ -106,7 +106,7 @@ impl<V: SessionVerifier> Shared<V> {
         {
             return Next::Respond(response);
         }
-        let credential = find_credential(headers, &self.sources, self.cookie.cookie_name(), || {
+        let credential = find_credential(headers, Some(uri), &self.sources, self.cookie.cookie_name(), || {
             self.cookie.find(headers)
         });
         let (token, source) = match credential {
@@ -131,7 +131,7 @@ impl<V: SessionVerifier> Shared<V> {
                 return self.invalid(&error.to_string(), format);
             }
         };
-        if source == TokenSource::Cookie
+        if source.is_ambient()
             && let Some(refused) = self.cross_site(method, uri, version, headers, format)
         {
             return refused;

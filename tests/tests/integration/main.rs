@@ -45,6 +45,7 @@ mod secrets;
 mod security;
 mod social;
 mod social_oidc;
+mod sources;
 mod store_contract;
 mod token_size;
 mod tokens;
