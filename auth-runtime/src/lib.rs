@@ -12,7 +12,7 @@
 //   store/ (contract, events, memory, metered, redis/), rate_limit (fixed windows in the store,
 //   client addresses)
 //   http_client (reqwest, as jwks and session_server use it)
-//   issuers/ (lookup, jwks/, key_source, jwt: other issuers' tokens), session_server
+//   issuers/ (lookup, jwks/, key_source, jwt: other issuers' tokens; routed: several at once), session_server
 //   cache/ (builder, index, follow, stats), revocation, refresh/ (builder, outcome, records,
 //   rotation, revoke, browser, refresher, codec)
 //   page (the crate's own HTML pages), landing/ (confirm: the policy and its page; route: the

@@ -38,6 +38,7 @@ pub(crate) mod jwks;
 pub(crate) mod jwt;
 pub(crate) mod key_source;
 pub(crate) mod lookup;
+pub(crate) mod routed;
 
 #[cfg(feature = "jwks")]
 #[allow(deprecated, reason = "the old name stays importable for one release")]
@@ -46,3 +47,4 @@ pub use self::jwks::JwksError;
 pub use self::jwks::{JwksConfigError, JwksSource, RemoteJwks, RemoteJwksBuilder};
 pub use self::jwt::{ForeignClaims, JwtConfigError, JwtVerifier, JwtVerifierBuilder};
 pub use self::key_source::KeySource;
+pub use self::routed::{RouteError, Routed, RoutedBuilder, RoutedConfigError, TokenShape};

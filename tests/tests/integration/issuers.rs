@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth_runtime::issuers::{JwksSource, JwtVerifier, KeySource, RemoteJwks};
+use auth_runtime::issuers::{JwksSource, JwtVerifier, KeySource, RemoteJwks, Routed, TokenShape};
 use auth_runtime::{Algorithm, SessionCache, SessionLayer, SessionVerifier, VerificationKey, use_authenticated};
 use axum::Router;
 use axum::routing::get;
@@ -288,8 +288,17 @@ fn an_issuer_down_is_served_from_its_last_keys_until_the_bound_then_503() {
 
 /// The path to SST v2's signer and the test RSA key.
 fn sst_sign(session: &str, algorithm: &str, issued_at: Option<u64>) -> String {
+    sst_sign_as(session, algorithm, issued_at, None)
+}
+
+/// [`sst_sign`] dressed as another issuer's: `("SST_KID", kid)` puts a `kid` in the header,
+/// `("SST_ISS", iss)` an `iss` in the claims (SST v2 itself writes neither).
+fn sst_sign_as(session: &str, algorithm: &str, issued_at: Option<u64>, dress: Option<(&str, &str)>) -> String {
     let key = tools::dir("keys").join("rs256.pem");
     let mut command = Command::new("node");
+    if let Some((variable, value)) = dress {
+        command.env(variable, value);
+    }
     command
         .arg("sst-v2-sign.mjs")
         .arg(&key)
@@ -356,6 +365,75 @@ fn sst_v2_sessions_signed_by_fast_jwt_are_read_from_the_cookie() {
         refused
             .body
             .contains(r#"unknown session type `admin`, expected one of `user`, `api`, `guest`"#),
+        "{}",
+        refused.body
+    );
+}
+
+/// A migration from SST v2: one service reads SST v2 sessions (signed by `fast-jwt`, as
+/// `sst/node/auth` signs them) and ours, typed as one enum, each token sent to the one verifier
+/// its own header or claims name, and refused there if that one refuses it: an SST v2 token that
+/// names our key, or our issuer, is refused, although the second would be accepted by the SST v2
+/// verifier alone.
+#[test]
+#[ignore = "needs Node.js (tests/issuers/package-lock.json)"]
+fn a_migration_types_sst_v2_and_our_tokens_by_what_each_says() {
+    require_node();
+    let ours = || common::builder(common::hs256_key()).build().expect("sessions");
+    let our_token = ours().create(&common::user("grace")).expect("issues");
+    let our_kid = TokenShape::of(&our_token)
+        .and_then(|shape| shape.kid)
+        .expect("our tokens name their key");
+    let session = r#"{"type":"user","properties":{"userID":"ada"}}"#;
+    let sst = sst_sign(session, "RS512", None);
+    for routed in [
+        Routed::builder().kid(our_kid.clone(), ours()),
+        Routed::builder().issuer(common::ISSUER, ours()),
+    ] {
+        let addr = app_with(routed.route(|_| true, sst_verifier()).build().expect("routes"), true);
+        let read = bearer(addr, &sst);
+        assert_eq!(read.status, 200, "{}", read.body);
+        assert_eq!(read.body, r#"User { user_id: "ada" } sub=None"#);
+        let read = bearer(addr, &our_token);
+        assert_eq!(read.status, 200, "{}", read.body);
+        assert!(read.body.starts_with(r#"User { user_id: "grace" }"#), "{}", read.body);
+    }
+    let by_kid = Routed::builder()
+        .kid(our_kid.clone(), ours())
+        .route(|_| true, sst_verifier())
+        .build()
+        .expect("routes");
+    let addr = app_with(by_kid, false);
+    let with_our_kid = sst_sign_as(session, "RS512", None, Some(("SST_KID", &our_kid)));
+    let refused = bearer(addr, &with_our_kid);
+    assert_eq!(refused.status, 401, "an SST v2 token with our kid: {}", refused.body);
+
+    let by_issuer = Routed::builder()
+        .issuer(common::ISSUER, ours())
+        .route(|_| true, sst_verifier())
+        .build()
+        .expect("routes");
+    let addr = app_with(by_issuer, false);
+    let with_our_issuer = sst_sign_as(session, "RS512", None, Some(("SST_ISS", common::ISSUER)));
+    let refused = bearer(addr, &with_our_issuer);
+    assert_eq!(
+        refused.status, 401,
+        "an SST v2 token naming our issuer: {}",
+        refused.body
+    );
+    let alone = bearer(app_with(sst_verifier(), false), &with_our_issuer);
+    assert_eq!(
+        alone.status, 200,
+        "the SST v2 verifier alone accepts it: {}",
+        alone.body
+    );
+
+    // A token no route takes is refused without any key tried.
+    let strict = Routed::builder().kid(our_kid, ours()).build().expect("routes");
+    let refused = bearer(app_with(strict, false), &sst);
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.body.contains("no verifier here reads tokens from this issuer"),
         "{}",
         refused.body
     );

@@ -63,16 +63,27 @@ fn each_named_source_reads_its_token_and_refuses_two() {
     assert_eq!(get("/who", &[("x-legacy", &format!("token={ada}"))]).body, "ada");
 
     // Not listed: Bearer and the session cookie are not read.
-    assert_eq!(get("/who", &[("authorization", &format!("Bearer {ada}"))]).body, "public");
+    assert_eq!(
+        get("/who", &[("authorization", &format!("Bearer {ada}"))]).body,
+        "public"
+    );
     assert_eq!(get("/who", &[("cookie", &format!("auth-token={ada}"))]).body, "public");
     // The query parameter is read on its route only.
     assert_eq!(get(&format!("/who?token={ada}"), &[]).body, "public");
     // In order: the header comes before the cookie.
-    let both = get("/who", &[("x-session-token", &ada), ("cookie", &format!("app-session={bob}"))]);
+    let both = get(
+        "/who",
+        &[("x-session-token", &ada), ("cookie", &format!("app-session={bob}"))],
+    );
     assert_eq!(both.body, "ada");
 
     // Twice is refused, never guessed between.
-    let two_headers = send(addr, "GET", "/who", &[("x-session-token", &ada), ("x-session-token", &bob)]);
+    let two_headers = send(
+        addr,
+        "GET",
+        "/who",
+        &[("x-session-token", &ada), ("x-session-token", &bob)],
+    );
     assert_eq!(two_headers.status, 401, "{}", two_headers.body);
     let two_cookies = get("/who", &[("cookie", &format!("app-session={ada}; app-session={bob}"))]);
     assert_eq!(two_cookies.status, 401);
@@ -92,12 +103,19 @@ fn ambient_sources_keep_the_same_origin_rule() {
     let evil = ("origin", "https://evil.example");
     let cookie = format!("app-session={ada}");
     let refused = post_form(addr, "/update", &[evil, ("cookie", &cookie)], &[]);
-    assert_eq!(refused.status, 403, "a named cookie from another site: {}", refused.body);
+    assert_eq!(
+        refused.status, 403,
+        "a named cookie from another site: {}",
+        refused.body
+    );
     let legacy = format!("token={ada}");
     let refused = post_form(addr, "/update", &[evil, ("x-legacy", &legacy)], &[]);
     assert_eq!(refused.status, 403, "a closure's token from another site");
     let header = post_form(addr, "/update", &[evil, ("x-session-token", &ada)], &[]);
-    assert_eq!(header.status, 200, "a header a page cannot set across sites without CORS");
+    assert_eq!(
+        header.status, 200,
+        "a header a page cannot set across sites without CORS"
+    );
     assert_eq!(header.body, "ada");
 }
 
