@@ -38,6 +38,8 @@ pub mod middleware;
 mod page;
 #[cfg(feature = "password")]
 pub mod password;
+#[cfg(feature = "middleware")]
+pub mod propagation;
 #[cfg(feature = "providers")]
 pub mod providers;
 mod random;
@@ -94,7 +96,7 @@ pub use crate::cache::{CacheStats, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Se
 #[cfg(feature = "middleware")]
 pub use crate::middleware::{
     InvalidTokenPolicy, LandingBinding, LandingError, LandingNonce, LayerConfigError, NoSession, SessionLayer,
-    SessionLayerBuilder, require_session, use_authenticated, use_session,
+    SessionLayerBuilder, require_session, use_authenticated, use_credential, use_session,
 };
 #[cfg(feature = "middleware")]
 pub use crate::rate_limit::{ClientAddress, RateLimit};

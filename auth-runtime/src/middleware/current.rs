@@ -13,6 +13,15 @@ use crate::verifier::Authenticated;
 
 tokio::task_local! {
     pub(crate) static CURRENT: Option<Arc<dyn ErasedSession>>;
+    /// The token the current session was verified from (after a refresh, the new access token).
+    pub(crate) static CURRENT_CREDENTIAL: Option<Arc<str>>;
+}
+
+/// The token the session layer verified for the request being served (after a refresh from the
+/// refresh cookie, the new access token); `None` for a public request or outside the layer.
+/// What a downstream call forwards on the caller's behalf.
+pub fn use_credential() -> Option<Arc<str>> {
+    CURRENT_CREDENTIAL.try_with(Clone::clone).ok().flatten()
 }
 
 /// Whether this process has said at ERROR that session code ran outside the layer.

@@ -16,7 +16,7 @@ use super::authz::Rules;
 use super::body::SessionBody;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::SiteScheme;
-use super::current::{CURRENT, CurrentSession, ErasedSession};
+use super::current::{CURRENT, CURRENT_CREDENTIAL, CurrentSession, ErasedSession};
 use super::invalid_token::InvalidTokenPolicy;
 use super::skip::Pattern;
 use crate::cache::SessionCache;
@@ -116,8 +116,9 @@ pub(crate) const PRIVATE_NO_STORE: &str = "private, no-store";
 
 /// What happens next to a request the middleware has looked at.
 pub(crate) enum Next {
-    /// Run the inner service with this session, or none, and update the cookies on its response.
-    Continue(Option<Arc<dyn ErasedSession>>, CookieUpdate),
+    /// Run the inner service with this session, or none, and update the cookies on its response;
+    /// the token it was verified from, for calls the service makes on the caller's behalf.
+    Continue(Option<Arc<dyn ErasedSession>>, CookieUpdate, Option<Arc<str>>),
     /// Answer without running it.
     Respond(Response<Bytes>),
 }
@@ -152,16 +153,17 @@ where
                     request.extensions(),
                 )
                 .await;
-            let (session, clear) = match decision {
+            let (session, clear, token) = match decision {
                 Next::Respond(response) => return Ok(response.map(SessionBody::full)),
-                Next::Continue(session, clear) => (session, clear),
+                Next::Continue(session, clear, token) => (session, clear, token),
             };
             // Always set, `None` for a public request: an extractor that finds no extension at
             // all knows the layer is missing, a programming error it reports as such.
             request.extensions_mut().insert(CurrentSession(session.clone()));
             // `call` itself runs inside the scope too: a service may read the session
             // synchronously in `call`, before its future is first polled.
-            let mut response = CURRENT.scope(session, async move { inner.call(request).await }).await?;
+            let call = CURRENT.scope(session, async move { inner.call(request).await });
+            let mut response = CURRENT_CREDENTIAL.scope(token, call).await?;
             shared.set_cookies(response.headers_mut(), &clear);
             Ok(response.map(SessionBody::inner))
         })

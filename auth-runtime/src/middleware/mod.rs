@@ -55,7 +55,9 @@ pub use self::authz::{Condition, Decision, DecisionRecord, Effect, Grants, Rules
 pub use self::authz::{Decided, Verdict};
 pub use self::body::SessionBody;
 pub use self::builder::{LayerConfigError, SessionLayerBuilder};
-pub use self::current::{NoSession, require_session, session_from_extensions, use_authenticated, use_session};
+pub use self::current::{
+    NoSession, require_session, session_from_extensions, use_authenticated, use_credential, use_session,
+};
 pub use self::invalid_token::InvalidTokenPolicy;
 pub use self::layer::{SessionLayer, SessionService};
 pub use crate::landing::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};

@@ -42,11 +42,13 @@ impl<V: SessionVerifier> Shared<V> {
         }
         let skipped = self.skip.iter().any(|pattern| pattern.matches(path));
         if skipped && (self.rules.is_some() || is_canonical(path)) {
-            return Next::Continue(None, CookieUpdate::Keep);
+            return Next::Continue(None, CookieUpdate::Keep, None);
         }
         let decision = self.decide_session(method, uri, version, headers, extensions).await;
         match (&self.rules, decision) {
-            (Some(rules), Next::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
+            (Some(rules), Next::Continue(session, clear, token)) => {
+                self.authorize(rules, path, session, clear, token, headers)
+            }
             (_, decision) => decision,
         }
     }
@@ -58,6 +60,7 @@ impl<V: SessionVerifier> Shared<V> {
         path: &str,
         session: Option<Arc<dyn ErasedSession>>,
         clear: CookieUpdate,
+        token: Option<Arc<str>>,
         headers: &HeaderMap,
     ) -> Next {
         let typed = session
@@ -74,7 +77,7 @@ impl<V: SessionVerifier> Shared<V> {
         );
         let format = Format::of(headers);
         let mut response = match decision {
-            Decision::Allow => return Next::Continue(session, clear),
+            Decision::Allow => return Next::Continue(session, clear, token),
             Decision::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", format),
             Decision::Deny if typed.is_some() => {
                 Refusal::Forbidden.response("not allowed by the authorization rules", format)
@@ -117,7 +120,7 @@ impl<V: SessionVerifier> Shared<V> {
                 {
                     return refreshed;
                 }
-                return Next::Continue(None, CookieUpdate::Keep);
+                return Next::Continue(None, CookieUpdate::Keep, None);
             }
             Ok(Credential::Found(token, source)) => (token, source),
             Err(error) => {
@@ -148,7 +151,7 @@ impl<V: SessionVerifier> Shared<V> {
                     session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
                     "session accepted"
                 );
-                Next::Continue(Some(authenticated), CookieUpdate::Keep)
+                Next::Continue(Some(authenticated), CookieUpdate::Keep, Some(Arc::from(token.as_str())))
             }
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
@@ -232,7 +235,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "the refresh cookie was sent more than once; none is used, and they are cleared"
                 );
-                Some(Next::Continue(None, CookieUpdate::Clear))
+                Some(Next::Continue(None, CookieUpdate::Clear, None))
             }
             RefreshCookie::One(token) => {
                 // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
@@ -269,7 +272,11 @@ impl<V: SessionVerifier> Shared<V> {
                     subject = authenticated.subject.as_deref(),
                     "session refreshed"
                 );
-                Next::Continue(Some(authenticated), cookies)
+                Next::Continue(
+                    Some(authenticated),
+                    cookies,
+                    Some(Arc::from(pair.access_token.as_str())),
+                )
             }
             Err(error) => {
                 refusal_event(&error, "refresh", &pair.access_token);
@@ -278,7 +285,7 @@ impl<V: SessionVerifier> Shared<V> {
                         self.set_cookies(response.headers_mut(), &cookies);
                         Next::Respond(response)
                     }
-                    Next::Continue(session, _) => Next::Continue(session, cookies),
+                    Next::Continue(session, _, token) => Next::Continue(session, cookies, token),
                 }
             }
         }
@@ -316,7 +323,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "refresh cookie refused"
                 );
-                Next::Continue(None, CookieUpdate::Clear)
+                Next::Continue(None, CookieUpdate::Clear, None)
             }
             _error => {
                 event!(
@@ -342,10 +349,10 @@ impl<V: SessionVerifier> Shared<V> {
             && format == Format::Html
             && matches!(*method, Method::GET | Method::HEAD)
         {
-            return Next::Continue(None, CookieUpdate::Clear);
+            return Next::Continue(None, CookieUpdate::Clear, None);
         }
         match self.refused(error, format) {
-            Next::Continue(session, _) => Next::Continue(session, CookieUpdate::Clear),
+            Next::Continue(session, _, token) => Next::Continue(session, CookieUpdate::Clear, token),
             Next::Respond(mut response) => {
                 if let Some(clear) = &self.clear_cookie {
                     response.headers_mut().append(SET_COOKIE, clear.clone());
@@ -375,7 +382,7 @@ impl<V: SessionVerifier> Shared<V> {
             InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
                 Next::Respond(Refusal::InvalidToken.response(reason, format))
             }
-            InvalidTokenPolicy::TreatAsPublic => Next::Continue(None, CookieUpdate::Keep),
+            InvalidTokenPolicy::TreatAsPublic => Next::Continue(None, CookieUpdate::Keep, None),
         }
     }
 }

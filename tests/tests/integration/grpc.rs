@@ -19,12 +19,12 @@ use tonic_prost::ProstCodec;
 use tower_layer::Layer as _;
 
 #[derive(Clone, PartialEq, prost::Message)]
-struct WhoAmIRequest {}
+pub(crate) struct WhoAmIRequest {}
 
 #[derive(Clone, PartialEq, prost::Message)]
-struct WhoAmIReply {
+pub(crate) struct WhoAmIReply {
     #[prost(string, tag = "1")]
-    user_id: String,
+    pub(crate) user_id: String,
 }
 
 pub(crate) const METHOD: &str = "/test.Identity/WhoAmI";

@@ -43,6 +43,7 @@ mod refresh;
 mod schema;
 mod secrets;
 mod security;
+mod services;
 mod social;
 mod social_oidc;
 mod sources;
