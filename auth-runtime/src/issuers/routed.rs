@@ -90,8 +90,10 @@ impl<V: SessionVerifier> Route<V::Session> for V {
 
 type Matcher = Box<dyn Fn(&TokenShape) -> bool + Send + Sync>;
 
-/// Tokens of several issuers, each verified by the one verifier it names; see the
-/// [module docs](self).
+/// Tokens of several issuers, each verified by the one verifier it names. The route is chosen
+/// from the token's header and payload as written (its [`TokenShape`]), before anything is
+/// verified; the chosen verifier then checks everything, and a token it refuses is refused,
+/// never tried against the next: a forged token cannot go looking for a key that accepts it.
 ///
 /// ```
 /// # use std::time::Duration;
