@@ -244,23 +244,18 @@ fn identity_headers_from_outside_are_refused() {
     });
 }
 
-/// The identity headers `Propagation` makes for ada's session with `key` for `audience`, made
-/// inside a session layer's scope as a service would.
-async fn forged_headers(key: &[u8], audience: &str) -> Vec<(&'static str, String)> {
+/// Runs `handler` as the handler of a request that carries ada's token, behind a session layer
+/// (where a service makes its downstream calls); its answer, and ada's token.
+async fn inside_adas_request<F>(handler: F) -> (String, String)
+where
+    F: Fn() -> String + Clone + Send + Sync + 'static,
+{
     let users = common::builder(common::hs256_key()).build().expect("user sessions");
-    let propagation = Propagation::<AppSession>::identity_headers(IdentityKey::new(key).expect("key"), audience);
-    let handler = move || {
-        let headers = propagation.headers().expect("headers");
-        let lines: Vec<String> = headers
-            .iter()
-            .map(|(name, value)| format!("{name}={}", value.to_str().expect("ascii")))
-            .collect();
-        std::future::ready(lines.join("\n"))
-    };
     let layer = SessionLayer::builder(SessionCache::new(users.clone()))
         .build()
         .expect("layer");
-    let mut app = axum::Router::new().route("/", axum::routing::get(handler)).layer(layer);
+    let route = axum::routing::get(move || std::future::ready(handler()));
+    let mut app = axum::Router::new().route("/", route).layer(layer);
     let token = users.create(&common::user("ada")).expect("issues");
     let request = http::Request::builder()
         .uri("/")
@@ -271,7 +266,22 @@ async fn forged_headers(key: &[u8], audience: &str) -> Vec<(&'static str, String
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .expect("body");
-    let body = String::from_utf8(body.to_vec()).expect("utf-8");
+    (String::from_utf8(body.to_vec()).expect("utf-8"), token)
+}
+
+/// The identity headers `Propagation` makes for ada's session with `key` for `audience`, made
+/// inside a session layer's scope as a service would.
+async fn forged_headers(key: &[u8], audience: &str) -> Vec<(&'static str, String)> {
+    let propagation = Propagation::<AppSession>::identity_headers(IdentityKey::new(key).expect("key"), audience);
+    let (body, _) = inside_adas_request(move || {
+        let headers = propagation.headers().expect("headers");
+        let lines: Vec<String> = headers
+            .iter()
+            .map(|(name, value)| format!("{name}={}", value.to_str().expect("ascii")))
+            .collect();
+        lines.join("\n")
+    })
+    .await;
     let value = |name: &str| {
         body.lines()
             .find_map(|line| line.strip_prefix(&format!("{name}=")))
@@ -290,36 +300,21 @@ async fn forged_headers(key: &[u8], audience: &str) -> Vec<(&'static str, String
 fn the_tonic_interceptor_forwards_the_callers_token() {
     runtime().block_on(async {
         use tonic::service::Interceptor as _;
-        let users = common::builder(common::hs256_key()).build().expect("user sessions");
         let propagation = Propagation::<AppSession>::forward();
         let mut outside = propagation.interceptor();
         let refused = outside.call(tonic::Request::new(())).expect_err("no session here");
         assert_eq!(refused.code(), Code::Unauthenticated);
-        let handler = move || {
+        let (sent, token) = inside_adas_request(move || {
             let mut interceptor = propagation.interceptor();
             let request = interceptor.call(tonic::Request::new(())).expect("a session to send");
-            let sent = request
+            request
                 .metadata()
                 .get("authorization")
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or_default()
-                .to_owned();
-            std::future::ready(sent)
-        };
-        let layer = SessionLayer::builder(SessionCache::new(users.clone()))
-            .build()
-            .expect("layer");
-        let mut app = axum::Router::new().route("/", axum::routing::get(handler)).layer(layer);
-        let token = users.create(&common::user("ada")).expect("issues");
-        let request = http::Request::builder()
-            .uri("/")
-            .header("authorization", format!("Bearer {token}"))
-            .body(axum::body::Body::empty())
-            .expect("request");
-        let response = tower_service::Service::call(&mut app, request).await.expect("served");
-        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
-            .await
-            .expect("body");
-        assert_eq!(body, format!("Bearer {token}").as_bytes());
+                .to_owned()
+        })
+        .await;
+        assert_eq!(sent, format!("Bearer {token}"));
     });
 }
