@@ -255,6 +255,50 @@ impl CookieOptions {
     }
 }
 
+/// What a request carries under one cookie name.
+pub(crate) enum CookieLookup<'a> {
+    /// No cookie of the name.
+    None,
+    /// Exactly one (borrowed from the header when it is valid UTF-8).
+    One(Cow<'a, str>),
+    /// Two or more (one tossed in by a sibling host, say): never guessed between.
+    Several,
+}
+
+/// The one cookie called `name`, without copying it in the usual case (one value in valid
+/// UTF-8): the per-request path of the session layer.
+pub(crate) fn find_cookie<'a>(headers: &'a HeaderMap, name: &str) -> CookieLookup<'a> {
+    let mut found: Option<Cow<'a, str>> = None;
+    for header in headers.get_all(COOKIE) {
+        let text = match std::str::from_utf8(header.as_bytes()) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(header.as_bytes()).into_owned()),
+        };
+        let mut matches = |value: Cow<'a, str>| {
+            if found.replace(value).is_some() {
+                return true;
+            }
+            false
+        };
+        let several = match text {
+            Cow::Borrowed(text) => text
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .filter(|(pair_name, _)| pair_name.trim() == name)
+                .any(|(_, value)| matches(Cow::Borrowed(value.trim()))),
+            Cow::Owned(text) => text
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .filter(|(pair_name, _)| pair_name.trim() == name)
+                .any(|(_, value)| matches(Cow::Owned(value.trim().to_owned()))),
+        };
+        if several {
+            return CookieLookup::Several;
+        }
+    }
+    found.map_or(CookieLookup::None, CookieLookup::One)
+}
+
 /// The values of every cookie called `name` in the request, in order.
 pub(crate) fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -314,11 +358,22 @@ mod tests {
                 .map(|cookie| cookie.value().to_owned())
                 .collect();
             assert_eq!(options.find(&map), expected, "{header:?}");
+            // The layer's allocation-free lookup finds the same: none, the one, or several.
+            let quick = match find_cookie(&map, "auth-token") {
+                CookieLookup::None => Vec::new(),
+                CookieLookup::One(value) => vec![value.into_owned()],
+                CookieLookup::Several => vec!["<several>".to_owned(); 2],
+            };
+            assert_eq!(quick.len(), expected.len(), "{header:?}");
+            if expected.len() == 1 {
+                assert_eq!(quick, expected, "{header:?}");
+            }
         }
         // A pair that is not UTF-8 does not hide ours.
         let mut map = HeaderMap::new();
         let value = http::HeaderValue::from_bytes(b"a=\xff\xfe; auth-token=abc").expect("opaque bytes are allowed");
         map.insert(COOKIE, value);
         assert_eq!(options.find(&map), ["abc"]);
+        assert!(matches!(find_cookie(&map, "auth-token"), CookieLookup::One(value) if value == "abc"));
     }
 }

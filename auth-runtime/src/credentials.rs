@@ -17,7 +17,7 @@ use std::sync::Arc;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, Uri};
 
-use crate::cookie::cookie_values;
+use crate::cookie::{CookieLookup, find_cookie};
 
 use crate::token::claims::VerifiedToken;
 use crate::token::error::TokenError;
@@ -241,10 +241,11 @@ impl RequestError {
     }
 }
 
-/// A token found in a request, before verification.
+/// A token found in a request, before verification (shared: the layer keeps it in scope for
+/// calls made on the caller's behalf without copying it again).
 pub(crate) enum Credential {
     None,
-    Found(String, TokenSource),
+    Found(Arc<str>, TokenSource),
 }
 
 /// The sources `Sessions::read` uses, in its order.
@@ -257,20 +258,19 @@ pub(crate) fn find_credential(
     uri: Option<&Uri>,
     sources: &[CredentialSource],
     cookie_name: &str,
-    session_cookies: impl Fn() -> Vec<String>,
 ) -> Result<Credential, RequestError> {
     for source in sources {
-        let found = match source {
+        let found: Option<Arc<str>> = match source {
             CredentialSource::Bearer => authorization_credential(headers, "bearer")?,
             CredentialSource::Scheme(scheme) => authorization_credential(headers, scheme)?,
-            CredentialSource::Cookie => cookie_credential(cookie_name, session_cookies())?,
-            CredentialSource::NamedCookie(name) => cookie_credential(name, cookie_values(headers, name))?,
+            CredentialSource::Cookie => cookie_credential(headers, cookie_name)?,
+            CredentialSource::NamedCookie(name) => cookie_credential(headers, name)?,
             CredentialSource::Header(name) => header_credential(headers, name)?,
             CredentialSource::Query { path, name } => match uri {
                 Some(uri) if uri.path() == path => query_credential(uri, name)?,
                 _ => None,
             },
-            CredentialSource::Custom(extract) => uri.and_then(|uri| extract(headers, uri)),
+            CredentialSource::Custom(extract) => uri.and_then(|uri| extract(headers, uri)).map(Arc::from),
         };
         if let Some(token) = found.filter(|token| !token.is_empty()) {
             return Ok(Credential::Found(token, source.token_source()));
@@ -280,7 +280,7 @@ pub(crate) fn find_credential(
 }
 
 /// The token of the one `Authorization` header when its scheme is `scheme`.
-fn authorization_credential(headers: &HeaderMap, scheme: &str) -> Result<Option<String>, RequestError> {
+fn authorization_credential(headers: &HeaderMap, scheme: &str) -> Result<Option<Arc<str>>, RequestError> {
     let mut authorization = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = authorization.next() else {
         return Ok(None);
@@ -288,11 +288,11 @@ fn authorization_credential(headers: &HeaderMap, scheme: &str) -> Result<Option<
     if authorization.next().is_some() {
         return Err(RequestError::MultipleAuthorizationHeaders);
     }
-    Ok(scheme_token(value.as_bytes(), scheme.as_bytes())?.map(str::to_owned))
+    Ok(scheme_token(value.as_bytes(), scheme.as_bytes())?.map(Arc::from))
 }
 
 /// The whole value of the one header `name`, if it is a token's characters.
-fn header_credential(headers: &HeaderMap, name: &HeaderName) -> Result<Option<String>, RequestError> {
+fn header_credential(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Arc<str>>, RequestError> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -304,26 +304,26 @@ fn header_credential(headers: &HeaderMap, name: &HeaderName) -> Result<Option<St
     if !is_token(value) {
         return Err(RequestError::Malformed(name.as_str().to_owned()));
     }
-    Ok(std::str::from_utf8(value).ok().map(str::to_owned))
+    Ok(std::str::from_utf8(value).ok().map(Arc::from))
 }
 
 /// The one query parameter `name` of `uri`.
-fn query_credential(uri: &Uri, name: &str) -> Result<Option<String>, RequestError> {
+fn query_credential(uri: &Uri, name: &str) -> Result<Option<Arc<str>>, RequestError> {
     let query = uri.query().unwrap_or_default();
     let mut values = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == name);
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
-        (Some((_, value)), None) => Ok(Some(value.into_owned())),
+        (Some((_, value)), None) => Ok(Some(Arc::from(value.as_ref()))),
         (Some(_), Some(_)) => Err(RequestError::Multiple(name.to_owned())),
     }
 }
 
-fn cookie_credential(cookie_name: &str, mut cookies: Vec<String>) -> Result<Option<String>, RequestError> {
-    match cookies.len() {
-        0 => Ok(None),
+fn cookie_credential(headers: &HeaderMap, cookie_name: &str) -> Result<Option<Arc<str>>, RequestError> {
+    match find_cookie(headers, cookie_name) {
+        CookieLookup::None => Ok(None),
         // An emptied cookie (a logout the browser has not applied yet) means no session.
-        1 => Ok(Some(cookies.remove(0)).filter(|value| !value.is_empty())),
-        _ => Err(RequestError::MultipleCookies(cookie_name.to_owned())),
+        CookieLookup::One(value) => Ok((!value.is_empty()).then(|| Arc::from(value.as_ref()))),
+        CookieLookup::Several => Err(RequestError::MultipleCookies(cookie_name.to_owned())),
     }
 }
 

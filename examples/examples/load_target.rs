@@ -5,7 +5,8 @@
 //! `redis` (the layer over `Revocable` on a `RedisStore` at `LOAD_REDIS_URL`, with no cache, so
 //! every request is a miss that asks Redis), or `postgres` (the same over a `PostgresStore` at
 //! `LOAD_DATABASE_URL`). `LOAD_SECRET` is the HS256 secret (32 bytes or
-//! more) the load generator signs its tokens with.
+//! more) the load generator signs its tokens with. `LOAD_PRINT_TOKEN` set: a valid token is printed
+//! after the address (`TOKEN <token>`), for driving the target by hand.
 //!
 //! Run with: cargo xtask load
 
@@ -44,6 +45,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let mode = std::env::var("LOAD_MODE").unwrap_or_else(|_| "bare".to_owned());
     let secret = std::env::var("LOAD_SECRET").map_err(|_| "LOAD_SECRET is required")?;
     let sessions = sessions(secret.as_bytes())?;
+    let sessions_for_print = sessions.clone();
     let routes = Router::new().route("/me", get(|| async { "ok" }));
     let app = match mode.as_str() {
         "bare" => routes,
@@ -64,6 +66,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("LISTENING {}", listener.local_addr()?);
+    if std::env::var_os("LOAD_PRINT_TOKEN").is_some() {
+        // For driving the target by hand (`wrk -H "Cookie: auth-token=<token>"`, `perf`).
+        let token = sessions_for_print.create(&LoadSession::User {
+            user_id: "user-0".into(),
+        })?;
+        println!("TOKEN {token}");
+    }
     axum::serve(listener, app).await?;
     Ok(())
 }

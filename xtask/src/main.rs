@@ -4,7 +4,8 @@
 //!   session types into `schema/`.
 //! - `cargo xtask schema --check`: fails if a committed file in `schema/` is stale.
 //! - `cargo xtask bench`: runs every benchmark and prints the targets of BENCHMARKS.md as ratios.
-//! - `cargo xtask load`: requests per second and tail latency through a real HTTP server.
+//! - `cargo xtask load`: requests per second, tail latency and server CPU per request through a
+//!   real HTTP server, driven by `wrk`.
 
 mod bench;
 mod load;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::follow::follow;
+use super::hot::Hot;
 use super::index::{Entry, EntryExpiry, SharedIndex, lock};
 use super::stats::Counters;
 use super::{DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, SessionCache};
@@ -81,7 +82,10 @@ impl<V: SessionVerifier> SessionCacheBuilder<V> {
             ))),
             _ => None,
         };
+        // The hot slots compare tokens alone: not for a key that joins headers.
+        let hot = (entries.is_some() && key_headers.is_empty()).then(|| Arc::new(Hot::new()));
         SessionCache {
+            hot,
             counters,
             verifier: Arc::new(self.verifier),
             entries,

@@ -1,7 +1,9 @@
 //! The verified-session cache, in front of any [`SessionVerifier`].
 //!
 //! - Keyed by the SHA-256 of the token (and of the headers the verifier declares it reads, see
-//!   [`CacheKey`]); never by a truncation, so two tokens never share an entry.
+//!   [`CacheKey`]); never by a truncation, so two tokens never share an entry. In front of it, a
+//!   few slots remember the last tokens seen by their exact bytes (not for keys with headers), so
+//!   the hottest sessions are served without hashing; any invalidation retires every slot.
 //! - Only successes are stored. Failures, backend errors included, go back to the caller and the
 //!   next request asks the verifier again (fail closed, no negative caching an attacker could fill).
 //! - An entry lives for the configured TTL or until the session's own expiry, whichever is first,
@@ -15,6 +17,7 @@
 
 mod builder;
 mod follow;
+mod hot;
 mod index;
 mod stats;
 
@@ -26,6 +29,7 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 use self::follow::Follow;
+use self::hot::Hot;
 use self::index::{Entries, Entry, Key, SharedIndex, flag, lock};
 use self::stats::Counters;
 use crate::clock::Clock;
@@ -53,6 +57,8 @@ pub struct SessionCache<V: SessionVerifier> {
     ttl: Duration,
     clock: Clock,
     follow: Option<Arc<Follow>>,
+    /// The last tokens seen, by their exact bytes (see `hot.rs`); `None` when the key has headers.
+    hot: Option<Arc<Hot<V::Session>>>,
 }
 
 impl<V: SessionVerifier> Clone for SessionCache<V> {
@@ -66,6 +72,7 @@ impl<V: SessionVerifier> Clone for SessionCache<V> {
             ttl: self.ttl,
             clock: self.clock.clone(),
             follow: self.follow.clone(),
+            hot: self.hot.clone(),
         }
     }
 }
@@ -98,6 +105,14 @@ impl<V: SessionVerifier> SessionCache<V> {
                 Outcome::Uncached,
             );
         };
+        let (epoch, generation) = (self.hot.as_ref().map_or(0, |hot| hot.epoch()), self.generation());
+        if let Some(entry) = self.hot.as_ref().and_then(|hot| hot.get(token, generation))
+            && !entry.invalidated.load(Ordering::Acquire)
+            && self.now() < entry.valid_until
+        {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return (Ok(Arc::clone(&entry.authenticated)), Outcome::Hit);
+        }
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
         // so a hit neither builds nor moves it.
@@ -107,6 +122,9 @@ impl<V: SessionVerifier> SessionCache<V> {
                 && self.now() < entry.valid_until
             {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                if let Some(hot) = &self.hot {
+                    hot.put(token, &entry, epoch, generation);
+                }
                 return (Ok(Arc::clone(&entry.authenticated)), Outcome::Hit);
             }
             if entry.invalidated.load(Ordering::Acquire) {
@@ -238,6 +256,9 @@ impl<V: SessionVerifier> SessionCache<V> {
     }
 
     fn count_invalidation(&self, by: &'static str) {
+        if let Some(hot) = &self.hot {
+            hot.invalidate();
+        }
         self.counters.invalidations.fetch_add(1, Ordering::Relaxed);
         event!(debug, CACHE, by, "cache invalidated");
         let _ = by;

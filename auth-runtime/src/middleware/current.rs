@@ -12,16 +12,22 @@ use crate::telemetry::event;
 use crate::verifier::Authenticated;
 
 tokio::task_local! {
-    pub(crate) static CURRENT: Option<Arc<dyn ErasedSession>>;
-    /// The token the current session was verified from (after a refresh, the new access token).
-    pub(crate) static CURRENT_CREDENTIAL: Option<Arc<str>>;
+    pub(crate) static CURRENT: Current;
+}
+
+/// What the layer puts in scope for the request being served: the session, and the token it was
+/// verified from (after a refresh, the new access token). One task-local, set once per request.
+#[derive(Clone, Default)]
+pub(crate) struct Current {
+    pub(crate) session: Option<Arc<dyn ErasedSession>>,
+    pub(crate) credential: Option<Arc<str>>,
 }
 
 /// The token the session layer verified for the request being served (after a refresh from the
 /// refresh cookie, the new access token); `None` for a public request or outside the layer.
 /// What a downstream call forwards on the caller's behalf.
 pub fn use_credential() -> Option<Arc<str>> {
-    CURRENT_CREDENTIAL.try_with(Clone::clone).ok().flatten()
+    CURRENT.try_with(|current| current.credential.clone()).ok().flatten()
 }
 
 /// Whether this process has said at ERROR that session code ran outside the layer.
@@ -82,7 +88,7 @@ pub fn session_from_extensions<S: SessionTypes>(
 /// another type than `S`), an error outside the layer's scope.
 fn current<S: SessionTypes>() -> Result<Option<Arc<Authenticated<S>>>, NoSession> {
     CURRENT
-        .try_with(|current| current.clone())
+        .try_with(|current| current.session.clone())
         .map(|session| session.and_then(downcast::<S>))
         .map_err(|_| NoSession::LayerMissing)
 }

@@ -16,7 +16,7 @@ use super::authz::Rules;
 use super::body::SessionBody;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::SiteScheme;
-use super::current::{CURRENT, CURRENT_CREDENTIAL, CurrentSession, ErasedSession};
+use super::current::{CURRENT, Current, CurrentSession, ErasedSession};
 use super::invalid_token::InvalidTokenPolicy;
 use super::skip::Pattern;
 use crate::cache::SessionCache;
@@ -162,8 +162,11 @@ where
             request.extensions_mut().insert(CurrentSession(session.clone()));
             // `call` itself runs inside the scope too: a service may read the session
             // synchronously in `call`, before its future is first polled.
-            let call = CURRENT.scope(session, async move { inner.call(request).await });
-            let mut response = CURRENT_CREDENTIAL.scope(token, call).await?;
+            let current = Current {
+                session,
+                credential: token,
+            };
+            let mut response = CURRENT.scope(current, async move { inner.call(request).await }).await?;
             shared.set_cookies(response.headers_mut(), &clear);
             Ok(response.map(SessionBody::inner))
         })

@@ -109,9 +109,7 @@ impl<V: SessionVerifier> Shared<V> {
         {
             return Next::Respond(response);
         }
-        let credential = find_credential(headers, Some(uri), &self.sources, self.cookie.cookie_name(), || {
-            self.cookie.find(headers)
-        });
+        let credential = find_credential(headers, Some(uri), &self.sources, self.cookie.cookie_name());
         let (token, source) = match credential {
             Ok(Credential::None) => {
                 if let Some(refreshed) = self
@@ -151,7 +149,7 @@ impl<V: SessionVerifier> Shared<V> {
                     session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
                     "session accepted"
                 );
-                Next::Continue(Some(authenticated), CookieUpdate::Keep, Some(Arc::from(token.as_str())))
+                Next::Continue(Some(authenticated), CookieUpdate::Keep, Some(token))
             }
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);

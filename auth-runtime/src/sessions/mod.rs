@@ -107,9 +107,7 @@ impl<S: SessionTypes> Sessions<S> {
     /// Reads the session of a request: the Bearer header, then the cookie.
     pub fn read(&self, headers: &HeaderMap) -> RequestSession<S> {
         let cookie = &self.inner.cookie;
-        let credential = find_credential(headers, None, DEFAULT_SOURCES, cookie.cookie_name(), || {
-            cookie.find(headers)
-        });
+        let credential = find_credential(headers, None, DEFAULT_SOURCES, cookie.cookie_name());
         match credential {
             Ok(Credential::None) => RequestSession::Public,
             Ok(Credential::Found(token, source)) => match self.verify(&token) {
