@@ -107,8 +107,15 @@ impl<S: SessionTypes> RefreshTokens<S> {
             if now >= live.family.expires_at || now >= live.idle_expires_at {
                 return Err(RefreshError::Invalid);
             }
-            self.check_not_revoked(&live.family).await?;
-            self.count_rotation(&live.family, client, now).await?;
+            // Independent of each other: asked at once, so a store that pipelines (Redis on one
+            // connection) answers them in one round trip.
+            let (revoked, counted) = futures_join(
+                self.check_not_revoked(&live.family),
+                self.count_rotation(&live.family, client, now),
+            )
+            .await;
+            revoked?;
+            counted?;
             let session: S = serde_json::from_value(live.session.clone()).map_err(|_| RefreshError::Invalid)?;
             let new_token = self.store_live(&live.family, live.session.clone(), now).await?;
             let record = Successor {
@@ -125,11 +132,16 @@ impl<S: SessionTypes> RefreshTokens<S> {
                     at: now,
                     family: live.family.end(),
                 })?;
-                inner
-                    .store
-                    .put(retired_key, marker, remaining(live.family.expires_at, now))
-                    .await?;
-                inner.store.remove(live_key).await?;
+                // The marker and the deletion, at once: one round trip on a pipelining store.
+                let (marked, removed) = futures_join(
+                    inner
+                        .store
+                        .put(retired_key, marker, remaining(live.family.expires_at, now)),
+                    inner.store.remove(live_key),
+                )
+                .await;
+                marked?;
+                removed?;
                 event!(
                     debug,
                     REFRESH,
@@ -145,30 +157,38 @@ impl<S: SessionTypes> RefreshTokens<S> {
         Err(RefreshError::Invalid)
     }
 
-    /// Counts one rotation of `family` by `client` against the limits.
+    /// Counts one rotation of `family` by `client` against the limits (the client's and the
+    /// family's counters at once).
     async fn count_rotation(&self, family: &Family, client: &Client, now: u64) -> Result<(), RefreshError> {
         let inner = &*self.inner;
         let limited = |retry_after: Option<u64>| match retry_after {
             Some(retry_after) => Err(RefreshError::RateLimited { retry_after }),
             None => Ok(()),
         };
-        match client {
-            Client::Known(address) => {
-                limited(count(&*inner.store, inner.rotations_per_client, "rotate-client", address, now).await?)?
+        let by_client = async {
+            match client {
+                Client::Known(address) => {
+                    limited(count(&*inner.store, inner.rotations_per_client, "rotate-client", address, now).await?)
+                }
+                Client::Unlimited => Ok(()),
+                Client::Unknown => Err(RefreshError::ClientAddressUnknown),
             }
-            Client::Unlimited => {}
-            Client::Unknown => return Err(RefreshError::ClientAddressUnknown),
-        }
-        limited(
-            count(
-                &*inner.store,
-                inner.rotations_per_family,
-                "rotate-family",
-                &family.id,
-                now,
+        };
+        let by_family = async {
+            limited(
+                count(
+                    &*inner.store,
+                    inner.rotations_per_family,
+                    "rotate-family",
+                    &family.id,
+                    now,
+                )
+                .await?,
             )
-            .await?,
-        )
+        };
+        let (by_client, by_family) = futures_join(by_client, by_family).await;
+        by_client?;
+        by_family
     }
 
     /// A retired token presented again with its successor still on record: the same successor
@@ -264,4 +284,31 @@ impl<S: SessionTypes> RefreshTokens<S> {
             session_id: family.id.clone(),
         })
     }
+}
+
+/// Both futures, polled together until both are done (no spawning: they borrow the caller's).
+async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut first, mut second) = (None, None);
+    std::future::poll_fn(|cx| {
+        if first.is_none()
+            && let std::task::Poll::Ready(value) = a.as_mut().poll(cx)
+        {
+            first = Some(value);
+        }
+        if second.is_none()
+            && let std::task::Poll::Ready(value) = b.as_mut().poll(cx)
+        {
+            second = Some(value);
+        }
+        match (first.take(), second.take()) {
+            (Some(a), Some(b)) => std::task::Poll::Ready((a, b)),
+            (a, b) => {
+                first = a;
+                second = b;
+                std::task::Poll::Pending
+            }
+        }
+    })
+    .await
 }
