@@ -171,23 +171,29 @@ impl Provider for CodeProvider {
         // Every submission counts, before it is compared: per code, and per identity across
         // every code flow (new flows do not bring new guesses past the identity's limit).
         request.count_code_try(&pending.claims).await?;
-        let attempts = store
-            .increment(&request.security_key("attempts", &flow), self.ttl)
-            .await?;
-        let right: bool = submitted.as_bytes().ct_eq(pending.code.as_bytes()).into();
-        if !right || attempts > u64::from(self.max_attempts) {
-            if attempts >= u64::from(self.max_attempts) {
+        let attempt = attempt_code(
+            request,
+            &flow,
+            self.ttl,
+            self.max_attempts,
+            submitted,
+            &pending.code,
+            true,
+        )
+        .await?;
+        match attempt {
+            CodeAttempt::Right => {}
+            CodeAttempt::Exhausted => {
                 store.remove(&key).await?;
                 return Err(FlowError::TooManyAttempts);
             }
-            let attempts_left = self
-                .max_attempts
-                .saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX));
-            let invalid = CodeInvalid {
-                claims: pending.claims,
-                attempts_left,
-            };
-            return Ok(Step::Respond((self.on_code_invalid)(invalid).await?));
+            CodeAttempt::Wrong { attempts_left } => {
+                let invalid = CodeInvalid {
+                    claims: pending.claims,
+                    attempts_left,
+                };
+                return Ok(Step::Respond((self.on_code_invalid)(invalid).await?));
+            }
         }
         // Another request may have redeemed the code since the read: only the `take` decides.
         match store.take(&key).await? {
@@ -195,6 +201,46 @@ impl Provider for CodeProvider {
             None => Err(FlowError::CodeExpired),
         }
     }
+}
+
+/// What one submission of a code came to.
+pub(crate) enum CodeAttempt {
+    /// The right code, within the attempts allowed.
+    Right,
+    /// A wrong code; this many submissions are left (at least 1).
+    Wrong {
+        /// Submissions left before the code is void.
+        attempts_left: u32,
+    },
+    /// The last allowed submission was used: the code is void.
+    Exhausted,
+}
+
+/// Counts one submission of a code against `max` attempts (a counter under the security key
+/// `attempts:{provider}:{attempts_id}`, living `ttl`) before comparing it with `expected` in
+/// constant time. `redeemable` false makes every submission wrong (a code that was never sent).
+pub(crate) async fn attempt_code(
+    request: &FlowRequest,
+    attempts_id: &str,
+    ttl: Duration,
+    max: u32,
+    submitted: &str,
+    expected: &str,
+    redeemable: bool,
+) -> Result<CodeAttempt, FlowError> {
+    let attempts = request
+        .store()
+        .increment(&request.security_key("attempts", attempts_id), ttl)
+        .await?;
+    let right: bool = submitted.as_bytes().ct_eq(expected.as_bytes()).into();
+    if right && redeemable && attempts <= u64::from(max) {
+        return Ok(CodeAttempt::Right);
+    }
+    if attempts >= u64::from(max) {
+        return Ok(CodeAttempt::Exhausted);
+    }
+    let attempts_left = max.saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX));
+    Ok(CodeAttempt::Wrong { attempts_left })
 }
 
 /// A uniform `digits`-digit code from `draw`: draws at or above the largest multiple of 10^digits

@@ -1,11 +1,10 @@
 //! What one browser's password flow remembers between its pages (a record in the handler's
 //! store under the flow cookie's id), and the codes it sends and redeems.
 
-use subtle::ConstantTimeEq;
-
 use super::pages::{PasswordPage, PasswordPageKind, PasswordProblem};
 use super::{PASSWORD_CODE_ATTEMPTS, PASSWORD_FLOW_TTL, PasswordMail, PasswordProvider};
 use crate::password::normalized_email;
+use crate::providers::code::{CodeAttempt, attempt_code};
 use crate::providers::error::{FlowError, FlowResponse};
 use crate::providers::flow::FlowRequest;
 use crate::random::random_id;
@@ -160,22 +159,29 @@ impl PasswordProvider {
             return Err(FlowError::CodeExpired);
         }
         request.count_code_try_of(&pending.email).await?;
-        let attempts = request
-            .store()
-            .increment(&request.security_key("attempts", &pending.id), self.code_ttl)
-            .await?;
-        let matches: bool = submitted.as_bytes().ct_eq(pending.code.as_bytes()).into();
-        let max = u64::from(PASSWORD_CODE_ATTEMPTS);
-        if matches && pending.redeemable && attempts <= max {
-            self.save(request, flow, &cleared).await?;
-            return Ok(Ok(pending));
+        let attempt = attempt_code(
+            request,
+            &pending.id,
+            self.code_ttl,
+            PASSWORD_CODE_ATTEMPTS,
+            submitted,
+            &pending.code,
+            pending.redeemable,
+        )
+        .await?;
+        match attempt {
+            CodeAttempt::Right => {
+                self.save(request, flow, &cleared).await?;
+                Ok(Ok(pending))
+            }
+            CodeAttempt::Exhausted => {
+                self.save(request, flow, &cleared).await?;
+                Err(FlowError::TooManyAttempts)
+            }
+            CodeAttempt::Wrong { attempts_left } => {
+                let problem = Some(PasswordProblem::WrongCode { attempts_left });
+                Ok(Err(self.render(request, kind, &cleared.email, problem)))
+            }
         }
-        if attempts >= max {
-            self.save(request, flow, &cleared).await?;
-            return Err(FlowError::TooManyAttempts);
-        }
-        let attempts_left = PASSWORD_CODE_ATTEMPTS.saturating_sub(u32::try_from(attempts).unwrap_or(u32::MAX));
-        let problem = Some(PasswordProblem::WrongCode { attempts_left });
-        Ok(Err(self.render(request, kind, &cleared.email, problem)))
     }
 }
