@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auth_runtime::password::{Credential, MemoryPasswordStore, PasswordStore, Passwords};
 use auth_runtime::providers::password::{PasswordClaims, PasswordMail, PasswordProvider};
@@ -28,7 +28,9 @@ enum User {
 
 struct App {
     addr: SocketAddr,
-    mail: Arc<Mutex<Vec<PasswordMail>>>,
+    /// Mail received so far, and where the mailer's tasks send it.
+    mail: Mutex<Vec<PasswordMail>>,
+    inbox: Mutex<std::sync::mpsc::Receiver<PasswordMail>>,
     credentials: Arc<MemoryPasswordStore>,
     verifier: Revocable<Sessions<User>>,
 }
@@ -47,14 +49,14 @@ impl App {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let revocations = Revocations::new(Arc::clone(&store));
         let credentials = Arc::new(MemoryPasswordStore::new());
-        let mail: Arc<Mutex<Vec<PasswordMail>>> = Arc::default();
-        let outbox = Arc::clone(&mail);
+        let (outbox, inbox) = std::sync::mpsc::channel();
+        let outbox = Mutex::new(outbox);
         let mut provider = PasswordProvider::new(
             Passwords::new().expect("argon2id"),
             Arc::clone(&credentials) as Arc<dyn PasswordStore>,
             revocations.clone(),
             move |sent| {
-                outbox.lock().expect("outbox").push(sent);
+                let _ = outbox.lock().expect("outbox").send(sent);
                 std::future::ready(Ok::<(), FlowError>(()))
             },
         );
@@ -77,7 +79,8 @@ impl App {
             .expect("handler");
         App {
             addr: serve(auth.router()),
-            mail,
+            mail: Mutex::default(),
+            inbox: Mutex::new(inbox),
             credentials,
             verifier: Revocable::new(sessions, revocations),
         }
@@ -103,24 +106,30 @@ impl App {
         browser.post_form(&self.url("callback"), SAME_SITE, form)
     }
 
-    /// The mail the provider handed to the mailer for `to` last (it is sent on a task of its
-    /// own: waited for, at most 5 s).
+    /// The `count`th mail the provider handed to the mailer for `to` (it is sent on a task of its
+    /// own: received as it arrives, waited for at most 5 s in all).
     fn mail_to(&self, to: &str, count: usize) -> PasswordMail {
-        for _ in 0..500 {
-            let sent: Vec<PasswordMail> = self
-                .mail
-                .lock()
-                .expect("outbox")
-                .iter()
-                .filter(|mail| mail.to() == to)
-                .cloned()
-                .collect();
-            if sent.len() >= count {
-                return sent[count - 1].clone();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let inbox = self.inbox.lock().expect("inbox");
+        let mut mail = self.mail.lock().expect("mail");
+        loop {
+            if let Some(found) = mail.iter().filter(|mail| mail.to() == to).nth(count - 1) {
+                return found.clone();
             }
-            std::thread::sleep(Duration::from_millis(10));
+            let left = deadline.saturating_duration_since(Instant::now());
+            match inbox.recv_timeout(left) {
+                Ok(arrived) => mail.push(arrived),
+                Err(_) => panic!("no mail #{count} to {to}"),
+            }
         }
-        panic!("no mail #{count} to {to}");
+    }
+
+    /// Every mail received so far, without waiting.
+    fn mail_so_far(&self) -> Vec<PasswordMail> {
+        let inbox = self.inbox.lock().expect("inbox");
+        let mut mail = self.mail.lock().expect("mail");
+        mail.extend(inbox.try_iter());
+        mail.clone()
     }
 
     /// Whether the session in `cookie` passes the app's revocable verifier.
@@ -266,10 +275,7 @@ fn the_policy_refuses_weak_passwords_with_a_reason() {
         assert!(reply.body.contains(says), "{password}: {}", reply.body);
         assert!(reply.body.contains("role=\"alert\""));
     }
-    assert!(
-        app.mail.lock().expect("outbox").is_empty(),
-        "nothing sent for a refused password"
-    );
+    assert!(app.mail_so_far().is_empty(), "nothing sent for a refused password");
     let reply = app.step(
         &mut browser,
         &[
