@@ -4,13 +4,14 @@
 // One module per concern, from the bottom of the dependency graph to the top; none imports from
 // a module on a later line, and tests/tests/integration/layout.rs checks there is no cycle, no
 // import through this file's re-exports, and no file over 500 lines outside its tests:
-//   telemetry (event targets), clock, random, session_types, token/ (algorithm, keys, crypto,
-//   wire, claims, compact, reading, error, sign, verify, defaults)
+//   telemetry (event targets), clock, random, join (futures polled together), session_types,
+//   token/ (algorithm, keys, crypto, wire, claims, compact, reading, error, sign, verify,
+//   defaults)
 //   cookie, redirect (the allowlist and the 302), landing/nonce (the landing binding's nonce),
 //   credentials (reading a request's token)
 //   verifier (the trait), sessions/ (the facade, itself a verifier: builder, issue, browser),
-//   store/ (contract, events, memory, metered, redis/), rate_limit (fixed windows in the store,
-//   client addresses)
+//   store/ (contract, events, refresh_rotation, memory, metered, redis/), rate_limit (fixed
+//   windows in the store, client addresses)
 //   http_client (reqwest, as jwks and session_server use it)
 //   issuers/ (lookup, jwks/, key_source, jwt: other issuers' tokens; routed: several at once), session_server
 //   cache/ (builder, index, follow, stats), revocation, refresh/ (builder, outcome, records,
@@ -31,6 +32,7 @@ mod credentials;
 mod http_client;
 #[cfg(feature = "middleware")]
 pub mod issuers;
+mod join;
 mod landing;
 #[cfg(feature = "middleware")]
 pub mod middleware;

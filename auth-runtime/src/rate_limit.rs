@@ -140,8 +140,40 @@ pub(crate) fn client_key(ip: IpAddr) -> String {
     }
 }
 
+/// The fixed window an event of `kind` for `subject` at `now` (Unix seconds) counts in.
+pub(crate) struct Window {
+    /// The counter's store key: `rate:{kind}:{window start}:{first 16 bytes of SHA-256 of the
+    /// subject, hex}`.
+    pub(crate) key: String,
+    /// How long a new counter lives: the window.
+    pub(crate) ttl: Duration,
+    /// The limit's `max`.
+    pub(crate) max: u64,
+    /// Seconds until the window ends (at least one): the `Retry-After` once it is full.
+    pub(crate) retry_after: u64,
+}
+
+impl Window {
+    pub(crate) fn of(limit: RateLimit, kind: &str, subject: &str, now: u64) -> Self {
+        let window = limit.window.as_secs().max(1);
+        let start = now - now % window;
+        let digest = Sha256::digest(subject.as_bytes());
+        let hashed: String = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+        Window {
+            key: format!("rate:{kind}:{start}:{hashed}"),
+            ttl: Duration::from_secs(window),
+            max: u64::from(limit.max),
+            retry_after: (start + window).saturating_sub(now).max(1),
+        }
+    }
+}
+
 /// Counts one event of `kind` for `subject` against `limit` at `now` (Unix seconds):
 /// `Some(retry_after)` in seconds once the window's count passes the limit.
+#[cfg_attr(
+    not(feature = "providers"),
+    allow(dead_code, reason = "the sign-in flows count with it")
+)]
 pub(crate) async fn count(
     store: &dyn Store,
     limit: RateLimit,
@@ -149,16 +181,9 @@ pub(crate) async fn count(
     subject: &str,
     now: u64,
 ) -> Result<Option<u64>, StoreError> {
-    let window = limit.window.as_secs().max(1);
-    let start = now - now % window;
-    let digest = Sha256::digest(subject.as_bytes());
-    let hashed: String = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
-    let key = format!("rate:{kind}:{start}:{hashed}");
-    let count = store.increment(&key, Duration::from_secs(window)).await?;
-    if count > u64::from(limit.max) {
-        return Ok(Some((start + window).saturating_sub(now).max(1)));
-    }
-    Ok(None)
+    let window = Window::of(limit, kind, subject, now);
+    let count = store.increment(&window.key, window.ttl).await?;
+    Ok((count > window.max).then_some(window.retry_after))
 }
 
 #[cfg(test)]

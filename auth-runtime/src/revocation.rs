@@ -73,6 +73,7 @@ use crate::clock::Clock;
 use crate::cookie::CookieOptions;
 use crate::store::contract::{Store, StoreError, shared};
 use crate::store::events::Invalidation;
+use crate::store::refresh_rotation::subject_record_revokes;
 use crate::token::defaults::{DEFAULT_LIFETIME, MAX_LEEWAY};
 use crate::verifier::{Authenticated, CacheKey, SessionVerifier, VerifierError};
 
@@ -217,20 +218,9 @@ impl Revocations {
     }
 }
 
-/// Whether a subject's revocation record (the Unix second it was written) ends a session
-/// issued at `issued_at`. A record we cannot read (written by something else) revokes
-/// everything: fail closed.
-fn subject_record_revokes(record: &[u8], issued_at: Option<u64>) -> bool {
-    let revoked_at = std::str::from_utf8(record)
-        .ok()
-        .and_then(|text| text.parse::<u64>().ok())
-        .unwrap_or(u64::MAX);
-    issued_at.is_none_or(|issued_at| issued_at <= revoked_at)
-}
-
 /// The store key for a session id or subject: ids made of URL-safe characters are used as they
 /// are (our `jti`s are), others are hex-encoded so no id can reach into another record's key.
-fn key(prefix: &str, id: &str) -> String {
+pub(crate) fn key(prefix: &str, id: &str) -> String {
     let plain = id.len() <= 128
         && id
             .bytes()

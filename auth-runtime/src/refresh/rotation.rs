@@ -8,9 +8,11 @@ use super::codec::{decode_token, open, random_token, seal};
 use super::outcome::{RefreshError, TokenPair};
 use super::records::{Family, FamilyEnd, Live, Retired, Successor, record_keys, remaining, to_json};
 use super::refresher::Presenter;
-use crate::rate_limit::{Client, count};
+use crate::rate_limit::{Client, Window};
+use crate::revocation::{self, REVOKED_PREFIX, REVOKED_SUBJECT_PREFIX};
 use crate::session_types::SessionTypes;
 use crate::sessions::{IssueError, IssueOptions};
+use crate::store::refresh_rotation::{RefreshRotation, RotationCounter, RotationOutcome, RotationRecord};
 use crate::telemetry::event;
 use crate::token::sign::SignError;
 
@@ -107,88 +109,83 @@ impl<S: SessionTypes> RefreshTokens<S> {
             if now >= live.family.expires_at || now >= live.idle_expires_at {
                 return Err(RefreshError::Invalid);
             }
-            // Independent of each other: asked at once, so a store that pipelines (Redis on one
-            // connection) answers them in one round trip.
-            let (revoked, counted) = futures_join(
-                self.check_not_revoked(&live.family),
-                self.count_rotation(&live.family, client, now),
-            )
-            .await;
-            revoked?;
-            counted?;
             let session: S = serde_json::from_value(live.session.clone()).map_err(|_| RefreshError::Invalid)?;
-            let new_token = self.store_live(&live.family, live.session.clone(), now).await?;
-            let record = Successor {
+            let new_token = random_token::<32>()?;
+            let [new_key, ..] = record_keys(&new_token);
+            let fresh = to_json(&Live {
+                family: live.family.clone(),
+                idle_expires_at: self.idle_expiry(&live.family, now),
+                session: live.session.clone(),
+            })?;
+            let successor = to_json(&Successor {
                 at: now,
                 family: live.family.clone(),
                 session: live.session,
                 sealed: seal(&token, &new_token).ok_or(RefreshError::Invalid)?,
-            };
-            let record = to_json(&record)?;
-            // The grace window, and the second that `at + grace` itself still counts.
-            let grace = inner.reuse_grace + Duration::from_secs(1);
-            if inner.store.put_new(successor_key, record, grace).await? {
-                let marker = to_json(&Retired {
-                    at: now,
-                    family: live.family.end(),
-                })?;
-                // The marker and the deletion, at once: one round trip on a pipelining store.
-                let (marked, removed) = futures_join(
-                    inner
-                        .store
-                        .put(retired_key, marker, remaining(live.family.expires_at, now)),
-                    inner.store.remove(live_key),
-                )
-                .await;
-                marked?;
-                removed?;
-                event!(
-                    debug,
-                    REFRESH,
-                    session_id = live.family.id.as_str(),
-                    "refresh token rotated"
-                );
-                return self.pair(&session, &live.family, new_token, now);
+            })?;
+            let marker = to_json(&Retired {
+                at: now,
+                family: live.family.end(),
+            })?;
+            let windows = self.rotation_windows(&live.family, client, now)?;
+            let revoked_key = revocation::key(REVOKED_PREFIX, &live.family.id);
+            let subject_key = live
+                .family
+                .subject
+                .as_deref()
+                .map(|subject| revocation::key(REVOKED_SUBJECT_PREFIX, subject));
+            let mut rotation = RefreshRotation::new(
+                &revoked_key,
+                RotationRecord::new(&new_key, fresh, remaining(self.idle_expiry(&live.family, now), now)),
+                // The grace window, and the second that `at + grace` itself still counts.
+                RotationRecord::new(successor_key, successor, inner.reuse_grace + Duration::from_secs(1)),
+                RotationRecord::new(retired_key, marker, remaining(live.family.expires_at, now)),
+                live_key,
+            );
+            if let Some(subject_key) = &subject_key {
+                rotation = rotation.subject_revoked(subject_key, live.family.created_at);
             }
-            // Another request retired it first: its successor is the one; ours is dropped.
-            let [new_key, ..] = record_keys(&new_token);
-            let _ = inner.store.remove(&new_key).await;
+            for window in &windows {
+                rotation = rotation.counter(RotationCounter::new(&window.key, window.ttl, window.max));
+            }
+            // One step: the revocation check, the counters, the claim and the writes (one round
+            // trip on Redis).
+            match inner.store.rotate_refresh(rotation).await? {
+                RotationOutcome::Rotated => {
+                    event!(
+                        debug,
+                        REFRESH,
+                        session_id = live.family.id.as_str(),
+                        "refresh token rotated"
+                    );
+                    return self.pair(&session, &live.family, new_token, now);
+                }
+                RotationOutcome::Revoked => return Err(RefreshError::Revoked),
+                RotationOutcome::Limited(index) => {
+                    let retry_after = windows.get(index).map_or(1, |window| window.retry_after);
+                    return Err(RefreshError::RateLimited { retry_after });
+                }
+                // Another request retired it first: its successor is the one; ours was dropped.
+                RotationOutcome::Taken => {}
+            }
         }
         Err(RefreshError::Invalid)
     }
 
-    /// Counts one rotation of `family` by `client` against the limits (the client's and the
-    /// family's counters at once).
-    async fn count_rotation(&self, family: &Family, client: &Client, now: u64) -> Result<(), RefreshError> {
+    /// The windows one rotation of `family` by `client` counts in: the client's (unless
+    /// unlimited) and the family's.
+    fn rotation_windows(&self, family: &Family, client: &Client, now: u64) -> Result<Vec<Window>, RefreshError> {
         let inner = &*self.inner;
-        let limited = |retry_after: Option<u64>| match retry_after {
-            Some(retry_after) => Err(RefreshError::RateLimited { retry_after }),
-            None => Ok(()),
-        };
-        let by_client = async {
-            match client {
-                Client::Known(address) => {
-                    limited(count(&*inner.store, inner.rotations_per_client, "rotate-client", address, now).await?)
-                }
-                Client::Unlimited => Ok(()),
-                Client::Unknown => Err(RefreshError::ClientAddressUnknown),
+        let mut windows = Vec::with_capacity(2);
+        match client {
+            Client::Known(address) => {
+                windows.push(Window::of(inner.rotations_per_client, "rotate-client", address, now));
             }
-        };
-        let by_family = async {
-            limited(
-                count(
-                    &*inner.store,
-                    inner.rotations_per_family,
-                    "rotate-family",
-                    &family.id,
-                    now,
-                )
-                .await?,
-            )
-        };
-        let (by_client, by_family) = futures_join(by_client, by_family).await;
-        by_client?;
-        by_family
+            Client::Unlimited => {}
+            Client::Unknown => return Err(RefreshError::ClientAddressUnknown),
+        }
+        windows.push(Window::of(inner.rotations_per_family, "rotate-family", &family.id, now));
+        Ok(windows)
     }
 
     /// A retired token presented again with its successor still on record: the same successor
@@ -284,31 +281,4 @@ impl<S: SessionTypes> RefreshTokens<S> {
             session_id: family.id.clone(),
         })
     }
-}
-
-/// Both futures, polled together until both are done (no spawning: they borrow the caller's).
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
-    let (mut first, mut second) = (None, None);
-    std::future::poll_fn(|cx| {
-        if first.is_none()
-            && let std::task::Poll::Ready(value) = a.as_mut().poll(cx)
-        {
-            first = Some(value);
-        }
-        if second.is_none()
-            && let std::task::Poll::Ready(value) = b.as_mut().poll(cx)
-        {
-            second = Some(value);
-        }
-        match (first.take(), second.take()) {
-            (Some(a), Some(b)) => std::task::Poll::Ready((a, b)),
-            (a, b) => {
-                first = a;
-                second = b;
-                std::task::Poll::Pending
-            }
-        }
-    })
-    .await
 }

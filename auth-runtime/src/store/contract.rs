@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::events::{Invalidation, Listener, Subscription};
+use super::refresh_rotation::{RefreshRotation, RotationOutcome, subject_record_revokes};
+use crate::join;
 
 /// Key prefixes of the security records: what refuses something (a revocation, a used sign-in
 /// link, an attempt counter, a rate-limit counter). A store must never drop one of them early to
@@ -98,6 +100,14 @@ pub trait Store: Send + Sync + 'static {
         })
     }
 
+    /// Carries out one refresh token's `rotation` (see [`RefreshRotation`] for the steps and
+    /// their order), as one atomic step where the store can (Redis: one script, one round
+    /// trip). The default does the steps in turn, the independent ones at once, with
+    /// [`put_new`](Store::put_new) deciding a race.
+    fn rotate_refresh<'a>(&'a self, rotation: RefreshRotation<'a>) -> StoreFuture<'a, RotationOutcome> {
+        in_steps(self, rotation)
+    }
+
     /// Calls `listener` with every [`StoreEvent`] until the returned [`Subscription`] is dropped.
     ///
     /// A store must send [`StoreEvent::Subscribed`] once every later [`publish`](Store::publish)
@@ -177,6 +187,10 @@ impl<T: Store + ?Sized> Store for Arc<T> {
         T::put_and_publish(self, key, value, ttl, invalidation)
     }
 
+    fn rotate_refresh<'a>(&'a self, rotation: RefreshRotation<'a>) -> StoreFuture<'a, RotationOutcome> {
+        T::rotate_refresh(self, rotation)
+    }
+
     fn subscribe(&self, listener: Listener) -> Subscription {
         T::subscribe(self, listener)
     }
@@ -213,4 +227,56 @@ pub enum StoreError {
         /// The eviction policy the store reported, or why it could not be read.
         policy: String,
     },
+}
+
+/// [`Store::rotate_refresh`]'s default: the steps in turn, the independent ones asked at once.
+fn in_steps<'a, S: Store + ?Sized>(store: &'a S, rotation: RefreshRotation<'a>) -> StoreFuture<'a, RotationOutcome> {
+    Box::pin(async move {
+        let RefreshRotation {
+            counters,
+            revoked,
+            subject_revoked,
+            fresh,
+            claim,
+            marker,
+            retire,
+        } = rotation;
+        let mut keys = vec![revoked.to_owned()];
+        if let Some((subject_key, _)) = subject_revoked {
+            keys.push(subject_key.to_owned());
+        }
+        let counted = join::all(
+            counters
+                .iter()
+                .map(|counter| store.increment(counter.key, counter.ttl))
+                .collect(),
+        );
+        let (records, counts) = join::both(store.get_many(&keys), counted).await;
+        let records = records?;
+        let counts = counts.into_iter().collect::<Result<Vec<u64>, StoreError>>()?;
+        let revoked_by_id = records.first().is_some_and(Option::is_some);
+        let revoked_by_subject = match (records.get(1), subject_revoked) {
+            (Some(Some(record)), Some((_, started_at))) => subject_record_revokes(record, Some(started_at)),
+            _ => false,
+        };
+        if revoked_by_id || revoked_by_subject {
+            return Ok(RotationOutcome::Revoked);
+        }
+        if let Some(index) = counters
+            .iter()
+            .zip(&counts)
+            .position(|(counter, count)| *count > counter.max)
+        {
+            return Ok(RotationOutcome::Limited(index));
+        }
+        store.put(fresh.key, fresh.value, fresh.ttl).await?;
+        if !store.put_new(claim.key, claim.value, claim.ttl).await? {
+            store.remove(fresh.key).await?;
+            return Ok(RotationOutcome::Taken);
+        }
+        let (marked, removed) = join::both(store.put(marker.key, marker.value, marker.ttl), store.remove(retire)).await;
+        marked?;
+        removed?;
+        Ok(RotationOutcome::Rotated)
+    })
 }

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::contract::{Store, StoreFuture};
 use super::events::{Invalidation, Listener, Subscription};
+use super::refresh_rotation::{RefreshRotation, RotationOutcome};
 use crate::telemetry::event;
 
 /// The operations of a [`Store`], as [`StoreStats`] and events name them.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code, reason = "only events name operations"))]
-const OPERATIONS: [&str; 9] = [
+const OPERATIONS: [&str; 10] = [
     "put",
     "put_new",
     "get",
@@ -22,6 +23,7 @@ const OPERATIONS: [&str; 9] = [
     "publish",
     "get_many",
     "put_and_publish",
+    "rotate_refresh",
 ];
 
 #[derive(Default)]
@@ -78,6 +80,8 @@ pub struct StoreStats {
     pub get_many: OperationStats,
     /// [`Store::put_and_publish`].
     pub put_and_publish: OperationStats,
+    /// [`Store::rotate_refresh`].
+    pub rotate_refresh: OperationStats,
 }
 
 /// `store` with every call counted and timed; clones share the counters, so keep one to read
@@ -96,7 +100,7 @@ pub struct StoreStats {
 /// ```
 pub struct MeteredStore<S> {
     inner: Arc<S>,
-    counters: Arc<[Counter; 9]>,
+    counters: Arc<[Counter; 10]>,
 }
 
 impl<S> Clone for MeteredStore<S> {
@@ -149,6 +153,7 @@ impl<S> MeteredStore<S> {
             publish: read(6),
             get_many: read(7),
             put_and_publish: read(8),
+            rotate_refresh: read(9),
         }
     }
 }
@@ -220,6 +225,10 @@ impl<S: Store> Store for MeteredStore<S> {
         invalidation: &'a Invalidation,
     ) -> StoreFuture<'a, ()> {
         self.timed(8, self.inner.put_and_publish(key, value, ttl, invalidation))
+    }
+
+    fn rotate_refresh<'a>(&'a self, rotation: RefreshRotation<'a>) -> StoreFuture<'a, RotationOutcome> {
+        self.timed(9, self.inner.rotate_refresh(rotation))
     }
 
     fn subscribe(&self, listener: Listener) -> Subscription {

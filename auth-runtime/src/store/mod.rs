@@ -21,6 +21,7 @@ pub(crate) mod memory;
 pub(crate) mod metered;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+pub(crate) mod refresh_rotation;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) mod resubscribe;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -36,6 +37,7 @@ pub use self::metered::{MeteredStore, OperationStats, StoreStats};
 pub use self::redis::{
     DEFAULT_REDIS_HEARTBEAT, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT, RedisStore, RedisStoreBuilder,
 };
+pub use self::refresh_rotation::{RefreshRotation, RotationCounter, RotationOutcome, RotationRecord};
 #[cfg(feature = "postgres")]
 pub use self::sql::postgres::{
     DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_POSTGRES_HEARTBEAT, DEFAULT_POSTGRES_TIMEOUT, PostgresStore,

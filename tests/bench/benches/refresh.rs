@@ -1,6 +1,7 @@
-//! What a refresh costs: one rotation (read the token's records, check the family's revocation,
-//! count it against the family's limit, save the successor's record and the sealed successor,
-//! retire the token, delete its record, sign the access token) on the in-memory store and on a
+//! What a refresh costs: one rotation (read the token's records, then one store step,
+//! `Store::rotate_refresh`: count it against the limits, check the family's revocation, claim the
+//! sealed successor, save the new token's record, mark the old one retired and delete its record;
+//! then sign the access token) on the in-memory store and on a
 //! real `redis-server` on 127.0.0.1 (started here; skipped with a message when there is none),
 //! beside the baseline of the same run: signing the access token alone (`Sessions::issue`).
 //!

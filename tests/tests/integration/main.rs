@@ -40,6 +40,7 @@ mod read;
 mod redirects;
 mod redis_store;
 mod refresh;
+mod refresh_rotation;
 mod schema;
 mod secrets;
 mod security;

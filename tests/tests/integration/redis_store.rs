@@ -337,3 +337,68 @@ async fn a_miss_reads_both_revocation_records_in_one_round_trip() {
         "the subject's record, read by the same MGET, refuses it"
     );
 }
+
+/// A refresh on Redis is two round trips: the `MGET` of the token's records, then one script
+/// (the revocation check, both rate counters, the claim, the new record, the marker and the
+/// deletion). Counted by the store's own meter (two calls) and by Redis (`EVAL` and `MGET` once
+/// each).
+#[ignore = "needs redis-server"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_is_two_round_trips() {
+    use auth_runtime::refresh::RefreshTokens;
+    use auth_runtime::store::MeteredStore;
+    let server = RedisServer::start();
+    let metered = MeteredStore::new(connect(&server, "two:").await);
+    let sessions = common::builder(common::hs256_key())
+        .subject_from(|_| Some("ada".to_owned()))
+        .build()
+        .expect("sessions");
+    let tokens = RefreshTokens::builder(sessions, metered.clone())
+        .build()
+        .expect("refresh tokens");
+    let pair = tokens.issue(&common::user("ada")).await.expect("a pair");
+    let before = metered.stats();
+    assert_eq!(server.command("CONFIG RESETSTAT"), "+OK");
+    let next = tokens.refresh(&pair.refresh_token).await.expect("rotates");
+    let after = metered.stats();
+
+    let calls = |stats: &auth_runtime::store::StoreStats| {
+        [
+            stats.put.calls,
+            stats.put_new.calls,
+            stats.get.calls,
+            stats.take.calls,
+            stats.increment.calls,
+            stats.remove.calls,
+            stats.publish.calls,
+            stats.get_many.calls,
+            stats.put_and_publish.calls,
+            stats.rotate_refresh.calls,
+        ]
+    };
+    let made: Vec<u64> = calls(&after)
+        .iter()
+        .zip(calls(&before))
+        .map(|(after, before)| after - before)
+        .collect();
+    assert_eq!(made, [0, 0, 0, 0, 0, 0, 0, 1, 0, 1], "one get_many, one rotate_refresh");
+
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .expect("INFO");
+    assert!(stats.contains("cmdstat_mget:calls=1,"), "{stats}");
+    assert!(stats.contains("cmdstat_eval:calls=1,"), "{stats}");
+
+    // What the script wrote is what the step-by-step store writes: the new token rotates, the
+    // old one within the grace window gets the same successor.
+    let replay = tokens.refresh(&pair.refresh_token).await.expect("the grace window");
+    assert_eq!(replay.refresh_token, next.refresh_token);
+    tokens
+        .refresh(&next.refresh_token)
+        .await
+        .expect("the new token rotates");
+}

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+mod refresh_script;
 mod subscriber;
 
 use self::subscriber::Subscriber;
 use crate::store::contract::{Store, StoreError, StoreFuture};
 use crate::store::events::{Invalidation, Listener, Listeners, Subscription};
+use crate::store::refresh_rotation::{RefreshRotation, RotationOutcome};
 use crate::store::resubscribe::{FIRST_RETRY, LONGEST_RETRY};
 
 /// The default key prefix: every record lives under `auth:`, the events on `auth:invalidate`.
@@ -42,8 +44,9 @@ return count
 ///
 /// - **Atomic steps**: [`put_new`](Store::put_new) is one `SET NX PX`, [`take`](Store::take)
 ///   one `GETDEL`, [`increment`](Store::increment) one Lua script (`INCR` and, for a new counter,
-///   `PEXPIRE`); never a read followed by a write. Times to live are set in Redis (`PX`), at
-///   least one millisecond.
+///   `PEXPIRE`), [`rotate_refresh`](Store::rotate_refresh) one Lua script (a refresh is two
+///   round trips: its read, then this); never a read followed by a write. Times to live are set
+///   in Redis (`PX`), at least one millisecond.
 /// - **Keys** live under a prefix ([`DEFAULT_REDIS_PREFIX`] unless
 ///   [`prefix`](RedisStoreBuilder::prefix) says otherwise), so apps can share a Redis; events go
 ///   to the channel `<prefix>invalidate`.
@@ -52,7 +55,8 @@ return count
 ///   revocation checks then refuse, with no panic. Commands reconnect on their own (redis's
 ///   connection manager); a command that failed on a dropped connection is tried once more on the
 ///   new one. A retried step only ever errs towards refusal (a `take` whose answer was lost reads
-///   as used).
+///   as used; a rotation whose answer was lost finds its own claim, and the refresh answers with
+///   the successor it saved).
 /// - **Events**: one pub/sub connection per store, opened by the first
 ///   [`subscribe`](Store::subscribe), sends [`StoreEvent::Subscribed`](crate::store::StoreEvent::Subscribed) once Redis confirms the
 ///   subscription and [`StoreEvent::Interrupted`](crate::store::StoreEvent::Interrupted) when the connection drops or a `PING` goes
@@ -431,6 +435,10 @@ impl Store for RedisStore {
                 .ignore();
             self.query_pipeline(&pipeline).await
         })
+    }
+
+    fn rotate_refresh<'a>(&'a self, rotation: RefreshRotation<'a>) -> StoreFuture<'a, RotationOutcome> {
+        Box::pin(self.rotate_in_script(rotation))
     }
 
     fn subscribe(&self, listener: Listener) -> Subscription {
