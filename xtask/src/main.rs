@@ -6,6 +6,8 @@
 //! - `cargo xtask bench`: runs every benchmark and prints the targets of BENCHMARKS.md as ratios.
 //! - `cargo xtask load`: requests per second, tail latency and server CPU per request through a
 //!   real HTTP server, driven by `wrk`.
+//! - `cargo xtask load --peers`: the same side by side with the crates and Node servers a team
+//!   would otherwise use.
 
 mod bench;
 mod load;
@@ -18,7 +20,9 @@ commands:
   schema           write schema/*.schema.json and schema/*.d.ts from the examples' session types
   schema --check   fail if the committed files in schema/ are stale
   bench            run every benchmark (about 10 minutes) and print the targets as ratios
-  load             drive the layer through a real HTTP server and print requests/s and latency";
+  load             drive the layer through a real HTTP server and print requests/s and latency
+  load --peers     the same side by side with jwt-authorizer, tower-sessions + axum-login, and
+                   OpenAuth's and better-auth's Node servers";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +67,17 @@ fn main() -> ExitCode {
             }
             Err(error) => {
                 eprintln!("benchmarks failed: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        ["load", "--peers"] => match load::run_peers(&root) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => {
+                eprintln!("not every goal against the peers was met (see the table above)");
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("load run failed: {error}");
                 ExitCode::FAILURE
             }
         },
