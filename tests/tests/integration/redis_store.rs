@@ -26,6 +26,18 @@ async fn connect(server: &RedisServer, prefix: &str) -> RedisStore {
         .expect("connects to the test server")
 }
 
+/// Redis's own count of the commands it ran since the last `CONFIG RESETSTAT`
+/// (`INFO commandstats`: a `cmdstat_<command>:calls=<n>,...` line per command).
+async fn command_stats(server: &RedisServer) -> String {
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
+    redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .expect("INFO")
+}
+
 /// Records every event `store` delivers.
 fn listen(store: &RedisStore) -> (Subscription, UnboundedReceiver<StoreEvent>) {
     let (sender, receiver) = unbounded_channel();
@@ -317,13 +329,7 @@ async fn a_miss_reads_both_revocation_records_in_one_round_trip() {
         .verify_session(&token, &http::HeaderMap::new())
         .await
         .expect("not revoked");
-    let client = redis::Client::open(server.url()).expect("client");
-    let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut connection)
-        .await
-        .expect("INFO");
+    let stats = command_stats(&server).await;
     assert!(stats.contains("cmdstat_mget:calls=1,"), "{stats}");
     assert!(!stats.contains("cmdstat_get:"), "no single GET: {stats}");
 
@@ -383,13 +389,7 @@ async fn a_refresh_is_two_round_trips() {
         .collect();
     assert_eq!(made, [0, 0, 0, 0, 0, 0, 0, 1, 0, 1], "one get_many, one rotate_refresh");
 
-    let client = redis::Client::open(server.url()).expect("client");
-    let mut connection = client.get_multiplexed_async_connection().await.expect("connects");
-    let stats: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut connection)
-        .await
-        .expect("INFO");
+    let stats = command_stats(&server).await;
     assert!(stats.contains("cmdstat_mget:calls=1,"), "{stats}");
     assert!(stats.contains("cmdstat_eval:calls=1,"), "{stats}");
 
