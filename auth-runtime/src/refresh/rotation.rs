@@ -112,11 +112,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
             let session: S = serde_json::from_value(live.session.clone()).map_err(|_| RefreshError::Invalid)?;
             let new_token = random_token::<32>()?;
             let [new_key, ..] = record_keys(&new_token);
-            let fresh = to_json(&Live {
-                family: live.family.clone(),
-                idle_expires_at: self.idle_expiry(&live.family, now),
-                session: live.session.clone(),
-            })?;
+            let (fresh, fresh_ttl) = self.live_record(&live.family, live.session.clone(), now)?;
             let successor = to_json(&Successor {
                 at: now,
                 family: live.family.clone(),
@@ -136,7 +132,7 @@ impl<S: SessionTypes> RefreshTokens<S> {
                 .map(|subject| revocation::key(REVOKED_SUBJECT_PREFIX, subject));
             let mut rotation = RefreshRotation::new(
                 &revoked_key,
-                RotationRecord::new(&new_key, fresh, remaining(self.idle_expiry(&live.family, now), now)),
+                RotationRecord::new(&new_key, fresh, fresh_ttl),
                 // The grace window, and the second that `at + grace` itself still counts.
                 RotationRecord::new(successor_key, successor, inner.reuse_grace + Duration::from_secs(1)),
                 RotationRecord::new(retired_key, marker, remaining(live.family.expires_at, now)),
@@ -232,18 +228,27 @@ impl<S: SessionTypes> RefreshTokens<S> {
 
     /// Saves a new refresh token of `family` and returns it.
     async fn store_live(&self, family: &Family, session: serde_json::Value, now: u64) -> Result<String, RefreshError> {
-        let inner = &*self.inner;
         let token = random_token::<32>()?;
+        let (record, ttl) = self.live_record(family, session, now)?;
+        let [key, ..] = record_keys(&token);
+        self.inner.store.put(&key, record, ttl).await?;
+        Ok(token)
+    }
+
+    /// The record of a new refresh token of `family` issued at `now`, and how long it lives.
+    fn live_record(
+        &self,
+        family: &Family,
+        session: serde_json::Value,
+        now: u64,
+    ) -> Result<(Vec<u8>, Duration), RefreshError> {
         let idle_expires_at = self.idle_expiry(family, now);
         let live = Live {
             family: family.clone(),
             idle_expires_at,
             session,
         };
-        let record = to_json(&live)?;
-        let [key, ..] = record_keys(&token);
-        inner.store.put(&key, record, remaining(idle_expires_at, now)).await?;
-        Ok(token)
+        Ok((to_json(&live)?, remaining(idle_expires_at, now)))
     }
 
     /// When a refresh token of `family` issued at `now` dies unused: its idle timeout, or the

@@ -76,25 +76,25 @@ impl RedisStore {
         // EVAL, not EVALSHA: Redis caches the compiled script either way, and no `NOSCRIPT`
         // answer after a restart can cost a second round trip.
         let answer: i64 = self.query(&command).await?;
-        let counter = |index: i64| {
+        // The index of a counter the script names, when it is one of ours.
+        let counter_at = |index: i64| {
             usize::try_from(index)
                 .ok()
-                .and_then(|index| rotation.counters.get(index))
+                .filter(|&index| index < rotation.counters.len())
         };
+        let unexpected = || StoreError::Unavailable(format!("the refresh rotation script answered {answer}").into());
         match answer {
             0 => Ok(RotationOutcome::Rotated),
             1 => Ok(RotationOutcome::Revoked),
             2 => Ok(RotationOutcome::Taken),
-            limited @ 3.. if counter(limited - 3).is_some() => {
-                Ok(RotationOutcome::Limited(usize::try_from(limited - 3).unwrap_or(0)))
-            }
-            refused => match counter(-1 - refused) {
+            limited @ 3.. => counter_at(limited - 3)
+                .map(RotationOutcome::Limited)
+                .ok_or_else(unexpected),
+            refused => match counter_at(-1 - refused).and_then(|index| rotation.counters.get(index)) {
                 Some(counter) => Err(StoreError::NotACounter {
                     key: counter.key.to_owned(),
                 }),
-                None => Err(StoreError::Unavailable(
-                    format!("the refresh rotation script answered {refused}").into(),
-                )),
+                None => Err(unexpected()),
             },
         }
     }
