@@ -11,6 +11,7 @@
 //! two, a header by name (`x-session-token`), another cookie, another `Authorization` scheme, a
 //! query parameter on one route only, or a closure (Connectum's `extractToken`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -241,11 +242,11 @@ impl RequestError {
     }
 }
 
-/// A token found in a request, before verification (shared: the layer keeps it in scope for
-/// calls made on the caller's behalf without copying it again).
-pub(crate) enum Credential {
+/// A token found in a request, before verification: borrowed from the request where it can be,
+/// so a request its cache answers at once copies nothing.
+pub(crate) enum Credential<'a> {
     None,
-    Found(Arc<str>, TokenSource),
+    Found(Cow<'a, str>, TokenSource),
 }
 
 /// The sources `Sessions::read` uses, in its order.
@@ -253,14 +254,14 @@ pub(crate) const DEFAULT_SOURCES: &[CredentialSource] = &[CredentialSource::Bear
 
 /// Finds the one token a request carries, trying `sources` in order. `uri` is the request's,
 /// for query sources (none without it).
-pub(crate) fn find_credential(
-    headers: &HeaderMap,
-    uri: Option<&Uri>,
+pub(crate) fn find_credential<'a>(
+    headers: &'a HeaderMap,
+    uri: Option<&'a Uri>,
     sources: &[CredentialSource],
     cookie_name: &str,
-) -> Result<Credential, RequestError> {
+) -> Result<Credential<'a>, RequestError> {
     for source in sources {
-        let found: Option<Arc<str>> = match source {
+        let found: Option<Cow<'a, str>> = match source {
             CredentialSource::Bearer => authorization_credential(headers, "bearer")?,
             CredentialSource::Scheme(scheme) => authorization_credential(headers, scheme)?,
             CredentialSource::Cookie => cookie_credential(headers, cookie_name)?,
@@ -270,7 +271,7 @@ pub(crate) fn find_credential(
                 Some(uri) if uri.path() == path => query_credential(uri, name)?,
                 _ => None,
             },
-            CredentialSource::Custom(extract) => uri.and_then(|uri| extract(headers, uri)).map(Arc::from),
+            CredentialSource::Custom(extract) => uri.and_then(|uri| extract(headers, uri)).map(Cow::Owned),
         };
         if let Some(token) = found.filter(|token| !token.is_empty()) {
             return Ok(Credential::Found(token, source.token_source()));
@@ -280,7 +281,7 @@ pub(crate) fn find_credential(
 }
 
 /// The token of the one `Authorization` header when its scheme is `scheme`.
-fn authorization_credential(headers: &HeaderMap, scheme: &str) -> Result<Option<Arc<str>>, RequestError> {
+fn authorization_credential<'a>(headers: &'a HeaderMap, scheme: &str) -> Result<Option<Cow<'a, str>>, RequestError> {
     let mut authorization = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = authorization.next() else {
         return Ok(None);
@@ -288,11 +289,11 @@ fn authorization_credential(headers: &HeaderMap, scheme: &str) -> Result<Option<
     if authorization.next().is_some() {
         return Err(RequestError::MultipleAuthorizationHeaders);
     }
-    Ok(scheme_token(value.as_bytes(), scheme.as_bytes())?.map(Arc::from))
+    Ok(scheme_token(value.as_bytes(), scheme.as_bytes())?.map(Cow::Borrowed))
 }
 
 /// The whole value of the one header `name`, if it is a token's characters.
-fn header_credential(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Arc<str>>, RequestError> {
+fn header_credential<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<Cow<'a, str>>, RequestError> {
     let mut values = headers.get_all(name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -304,25 +305,25 @@ fn header_credential(headers: &HeaderMap, name: &HeaderName) -> Result<Option<Ar
     if !is_token(value) {
         return Err(RequestError::Malformed(name.as_str().to_owned()));
     }
-    Ok(std::str::from_utf8(value).ok().map(Arc::from))
+    Ok(std::str::from_utf8(value).ok().map(Cow::Borrowed))
 }
 
 /// The one query parameter `name` of `uri`.
-fn query_credential(uri: &Uri, name: &str) -> Result<Option<Arc<str>>, RequestError> {
+fn query_credential<'a>(uri: &'a Uri, name: &str) -> Result<Option<Cow<'a, str>>, RequestError> {
     let query = uri.query().unwrap_or_default();
     let mut values = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key == name);
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
-        (Some((_, value)), None) => Ok(Some(Arc::from(value.as_ref()))),
+        (Some((_, value)), None) => Ok(Some(value)),
         (Some(_), Some(_)) => Err(RequestError::Multiple(name.to_owned())),
     }
 }
 
-fn cookie_credential(headers: &HeaderMap, cookie_name: &str) -> Result<Option<Arc<str>>, RequestError> {
+fn cookie_credential<'a>(headers: &'a HeaderMap, cookie_name: &str) -> Result<Option<Cow<'a, str>>, RequestError> {
     match find_cookie(headers, cookie_name) {
         CookieLookup::None => Ok(None),
         // An emptied cookie (a logout the browser has not applied yet) means no session.
-        CookieLookup::One(value) => Ok((!value.is_empty()).then(|| Arc::from(value.as_ref()))),
+        CookieLookup::One(value) => Ok((!value.is_empty()).then_some(value)),
         CookieLookup::Several => Err(RequestError::MultipleCookies(cookie_name.to_owned())),
     }
 }

@@ -7,61 +7,118 @@
 //! invalidation (of a token, a subject, a session id, everything, or an event from the store)
 //! moves the epoch on, and a slot of an older epoch is not served. Tokens are compared whole, so
 //! two tokens never share a slot's answer; the slot index comes from a hasher keyed at random per
-//! process, so no one can choose which tokens push others out. Bounded: [`SLOTS`] slots.
+//! process, so no one can choose which tokens push others out. Bounded: [`SLOTS`] slots in each of
+//! [`STRIPES`] sets, one set per worker thread (by the thread's number).
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::index::Entry;
+use crate::verifier::Authenticated;
 
-/// How many tokens the hot path remembers.
+/// How many tokens one set of slots remembers.
 pub(super) const SLOTS: usize = 64;
+/// How many sets of slots: a thread reads and fills the set of its own number (modulo this), so
+/// two worker threads serving one hot session do not contend on one slot's lock.
+pub(super) const STRIPES: usize = 8;
+
+/// A hot slot's answer: the session, and the slot's shared copy of the token.
+pub(crate) type HotHit<S> = (Arc<Authenticated<S>>, Arc<str>);
 
 struct Slot<S> {
-    token: Box<str>,
+    /// Shared with the requests it answers, as the credential they carry on.
+    token: Arc<str>,
     entry: Arc<Entry<S>>,
     /// The epoch and the store's generation when the slot was filled.
     epoch: u64,
     generation: u64,
 }
 
-pub(super) struct Hot<S> {
+/// One thread's set of slots, and the hits it answered: on a line of its own, so one thread's
+/// count never moves another's cache line.
+#[repr(align(128))]
+struct Stripe<S> {
     slots: Box<[RwLock<Option<Slot<S>>>]>,
+    hits: AtomicU64,
+}
+
+pub(super) struct Hot<S> {
+    stripes: Box<[Stripe<S>]>,
     hasher: std::collections::hash_map::RandomState,
     epoch: AtomicU64,
 }
 
+/// The set of slots of the calling thread.
+fn stripe_of_thread() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    // A thread being torn down shares the first set: still correct, only less spread.
+    STRIPE.try_with(|stripe| *stripe).unwrap_or(0)
+}
+
 impl<S> Hot<S> {
     pub(super) fn new() -> Self {
-        Hot {
+        let stripe = || Stripe {
             slots: (0..SLOTS).map(|_| RwLock::new(None)).collect(),
+            hits: AtomicU64::new(0),
+        };
+        Hot {
+            stripes: (0..STRIPES).map(|_| stripe()).collect(),
             hasher: std::collections::hash_map::RandomState::new(),
             epoch: AtomicU64::new(0),
         }
     }
 
-    /// The slot of `token`, from its last 16 bytes (a JWT's signature, or an opaque id's random
-    /// tail) through the per-process keyed hasher: which slot only, never whether it matches.
-    fn slot(&self, token: &str) -> &RwLock<Option<Slot<S>>> {
+    /// The slot of `token` in `stripe`, from the token's last 16 bytes (a JWT's signature, or an
+    /// opaque id's random tail) through the per-process keyed hasher: which slot only, never
+    /// whether it matches.
+    fn slot<'a>(&self, stripe: &'a Stripe<S>, token: &str) -> &'a RwLock<Option<Slot<S>>> {
         let tail = &token.as_bytes()[token.len().saturating_sub(16)..];
         let index = usize::try_from(self.hasher.hash_one(tail) % SLOTS as u64).unwrap_or(0);
-        &self.slots[index]
+        &stripe.slots[index]
     }
 
-    /// The entry remembered for exactly `token`, if nothing was invalidated since (`generation` is
-    /// the store's current one).
-    pub(super) fn get(&self, token: &str, generation: u64) -> Option<Arc<Entry<S>>> {
+    fn stripe(&self) -> &Stripe<S> {
+        &self.stripes[stripe_of_thread()]
+    }
+
+    /// The session remembered for exactly `token` in this thread's slots, with the slot's copy
+    /// of the token, if nothing was invalidated since (`generation` is the store's current one)
+    /// and its entry is still good at `now` (unix seconds). Counted as a hit.
+    pub(super) fn get(&self, token: &str, generation: u64, now: u64) -> Option<HotHit<S>> {
         let epoch = self.epoch.load(Ordering::Acquire);
-        let slot = self.slot(token).read().ok()?;
+        let stripe = self.stripe();
+        let slot = self.slot(stripe, token).read().ok()?;
         let slot = slot.as_ref()?;
-        (slot.epoch == epoch && slot.generation == generation && &*slot.token == token).then(|| Arc::clone(&slot.entry))
+        let entry = &slot.entry;
+        let serves = slot.epoch == epoch
+            && slot.generation == generation
+            && &*slot.token == token
+            && !entry.invalidated.load(Ordering::Acquire)
+            && now < entry.valid_until;
+        if !serves {
+            return None;
+        }
+        stripe.hits.fetch_add(1, Ordering::Relaxed);
+        Some((Arc::clone(&entry.authenticated), Arc::clone(&slot.token)))
     }
 
-    /// Remembers `entry` (confirmed, served) for `token`, read under `epoch` and `generation`
-    /// before the entry was found, so an invalidation in between leaves the slot unused.
+    /// The hits the slots answered, over every thread.
+    pub(super) fn hits(&self) -> u64 {
+        self.stripes
+            .iter()
+            .map(|stripe| stripe.hits.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Remembers `entry` (confirmed, served) for `token` in this thread's slots, read under
+    /// `epoch` and `generation` before the entry was found, so an invalidation in between leaves
+    /// the slot unused.
     pub(super) fn put(&self, token: &str, entry: &Arc<Entry<S>>, epoch: u64, generation: u64) {
-        let mut slot = match self.slot(token).write() {
+        let mut slot = match self.slot(self.stripe(), token).write() {
             Ok(slot) => slot,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -72,7 +129,7 @@ impl<S> Hot<S> {
             return;
         }
         *slot = Some(Slot {
-            token: token.into(),
+            token: Arc::from(token),
             entry: Arc::clone(entry),
             epoch,
             generation,
@@ -96,7 +153,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::verifier::Authenticated;
 
     fn entry(name: &str) -> Arc<Entry<String>> {
         Arc::new(Entry {
@@ -117,30 +173,40 @@ mod tests {
             let token = format!("token-{n}");
             hot.put(&token, &entry(&token), hot.epoch(), 0);
         }
-        assert_eq!(hot.slots.len(), SLOTS, "a fixed number of slots, whatever comes");
+        let slots: usize = hot.stripes.iter().map(|stripe| stripe.slots.len()).sum();
+        assert_eq!(slots, SLOTS * STRIPES, "a fixed number of slots, whatever comes");
         let kept = (0..10_000)
-            .filter(|n| hot.get(&format!("token-{n}"), 0).is_some())
+            .filter(|n| hot.get(&format!("token-{n}"), 0, 0).is_some())
             .count();
-        assert!(kept <= SLOTS, "{kept} tokens remembered");
+        assert!(kept <= SLOTS, "{kept} tokens remembered by one thread");
+        assert_eq!(hot.hits(), kept as u64, "each answer counted once");
         // A token is answered with its own entry only, never a neighbour's.
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
-        let found = hot.get("ada", 0).map(|entry| entry.authenticated.session.clone());
+        let found = hot
+            .get("ada", 0, 0)
+            .map(|(authenticated, _)| authenticated.session.clone());
         assert_eq!(found.as_deref(), Some("ada"));
-        assert!(hot.get("ad", 0).is_none() && hot.get("adb", 0).is_none());
+        assert!(hot.get("ad", 0, 0).is_none() && hot.get("adb", 0, 0).is_none());
     }
 
     #[test]
     fn an_invalidation_or_a_new_generation_retires_every_slot() {
         let hot = Hot::new();
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
-        assert!(hot.get("ada", 0).is_some());
-        assert!(hot.get("ada", 1).is_none(), "a store event since the slot was filled");
+        assert!(hot.get("ada", 0, 0).is_some());
+        assert!(
+            hot.get("ada", 1, 0).is_none(),
+            "a store event since the slot was filled"
+        );
         hot.invalidate();
-        assert!(hot.get("ada", 0).is_none(), "an invalidation since the slot was filled");
+        assert!(
+            hot.get("ada", 0, 0).is_none(),
+            "an invalidation since the slot was filled"
+        );
         // Filled with an epoch read before an invalidation: never served.
         let stale = hot.epoch();
         hot.invalidate();
         hot.put("bob", &entry("bob"), stale, 0);
-        assert!(hot.get("bob", 0).is_none());
+        assert!(hot.get("bob", 0, 0).is_none());
     }
 }

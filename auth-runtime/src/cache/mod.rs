@@ -29,7 +29,7 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 use self::follow::Follow;
-use self::hot::Hot;
+use self::hot::{Hot, HotHit};
 use self::index::{Entries, Entry, Key, SharedIndex, flag, lock};
 use self::stats::Counters;
 use crate::clock::Clock;
@@ -106,12 +106,8 @@ impl<V: SessionVerifier> SessionCache<V> {
             );
         };
         let (epoch, generation) = (self.hot.as_ref().map_or(0, |hot| hot.epoch()), self.generation());
-        if let Some(entry) = self.hot.as_ref().and_then(|hot| hot.get(token, generation))
-            && !entry.invalidated.load(Ordering::Acquire)
-            && self.now() < entry.valid_until
-        {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
-            return (Ok(Arc::clone(&entry.authenticated)), Outcome::Hit);
+        if let Some((authenticated, _)) = self.hot_hit(token, generation) {
+            return (Ok(authenticated), Outcome::Hit);
         }
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
@@ -133,6 +129,19 @@ impl<V: SessionVerifier> SessionCache<V> {
             }
         }
         Box::pin(self.verify_miss(entries, key, token, headers)).await
+    }
+
+    /// The session for `token` when the hot slots answer it (a hit, counted as one), without
+    /// waiting on anything: the layer's synchronous path. With it, the slot's shared copy of the
+    /// token, which the request can carry on without copying it. `None` sends the caller to
+    /// [`verify_observed`](Self::verify_observed), which asks the cache proper.
+    pub(crate) fn verify_hot(&self, token: &str) -> Option<HotHit<V::Session>> {
+        self.entries.as_ref().filter(|_| self.is_live())?;
+        self.hot_hit(token, self.generation())
+    }
+
+    fn hot_hit(&self, token: &str, generation: u64) -> Option<HotHit<V::Session>> {
+        self.hot.as_ref()?.get(token, generation, self.now())
     }
 
     /// A miss, an entry past its expiry, or one not yet confirmed: concurrent misses for one key

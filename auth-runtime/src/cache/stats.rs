@@ -75,7 +75,8 @@ impl<V: SessionVerifier> SessionCache<V> {
         let counters = &*self.counters;
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         CacheStats {
-            hits: read(&counters.hits),
+            // The hot slots count their own hits, per thread.
+            hits: read(&counters.hits) + self.hot.as_ref().map_or(0, |hot| hot.hits()),
             misses: read(&counters.misses),
             coalesced: read(&counters.coalesced),
             uncached: read(&counters.uncached),

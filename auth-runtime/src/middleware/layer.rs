@@ -1,8 +1,6 @@
 //! [`SessionLayer`] and its service: the per-request decision (skip, landing route, credential,
 //! CSRF, verification through the cache) and running the inner service with the session set.
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -17,6 +15,7 @@ use super::body::SessionBody;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::SiteScheme;
 use super::current::{CURRENT, Current, CurrentSession, ErasedSession};
+use super::future::{ResponseFuture, Waited};
 use super::invalid_token::InvalidTokenPolicy;
 use super::skip::Pattern;
 use crate::cache::SessionCache;
@@ -132,44 +131,90 @@ where
 {
     type Response = Response<SessionBody<ResBody>>;
     type Error = Inner::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ResponseFuture<Inner::Future, ResBody, Inner::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let decided = self.shared.decide_now(
+            request.method(),
+            request.uri(),
+            request.version(),
+            request.headers(),
+            request.extensions(),
+        );
+        match decided {
+            Some(Next::Respond(response)) => ResponseFuture::answered(response),
+            Some(Next::Continue(session, CookieUpdate::Keep, token)) => {
+                let current = continue_with(&mut request, session, token);
+                // `call` itself runs inside the scope too: a service may read the session
+                // synchronously in `call`, before its future is first polled.
+                let future = CURRENT.sync_scope(current.clone(), || self.inner.call(request));
+                ResponseFuture::scoped(CURRENT.scope(current, future))
+            }
+            decided => ResponseFuture::waited(self.wait(request, decided)),
+        }
+    }
+}
+
+impl<Inner, V: SessionVerifier> SessionService<Inner, V> {
+    /// The request's response when the layer must wait to decide (`decided` is `None`), or must
+    /// change the response's cookies.
+    fn wait<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+        decided: Option<Next>,
+    ) -> Waited<ResBody, Inner::Error>
+    where
+        Inner: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+        Inner::Future: Send,
+        ReqBody: Send + 'static,
+    {
         // The clone is not ready; the instance `poll_ready` readied goes into the future.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
-            let decision = shared
-                .decide(
-                    request.method(),
-                    request.uri(),
-                    request.version(),
-                    request.headers(),
-                    request.extensions(),
-                )
-                .await;
-            let (session, clear, token) = match decision {
+            let decision = match decided {
+                Some(decision) => decision,
+                None => {
+                    shared
+                        .decide(
+                            request.method(),
+                            request.uri(),
+                            request.version(),
+                            request.headers(),
+                            request.extensions(),
+                        )
+                        .await
+                }
+            };
+            let (session, cookies, token) = match decision {
                 Next::Respond(response) => return Ok(response.map(SessionBody::full)),
-                Next::Continue(session, clear, token) => (session, clear, token),
+                Next::Continue(session, cookies, token) => (session, cookies, token),
             };
-            // Always set, `None` for a public request: an extractor that finds no extension at
-            // all knows the layer is missing, a programming error it reports as such.
-            request.extensions_mut().insert(CurrentSession(session.clone()));
-            // `call` itself runs inside the scope too: a service may read the session
-            // synchronously in `call`, before its future is first polled.
-            let current = Current {
-                session,
-                credential: token,
-            };
+            let current = continue_with(&mut request, session, token);
             let mut response = CURRENT.scope(current, async move { inner.call(request).await }).await?;
-            shared.set_cookies(response.headers_mut(), &clear);
+            shared.set_cookies(response.headers_mut(), &cookies);
             Ok(response.map(SessionBody::inner))
         })
+    }
+}
+
+/// Puts `session` in the request's extensions and returns what goes in the task-local scope.
+fn continue_with<ReqBody>(
+    request: &mut Request<ReqBody>,
+    session: Option<Arc<dyn ErasedSession>>,
+    token: Option<Arc<str>>,
+) -> Current {
+    // Always set, `None` for a public request: an extractor that finds no extension at all knows
+    // the layer is missing, a programming error it reports as such.
+    request.extensions_mut().insert(CurrentSession(session.clone()));
+    Current {
+        session,
+        credential: token,
     }
 }
 

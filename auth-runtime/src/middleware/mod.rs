@@ -32,7 +32,8 @@
 //! `cookie_refresh.rs` (refreshes shared by the requests that carry one refresh token),
 //! `invalid_token.rs` (the policy and the refusal event), `refusal.rs` (the refusal responses),
 //! `csrf.rs`, `canonical.rs` (the path form), `skip.rs` (patterns), `authz/` (the rules),
-//! `current.rs` (the session of the request being served), `body.rs`. The landing route and its
+//! `current.rs` (the session of the request being served), `future.rs` (the response future),
+//! `body.rs`. The landing route and its
 //! page are in the crate's `landing` module.
 //!
 //! [`Layer`]: tower_layer::Layer
@@ -44,6 +45,7 @@ pub(crate) mod canonical;
 pub(crate) mod cookie_refresh;
 pub(crate) mod csrf;
 pub(crate) mod current;
+pub(crate) mod future;
 pub(crate) mod invalid_token;
 pub(crate) mod layer;
 pub(crate) mod pipeline;
@@ -58,6 +60,7 @@ pub use self::builder::{LayerConfigError, SessionLayerBuilder};
 pub use self::current::{
     NoSession, require_session, session_from_extensions, use_authenticated, use_credential, use_session,
 };
+pub use self::future::ResponseFuture;
 pub use self::invalid_token::InvalidTokenPolicy;
 pub use self::layer::{SessionLayer, SessionService};
 pub use crate::landing::confirm::{LANDING_NONCE_LIFETIME, LandingBinding, LandingConfirmation, default_landing_page};

@@ -2,6 +2,7 @@
 //! through the cache, refresh from the refresh cookie, what a refusal answers (under the
 //! [`InvalidTokenPolicy`]), and the authorization rules.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, SET_COOKIE};
@@ -15,12 +16,57 @@ use super::current::ErasedSession;
 use super::invalid_token::{InvalidTokenPolicy, refusal_event};
 use super::layer::{CookieUpdate, Next, PRIVATE_NO_STORE, Shared};
 use super::refusal::{Format, Refusal};
+use crate::cache::Outcome;
 use crate::credentials::{Credential, TokenSource, find_credential};
 use crate::refresh::{RefreshCookie, RefreshError};
 use crate::telemetry::event;
 use crate::verifier::{Authenticated, SessionVerifier, VerifierError};
 
+/// Where reading a request's credential leaves it, before any verification.
+enum CredentialStep<'a> {
+    /// Decided already: a malformed or doubled credential, or a cross-site request refused.
+    Decided(Next),
+    /// No credential: a public request, unless the refresh cookie says otherwise.
+    Anonymous,
+    /// A token to verify (borrowed from the request where it can be), and where it came from.
+    Verify(Cow<'a, str>, TokenSource),
+}
+
 impl<V: SessionVerifier> Shared<V> {
+    /// The decision on a request, when it can be made without waiting on anything: a skipped
+    /// path, a public request, a credential refused as it reads, or a token the cache's hot slots
+    /// answer. `None` sends the request to [`decide`](Self::decide), which decides everything
+    /// else the same way; nothing has been said or counted for it then.
+    pub(super) fn decide_now(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        version: Version,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Option<Next> {
+        let path = access_path(uri, extensions);
+        if let Some(decided) = self.path_step(path, headers) {
+            return Some(decided);
+        }
+        if self.is_landing(method, uri) {
+            return None;
+        }
+        let decision = match self.credential_step(method, uri, version, headers) {
+            CredentialStep::Decided(next) => next,
+            CredentialStep::Anonymous if self.refresh.is_none() => Next::Continue(None, CookieUpdate::Keep, None),
+            CredentialStep::Anonymous => return None,
+            CredentialStep::Verify(token, source) => {
+                // The slot's copy of the token goes on with the request: nothing is copied.
+                let (authenticated, token) = self.cache.verify_hot(&token)?;
+                accepted(authenticated, source, Outcome::Hit, token)
+            }
+        };
+        Some(self.with_rules(path, decision, headers))
+    }
+
+    /// The decision on a request: [`decide_now`](Self::decide_now)'s, and where that has none,
+    /// the landing route, the refresh cookie and verification through the whole cache.
     pub(super) async fn decide(
         &self,
         method: &Method,
@@ -30,26 +76,78 @@ impl<V: SessionVerifier> Shared<V> {
         extensions: &Extensions,
     ) -> Next {
         let path = access_path(uri, extensions);
+        if let Some(decided) = self.path_step(path, headers) {
+            return decided;
+        }
+        let decision = self.decide_session(method, uri, version, headers, extensions).await;
+        self.with_rules(path, decision, headers)
+    }
+
+    /// What the path alone decides: a path not in canonical form under authorization rules is
+    /// refused, and a skipped path goes on without a session.
+    fn path_step(&self, path: &str, headers: &HeaderMap) -> Option<Next> {
         // A path that is not in canonical form is never skipped: a router or proxy behind the
         // layer that normalizes it could route it elsewhere than the skip pattern says. Under
         // authorization rules it is refused before anything else.
         // Checked only where it matters, so a layer without rules pays for it only on a path a
         // skip pattern matches.
         if self.rules.is_some() && !is_canonical(path) {
-            return Next::Respond(
+            return Some(Next::Respond(
                 Refusal::BadRequest.response("the request path is not in canonical form", Format::of(headers)),
-            );
+            ));
         }
         let skipped = self.skip.iter().any(|pattern| pattern.matches(path));
-        if skipped && (self.rules.is_some() || is_canonical(path)) {
-            return Next::Continue(None, CookieUpdate::Keep, None);
-        }
-        let decision = self.decide_session(method, uri, version, headers, extensions).await;
+        (skipped && (self.rules.is_some() || is_canonical(path))).then_some(Next::Continue(
+            None,
+            CookieUpdate::Keep,
+            None,
+        ))
+    }
+
+    /// The authorization rules' decision, when there are rules and the request goes on.
+    fn with_rules(&self, path: &str, decision: Next, headers: &HeaderMap) -> Next {
         match (&self.rules, decision) {
             (Some(rules), Next::Continue(session, clear, token)) => {
                 self.authorize(rules, path, session, clear, token, headers)
             }
             (_, decision) => decision,
+        }
+    }
+
+    /// Whether this request is for the landing route, which reads `?token=`.
+    fn is_landing(&self, method: &Method, uri: &Uri) -> bool {
+        self.landing.as_deref() == Some(uri.path()) && matches!(*method, Method::GET | Method::HEAD | Method::POST)
+    }
+
+    /// The request's one credential, and the CSRF rule for one the browser sends on its own.
+    fn credential_step<'a>(
+        &self,
+        method: &Method,
+        uri: &'a Uri,
+        version: Version,
+        headers: &'a HeaderMap,
+    ) -> CredentialStep<'a> {
+        match find_credential(headers, Some(uri), &self.sources, self.cookie.cookie_name()) {
+            Ok(Credential::None) => CredentialStep::Anonymous,
+            Ok(Credential::Found(token, source)) => {
+                match source
+                    .is_ambient()
+                    .then(|| self.cross_site(method, uri, version, headers))
+                {
+                    Some(Some(refused)) => CredentialStep::Decided(refused),
+                    _ => CredentialStep::Verify(token, source),
+                }
+            }
+            Err(error) => {
+                event!(
+                    debug,
+                    SESSION,
+                    reason = error.kind(),
+                    path = uri.path(),
+                    "credentials refused"
+                );
+                CredentialStep::Decided(self.invalid(&error.to_string(), Format::of(headers)))
+            }
         }
     }
 
@@ -98,59 +196,27 @@ impl<V: SessionVerifier> Shared<V> {
         headers: &HeaderMap,
         extensions: &Extensions,
     ) -> Next {
-        let path = uri.path();
-        let format = Format::of(headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
         // before a token not bound to this browser goes in.
-        if self.landing.as_deref() == Some(path)
-            && matches!(*method, Method::GET | Method::HEAD | Method::POST)
+        if self.is_landing(method, uri)
             // Boxed: the landing future is large and rare; every other request would carry its size.
-            && let Some(response) = Box::pin(self.landing(method, uri, headers, format)).await
+            && let Some(response) = Box::pin(self.landing(method, uri, headers, Format::of(headers))).await
         {
             return Next::Respond(response);
         }
-        let credential = find_credential(headers, Some(uri), &self.sources, self.cookie.cookie_name());
-        let (token, source) = match credential {
-            Ok(Credential::None) => {
-                if let Some(refreshed) = self
+        let (token, source) = match self.credential_step(method, uri, version, headers) {
+            CredentialStep::Decided(next) => return next,
+            CredentialStep::Anonymous => {
+                let refreshed = self
                     .refresh_from_cookie(method, uri, version, headers, extensions)
-                    .await
-                {
-                    return refreshed;
-                }
-                return Next::Continue(None, CookieUpdate::Keep, None);
+                    .await;
+                return refreshed.unwrap_or(Next::Continue(None, CookieUpdate::Keep, None));
             }
-            Ok(Credential::Found(token, source)) => (token, source),
-            Err(error) => {
-                event!(
-                    debug,
-                    SESSION,
-                    reason = error.kind(),
-                    path = uri.path(),
-                    "credentials refused"
-                );
-                return self.invalid(&error.to_string(), format);
-            }
+            CredentialStep::Verify(token, source) => (token, source),
         };
-        if source.is_ambient()
-            && let Some(refused) = self.cross_site(method, uri, version, headers, format)
-        {
-            return refused;
-        }
-        let (verified, _outcome) = self.cache.verify_observed(&token, headers).await;
+        let (verified, outcome) = self.cache.verify_observed(&token, headers).await;
         match verified {
-            Ok(authenticated) => {
-                event!(
-                    debug,
-                    SESSION,
-                    source = source.as_str(),
-                    cache = _outcome.as_str(),
-                    subject = authenticated.subject.as_deref(),
-                    session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
-                    "session accepted"
-                );
-                Next::Continue(Some(authenticated), CookieUpdate::Keep, Some(token))
-            }
+            Ok(authenticated) => accepted(authenticated, source, outcome, Arc::from(token)),
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
                 // A session cookie refused for what it is (expired, most often; not a backend
@@ -163,6 +229,7 @@ impl<V: SessionVerifier> Shared<V> {
                 {
                     return refreshed;
                 }
+                let format = Format::of(headers);
                 if source == TokenSource::Cookie {
                     self.refused_cookie(&error, method, format)
                 } else {
@@ -179,16 +246,13 @@ impl<V: SessionVerifier> Shared<V> {
     /// checked: it sends no `Origin`, and a browser cannot send that content type to another
     /// origin without a CORS preflight, which a gRPC service does not answer. gRPC-Web, which a
     /// page on another site can send, is checked like any request.
-    pub(super) fn cross_site(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        version: Version,
-        headers: &HeaderMap,
-        format: Format,
-    ) -> Option<Next> {
+    pub(super) fn cross_site(&self, method: &Method, uri: &Uri, version: Version, headers: &HeaderMap) -> Option<Next> {
+        if !self.csrf || !is_unsafe(method) {
+            return None;
+        }
+        let format = Format::of(headers);
         let native_grpc = format == Format::Grpc && version == Version::HTTP_2;
-        if !self.csrf || !is_unsafe(method) || native_grpc || same_origin(headers, uri, &self.origins, &self.site) {
+        if native_grpc || same_origin(headers, uri, &self.origins, &self.site) {
             return None;
         }
         event!(
@@ -237,7 +301,7 @@ impl<V: SessionVerifier> Shared<V> {
             }
             RefreshCookie::One(token) => {
                 // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
-                if let Some(refused) = self.cross_site(method, uri, version, headers, Format::of(headers)) {
+                if let Some(refused) = self.cross_site(method, uri, version, headers) {
                     return Some(refused);
                 }
                 Some(self.refreshed(refresh, &token, uri, headers, extensions).await)
@@ -396,4 +460,23 @@ fn access_path<'a>(uri: &'a Uri, extensions: &'a Extensions) -> &'a str {
     }
     let _ = extensions;
     uri.path()
+}
+
+/// A session the cache answered for `token` (found at `source`): the request goes on with it.
+fn accepted<S: crate::session_types::SessionTypes>(
+    authenticated: Arc<Authenticated<S>>,
+    _source: TokenSource,
+    _outcome: Outcome,
+    token: Arc<str>,
+) -> Next {
+    event!(
+        debug,
+        SESSION,
+        source = _source.as_str(),
+        cache = _outcome.as_str(),
+        subject = authenticated.subject.as_deref(),
+        session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
+        "session accepted"
+    );
+    Next::Continue(Some(authenticated), CookieUpdate::Keep, Some(token))
 }
