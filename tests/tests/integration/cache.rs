@@ -269,6 +269,98 @@ fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
     });
 }
 
+/// An inner service that counts its clones: the layer clones it for a request it must wait on,
+/// never for one it decides at once. It answers with the session and the credential it finds in
+/// scope when it is called.
+struct Counted {
+    clones: Arc<AtomicUsize>,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        Counted {
+            clones: Arc::clone(&self.clones),
+        }
+    }
+}
+
+impl tower_service::Service<http::Request<()>> for Counted {
+    type Response = http::Response<String>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: http::Request<()>) -> Self::Future {
+        let who = match auth_runtime::use_session::<AppSession>() {
+            Some(AppSession::User { user_id }) => user_id,
+            _ => "public".to_owned(),
+        };
+        let credential = auth_runtime::use_credential().map(|token| token.to_string());
+        let mut response = http::Response::new(String::new());
+        if let Ok(value) = http::HeaderValue::from_str(&format!("{who} {}", credential.unwrap_or_default())) {
+            response.headers_mut().insert("x-caller", value);
+        }
+        std::future::ready(Ok(response))
+    }
+}
+
+#[test]
+fn a_hot_hit_through_the_layer_is_decided_at_once_carries_its_token_and_is_counted() {
+    use tower_layer::Layer;
+    use tower_service::Service;
+    runtime().block_on(async {
+        let backend = Arc::new(Backend::new(MovableClock::at(NOW)));
+        let layer = auth_runtime::SessionLayer::builder(cache_over(&backend))
+            .build()
+            .expect("valid layer");
+        let clones = Arc::new(AtomicUsize::new(0));
+        let mut service = layer.layer(Counted {
+            clones: Arc::clone(&clones),
+        });
+        let token = format!("id.ada.{}", NOW + 3600);
+        let request = || {
+            http::Request::builder()
+                .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(())
+                .expect("request")
+        };
+        let expected = format!("ada {token}");
+        let caller = |response: &http::Response<_>| {
+            let caller = response.headers().get("x-caller").and_then(|value| value.to_str().ok());
+            caller.map(str::to_owned)
+        };
+        // A miss, then a hit in the cache proper (which fills the hot slot): both wait.
+        for _ in 0..2 {
+            let response = service.call(request()).await.expect("infallible");
+            assert_eq!(caller(&response).as_deref(), Some(expected.as_str()));
+        }
+        assert_eq!(
+            clones.load(Ordering::SeqCst),
+            2,
+            "a request that waits clones the service"
+        );
+        // Hot hits: decided in `call`, the service called there, in the session's scope, with
+        // the token the slot keeps; no clone.
+        for _ in 0..5 {
+            let response = service.call(request()).await.expect("infallible");
+            assert_eq!(caller(&response).as_deref(), Some(expected.as_str()));
+        }
+        assert_eq!(clones.load(Ordering::SeqCst), 2, "a hot hit does not clone the service");
+        let stats = layer.cache().stats();
+        assert_eq!((stats.misses, stats.hits), (1, 6), "every hit counted once: {stats:?}");
+        assert_eq!(calls(&backend), 1);
+        // Invalidated: the slot is not served; the backend is asked again.
+        layer.cache().invalidate_token(&token);
+        let response = service.call(request()).await.expect("infallible");
+        assert_eq!(caller(&response).as_deref(), Some(expected.as_str()));
+        assert_eq!(calls(&backend), 2, "an invalidated token is verified afresh");
+    });
+}
+
 #[test]
 fn an_entry_is_never_served_after_its_expiry() {
     runtime().block_on(async {
