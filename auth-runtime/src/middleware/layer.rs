@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, HeaderValue, SET_COOKIE};
-use http::{HeaderMap, Request, Response};
+use http::{Extensions, HeaderMap, Method, Request, Response, Uri, Version};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -122,6 +122,28 @@ pub(crate) enum Next {
     Respond(Response<Bytes>),
 }
 
+/// The parts of a request the layer reads to decide on it.
+#[derive(Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) uri: &'a Uri,
+    pub(crate) version: Version,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) extensions: &'a Extensions,
+}
+
+impl<'a> Asked<'a> {
+    fn of<B>(request: &'a Request<B>) -> Self {
+        Asked {
+            method: request.method(),
+            uri: request.uri(),
+            version: request.version(),
+            headers: request.headers(),
+            extensions: request.extensions(),
+        }
+    }
+}
+
 impl<Inner, V, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<Inner, V>
 where
     Inner: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -138,13 +160,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let decided = self.shared.decide_now(
-            request.method(),
-            request.uri(),
-            request.version(),
-            request.headers(),
-            request.extensions(),
-        );
+        let decided = self.shared.decide_now(Asked::of(&request));
         match decided {
             Some(Next::Respond(response)) => ResponseFuture::answered(response),
             Some(Next::Continue(session, CookieUpdate::Keep, token)) => {
@@ -179,17 +195,7 @@ impl<Inner, V: SessionVerifier> SessionService<Inner, V> {
         Box::pin(async move {
             let decision = match decided {
                 Some(decision) => decision,
-                None => {
-                    shared
-                        .decide(
-                            request.method(),
-                            request.uri(),
-                            request.version(),
-                            request.headers(),
-                            request.extensions(),
-                        )
-                        .await
-                }
+                None => shared.decide(Asked::of(&request)).await,
             };
             let (session, cookies, token) = match decision {
                 Next::Respond(response) => return Ok(response.map(SessionBody::full)),

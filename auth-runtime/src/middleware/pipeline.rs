@@ -14,7 +14,7 @@ use super::cookie_refresh::LayerRefresh;
 use super::csrf::{is_unsafe, same_origin};
 use super::current::ErasedSession;
 use super::invalid_token::{InvalidTokenPolicy, refusal_event};
-use super::layer::{CookieUpdate, Next, PRIVATE_NO_STORE, Shared};
+use super::layer::{Asked, CookieUpdate, Next, PRIVATE_NO_STORE, Shared};
 use super::refusal::{Format, Refusal};
 use crate::cache::Outcome;
 use crate::credentials::{Credential, TokenSource, find_credential};
@@ -37,22 +37,15 @@ impl<V: SessionVerifier> Shared<V> {
     /// path, a public request, a credential refused as it reads, or a token the cache's hot slots
     /// answer. `None` sends the request to [`decide`](Self::decide), which decides everything
     /// else the same way; nothing has been said or counted for it then.
-    pub(super) fn decide_now(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        version: Version,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Option<Next> {
-        let path = access_path(uri, extensions);
-        if let Some(decided) = self.path_step(path, headers) {
+    pub(super) fn decide_now(&self, asked: Asked<'_>) -> Option<Next> {
+        let path = access_path(asked.uri, asked.extensions);
+        if let Some(decided) = self.path_step(path, asked.headers) {
             return Some(decided);
         }
-        if self.is_landing(method, uri) {
+        if self.is_landing(asked) {
             return None;
         }
-        let decision = match self.credential_step(method, uri, version, headers) {
+        let decision = match self.credential_step(asked) {
             CredentialStep::Decided(next) => next,
             CredentialStep::Anonymous if self.refresh.is_none() => Next::Continue(None, CookieUpdate::Keep, None),
             CredentialStep::Anonymous => return None,
@@ -62,25 +55,18 @@ impl<V: SessionVerifier> Shared<V> {
                 accepted(authenticated, source, Outcome::Hit, token)
             }
         };
-        Some(self.with_rules(path, decision, headers))
+        Some(self.with_rules(path, decision, asked.headers))
     }
 
     /// The decision on a request: [`decide_now`](Self::decide_now)'s, and where that has none,
     /// the landing route, the refresh cookie and verification through the whole cache.
-    pub(super) async fn decide(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        version: Version,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Next {
-        let path = access_path(uri, extensions);
-        if let Some(decided) = self.path_step(path, headers) {
+    pub(super) async fn decide(&self, asked: Asked<'_>) -> Next {
+        let path = access_path(asked.uri, asked.extensions);
+        if let Some(decided) = self.path_step(path, asked.headers) {
             return decided;
         }
-        let decision = self.decide_session(method, uri, version, headers, extensions).await;
-        self.with_rules(path, decision, headers)
+        let decision = self.decide_session(asked).await;
+        self.with_rules(path, decision, asked.headers)
     }
 
     /// What the path alone decides: a path not in canonical form under authorization rules is
@@ -115,29 +101,20 @@ impl<V: SessionVerifier> Shared<V> {
     }
 
     /// Whether this request is for the landing route, which reads `?token=`.
-    fn is_landing(&self, method: &Method, uri: &Uri) -> bool {
-        self.landing.as_deref() == Some(uri.path()) && matches!(*method, Method::GET | Method::HEAD | Method::POST)
+    fn is_landing(&self, asked: Asked<'_>) -> bool {
+        self.landing.as_deref() == Some(asked.uri.path())
+            && matches!(*asked.method, Method::GET | Method::HEAD | Method::POST)
     }
 
     /// The request's one credential, and the CSRF rule for one the browser sends on its own.
-    fn credential_step<'a>(
-        &self,
-        method: &Method,
-        uri: &'a Uri,
-        version: Version,
-        headers: &'a HeaderMap,
-    ) -> CredentialStep<'a> {
+    fn credential_step<'a>(&self, asked: Asked<'a>) -> CredentialStep<'a> {
+        let (uri, headers) = (asked.uri, asked.headers);
         match find_credential(headers, Some(uri), &self.sources, self.cookie.cookie_name()) {
             Ok(Credential::None) => CredentialStep::Anonymous,
-            Ok(Credential::Found(token, source)) => {
-                match source
-                    .is_ambient()
-                    .then(|| self.cross_site(method, uri, version, headers))
-                {
-                    Some(Some(refused)) => CredentialStep::Decided(refused),
-                    _ => CredentialStep::Verify(token, source),
-                }
-            }
+            Ok(Credential::Found(token, source)) => match source.is_ambient().then(|| self.cross_site(asked)) {
+                Some(Some(refused)) => CredentialStep::Decided(refused),
+                _ => CredentialStep::Verify(token, source),
+            },
             Err(error) => {
                 event!(
                     debug,
@@ -188,28 +165,20 @@ impl<V: SessionVerifier> Shared<V> {
 
     /// The session of a request the layer covers: the landing route, the credential, CSRF, and
     /// verification through the cache.
-    async fn decide_session(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        version: Version,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Next {
+    async fn decide_session(&self, asked: Asked<'_>) -> Next {
+        let (method, uri, headers) = (asked.method, asked.uri, asked.headers);
         // `?token=` is read on a navigation, and on the same-origin POST of the page that asks
         // before a token not bound to this browser goes in.
-        if self.is_landing(method, uri)
+        if self.is_landing(asked)
             // Boxed: the landing future is large and rare; every other request would carry its size.
             && let Some(response) = Box::pin(self.landing(method, uri, headers, Format::of(headers))).await
         {
             return Next::Respond(response);
         }
-        let (token, source) = match self.credential_step(method, uri, version, headers) {
+        let (token, source) = match self.credential_step(asked) {
             CredentialStep::Decided(next) => return next,
             CredentialStep::Anonymous => {
-                let refreshed = self
-                    .refresh_from_cookie(method, uri, version, headers, extensions)
-                    .await;
+                let refreshed = self.refresh_from_cookie(asked).await;
                 return refreshed.unwrap_or(Next::Continue(None, CookieUpdate::Keep, None));
             }
             CredentialStep::Verify(token, source) => (token, source),
@@ -223,9 +192,7 @@ impl<V: SessionVerifier> Shared<V> {
                 // that could not answer) is replaced when the refresh cookie is there.
                 if source == TokenSource::Cookie
                     && !matches!(*error, VerifierError::BackendUnavailable(_))
-                    && let Some(refreshed) = self
-                        .refresh_from_cookie(method, uri, version, headers, extensions)
-                        .await
+                    && let Some(refreshed) = self.refresh_from_cookie(asked).await
                 {
                     return refreshed;
                 }
@@ -246,7 +213,8 @@ impl<V: SessionVerifier> Shared<V> {
     /// checked: it sends no `Origin`, and a browser cannot send that content type to another
     /// origin without a CORS preflight, which a gRPC service does not answer. gRPC-Web, which a
     /// page on another site can send, is checked like any request.
-    pub(super) fn cross_site(&self, method: &Method, uri: &Uri, version: Version, headers: &HeaderMap) -> Option<Next> {
+    pub(super) fn cross_site(&self, asked: Asked<'_>) -> Option<Next> {
+        let (method, uri, version, headers) = (asked.method, asked.uri, asked.version, asked.headers);
         if !self.csrf || !is_unsafe(method) {
             return None;
         }
@@ -279,14 +247,8 @@ impl<V: SessionVerifier> Shared<V> {
     /// carries one: `None` without it. A request that carries the cookie more than once (a
     /// sibling host can set one of the same name) is treated as carrying none of them: it goes
     /// on signed out and the cookies are cleared, never guessed between.
-    pub(super) async fn refresh_from_cookie(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        version: Version,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Option<Next> {
+    pub(super) async fn refresh_from_cookie(&self, asked: Asked<'_>) -> Option<Next> {
+        let (uri, headers) = (asked.uri, asked.headers);
         let refresh = self.refresh.as_ref()?;
         match refresh.token(headers) {
             RefreshCookie::Absent => None,
@@ -301,24 +263,18 @@ impl<V: SessionVerifier> Shared<V> {
             }
             RefreshCookie::One(token) => {
                 // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
-                if let Some(refused) = self.cross_site(method, uri, version, headers) {
+                if let Some(refused) = self.cross_site(asked) {
                     return Some(refused);
                 }
-                Some(self.refreshed(refresh, &token, uri, headers, extensions).await)
+                Some(self.refreshed(refresh, &token, asked).await)
             }
         }
     }
 
     /// The request's session from its refresh cookie (the CSRF rule has passed): a new pair
     /// (shared with the requests that carry the same refresh token), verified like any token.
-    async fn refreshed(
-        &self,
-        refresh: &LayerRefresh,
-        refresh_token: &str,
-        uri: &Uri,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Next {
+    async fn refreshed(&self, refresh: &LayerRefresh, refresh_token: &str, asked: Asked<'_>) -> Next {
+        let (uri, headers, extensions) = (asked.uri, asked.headers, asked.extensions);
         let format = Format::of(headers);
         let (pair, cookies) = match refresh.refresh(refresh_token, headers, extensions).await {
             Ok(refreshed) => refreshed,

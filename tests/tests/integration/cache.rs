@@ -208,32 +208,6 @@ fn a_metered_store_counts_and_times_every_call() {
     });
 }
 
-/// An inner service that answers with whoever `use_session` says is calling.
-#[derive(Clone)]
-struct Echo;
-
-impl tower_service::Service<http::Request<()>> for Echo {
-    type Response = http::Response<String>;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _request: http::Request<()>) -> Self::Future {
-        let who = match auth_runtime::use_session::<AppSession>() {
-            Some(AppSession::User { user_id }) => user_id,
-            _ => "public".to_owned(),
-        };
-        let mut response = http::Response::new(String::new());
-        if let Ok(value) = http::HeaderValue::from_str(&who) {
-            response.headers_mut().insert("x-user", value);
-        }
-        std::future::ready(Ok(response))
-    }
-}
-
 #[test]
 fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
     use tower_layer::Layer;
@@ -247,7 +221,7 @@ fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
         let layer = auth_runtime::SessionLayer::builder(cache_over(&backend))
             .build()
             .expect("valid layer");
-        let service = layer.layer(Echo);
+        let service = layer.layer(Echo::default());
         let bearer = format!("Bearer id.ada.{}", NOW + 3600);
         let requests: Vec<_> = (0..1000)
             .map(|_| {
@@ -269,23 +243,24 @@ fn a_thousand_concurrent_requests_through_the_layer_make_one_backend_call() {
     });
 }
 
-/// An inner service that counts its clones: the layer clones it for a request it must wait on,
-/// never for one it decides at once. It answers with the session and the credential it finds in
-/// scope when it is called.
-struct Counted {
+/// An inner service that answers with whoever `use_session` says is calling (`x-user`) and the
+/// credential `use_credential` gives (`x-credential`), read when it is called; and counts its
+/// clones: the layer clones it for a request it must wait on, never for one it decides at once.
+#[derive(Default)]
+struct Echo {
     clones: Arc<AtomicUsize>,
 }
 
-impl Clone for Counted {
+impl Clone for Echo {
     fn clone(&self) -> Self {
         self.clones.fetch_add(1, Ordering::SeqCst);
-        Counted {
+        Echo {
             clones: Arc::clone(&self.clones),
         }
     }
 }
 
-impl tower_service::Service<http::Request<()>> for Counted {
+impl tower_service::Service<http::Request<()>> for Echo {
     type Response = http::Response<String>;
     type Error = std::convert::Infallible;
     type Future = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
@@ -301,8 +276,10 @@ impl tower_service::Service<http::Request<()>> for Counted {
         };
         let credential = auth_runtime::use_credential().map(|token| token.to_string());
         let mut response = http::Response::new(String::new());
-        if let Ok(value) = http::HeaderValue::from_str(&format!("{who} {}", credential.unwrap_or_default())) {
-            response.headers_mut().insert("x-caller", value);
+        for (name, value) in [("x-user", who), ("x-credential", credential.unwrap_or_default())] {
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
         }
         std::future::ready(Ok(response))
     }
@@ -318,7 +295,7 @@ fn a_hot_hit_through_the_layer_is_decided_at_once_carries_its_token_and_is_count
             .build()
             .expect("valid layer");
         let clones = Arc::new(AtomicUsize::new(0));
-        let mut service = layer.layer(Counted {
+        let mut service = layer.layer(Echo {
             clones: Arc::clone(&clones),
         });
         let token = format!("id.ada.{}", NOW + 3600);
@@ -330,8 +307,13 @@ fn a_hot_hit_through_the_layer_is_decided_at_once_carries_its_token_and_is_count
         };
         let expected = format!("ada {token}");
         let caller = |response: &http::Response<_>| {
-            let caller = response.headers().get("x-caller").and_then(|value| value.to_str().ok());
-            caller.map(str::to_owned)
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value: &http::HeaderValue| value.to_str().ok())
+            };
+            Some(format!("{} {}", header("x-user")?, header("x-credential")?))
         };
         // A miss, then a hit in the cache proper (which fills the hot slot): both wait.
         for _ in 0..2 {
