@@ -87,8 +87,9 @@ impl<S> Hot<S> {
 
     /// The session remembered for exactly `token` in this thread's slots, with the slot's copy
     /// of the token, if nothing was invalidated since (`generation` is the store's current one)
-    /// and its entry is still good at `now` (unix seconds). Counted as a hit.
-    pub(super) fn get(&self, token: &str, generation: u64, now: u64) -> Option<HotHit<S>> {
+    /// and its entry is still good at `now()` (unix seconds; the clock is read only for a slot
+    /// that holds the token). Counted as a hit.
+    pub(super) fn get(&self, token: &str, generation: u64, now: impl FnOnce() -> u64) -> Option<HotHit<S>> {
         let epoch = self.epoch.load(Ordering::Acquire);
         let stripe = self.stripe();
         let slot = self.slot(stripe, token).read().ok()?;
@@ -98,7 +99,7 @@ impl<S> Hot<S> {
             && slot.generation == generation
             && &*slot.token == token
             && !entry.invalidated.load(Ordering::Acquire)
-            && now < entry.valid_until;
+            && now() < entry.valid_until;
         if !serves {
             return None;
         }
@@ -176,37 +177,37 @@ mod tests {
         let slots: usize = hot.stripes.iter().map(|stripe| stripe.slots.len()).sum();
         assert_eq!(slots, SLOTS * STRIPES, "a fixed number of slots, whatever comes");
         let kept = (0..10_000)
-            .filter(|n| hot.get(&format!("token-{n}"), 0, 0).is_some())
+            .filter(|n| hot.get(&format!("token-{n}"), 0, || 0).is_some())
             .count();
         assert!(kept <= SLOTS, "{kept} tokens remembered by one thread");
         assert_eq!(hot.hits(), kept as u64, "each answer counted once");
         // A token is answered with its own entry only, never a neighbour's.
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
         let found = hot
-            .get("ada", 0, 0)
+            .get("ada", 0, || 0)
             .map(|(authenticated, _)| authenticated.session.clone());
         assert_eq!(found.as_deref(), Some("ada"));
-        assert!(hot.get("ad", 0, 0).is_none() && hot.get("adb", 0, 0).is_none());
+        assert!(hot.get("ad", 0, || 0).is_none() && hot.get("adb", 0, || 0).is_none());
     }
 
     #[test]
     fn an_invalidation_or_a_new_generation_retires_every_slot() {
         let hot = Hot::new();
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
-        assert!(hot.get("ada", 0, 0).is_some());
+        assert!(hot.get("ada", 0, || 0).is_some());
         assert!(
-            hot.get("ada", 1, 0).is_none(),
+            hot.get("ada", 1, || 0).is_none(),
             "a store event since the slot was filled"
         );
         hot.invalidate();
         assert!(
-            hot.get("ada", 0, 0).is_none(),
+            hot.get("ada", 0, || 0).is_none(),
             "an invalidation since the slot was filled"
         );
         // Filled with an epoch read before an invalidation: never served.
         let stale = hot.epoch();
         hot.invalidate();
         hot.put("bob", &entry("bob"), stale, 0);
-        assert!(hot.get("bob", 0, 0).is_none());
+        assert!(hot.get("bob", 0, || 0).is_none());
     }
 }

@@ -141,7 +141,7 @@ impl<V: SessionVerifier> SessionCache<V> {
     }
 
     fn hot_hit(&self, token: &str, generation: u64) -> Option<HotHit<V::Session>> {
-        self.hot.as_ref()?.get(token, generation, self.now())
+        self.hot.as_ref()?.get(token, generation, || self.now())
     }
 
     /// A miss, an entry past its expiry, or one not yet confirmed: concurrent misses for one key
