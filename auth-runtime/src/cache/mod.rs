@@ -40,6 +40,9 @@ pub use self::builder::SessionCacheBuilder;
 pub use self::stats::CacheStats;
 pub(crate) use self::stats::Outcome;
 
+/// A verification's answer, and how it was answered.
+pub(crate) type Observed<S> = (Result<Arc<Authenticated<S>>, Arc<VerifierError>>, Outcome);
+
 /// The default time a verified session is kept: one minute, so a revocation in the backend takes
 /// effect within a minute even without an explicit invalidation.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -93,11 +96,17 @@ impl<V: SessionVerifier> SessionCache<V> {
     }
 
     /// [`verify`](Self::verify), and how it was answered.
-    pub(crate) async fn verify_observed(
-        &self,
-        token: &str,
-        headers: &HeaderMap,
-    ) -> (Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>>, Outcome) {
+    pub(crate) async fn verify_observed(&self, token: &str, headers: &HeaderMap) -> Observed<V::Session> {
+        self.verify_through(token, headers, true).await
+    }
+
+    /// [`verify_observed`](Self::verify_observed) for a token [`verify_hot`](Self::verify_hot)
+    /// has just missed: the cache proper, without looking in the hot slots a second time.
+    pub(crate) async fn verify_past_hot(&self, token: &str, headers: &HeaderMap) -> Observed<V::Session> {
+        self.verify_through(token, headers, false).await
+    }
+
+    async fn verify_through(&self, token: &str, headers: &HeaderMap, try_hot: bool) -> Observed<V::Session> {
         let Some(entries) = self.entries.as_ref().filter(|_| self.is_live()) else {
             self.counters.uncached.fetch_add(1, Ordering::Relaxed);
             return (
@@ -106,7 +115,7 @@ impl<V: SessionVerifier> SessionCache<V> {
             );
         };
         let (epoch, generation) = (self.hot.as_ref().map_or(0, |hot| hot.epoch()), self.generation());
-        if let Some((authenticated, _)) = self.hot_hit(token, generation) {
+        if try_hot && let Some((authenticated, _)) = self.hot_hit(token, generation) {
             return (Ok(authenticated), Outcome::Hit);
         }
         let key = self.key(token, headers);
@@ -152,7 +161,7 @@ impl<V: SessionVerifier> SessionCache<V> {
         key: Key,
         token: &str,
         headers: &HeaderMap,
-    ) -> (Result<Arc<Authenticated<V::Session>>, Arc<VerifierError>>, Outcome) {
+    ) -> Observed<V::Session> {
         // The invalidation generation as this request comes to the verifier. Read here rather than
         // on the hit path: reading later can only count more invalidations as before the request,
         // which sends it to the verifier afresh, never serves it an older answer.

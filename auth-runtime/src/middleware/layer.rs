@@ -20,7 +20,7 @@ use super::invalid_token::InvalidTokenPolicy;
 use super::skip::Pattern;
 use crate::cache::SessionCache;
 use crate::cookie::CookieOptions;
-use crate::credentials::CredentialSource;
+use crate::credentials::{CredentialSource, TokenSource};
 use crate::landing::confirm::{ConfirmPage, LandingBinding};
 use crate::verifier::SessionVerifier;
 
@@ -122,6 +122,15 @@ pub(crate) enum Next {
     Respond(Response<Bytes>),
 }
 
+/// Where [`decide_now`](Shared::decide_now) stopped, for [`decide`](Shared::decide) to go on
+/// from: nothing it found is looked for again.
+pub(crate) enum Undecided {
+    /// The landing route, or a request without a credential the refresh cookie may sign in.
+    Session,
+    /// A token the hot slots did not answer, to verify through the cache proper.
+    Verify(Arc<str>, TokenSource),
+}
+
 /// The parts of a request the layer reads to decide on it.
 #[derive(Clone, Copy)]
 pub(crate) struct Asked<'a> {
@@ -162,8 +171,8 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let decided = self.shared.decide_now(Asked::of(&request));
         match decided {
-            Some(Next::Respond(response)) => ResponseFuture::answered(response),
-            Some(Next::Continue(session, CookieUpdate::Keep, token)) => {
+            Ok(Next::Respond(response)) => ResponseFuture::answered(response),
+            Ok(Next::Continue(session, CookieUpdate::Keep, token)) => {
                 let current = continue_with(&mut request, session, token);
                 // `call` itself runs inside the scope too: a service may read the session
                 // synchronously in `call`, before its future is first polled.
@@ -176,12 +185,12 @@ where
 }
 
 impl<Inner, V: SessionVerifier> SessionService<Inner, V> {
-    /// The request's response when the layer must wait to decide (`decided` is `None`), or must
-    /// change the response's cookies.
+    /// The request's response when the layer must wait to decide (`decided` says where
+    /// `decide_now` stopped), or must change the response's cookies.
     fn wait<ReqBody, ResBody>(
         &mut self,
         mut request: Request<ReqBody>,
-        decided: Option<Next>,
+        decided: Result<Next, Undecided>,
     ) -> Waited<ResBody, Inner::Error>
     where
         Inner: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -194,8 +203,8 @@ impl<Inner, V: SessionVerifier> SessionService<Inner, V> {
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             let decision = match decided {
-                Some(decision) => decision,
-                None => shared.decide(Asked::of(&request)).await,
+                Ok(decision) => decision,
+                Err(undecided) => shared.decide(Asked::of(&request), undecided).await,
             };
             let (session, cookies, token) = match decision {
                 Next::Respond(response) => return Ok(response.map(SessionBody::full)),

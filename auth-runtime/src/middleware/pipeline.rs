@@ -14,9 +14,9 @@ use super::cookie_refresh::LayerRefresh;
 use super::csrf::{is_unsafe, same_origin};
 use super::current::ErasedSession;
 use super::invalid_token::{InvalidTokenPolicy, refusal_event};
-use super::layer::{Asked, CookieUpdate, Next, PRIVATE_NO_STORE, Shared};
+use super::layer::{Asked, CookieUpdate, Next, PRIVATE_NO_STORE, Shared, Undecided};
 use super::refusal::{Format, Refusal};
-use crate::cache::Outcome;
+use crate::cache::{Observed, Outcome};
 use crate::credentials::{Credential, TokenSource, find_credential};
 use crate::refresh::{RefreshCookie, RefreshError};
 use crate::telemetry::event;
@@ -35,38 +35,40 @@ enum CredentialStep<'a> {
 impl<V: SessionVerifier> Shared<V> {
     /// The decision on a request, when it can be made without waiting on anything: a skipped
     /// path, a public request, a credential refused as it reads, or a token the cache's hot slots
-    /// answer. `None` sends the request to [`decide`](Self::decide), which decides everything
-    /// else the same way; nothing has been said or counted for it then.
-    pub(super) fn decide_now(&self, asked: Asked<'_>) -> Option<Next> {
+    /// answer. Otherwise where it stopped, for [`decide`](Self::decide); nothing has been said or
+    /// counted for the request then.
+    pub(super) fn decide_now(&self, asked: Asked<'_>) -> Result<Next, Undecided> {
         let path = access_path(asked.uri, asked.extensions);
         if let Some(decided) = self.path_step(path, asked.headers) {
-            return Some(decided);
+            return Ok(decided);
         }
         if self.is_landing(asked) {
-            return None;
+            return Err(Undecided::Session);
         }
         let decision = match self.credential_step(asked) {
             CredentialStep::Decided(next) => next,
             CredentialStep::Anonymous if self.refresh.is_none() => Next::Continue(None, CookieUpdate::Keep, None),
-            CredentialStep::Anonymous => return None,
-            CredentialStep::Verify(token, source) => {
+            CredentialStep::Anonymous => return Err(Undecided::Session),
+            CredentialStep::Verify(token, source) => match self.cache.verify_hot(&token) {
                 // The slot's copy of the token goes on with the request: nothing is copied.
-                let (authenticated, token) = self.cache.verify_hot(&token)?;
-                accepted(authenticated, source, Outcome::Hit, token)
-            }
+                Some((authenticated, token)) => accepted(authenticated, source, Outcome::Hit, token),
+                None => return Err(Undecided::Verify(Arc::from(token), source)),
+            },
         };
-        Some(self.with_rules(path, decision, asked.headers))
+        Ok(self.with_rules(path, decision, asked.headers))
     }
 
-    /// The decision on a request: [`decide_now`](Self::decide_now)'s, and where that has none,
-    /// the landing route, the refresh cookie and verification through the whole cache.
-    pub(super) async fn decide(&self, asked: Asked<'_>) -> Next {
-        let path = access_path(asked.uri, asked.extensions);
-        if let Some(decided) = self.path_step(path, asked.headers) {
-            return decided;
-        }
-        let decision = self.decide_session(asked).await;
-        self.with_rules(path, decision, asked.headers)
+    /// The decision on a request [`decide_now`](Self::decide_now) left `undecided`: the landing
+    /// route, the refresh cookie, or verification through the cache proper.
+    pub(super) async fn decide(&self, asked: Asked<'_>, undecided: Undecided) -> Next {
+        let decision = match undecided {
+            Undecided::Session => self.decide_session(asked).await,
+            Undecided::Verify(token, source) => {
+                let verified = self.cache.verify_past_hot(&token, asked.headers).await;
+                self.verified(asked, token, source, verified).await
+            }
+        };
+        self.with_rules(access_path(asked.uri, asked.extensions), decision, asked.headers)
     }
 
     /// What the path alone decides: a path not in canonical form under authorization rules is
@@ -175,17 +177,30 @@ impl<V: SessionVerifier> Shared<V> {
         {
             return Next::Respond(response);
         }
-        let (token, source) = match self.credential_step(asked) {
-            CredentialStep::Decided(next) => return next,
+        match self.credential_step(asked) {
+            CredentialStep::Decided(next) => next,
             CredentialStep::Anonymous => {
                 let refreshed = self.refresh_from_cookie(asked).await;
-                return refreshed.unwrap_or(Next::Continue(None, CookieUpdate::Keep, None));
+                refreshed.unwrap_or(Next::Continue(None, CookieUpdate::Keep, None))
             }
-            CredentialStep::Verify(token, source) => (token, source),
-        };
-        let (verified, outcome) = self.cache.verify_observed(&token, headers).await;
+            CredentialStep::Verify(token, source) => {
+                let verified = self.cache.verify_observed(&token, headers).await;
+                self.verified(asked, Arc::from(token), source, verified).await
+            }
+        }
+    }
+
+    /// What the cache's answer for `token` (found at `source`) decides: the session, or a
+    /// refusal; a session cookie refused for what it is gives way to the refresh cookie.
+    async fn verified(
+        &self,
+        asked: Asked<'_>,
+        token: Arc<str>,
+        source: TokenSource,
+        (verified, outcome): Observed<V::Session>,
+    ) -> Next {
         match verified {
-            Ok(authenticated) => accepted(authenticated, source, outcome, Arc::from(token)),
+            Ok(authenticated) => accepted(authenticated, source, outcome, token),
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
                 // A session cookie refused for what it is (expired, most often; not a backend
@@ -196,9 +211,9 @@ impl<V: SessionVerifier> Shared<V> {
                 {
                     return refreshed;
                 }
-                let format = Format::of(headers);
+                let format = Format::of(asked.headers);
                 if source == TokenSource::Cookie {
-                    self.refused_cookie(&error, method, format)
+                    self.refused_cookie(&error, asked.method, format)
                 } else {
                     self.refused(&error, format)
                 }
