@@ -17,7 +17,7 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::middleware::current::{ErasedSession, LayerMissing, current_session};
+use crate::middleware::current::{Erased, LayerMissing, current_session, downcast};
 use crate::middleware::refusal::{Format, Refusal};
 use crate::session_types::SessionTypes;
 use crate::verifier::Authenticated;
@@ -72,7 +72,7 @@ impl From<LayerMissing> for SessionRejection {
 
 /// The request's session, type-checked against `S`: 401 when public, 500 without the layer.
 fn authenticated<S: SessionTypes>(parts: &Parts) -> Result<Option<Arc<Authenticated<S>>>, SessionRejection> {
-    Ok(current_session(&parts.extensions)?.and_then(|session| Arc::clone(session).as_any().downcast().ok()))
+    Ok(current_session(&parts.extensions)?.and_then(|session| downcast(&**session)))
 }
 
 impl<S: SessionTypes + Clone, State: Send + Sync> FromRequestParts<State> for Session<S> {
@@ -108,7 +108,7 @@ impl<T: Clone + Send + Sync + 'static, State: Send + Sync> FromRequestParts<Stat
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionRejection> {
-        let session: &Arc<dyn ErasedSession> = current_session(&parts.extensions)?.ok_or(SessionRejection::Missing)?;
+        let session: &Erased = current_session(&parts.extensions)?.ok_or(SessionRejection::Missing)?;
         session
             .variant()
             .and_then(|variant| variant.downcast_ref::<T>())

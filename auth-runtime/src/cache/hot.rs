@@ -23,12 +23,23 @@ pub(super) const SLOTS: usize = 64;
 /// two worker threads serving one hot session do not contend on one slot's lock.
 pub(super) const STRIPES: usize = 8;
 
-/// A hot slot's answer: the session, and the slot's shared copy of the token.
-pub(crate) type HotHit<S> = (Arc<Authenticated<S>>, Arc<str>);
+/// A verified session with the token it was verified from, as a request carries it on.
+///
+/// Behind an `Arc` of its own (a [`SessionHandle`]): a hot slot keeps one, and the requests that
+/// one worker thread serves from that slot clone it, not the one shared session, whose reference
+/// count (a cache line every worker would write, several times per request) is left alone.
+pub(crate) struct Verified<S> {
+    pub(crate) authenticated: Arc<Authenticated<S>>,
+    pub(crate) token: Arc<str>,
+}
+
+/// A request's handle on its verified session and token.
+pub(crate) type SessionHandle<S> = Arc<Verified<S>>;
 
 struct Slot<S> {
-    /// Shared with the requests it answers, as the credential they carry on.
-    token: Arc<str>,
+    /// The session and the token it answers: the token is compared whole before the session is
+    /// served, and goes on with the request as its credential.
+    verified: SessionHandle<S>,
     entry: Arc<Entry<S>>,
     /// The epoch and the store's generation when the slot was filled.
     epoch: u64,
@@ -86,10 +97,10 @@ impl<S> Hot<S> {
     }
 
     /// The session remembered for exactly `token` in this thread's slots, with the slot's copy
-    /// of the token, if nothing was invalidated since (`generation` is the store's current one)
-    /// and its entry is still good at `now()` (unix seconds; the clock is read only for a slot
-    /// that holds the token). Counted as a hit.
-    pub(super) fn get(&self, token: &str, generation: u64, now: impl FnOnce() -> u64) -> Option<HotHit<S>> {
+    /// of the token (the slot's handle), if nothing was invalidated since (`generation` is the
+    /// store's current one) and its entry is still good at `now()` (unix seconds; the clock is
+    /// read only for a slot that holds the token). Counted as a hit.
+    pub(super) fn get(&self, token: &str, generation: u64, now: impl FnOnce() -> u64) -> Option<SessionHandle<S>> {
         let epoch = self.epoch.load(Ordering::Acquire);
         let stripe = self.stripe();
         let slot = self.slot(stripe, token).read().ok()?;
@@ -97,14 +108,14 @@ impl<S> Hot<S> {
         let entry = &slot.entry;
         let serves = slot.epoch == epoch
             && slot.generation == generation
-            && &*slot.token == token
+            && &*slot.verified.token == token
             && !entry.invalidated.load(Ordering::Acquire)
             && now() < entry.valid_until;
         if !serves {
             return None;
         }
         stripe.hits.fetch_add(1, Ordering::Relaxed);
-        Some((Arc::clone(&entry.authenticated), Arc::clone(&slot.token)))
+        Some(Arc::clone(&slot.verified))
     }
 
     /// The hits the slots answered, over every thread.
@@ -125,12 +136,15 @@ impl<S> Hot<S> {
         };
         if slot
             .as_ref()
-            .is_some_and(|slot| &*slot.token == token && slot.epoch == epoch)
+            .is_some_and(|slot| &*slot.verified.token == token && slot.epoch == epoch)
         {
             return;
         }
         *slot = Some(Slot {
-            token: Arc::from(token),
+            verified: Arc::new(Verified {
+                authenticated: Arc::clone(&entry.authenticated),
+                token: Arc::from(token),
+            }),
             entry: Arc::clone(entry),
             epoch,
             generation,
@@ -185,9 +199,30 @@ mod tests {
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
         let found = hot
             .get("ada", 0, || 0)
-            .map(|(authenticated, _)| authenticated.session.clone());
+            .map(|verified| verified.authenticated.session.clone());
         assert_eq!(found.as_deref(), Some("ada"));
         assert!(hot.get("ad", 0, || 0).is_none() && hot.get("adb", 0, || 0).is_none());
+    }
+
+    #[test]
+    fn a_hit_hands_out_the_slots_handle_and_leaves_the_shared_session_alone() {
+        let hot = Hot::new();
+        let ada = entry("ada");
+        hot.put("ada", &ada, hot.epoch(), 0);
+        let shared = Arc::strong_count(&ada.authenticated);
+        let hits: Vec<_> = (0..10).filter_map(|_| hot.get("ada", 0, || 0)).collect();
+        assert_eq!(hits.len(), 10);
+        // Every worker thread's requests would otherwise write this one count, several times each.
+        assert_eq!(
+            Arc::strong_count(&ada.authenticated),
+            shared,
+            "a hit must not clone the session every thread shares"
+        );
+        assert!(
+            hits.iter()
+                .all(|hit| Arc::ptr_eq(hit, &hits[0]) && &*hit.token == "ada" && hit.authenticated.session == "ada"),
+            "each hit is the slot's one handle, with the token and its session"
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 use self::follow::Follow;
-use self::hot::{Hot, HotHit};
+use self::hot::Hot;
+pub(crate) use self::hot::{SessionHandle, Verified};
 use self::index::{Entries, Entry, Key, SharedIndex, flag, lock};
 use self::stats::Counters;
 use crate::clock::Clock;
@@ -115,8 +116,8 @@ impl<V: SessionVerifier> SessionCache<V> {
             );
         };
         let (epoch, generation) = (self.hot.as_ref().map_or(0, |hot| hot.epoch()), self.generation());
-        if try_hot && let Some((authenticated, _)) = self.hot_hit(token, generation) {
-            return (Ok(authenticated), Outcome::Hit);
+        if try_hot && let Some(verified) = self.hot_hit(token, generation) {
+            return (Ok(Arc::clone(&verified.authenticated)), Outcome::Hit);
         }
         let key = self.key(token, headers);
         // The hit path is a plain lookup; the coalescing miss path (a much larger future) is boxed,
@@ -144,12 +145,12 @@ impl<V: SessionVerifier> SessionCache<V> {
     /// waiting on anything: the layer's synchronous path. With it, the slot's shared copy of the
     /// token, which the request can carry on without copying it. `None` sends the caller to
     /// [`verify_observed`](Self::verify_observed), which asks the cache proper.
-    pub(crate) fn verify_hot(&self, token: &str) -> Option<HotHit<V::Session>> {
+    pub(crate) fn verify_hot(&self, token: &str) -> Option<SessionHandle<V::Session>> {
         self.entries.as_ref().filter(|_| self.is_live())?;
         self.hot_hit(token, self.generation())
     }
 
-    fn hot_hit(&self, token: &str, generation: u64) -> Option<HotHit<V::Session>> {
+    fn hot_hit(&self, token: &str, generation: u64) -> Option<SessionHandle<V::Session>> {
         self.hot.as_ref()?.get(token, generation, || self.now())
     }
 

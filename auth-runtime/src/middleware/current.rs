@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::Extensions;
 
+use crate::cache::{SessionHandle, Verified};
 use crate::session_types::SessionTypes;
 use crate::telemetry::event;
 use crate::verifier::Authenticated;
@@ -15,19 +16,19 @@ tokio::task_local! {
     pub(crate) static CURRENT: Current;
 }
 
-/// What the layer puts in scope for the request being served: the session, and the token it was
-/// verified from (after a refresh, the new access token). One task-local, set once per request.
-#[derive(Clone, Default)]
-pub(crate) struct Current {
-    pub(crate) session: Option<Arc<dyn ErasedSession>>,
-    pub(crate) credential: Option<Arc<str>>,
-}
+/// What the layer puts in scope for the request being served: the session and the token it was
+/// verified from (after a refresh, the new access token), or `None` for a public request. One
+/// task-local, set once per request.
+pub(crate) type Current = Option<Erased>;
 
 /// The token the session layer verified for the request being served (after a refresh from the
 /// refresh cookie, the new access token); `None` for a public request or outside the layer.
 /// What a downstream call forwards on the caller's behalf.
 pub fn use_credential() -> Option<Arc<str>> {
-    CURRENT.try_with(|current| current.credential.clone()).ok().flatten()
+    CURRENT
+        .try_with(|current| current.as_ref().map(|verified| Arc::clone(verified.credential())))
+        .ok()
+        .flatten()
 }
 
 /// Whether this process has said at ERROR that session code ran outside the layer.
@@ -81,15 +82,14 @@ pub fn session_from_extensions<S: SessionTypes>(
     extensions: &Extensions,
 ) -> Result<Option<Arc<Authenticated<S>>>, NoSession> {
     let session = current_session(extensions).map_err(|LayerMissing| NoSession::LayerMissing)?;
-    Ok(session.and_then(|session| downcast::<S>(Arc::clone(session))))
+    Ok(session.and_then(|session| downcast::<S>(&**session)))
 }
 
 /// The session of the task being served: `Ok(None)` for a public request (or a session of
 /// another type than `S`), an error outside the layer's scope.
 fn current<S: SessionTypes>() -> Result<Option<Arc<Authenticated<S>>>, NoSession> {
     CURRENT
-        .try_with(|current| current.session.clone())
-        .map(|session| session.and_then(downcast::<S>))
+        .try_with(|current| current.as_deref().and_then(downcast::<S>))
         .map_err(|_| NoSession::LayerMissing)
 }
 
@@ -109,35 +109,56 @@ pub enum NoSession {
     LayerMissing,
 }
 
-/// A verified session with its type erased, so one task-local and one extension serve every
-/// session enum, and `Require<T>` can narrow without naming the enum.
+/// A verified session and its token with the session's type erased, so one task-local and one
+/// extension serve every session enum, and `Require<T>` can narrow without naming the enum.
+/// Implemented by [`Verified`], held behind an `Arc` of its own (a [`SessionHandle`]): the layer
+/// clones that handle for the request, and only code that reads the typed session or the token
+/// clones those.
 pub(crate) trait ErasedSession: Send + Sync {
-    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// The typed session, an `Arc<Authenticated<S>>`.
+    fn as_any(&self) -> &(dyn Any + Send + Sync);
     #[cfg_attr(
         not(feature = "axum"),
         allow(dead_code, reason = "only the axum `Require<T>` extractor narrows")
     )]
     fn variant(&self) -> Option<&(dyn Any + Send + Sync)>;
+    /// The token the session was verified from.
+    fn credential(&self) -> &Arc<str>;
 }
 
-impl<S: SessionTypes> ErasedSession for Authenticated<S> {
-    fn as_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
+impl<S: SessionTypes> ErasedSession for Verified<S> {
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        &self.authenticated
     }
 
     fn variant(&self) -> Option<&(dyn Any + Send + Sync)> {
-        self.session.variant_any()
+        self.authenticated.session.variant_any()
+    }
+
+    fn credential(&self) -> &Arc<str> {
+        &self.token
     }
 }
 
-fn downcast<S: SessionTypes>(erased: Arc<dyn ErasedSession>) -> Option<Arc<Authenticated<S>>> {
-    erased.as_any().downcast::<Authenticated<S>>().ok()
+/// A session as the request carries it.
+pub(crate) type Erased = Arc<dyn ErasedSession>;
+
+/// A session the layer has just verified from `token`, as the request carries it (the hot
+/// slots' answers come as a handle already).
+pub(crate) fn erase<S: SessionTypes>(authenticated: Arc<Authenticated<S>>, token: Arc<str>) -> Erased {
+    let handle: SessionHandle<S> = Arc::new(Verified { authenticated, token });
+    handle
+}
+
+/// The typed session behind `erased`, when it is an `S`.
+pub(crate) fn downcast<S: SessionTypes>(erased: &dyn ErasedSession) -> Option<Arc<Authenticated<S>>> {
+    erased.as_any().downcast_ref::<Arc<Authenticated<S>>>().cloned()
 }
 
 /// The request extension the layer sets on every request it passes on: the verified session,
 /// or `None` for a public (or skipped) request.
 #[derive(Clone)]
-pub(crate) struct CurrentSession(pub(crate) Option<Arc<dyn ErasedSession>>);
+pub(crate) struct CurrentSession(pub(crate) Option<Erased>);
 
 /// The session layer did not run for this request: a programming error (the route is outside
 /// the layer), never an anonymous request.
@@ -145,7 +166,7 @@ pub(crate) struct CurrentSession(pub(crate) Option<Arc<dyn ErasedSession>>);
 pub(crate) struct LayerMissing;
 
 /// The request's session as the layer left it: `Ok(None)` for a public request.
-pub(crate) fn current_session(extensions: &Extensions) -> Result<Option<&Arc<dyn ErasedSession>>, LayerMissing> {
+pub(crate) fn current_session(extensions: &Extensions) -> Result<Option<&Erased>, LayerMissing> {
     extensions
         .get::<CurrentSession>()
         .map(|current| current.0.as_ref())

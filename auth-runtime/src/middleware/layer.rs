@@ -14,7 +14,7 @@ use super::authz::Rules;
 use super::body::SessionBody;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::SiteScheme;
-use super::current::{CURRENT, Current, CurrentSession, ErasedSession};
+use super::current::{CURRENT, Current, CurrentSession, Erased};
 use super::future::{ResponseFuture, Waited};
 use super::invalid_token::InvalidTokenPolicy;
 use super::skip::Pattern;
@@ -115,9 +115,9 @@ pub(crate) const PRIVATE_NO_STORE: &str = "private, no-store";
 
 /// What happens next to a request the middleware has looked at.
 pub(crate) enum Next {
-    /// Run the inner service with this session, or none, and update the cookies on its response;
-    /// the token it was verified from, for calls the service makes on the caller's behalf.
-    Continue(Option<Arc<dyn ErasedSession>>, CookieUpdate, Option<Arc<str>>),
+    /// Run the inner service with this session (and the token it was verified from, for calls
+    /// the service makes on the caller's behalf), or none, and update the cookies on its response.
+    Continue(Option<Erased>, CookieUpdate),
     /// Answer without running it.
     Respond(Response<Bytes>),
 }
@@ -172,8 +172,8 @@ where
         let decided = self.shared.decide_now(Asked::of(&request));
         match decided {
             Ok(Next::Respond(response)) => ResponseFuture::answered(response),
-            Ok(Next::Continue(session, CookieUpdate::Keep, token)) => {
-                let current = continue_with(&mut request, session, token);
+            Ok(Next::Continue(session, CookieUpdate::Keep)) => {
+                let current = continue_with(&mut request, session);
                 // `call` itself runs inside the scope too: a service may read the session
                 // synchronously in `call`, before its future is first polled.
                 let future = CURRENT.sync_scope(current.clone(), || self.inner.call(request));
@@ -206,11 +206,11 @@ impl<Inner, V: SessionVerifier> SessionService<Inner, V> {
                 Ok(decision) => decision,
                 Err(undecided) => shared.decide(Asked::of(&request), undecided).await,
             };
-            let (session, cookies, token) = match decision {
+            let (session, cookies) = match decision {
                 Next::Respond(response) => return Ok(response.map(SessionBody::full)),
-                Next::Continue(session, cookies, token) => (session, cookies, token),
+                Next::Continue(session, cookies) => (session, cookies),
             };
-            let current = continue_with(&mut request, session, token);
+            let current = continue_with(&mut request, session);
             let mut response = CURRENT.scope(current, async move { inner.call(request).await }).await?;
             shared.set_cookies(response.headers_mut(), &cookies);
             Ok(response.map(SessionBody::inner))
@@ -219,18 +219,11 @@ impl<Inner, V: SessionVerifier> SessionService<Inner, V> {
 }
 
 /// Puts `session` in the request's extensions and returns what goes in the task-local scope.
-fn continue_with<ReqBody>(
-    request: &mut Request<ReqBody>,
-    session: Option<Arc<dyn ErasedSession>>,
-    token: Option<Arc<str>>,
-) -> Current {
+fn continue_with<ReqBody>(request: &mut Request<ReqBody>, session: Option<Erased>) -> Current {
     // Always set, `None` for a public request: an extractor that finds no extension at all knows
     // the layer is missing, a programming error it reports as such.
     request.extensions_mut().insert(CurrentSession(session.clone()));
-    Current {
-        session,
-        credential: token,
-    }
+    session
 }
 
 impl<V: SessionVerifier> Shared<V> {

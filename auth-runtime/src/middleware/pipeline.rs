@@ -12,11 +12,11 @@ use super::authz::{Decision, Rules};
 use super::canonical::is_canonical;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::{is_unsafe, same_origin};
-use super::current::ErasedSession;
+use super::current::{Erased, erase};
 use super::invalid_token::{InvalidTokenPolicy, refusal_event};
 use super::layer::{Asked, CookieUpdate, Next, PRIVATE_NO_STORE, Shared, Undecided};
 use super::refusal::{Format, Refusal};
-use crate::cache::{Observed, Outcome};
+use crate::cache::{Observed, Outcome, SessionHandle, Verified};
 use crate::credentials::{Credential, TokenSource, find_credential};
 use crate::refresh::{RefreshCookie, RefreshError};
 use crate::telemetry::event;
@@ -47,11 +47,12 @@ impl<V: SessionVerifier> Shared<V> {
         }
         let decision = match self.credential_step(asked) {
             CredentialStep::Decided(next) => next,
-            CredentialStep::Anonymous if self.refresh.is_none() => Next::Continue(None, CookieUpdate::Keep, None),
+            CredentialStep::Anonymous if self.refresh.is_none() => Next::Continue(None, CookieUpdate::Keep),
             CredentialStep::Anonymous => return Err(Undecided::Session),
             CredentialStep::Verify(token, source) => match self.cache.verify_hot(&token) {
-                // The slot's copy of the token goes on with the request: nothing is copied.
-                Some((authenticated, token)) => accepted(authenticated, source, Outcome::Hit, token),
+                // The slot's handle on the session and its copy of the token go on with the
+                // request: nothing is copied, and the session's shared count is not touched.
+                Some(verified) => accepted(verified, source, Outcome::Hit),
                 None => return Err(Undecided::Verify(Arc::from(token), source)),
             },
         };
@@ -85,19 +86,13 @@ impl<V: SessionVerifier> Shared<V> {
             ));
         }
         let skipped = self.skip.iter().any(|pattern| pattern.matches(path));
-        (skipped && (self.rules.is_some() || is_canonical(path))).then_some(Next::Continue(
-            None,
-            CookieUpdate::Keep,
-            None,
-        ))
+        (skipped && (self.rules.is_some() || is_canonical(path))).then_some(Next::Continue(None, CookieUpdate::Keep))
     }
 
     /// The authorization rules' decision, when there are rules and the request goes on.
     fn with_rules(&self, path: &str, decision: Next, headers: &HeaderMap) -> Next {
         match (&self.rules, decision) {
-            (Some(rules), Next::Continue(session, clear, token)) => {
-                self.authorize(rules, path, session, clear, token, headers)
-            }
+            (Some(rules), Next::Continue(session, clear)) => self.authorize(rules, path, session, clear, headers),
             (_, decision) => decision,
         }
     }
@@ -135,14 +130,13 @@ impl<V: SessionVerifier> Shared<V> {
         &self,
         rules: &Rules<V::Session>,
         path: &str,
-        session: Option<Arc<dyn ErasedSession>>,
+        session: Option<Erased>,
         clear: CookieUpdate,
-        token: Option<Arc<str>>,
         headers: &HeaderMap,
     ) -> Next {
         let typed = session
-            .clone()
-            .and_then(|session| session.as_any().downcast::<Authenticated<V::Session>>().ok());
+            .as_deref()
+            .and_then(|session| session.as_any().downcast_ref::<Arc<Authenticated<V::Session>>>());
         let subject = typed
             .as_ref()
             .and_then(|authenticated| authenticated.subject.as_deref());
@@ -154,7 +148,7 @@ impl<V: SessionVerifier> Shared<V> {
         );
         let format = Format::of(headers);
         let mut response = match decision {
-            Decision::Allow => return Next::Continue(session, clear, token),
+            Decision::Allow => return Next::Continue(session, clear),
             Decision::NotCanonical => Refusal::BadRequest.response("the request path is not in canonical form", format),
             Decision::Deny if typed.is_some() => {
                 Refusal::Forbidden.response("not allowed by the authorization rules", format)
@@ -181,7 +175,7 @@ impl<V: SessionVerifier> Shared<V> {
             CredentialStep::Decided(next) => next,
             CredentialStep::Anonymous => {
                 let refreshed = self.refresh_from_cookie(asked).await;
-                refreshed.unwrap_or(Next::Continue(None, CookieUpdate::Keep, None))
+                refreshed.unwrap_or(Next::Continue(None, CookieUpdate::Keep))
             }
             CredentialStep::Verify(token, source) => {
                 let verified = self.cache.verify_observed(&token, headers).await;
@@ -200,7 +194,7 @@ impl<V: SessionVerifier> Shared<V> {
         (verified, outcome): Observed<V::Session>,
     ) -> Next {
         match verified {
-            Ok(authenticated) => accepted(authenticated, source, outcome, token),
+            Ok(authenticated) => accepted(Arc::new(Verified { authenticated, token }), source, outcome),
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
                 // A session cookie refused for what it is (expired, most often; not a backend
@@ -274,7 +268,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "the refresh cookie was sent more than once; none is used, and they are cleared"
                 );
-                Some(Next::Continue(None, CookieUpdate::Clear, None))
+                Some(Next::Continue(None, CookieUpdate::Clear))
             }
             RefreshCookie::One(token) => {
                 // The refresh cookie is a session cookie too: the same CSRF rule before it is used.
@@ -306,9 +300,8 @@ impl<V: SessionVerifier> Shared<V> {
                     "session refreshed"
                 );
                 Next::Continue(
-                    Some(authenticated),
+                    Some(erase(authenticated, Arc::from(pair.access_token.as_str()))),
                     cookies,
-                    Some(Arc::from(pair.access_token.as_str())),
                 )
             }
             Err(error) => {
@@ -318,7 +311,7 @@ impl<V: SessionVerifier> Shared<V> {
                         self.set_cookies(response.headers_mut(), &cookies);
                         Next::Respond(response)
                     }
-                    Next::Continue(session, _, token) => Next::Continue(session, cookies, token),
+                    Next::Continue(session, _) => Next::Continue(session, cookies),
                 }
             }
         }
@@ -356,7 +349,7 @@ impl<V: SessionVerifier> Shared<V> {
                     path = uri.path(),
                     "refresh cookie refused"
                 );
-                Next::Continue(None, CookieUpdate::Clear, None)
+                Next::Continue(None, CookieUpdate::Clear)
             }
             _error => {
                 event!(
@@ -382,10 +375,10 @@ impl<V: SessionVerifier> Shared<V> {
             && format == Format::Html
             && matches!(*method, Method::GET | Method::HEAD)
         {
-            return Next::Continue(None, CookieUpdate::Clear, None);
+            return Next::Continue(None, CookieUpdate::Clear);
         }
         match self.refused(error, format) {
-            Next::Continue(session, _, token) => Next::Continue(session, CookieUpdate::Clear, token),
+            Next::Continue(session, _) => Next::Continue(session, CookieUpdate::Clear),
             Next::Respond(mut response) => {
                 if let Some(clear) = &self.clear_cookie {
                     response.headers_mut().append(SET_COOKIE, clear.clone());
@@ -415,7 +408,7 @@ impl<V: SessionVerifier> Shared<V> {
             InvalidTokenPolicy::Reject | InvalidTokenPolicy::SignOutPages => {
                 Next::Respond(Refusal::InvalidToken.response(reason, format))
             }
-            InvalidTokenPolicy::TreatAsPublic => Next::Continue(None, CookieUpdate::Keep, None),
+            InvalidTokenPolicy::TreatAsPublic => Next::Continue(None, CookieUpdate::Keep),
         }
     }
 }
@@ -433,21 +426,20 @@ fn access_path<'a>(uri: &'a Uri, extensions: &'a Extensions) -> &'a str {
     uri.path()
 }
 
-/// A session the cache answered for `token` (found at `source`): the request goes on with it.
+/// A session the cache answered (with its token, found at `source`): the request goes on with it.
 fn accepted<S: crate::session_types::SessionTypes>(
-    authenticated: Arc<Authenticated<S>>,
+    verified: SessionHandle<S>,
     _source: TokenSource,
     _outcome: Outcome,
-    token: Arc<str>,
 ) -> Next {
     event!(
         debug,
         SESSION,
         source = _source.as_str(),
         cache = _outcome.as_str(),
-        subject = authenticated.subject.as_deref(),
-        session_type = crate::session_types::SessionTypes::session_type(&authenticated.session),
+        subject = verified.authenticated.subject.as_deref(),
+        session_type = crate::session_types::SessionTypes::session_type(&verified.authenticated.session),
         "session accepted"
     );
-    Next::Continue(Some(authenticated), CookieUpdate::Keep, Some(token))
+    Next::Continue(Some(verified), CookieUpdate::Keep)
 }
