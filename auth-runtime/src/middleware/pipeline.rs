@@ -38,8 +38,11 @@ impl<V: SessionVerifier> Shared<V> {
     /// answer. Otherwise where it stopped, for [`decide`](Self::decide); nothing has been said or
     /// counted for the request then.
     pub(super) fn decide_now(&self, asked: Asked<'_>) -> Result<Next, Undecided> {
-        let path = access_path(asked.uri, asked.extensions);
-        if let Some(decided) = self.path_step(path, asked.headers) {
+        // Only skip patterns and rules read the path: without them it is not looked up.
+        let path = (self.rules.is_some() || !self.skip.is_empty()).then(|| access_path(asked.uri, asked.extensions));
+        if let Some(path) = path
+            && let Some(decided) = self.path_step(path, asked.headers)
+        {
             return Ok(decided);
         }
         if self.is_landing(asked) {
@@ -56,7 +59,10 @@ impl<V: SessionVerifier> Shared<V> {
                 None => return Err(Undecided::Verify(Arc::from(token), source)),
             },
         };
-        Ok(self.with_rules(path, decision, asked.headers))
+        Ok(match path {
+            Some(path) => self.with_rules(path, decision, asked.headers),
+            None => decision,
+        })
     }
 
     /// The decision on a request [`decide_now`](Self::decide_now) left `undecided`: the landing
