@@ -6,7 +6,7 @@
 //! A slot is used only while nothing has been invalidated since it was filled: every
 //! invalidation (of a token, a subject, a session id, everything, or an event from the store)
 //! moves the epoch on, and a slot of an older epoch is not served. Tokens are compared whole, so
-//! two tokens never share a slot's answer; the slot index comes from a hasher keyed at random per
+//! two tokens never share a slot's answer; the slot index comes from a hash keyed at random per
 //! process, so no one can choose which tokens push others out. Bounded: [`SLOTS`] slots in each of
 //! [`STRIPES`] sets, one set per worker thread (by the thread's number).
 
@@ -17,8 +17,10 @@ use std::sync::{Arc, RwLock};
 use super::index::Entry;
 use crate::verifier::Authenticated;
 
-/// How many tokens one set of slots remembers.
+/// How many tokens one set of slots remembers: a power of two, so the slot is the top bits of
+/// the hash.
 pub(super) const SLOTS: usize = 64;
+const _: () = assert!(SLOTS.is_power_of_two() && SLOTS > 1);
 /// How many sets of slots: a thread reads and fills the set of its own number (modulo this), so
 /// two worker threads serving one hot session do not contend on one slot's lock.
 pub(super) const STRIPES: usize = 8;
@@ -56,8 +58,16 @@ struct Stripe<S> {
 
 pub(super) struct Hot<S> {
     stripes: Box<[Stripe<S>]>,
-    hasher: std::collections::hash_map::RandomState,
+    /// The random odd multipliers and the random offset of the slot hash, drawn per process.
+    keys: [u64; 3],
     epoch: AtomicU64,
+}
+
+/// The slot hash's keys: two odd multipliers and an offset, random per process (drawn from the
+/// standard library's randomly keyed hasher, seeded by the OS).
+fn random_keys() -> [u64; 3] {
+    let state = std::collections::hash_map::RandomState::new();
+    [state.hash_one(0u8) | 1, state.hash_one(1u8) | 1, state.hash_one(2u8)]
 }
 
 /// The set of slots of the calling thread.
@@ -78,18 +88,26 @@ impl<S> Hot<S> {
         };
         Hot {
             stripes: (0..STRIPES).map(|_| stripe()).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            keys: random_keys(),
             epoch: AtomicU64::new(0),
         }
     }
 
     /// The slot of `token` in `stripe`, from the token's last 16 bytes (a JWT's signature, or an
-    /// opaque id's random tail) through the per-process keyed hasher: which slot only, never
-    /// whether it matches.
+    /// opaque id's random tail) by a multiply-add-shift hash under the per-process random keys:
+    /// which slot only, never whether it matches. (Only a verified token fills a slot, and each
+    /// slot compares its token whole.)
     fn slot<'a>(&self, stripe: &'a Stripe<S>, token: &str) -> &'a RwLock<Option<Slot<S>>> {
         let tail = &token.as_bytes()[token.len().saturating_sub(16)..];
-        let index = usize::try_from(self.hasher.hash_one(tail) % SLOTS as u64).unwrap_or(0);
-        &stripe.slots[index]
+        let mut bytes = [0u8; 16];
+        bytes[..tail.len()].copy_from_slice(tail);
+        let word = u128::from_le_bytes(bytes);
+        // The two halves of the tail (the casts keep the low 64 bits, as meant).
+        let (low, high) = (word as u64, (word >> 64) as u64);
+        let [a, b, c] = self.keys;
+        let hash = low.wrapping_mul(a).wrapping_add(high.wrapping_mul(b)).wrapping_add(c);
+        let index = usize::try_from(hash >> (u64::BITS - SLOTS.trailing_zeros())).unwrap_or(0);
+        &stripe.slots[index % SLOTS]
     }
 
     fn stripe(&self) -> &Stripe<S> {
@@ -194,6 +212,7 @@ mod tests {
             .filter(|n| hot.get(&format!("token-{n}"), 0, || 0).is_some())
             .count();
         assert!(kept <= SLOTS, "{kept} tokens remembered by one thread");
+        assert!(kept > SLOTS / 2, "tokens spread over the slots: {kept} of {SLOTS} hold one");
         assert_eq!(hot.hits(), kept as u64, "each answer counted once");
         // A token is answered with its own entry only, never a neighbour's.
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
