@@ -152,10 +152,15 @@ impl<S> Hot<S> {
             Ok(slot) => slot,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if slot
-            .as_ref()
-            .is_some_and(|slot| &*slot.verified.token == token && slot.epoch == epoch)
-        {
+        // Kept only when the slot holds this very entry under the same epoch and generation: a
+        // slot whose entry expired (and was verified afresh), or was filled before a store event,
+        // must take the new one, or the token would never be served from the slots again.
+        if slot.as_ref().is_some_and(|slot| {
+            Arc::ptr_eq(&slot.entry, entry)
+                && slot.epoch == epoch
+                && slot.generation == generation
+                && &*slot.verified.token == token
+        }) {
             return;
         }
         *slot = Some(Slot {
@@ -188,10 +193,14 @@ mod tests {
     use super::*;
 
     fn entry(name: &str) -> Arc<Entry<String>> {
+        entry_until(name, u64::MAX)
+    }
+
+    fn entry_until(name: &str, valid_until: u64) -> Arc<Entry<String>> {
         Arc::new(Entry {
             authenticated: Arc::new(Authenticated::new(name.to_owned())),
             token_hash: [0; 32],
-            valid_until: u64::MAX,
+            valid_until,
             time_to_live: Duration::from_secs(60),
             generation: 0,
             confirmed: AtomicBool::new(true),
@@ -212,7 +221,10 @@ mod tests {
             .filter(|n| hot.get(&format!("token-{n}"), 0, || 0).is_some())
             .count();
         assert!(kept <= SLOTS, "{kept} tokens remembered by one thread");
-        assert!(kept > SLOTS / 2, "tokens spread over the slots: {kept} of {SLOTS} hold one");
+        assert!(
+            kept > SLOTS / 2,
+            "tokens spread over the slots: {kept} of {SLOTS} hold one"
+        );
         assert_eq!(hot.hits(), kept as u64, "each answer counted once");
         // A token is answered with its own entry only, never a neighbour's.
         hot.put("ada", &entry("ada"), hot.epoch(), 0);
@@ -242,6 +254,22 @@ mod tests {
                 .all(|hit| Arc::ptr_eq(hit, &hits[0]) && &*hit.token == "ada" && hit.authenticated.session == "ada"),
             "each hit is the slot's one handle, with the token and its session"
         );
+    }
+
+    #[test]
+    fn a_slot_takes_the_fresh_entry_of_its_token() {
+        let hot = Hot::new();
+        let expiring = entry_until("ada", 100);
+        hot.put("ada", &expiring, hot.epoch(), 0);
+        assert!(hot.get("ada", 0, || 99).is_some());
+        assert!(hot.get("ada", 0, || 100).is_none(), "not served at its expiry");
+        // The cache verified the token afresh: its new entry replaces the expired one.
+        let fresh = entry("ada");
+        hot.put("ada", &fresh, hot.epoch(), 0);
+        assert!(hot.get("ada", 0, || 100).is_some(), "the fresh entry is served");
+        // The same after a store event: the entry found under the new generation is served.
+        hot.put("ada", &fresh, hot.epoch(), 1);
+        assert!(hot.get("ada", 1, || 100).is_some());
     }
 
     #[test]

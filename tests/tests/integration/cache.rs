@@ -344,6 +344,56 @@ fn a_hot_hit_through_the_layer_is_decided_at_once_carries_its_token_and_is_count
 }
 
 #[test]
+fn a_token_verified_afresh_after_the_ttl_is_served_from_the_hot_slots_again() {
+    use tower_layer::Layer;
+    use tower_service::Service;
+    runtime().block_on(async {
+        let now = MovableClock::at(NOW);
+        let backend = Arc::new(Backend::new(now.clone()));
+        let cache = SessionCache::builder(Arc::clone(&backend))
+            .ttl(Duration::from_secs(30))
+            .clock(now.source())
+            .build();
+        let layer = auth_runtime::SessionLayer::builder(cache).build().expect("valid layer");
+        let clones = Arc::new(AtomicUsize::new(0));
+        let mut service = layer.layer(Echo {
+            clones: Arc::clone(&clones),
+        });
+        let token = format!("id.ada.{}", NOW + 3600);
+        let mut call = async || {
+            let request = http::Request::builder()
+                .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(())
+                .expect("request");
+            let response = service.call(request).await.expect("infallible");
+            assert_eq!(
+                response.headers().get("x-user").and_then(|user| user.to_str().ok()),
+                Some("ada")
+            );
+        };
+        // In each lifetime of the entry (its TTL is 30 s) the first requests wait (the
+        // verification, and the hit in the cache proper that fills the hot slot); once that has
+        // settled, every request is a hot hit, decided in `call` without a clone of the service.
+        for lifetime in 1..=3 {
+            for _ in 0..4 {
+                call().await;
+            }
+            let settled = clones.load(Ordering::SeqCst);
+            for _ in 0..5 {
+                call().await;
+            }
+            assert_eq!(
+                clones.load(Ordering::SeqCst),
+                settled,
+                "lifetime {lifetime}: the token is served from the hot slots again"
+            );
+            assert!(calls(&backend) <= 2 * lifetime, "verified once or twice per lifetime");
+            now.advance(Duration::from_secs(30));
+        }
+    });
+}
+
+#[test]
 fn an_entry_is_never_served_after_its_expiry() {
     runtime().block_on(async {
         let now = MovableClock::at(NOW);
