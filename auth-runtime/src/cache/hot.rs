@@ -38,6 +38,13 @@ pub(crate) struct Verified<S> {
 /// A request's handle on its verified session and token.
 pub(crate) type SessionHandle<S> = Arc<Verified<S>>;
 
+impl<S> Verified<S> {
+    /// A new handle on `authenticated`, verified from `token`.
+    pub(crate) fn handle(authenticated: Arc<Authenticated<S>>, token: Arc<str>) -> SessionHandle<S> {
+        Arc::new(Verified { authenticated, token })
+    }
+}
+
 struct Slot<S> {
     /// The session and the token it answers: the token is compared whole before the session is
     /// served, and goes on with the request as its credential.
@@ -164,10 +171,7 @@ impl<S> Hot<S> {
             return;
         }
         *slot = Some(Slot {
-            verified: Arc::new(Verified {
-                authenticated: Arc::clone(&entry.authenticated),
-                token: Arc::from(token),
-            }),
+            verified: Verified::handle(Arc::clone(&entry.authenticated), Arc::from(token)),
             entry: Arc::clone(entry),
             epoch,
             generation,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::Extensions;
 
-use crate::cache::{SessionHandle, Verified};
+use crate::cache::Verified;
 use crate::session_types::SessionTypes;
 use crate::telemetry::event;
 use crate::verifier::Authenticated;
@@ -111,9 +111,9 @@ pub enum NoSession {
 
 /// A verified session and its token with the session's type erased, so one task-local and one
 /// extension serve every session enum, and `Require<T>` can narrow without naming the enum.
-/// Implemented by [`Verified`], held behind an `Arc` of its own (a [`SessionHandle`]): the layer
-/// clones that handle for the request, and only code that reads the typed session or the token
-/// clones those.
+/// Implemented by [`Verified`], held behind an `Arc` of its own (a
+/// [`SessionHandle`](crate::cache::SessionHandle)): the layer clones that handle for the request,
+/// and only code that reads the typed session or the token clones those.
 pub(crate) trait ErasedSession: Send + Sync {
     /// The typed session, an `Arc<Authenticated<S>>`.
     fn as_any(&self) -> &(dyn Any + Send + Sync);
@@ -142,13 +142,6 @@ impl<S: SessionTypes> ErasedSession for Verified<S> {
 
 /// A session as the request carries it.
 pub(crate) type Erased = Arc<dyn ErasedSession>;
-
-/// A session the layer has just verified from `token`, as the request carries it (the hot
-/// slots' answers come as a handle already).
-pub(crate) fn erase<S: SessionTypes>(authenticated: Arc<Authenticated<S>>, token: Arc<str>) -> Erased {
-    let handle: SessionHandle<S> = Arc::new(Verified { authenticated, token });
-    handle
-}
 
 /// The typed session behind `erased`, when it is an `S`.
 pub(crate) fn downcast<S: SessionTypes>(erased: &dyn ErasedSession) -> Option<Arc<Authenticated<S>>> {

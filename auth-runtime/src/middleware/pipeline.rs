@@ -12,7 +12,7 @@ use super::authz::{Decision, Rules};
 use super::canonical::is_canonical;
 use super::cookie_refresh::LayerRefresh;
 use super::csrf::{is_unsafe, same_origin};
-use super::current::{Erased, erase};
+use super::current::Erased;
 use super::invalid_token::{InvalidTokenPolicy, refusal_event};
 use super::layer::{Asked, CookieUpdate, Next, PRIVATE_NO_STORE, Shared, Undecided};
 use super::refusal::{Format, Refusal};
@@ -200,7 +200,7 @@ impl<V: SessionVerifier> Shared<V> {
         (verified, outcome): Observed<V::Session>,
     ) -> Next {
         match verified {
-            Ok(authenticated) => accepted(Arc::new(Verified { authenticated, token }), source, outcome),
+            Ok(authenticated) => accepted(Verified::handle(authenticated, token), source, outcome),
             Err(error) => {
                 refusal_event(&error, source.as_str(), &token);
                 // A session cookie refused for what it is (expired, most often; not a backend
@@ -306,7 +306,7 @@ impl<V: SessionVerifier> Shared<V> {
                     "session refreshed"
                 );
                 Next::Continue(
-                    Some(erase(authenticated, Arc::from(pair.access_token.as_str()))),
+                    Some(Verified::handle(authenticated, Arc::from(pair.access_token.as_str()))),
                     cookies,
                 )
             }
